@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+# vfmig top-level Makefile.
+#
+#   make              module for KDIR, user-space library, CLI and tests
+#   make check        unit tests on the host + VM suites on Linux 6.1 and 6.12
+#   make demo         the main job in a VM (see README)
+#   make vm-shell     a shell in a VM with the module built for KREL
+#   make deps         install build/test dependencies (Debian 12, as root)
+#   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# Kernel to build for: the running one if it has a build tree, else the
+# newest installed Debian headers.
+KDIR ?= $(shell if [ -e /lib/modules/$$(uname -r)/build/Makefile ]; then \
+	echo /lib/modules/$$(uname -r)/build; else \
+	ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1; fi)
+KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# Kernels `make check` runs on.
+VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
+
+.PHONY: all module modules-all user unit selftests check unit-check vm-check \
+	demo vm-shell deps clean
+
+all: module user selftests unit
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers found; run 'make deps'" >&2; exit 1; }
+	sh scripts/build-module.sh "$(KREL)" "$(KDIR)" W=1 $(if $(C),C=$(C))
+
+# Every tested kernel, with W=1 and sparse (C=1): both must be silent.
+modules-all:
+	@for k in $(VM_KERNELS); do \
+		sh scripts/build-module.sh $$k /usr/src/linux-headers-$$k W=1 C=1 || exit 1; \
+	done
+
+user:
+	$(MAKE) -C user
+
+unit: user
+	$(MAKE) -C tests/unit
+
+selftests: user
+	$(MAKE) -C tests/selftests
+
+unit-check: unit
+	$(MAKE) -C tests/unit check
+
+vm-check: user selftests
+	sh tests/run-checks.sh vm $(VM_KERNELS)
+
+# Unit tests and the VM suite on each kernel; ends with "N passed, N failed".
+check: user unit selftests
+	sh tests/run-checks.sh all $(VM_KERNELS)
+
+demo: user selftests
+	sh tests/demo.sh $(firstword $(VM_KERNELS))
+
+KREL_VM ?= $(firstword $(VM_KERNELS))
+vm-shell: user selftests
+	sh scripts/build-module.sh $(KREL_VM) /usr/src/linux-headers-$(KREL_VM)
+	sh tests/vm/run-vm.sh --interactive $(KREL_VM)
+
+deps:
+	sh scripts/deps.sh
+
+clean:
+	rm -rf build
+	$(MAKE) -C user clean
+	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/selftests clean

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig device state: a block of device memory plus a few registers.
+ *
+ * The memory is what migration moves; the checksum lets tests prove that the
+ * state a destination resumed equals what the source had when it stopped.
+ */
+#include <linux/kernel.h>
+#include <linux/vmalloc.h>
+#include <linux/xxhash.h>
+
+#include "vfmig.h"
+
+int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
+{
+	void *mem;
+
+	if (size < VFMIG_STATE_SIZE_MIN || size > VFMIG_STATE_SIZE_MAX ||
+	    !PAGE_ALIGNED(size))
+		return -EINVAL;
+
+	mem = vzalloc(size);
+	if (!mem)
+		return -ENOMEM;
+
+	vfree(vd->mem);
+	vd->mem = mem;
+	vd->mem_size = size;
+	return 0;
+}
+
+void vfmig_state_free(struct vfmig_dev *vd)
+{
+	vfree(vd->mem);
+	vd->mem = NULL;
+	vd->mem_size = 0;
+}
+
+/* splitmix64: a cheap, well-mixed function of (seed, index). */
+static u64 vfmig_mix(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Fill the whole memory deterministically from @seed; resets the registers. */
+void vfmig_state_fill(struct vfmig_dev *vd, u64 seed)
+{
+	u64 *p = vd->mem;
+	u64 i, n = vd->mem_size / sizeof(u64);
+
+	for (i = 0; i < n; i++) {
+		p[i] = vfmig_mix(seed ^ (i * 0x100000001b3ULL));
+		if (!(i & 0xffff))
+			cond_resched();
+	}
+	vd->regs.seed = seed;
+	vd->regs.generation = 0;
+	vd->regs.scratch = 0;
+}
+
+/* xxh64 over the memory, then over the registers in a fixed LE layout. */
+u64 vfmig_state_checksum(struct vfmig_dev *vd)
+{
+	struct xxh64_state st;
+	__le64 regs[3];
+	u64 done = 0;
+
+	xxh64_reset(&st, 0);
+	while (done < vd->mem_size) {
+		size_t n = min_t(u64, vd->mem_size - done, SZ_1M);
+
+		xxh64_update(&st, (u8 *)vd->mem + done, n);
+		done += n;
+		cond_resched();
+	}
+	regs[0] = cpu_to_le64(vd->regs.generation);
+	regs[1] = cpu_to_le64(vd->regs.seed);
+	regs[2] = cpu_to_le64(vd->regs.scratch);
+	xxh64_update(&st, regs, sizeof(regs));
+	return xxh64_digest(&st);
+}

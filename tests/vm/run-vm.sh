@@ -1,0 +1,116 @@
+#!/bin/sh
+# Boot a Debian kernel in QEMU (TCG by default) and run a command inside it.
+#
+# usage: run-vm.sh [--out DIR] [--timeout SECONDS] [--interactive] KRELEASE [-- CMD...]
+#
+# The guest sees the host's / read-only (so CMD runs host binaries at their
+# host paths, from the current directory) and DIR read-write at the same path.
+# Exit status: the command's, unless the guest hung, crashed or its kernel log
+# shows a WARNING/BUG/Oops/KFENCE/KASAN report or a taint other than the
+# out-of-tree/unsigned-module ones; then non-zero with a message on stderr.
+# Logs: DIR/console.log (serial console), DIR/dmesg.txt, DIR/tainted.
+#
+# Environment: VFMIG_ACCEL=tcg|kvm (default tcg: nested KVM hangs on some
+# hosts), VFMIG_VM_MEM (MiB, default 2048), VFMIG_VM_SMP (default 2).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+out=""
+timeout=900
+interactive=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--interactive) interactive=1; shift ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "run-vm: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || { echo "usage: run-vm.sh [options] KRELEASE [-- CMD...]" >&2; exit 2; }
+krel=$1
+shift
+[ "${1:-}" = -- ] && shift
+
+kernel=/boot/vmlinuz-$krel
+[ -r "$kernel" ] || { echo "run-vm: no kernel image $kernel (make deps)" >&2; exit 1; }
+
+[ -n "$out" ] || out=$top/build/vm/$krel-$$
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/status" "$out/dmesg.txt" "$out/tainted" "$out/console.log"
+
+initrd=$top/build/vm/initramfs-$krel.cpio.gz
+if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$here/mkinitramfs.sh" -nt "$initrd" ]; then
+	sh "$here/mkinitramfs.sh" "$krel" "$initrd"
+fi
+
+# The command runs in the guest from the current directory.
+{
+	echo "cd '$(pwd)' || exit 125"
+	if [ $# -gt 0 ]; then
+		for a in "$@"; do
+			printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+		done
+		echo
+	else
+		echo true
+	fi
+} > "$out/cmd.sh"
+
+accel=${VFMIG_ACCEL:-tcg}
+case $accel in
+tcg) cpu=max ;;
+kvm) cpu=host ;;
+*) echo "run-vm: VFMIG_ACCEL must be tcg or kvm" >&2; exit 2 ;;
+esac
+
+append="console=ttyS0 panic=-1 oops=panic loglevel=3 quiet VFMIG_OUT=$out VFMIG_INTERACTIVE=$interactive"
+set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
+	-m "${VFMIG_VM_MEM:-2048}" -smp "${VFMIG_VM_SMP:-2}" \
+	-nodefaults -no-reboot -display none \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
+	-fsdev local,id=host,path=/,readonly=on,security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=host,mount_tag=host \
+	-fsdev local,id=out,path="$out",security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=out,mount_tag=out \
+	-device virtio-rng-pci
+
+if [ "$interactive" = 1 ]; then
+	exec "$@" -serial mon:stdio
+fi
+
+set +e
+timeout -k 10 "$timeout" "$@" -serial stdio < /dev/null 2>&1 | tee "$out/console.log"
+set -e
+
+fail() {
+	echo "run-vm: $krel: $*" >&2
+	exit 1
+}
+if [ ! -f "$out/status" ]; then
+	if grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
+		fail "guest kernel panicked; see $out/console.log"
+	fi
+	fail "guest did not finish within ${timeout}s or crashed (no status); see $out/console.log"
+fi
+status=$(cat "$out/status")
+
+# Kernel log: any of these is a failed run, whatever the command said.
+if grep -nE 'WARNING:|BUG:|Oops|KFENCE:|KASAN:|UBSAN:|general protection fault|Kernel panic|list_(add|del) corruption|refcount_t:|INFO: task .* blocked' \
+	"$out/dmesg.txt" > "$out/kernel-problems.txt"; then
+	echo "run-vm: $krel: kernel log shows problems ($out/dmesg.txt):" >&2
+	head -n 20 "$out/kernel-problems.txt" >&2
+	exit 1
+fi
+# Allowed taints: O (out-of-tree, 4096) and E (unsigned, 8192).
+tainted=$(cat "$out/tainted" 2>/dev/null || echo missing)
+case $tainted in
+''|*[!0-9]*) fail "cannot read the guest's taint flags" ;;
+esac
+if [ $((tainted & ~(4096 | 8192))) -ne 0 ]; then
+	fail "kernel tainted ($tainted) beyond out-of-tree/unsigned; see $out/dmesg.txt"
+fi
+exit "$status"

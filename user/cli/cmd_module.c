@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vfmig module load|unload */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kmod.h"
+
+static const char module_usage[] =
+	"usage: vfmig module load [--path FILE] [PARAM=VALUE...]\n"
+	"       vfmig module unload\n\n"
+	"load: insert vfmig.ko with libkmod after loading what it depends on\n"
+	"  (vfio, mdev, vfio_iommu_type1).  FILE defaults to $VFMIG_MODULE, else\n"
+	"  build/<running kernel>/vfmig.ko of this source tree.  Module parameters:\n"
+	"  max_devices=N (all types, default 8).\n"
+	"unload: remove the module; fails while a device is open.\n";
+
+int cmd_module(int argc, char **argv)
+{
+	struct vfmig_err err = { 0 };
+	char path[PATH_MAX] = "", params[1024] = "";
+	bool was_loaded = false;
+
+	if (cli_wants_help(argc, argv) || argc < 2) {
+		fputs(module_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "unload")) {
+		if (argc != 2)
+			return cli_failf("module unload takes no arguments");
+		if (vfmig_module_unload(&err))
+			return cli_fail(&err);
+		return 0;
+	}
+	if (strcmp(argv[1], "load"))
+		return cli_failf("module: unknown action '%s' (load or unload)", argv[1]);
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--path") && i + 1 < argc) {
+			snprintf(path, sizeof(path), "%s", argv[++i]);
+		} else if (strchr(argv[i], '=')) {
+			size_t used = strlen(params);
+
+			snprintf(params + used, sizeof(params) - used, "%s%s",
+				 used ? " " : "", argv[i]);
+		} else {
+			return cli_failf("module load: unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!path[0] && vfmig_module_default_path(path, sizeof(path)))
+		return cli_failf("module load: no vfmig.ko found; build it or pass --path");
+	if (vfmig_module_load(path, params[0] ? params : NULL, &was_loaded, &err))
+		return cli_fail(&err);
+	if (was_loaded)
+		printf("vfmig module already loaded\n");
+	else
+		printf("vfmig module loaded from %s\n", path);
+	return 0;
+}

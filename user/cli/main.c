@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vfmig: entry point and command dispatch. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct vfmig_cmd commands[] = {
+	{ "module", "load or unload the vfmig kernel module", cmd_module },
+	{ "mdev", "list types; create, remove and list vfmig devices", cmd_mdev },
+	{ "info", "what VFIO reports about a device, its knobs and checksum", cmd_info },
+};
+
+int cli_fail(const struct vfmig_err *err)
+{
+	fprintf(stderr, "vfmig: %s\n", err->msg[0] ? err->msg : "failed");
+	return 1;
+}
+
+int cli_failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vfmig: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+		if (!strcmp(argv[i], "--"))
+			break;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vfmig COMMAND [ARGS...]\n\n"
+		"Drive vfmig mediated devices and migrate them with VFIO migration protocol v1.\n\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'vfmig COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "vfmig: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
