@@ -48,6 +48,7 @@ if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$here/mkinitramfs.
 fi
 
 # The command runs in the guest from the current directory.
+pwd > "$out/cwd"
 {
 	echo "cd '$(pwd)' || exit 125"
 	if [ $# -gt 0 ]; then
