@@ -19,20 +19,55 @@ static unsigned int max_devices = 8;
 module_param(max_devices, uint, 0444);
 MODULE_PARM_DESC(max_devices, "Maximum number of vfmig mdevs (all types)");
 
+static ulong default_data_size;
+module_param(default_data_size, ulong, 0444);
+MODULE_PARM_DESC(default_data_size, "Data section bytes for new devices (0: per type)");
+
+static char *default_layout = "";
+module_param(default_layout, charp, 0444);
+MODULE_PARM_DESC(default_layout, "Data section mmap layout for new devices: none, whole or sparse:N (empty: per type)");
+
+static char *default_policy = "fixed";
+module_param(default_policy, charp, 0444);
+MODULE_PARM_DESC(default_policy, "data_offset policy for new devices: fixed, rotate, gap or straddle");
+
+static ulong default_dirty_rate;
+module_param(default_dirty_rate, ulong, 0444);
+MODULE_PARM_DESC(default_dirty_rate, "Dirty generation rate of new devices in bytes/s (0: off)");
+
 static struct vfmig_type vfmig_types[] = {
 	{
 		.type.sysfs_name = "small",
 		.type.pretty_name = "vfmig-small",
-		.description = "vfmig small: 64 KiB device state",
+		.description = "vfmig small: 64 KiB device state, 16 KiB trapped data section",
+		.code = 1,
 		.state_size = SZ_64K,
+		.data_size = SZ_16K,
+		.layout = VFMIG_LAYOUT_NONE,
 	},
 	{
 		.type.sysfs_name = "large",
 		.type.pretty_name = "vfmig-large",
-		.description = "vfmig large: 16 MiB device state",
+		.description = "vfmig large: 16 MiB device state, 1 MiB data section in 4 sparse mmap areas",
+		.code = 2,
 		.state_size = SZ_16M,
+		.data_size = SZ_1M,
+		.layout = VFMIG_LAYOUT_SPARSE,
+		.nr_areas = 4,
 	},
 };
+
+/* The type's configuration, with the module parameters' overrides. */
+static int vfmig_default_config(const struct vfmig_type *t, struct vfmig_config *cfg)
+{
+	cfg->data_size = default_data_size ? default_data_size : t->data_size;
+	cfg->layout = t->layout;
+	cfg->nr_areas = t->nr_areas;
+	if (default_layout && *default_layout &&
+	    vfmig_layout_parse(default_layout, &cfg->layout, &cfg->nr_areas))
+		return -EINVAL;
+	return vfmig_policy_parse(default_policy, &cfg->policy);
+}
 
 static struct mdev_type *vfmig_mdev_types[] = {
 	&vfmig_types[0].type,
@@ -62,22 +97,39 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	struct mdev_device *mdev = to_mdev_device(vdev->dev);
 	int ret;
 
+	struct vfmig_config cfg;
+
 	vd->type = container_of(mdev->type, struct vfmig_type, type);
 	mutex_init(&vd->lock);
+	vfmig_dirty_init(vd);
+	ret = vfmig_default_config(vd->type, &cfg);
+	if (ret)
+		goto err;
 	ret = vfmig_state_alloc(vd, vd->type->state_size);
-	if (ret) {
-		mutex_destroy(&vd->lock);
-		return ret;
-	}
+	if (ret)
+		goto err;
+	ret = vfmig_layout_apply(vd, &cfg);
+	if (ret)
+		goto err_state;
 	vfmig_pci_init(vd);
+	vd->dirty_rate = default_dirty_rate;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
 	return 0;
+
+err_state:
+	vfmig_state_free(vd);
+err:
+	mutex_destroy(&vd->lock);
+	return ret;
 }
 
 static void vfmig_release_dev(struct vfio_device *vdev)
 {
 	struct vfmig_dev *vd = vdev_to_vfmig(vdev);
 
+	vfmig_dirty_stop_sync(vd);
+	vfmig_mig_free(vd);
+	vfmig_layout_free(vd);
 	vfmig_state_free(vd);
 	mutex_destroy(&vd->lock);
 	vfmig_compat_free_vdev(vdev);
@@ -89,6 +141,7 @@ static int vfmig_open_device(struct vfio_device *vdev)
 
 	mutex_lock(&vd->lock);
 	vd->opened = true;
+	vfmig_dirty_update(vd);
 	mutex_unlock(&vd->lock);
 	return 0;
 }
@@ -98,8 +151,10 @@ static void vfmig_close_device(struct vfio_device *vdev)
 	struct vfmig_dev *vd = vdev_to_vfmig(vdev);
 
 	mutex_lock(&vd->lock);
-	vd->opened = false;
+	vd->opened = false;	/* the dirty worker sees this and stops */
+	vfmig_mig_close(vd);
 	mutex_unlock(&vd->lock);
+	vfmig_dirty_stop_sync(vd);
 }
 
 static ssize_t vfmig_rw(struct vfmig_dev *vd, char __user *buf, size_t count,
@@ -120,6 +175,9 @@ static ssize_t vfmig_rw(struct vfmig_dev *vd, char __user *buf, size_t count,
 		break;
 	case VFIO_PCI_BAR0_REGION_INDEX:
 		ret = vfmig_pci_bar0_rw(vd, buf, count, off, is_write);
+		break;
+	case VFMIG_MIGRATION_REGION_INDEX:
+		ret = vfmig_mig_rw(vd, buf, count, off, is_write);
 		break;
 	default:
 		ret = -EINVAL;
@@ -149,7 +207,27 @@ static ssize_t vfmig_write(struct vfio_device *vdev, const char __user *buf,
 static void vfmig_reset(struct vfmig_dev *vd)
 {
 	vfmig_pci_reset(vd);
-	vd->device_state = VFMIG_V1_STATE_RUNNING;
+	vfmig_mig_reset(vd);
+}
+
+static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	struct vfmig_dev *vd = vdev_to_vfmig(vdev);
+	int ret;
+
+	mutex_lock(&vd->lock);
+	ret = vfmig_layout_mmap(vd, vma);
+	mutex_unlock(&vd->lock);
+	return ret;
+}
+
+static bool vfmig_is_mig_region_info(unsigned int cmd, unsigned long arg)
+{
+	struct vfio_region_info __user *u = (void __user *)arg;
+	u32 index;
+
+	return cmd == VFIO_DEVICE_GET_REGION_INFO && !get_user(index, &u->index) &&
+	       index == VFMIG_MIGRATION_REGION_INDEX;
 }
 
 static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
@@ -162,6 +240,8 @@ static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	if (cmd == VFIO_DEVICE_RESET) {
 		vfmig_reset(vd);
 		ret = 0;
+	} else if (vfmig_is_mig_region_info(cmd, arg)) {
+		ret = vfmig_layout_region_info(vd, (void __user *)arg);
 	} else {
 		ret = vfmig_pci_ioctl(vd, cmd, arg);
 	}
@@ -178,6 +258,7 @@ static const struct vfio_device_ops vfmig_vfio_ops = {
 	.read = vfmig_read,
 	.write = vfmig_write,
 	.ioctl = vfmig_ioctl,
+	.mmap = vfmig_mmap,
 	VFMIG_COMPAT_IOMMUFD_OPS
 };
 

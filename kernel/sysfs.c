@@ -120,7 +120,213 @@ static ssize_t device_state_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(device_state);
 
+/* Data section configuration: applied as a whole, refused while open. */
+static ssize_t vfmig_config_store(struct device *dev, const char *buf, size_t count,
+				  int (*edit)(struct vfmig_config *cfg, const char *buf))
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	struct vfmig_config cfg;
+	int ret;
+
+	mutex_lock(&vd->lock);
+	cfg = vd->cfg;
+	ret = vd->opened ? -EBUSY : edit(&cfg, buf);
+	if (!ret)
+		ret = vfmig_layout_apply(vd, &cfg);
+	mutex_unlock(&vd->lock);
+	return ret ? ret : count;
+}
+
+static int edit_data_size(struct vfmig_config *cfg, const char *buf)
+{
+	return kstrtou64(buf, 0, &cfg->data_size);
+}
+
+static int edit_layout(struct vfmig_config *cfg, const char *buf)
+{
+	return vfmig_layout_parse(buf, &cfg->layout, &cfg->nr_areas);
+}
+
+static int edit_policy(struct vfmig_config *cfg, const char *buf)
+{
+	return vfmig_policy_parse(buf, &cfg->policy);
+}
+
+static ssize_t data_size_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+
+	mutex_lock(&vd->lock);
+	v = vd->cfg.data_size;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+static ssize_t data_size_store(struct device *dev, struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	return vfmig_config_store(dev, buf, count, edit_data_size);
+}
+static DEVICE_ATTR_RW(data_size);
+
+static ssize_t mmap_layout_show(struct device *dev, struct device_attribute *attr,
+				char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	ssize_t n;
+
+	mutex_lock(&vd->lock);
+	if (vd->cfg.layout == VFMIG_LAYOUT_SPARSE)
+		n = sysfs_emit(buf, "sparse:%u\n", vd->cfg.nr_areas);
+	else
+		n = sysfs_emit(buf, "%s\n", vfmig_layout_name(vd->cfg.layout));
+	mutex_unlock(&vd->lock);
+	return n;
+}
+
+static ssize_t mmap_layout_store(struct device *dev, struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	return vfmig_config_store(dev, buf, count, edit_layout);
+}
+static DEVICE_ATTR_RW(mmap_layout);
+
+static ssize_t data_offset_policy_show(struct device *dev,
+				       struct device_attribute *attr, char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	enum vfmig_policy p;
+
+	mutex_lock(&vd->lock);
+	p = vd->cfg.policy;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%s\n", vfmig_policy_name(p));
+}
+
+static ssize_t data_offset_policy_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	return vfmig_config_store(dev, buf, count, edit_policy);
+}
+static DEVICE_ATTR_RW(data_offset_policy);
+
+/* Dirty generation may change at any time, like a device's workload. */
+static ssize_t vfmig_u64_store(struct device *dev, const char *buf, size_t count,
+			       size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+	int ret;
+
+	ret = kstrtou64(buf, 0, &v);
+	if (ret)
+		return ret;
+	mutex_lock(&vd->lock);
+	*(u64 *)((u8 *)vd + field) = v;
+	vfmig_dirty_update(vd);
+	mutex_unlock(&vd->lock);
+	return count;
+}
+
+static ssize_t vfmig_u64_show(struct device *dev, char *buf, size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+
+	mutex_lock(&vd->lock);
+	v = *(u64 *)((u8 *)vd + field);
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+#define VFMIG_U64_ATTR_RW(name, member)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+}										\
+static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
+			    const char *buf, size_t count)			\
+{										\
+	return vfmig_u64_store(dev, buf, count,					\
+			       offsetof(struct vfmig_dev, member));		\
+}										\
+static DEVICE_ATTR_RW(name)
+
+#define VFMIG_U64_ATTR_RO(name, member)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+}										\
+static DEVICE_ATTR_RO(name)
+
+VFMIG_U64_ATTR_RW(dirty_rate, dirty_rate);
+VFMIG_U64_ATTR_RW(dirty_working_set, dirty_working_set);
+VFMIG_U64_ATTR_RO(stat_bytes_dirtied, stats.bytes_dirtied);
+VFMIG_U64_ATTR_RO(stat_bytes_saved, stats.bytes_saved);
+VFMIG_U64_ATTR_RO(stat_bytes_restored, stats.bytes_restored);
+VFMIG_U64_ATTR_RO(stat_chunks_saved, stats.chunks_saved);
+VFMIG_U64_ATTR_RO(stat_chunks_restored, stats.chunks_restored);
+VFMIG_U64_ATTR_RO(stat_iterations, stats.iterations);
+
+static const char *const fault_names[] = {
+	[VFMIG_FAULT_NONE] = "none",
+	[VFMIG_FAULT_TRANSITION] = "transition",
+	[VFMIG_FAULT_SAVE_CHUNK] = "save_chunk",
+	[VFMIG_FAULT_SHORT_CHUNK] = "short_chunk",
+	[VFMIG_FAULT_RESUME_CHUNK] = "resume_chunk",
+};
+
+static ssize_t fault_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	enum vfmig_fault f;
+
+	mutex_lock(&vd->lock);
+	f = vd->fault;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%s\n", fault_names[f]);
+}
+
+/* Arm a one-shot fault, or "error" to enter the error state right away. */
+static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	int f = sysfs_match_string(fault_names, buf);
+
+	mutex_lock(&vd->lock);
+	if (f >= 0) {
+		vd->fault = f;
+	} else if (sysfs_streq(buf, "error")) {
+		vfmig_mig_reset(vd);	/* drop sessions, then fail */
+		vd->device_state = VFMIG_V1_STATE_ERROR;
+	} else {
+		count = -EINVAL;
+	}
+	mutex_unlock(&vd->lock);
+	return count;
+}
+static DEVICE_ATTR_RW(fault);
+
 static struct attribute *vfmig_dev_attrs[] = {
+	&dev_attr_data_size.attr,
+	&dev_attr_mmap_layout.attr,
+	&dev_attr_data_offset_policy.attr,
+	&dev_attr_dirty_rate.attr,
+	&dev_attr_dirty_working_set.attr,
+	&dev_attr_stat_bytes_dirtied.attr,
+	&dev_attr_stat_bytes_saved.attr,
+	&dev_attr_stat_bytes_restored.attr,
+	&dev_attr_stat_chunks_saved.attr,
+	&dev_attr_stat_chunks_restored.attr,
+	&dev_attr_stat_iterations.attr,
+	&dev_attr_fault.attr,
 	&dev_attr_checksum.attr,
 	&dev_attr_seed.attr,
 	&dev_attr_state_size.attr,

@@ -9,21 +9,117 @@
 #ifndef VFMIG_H
 #define VFMIG_H
 
+#include <linux/ktime.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "vfmig/abi.h"
 
 #define VFMIG_STATE_SIZE_MIN	(4ULL << 10)
 #define VFMIG_STATE_SIZE_MAX	(2ULL << 30)
 
+/* Migration region: header page, then the data section. */
+#define VFMIG_DATA_START	PAGE_SIZE
+#define VFMIG_DATA_SIZE_MIN	PAGE_SIZE
+#define VFMIG_DATA_SIZE_MAX	(64ULL << 20)
+#define VFMIG_MAX_AREAS		16
+
+/* How the data section may be mmapped. */
+enum vfmig_layout {
+	VFMIG_LAYOUT_NONE,		/* all trapped */
+	VFMIG_LAYOUT_WHOLE,		/* one area: the whole data section */
+	VFMIG_LAYOUT_SPARSE,		/* N areas with trapped gaps between */
+};
+
+/* Where data_offset points from chunk to chunk. */
+enum vfmig_policy {
+	VFMIG_POLICY_FIXED,		/* always the first window */
+	VFMIG_POLICY_ROTATE,		/* cycle through the mmap areas */
+	VFMIG_POLICY_GAP,		/* inside trapped gaps */
+	VFMIG_POLICY_STRADDLE,		/* half in an area, half in the gap after it */
+};
+
 /* An mdev type: what differs between kinds of vfmig device. */
 struct vfmig_type {
 	struct mdev_type type;		/* embedded; mdev core points at it */
 	const char *description;
+	u32 code;			/* identifies the type in the payload */
 	u64 state_size;			/* default device memory size */
+	u64 data_size;			/* default data section size */
+	enum vfmig_layout layout;
+	unsigned int nr_areas;		/* for VFMIG_LAYOUT_SPARSE */
+};
+
+/* Configuration user space may change while the device is closed. */
+struct vfmig_config {
+	u64 data_size;
+	enum vfmig_layout layout;
+	unsigned int nr_areas;
+	enum vfmig_policy policy;
+};
+
+/* A span of the migration region (offsets relative to its start). */
+struct vfmig_span {
+	u64 offset;
+	u64 size;
+};
+
+/* Where the mmap areas and data_offset windows are, from the config. */
+struct vfmig_geometry {
+	unsigned int nr_areas;
+	struct vfmig_span areas[VFMIG_MAX_AREAS];
+	unsigned int nr_windows;
+	struct vfmig_span windows[VFMIG_MAX_AREAS];
+};
+
+/* Faults user space can arm through sysfs; each fires once. */
+enum vfmig_fault {
+	VFMIG_FAULT_NONE,
+	VFMIG_FAULT_TRANSITION,		/* next device_state write: internal error */
+	VFMIG_FAULT_SAVE_CHUNK,		/* next data_offset read while saving fails */
+	VFMIG_FAULT_SHORT_CHUNK,	/* next staged chunk loses its tail */
+	VFMIG_FAULT_RESUME_CHUNK,	/* next data_size write while resuming fails */
+};
+
+struct vfmig_stats {
+	u64 bytes_dirtied;
+	u64 bytes_saved;
+	u64 bytes_restored;
+	u64 chunks_saved;
+	u64 chunks_restored;
+	u64 iterations;			/* pending_bytes reads that started a round */
+};
+
+/* Save side: the device serialises its state into a record stream. */
+struct vfmig_save {
+	bool active;
+	unsigned long *dirty;		/* one bit per page of device memory */
+	u64 nr_dirty;
+	u64 cursor;			/* next page to look at */
+	u32 seq;			/* next record sequence number */
+	bool header_sent, end_sent;
+	u8 *rec;			/* record being emitted */
+	u32 rec_len, rec_pos;
+	bool staged;			/* a chunk waits for its ack */
+	u64 staged_offset, staged_size;
+	unsigned int window;		/* next window index */
+};
+
+/* Resume side: an incremental parser of that record stream. */
+struct vfmig_resume {
+	bool active;
+	bool failed;			/* bad data seen: only reset helps */
+	bool complete;			/* end record verified */
+	bool offset_read;		/* data_offset read for this chunk */
+	u64 offset;			/* where the current chunk goes */
+	u32 seq;			/* expected sequence number */
+	bool header_seen;
+	u8 *rec;			/* record being assembled */
+	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
+	unsigned int window;
 };
 
 /* Registers that are part of the device state besides its memory. */
@@ -47,6 +143,25 @@ struct vfmig_dev {
 
 	/* VFIO protocol v1 device_state (VFMIG_V1_STATE_*). */
 	u32 device_state;
+	u32 state_reserved_bits;	/* bits 3-31 as last written */
+
+	struct vfmig_config cfg;
+	u64 region_size;
+	struct vfmig_geometry geo;
+	u8 *data;			/* data section, vmalloc_user */
+
+	struct vfmig_save save;
+	struct vfmig_resume resume;
+	enum vfmig_fault fault;
+	struct vfmig_stats stats;
+
+	/* Dirty generation; see dirty.c. */
+	u64 dirty_rate;			/* bytes per second, 0 = off */
+	u64 dirty_working_set;		/* bytes, 0 = all memory */
+	u64 dirty_cursor;
+	u64 dirty_carry;		/* bytes owed from earlier ticks */
+	ktime_t dirty_last;
+	struct delayed_work dirty_work;
 
 	/* PCI face; see pci.c. */
 	u8 config[VFMIG_PCI_CONFIG_SIZE];
@@ -72,6 +187,39 @@ ssize_t vfmig_pci_bar0_rw(struct vfmig_dev *vd, char __user *ubuf,
 			  size_t count, u64 off, bool is_write);
 long vfmig_pci_ioctl(struct vfmig_dev *vd, unsigned int cmd,
 		     unsigned long arg);
+
+/* layout.c: data section size, mmap areas, data_offset windows, mmap. */
+int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg);
+void vfmig_layout_free(struct vfmig_dev *vd);
+long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg);
+int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma);
+const char *vfmig_layout_name(enum vfmig_layout l);
+const char *vfmig_policy_name(enum vfmig_policy p);
+int vfmig_layout_parse(const char *buf, enum vfmig_layout *l, unsigned int *n);
+int vfmig_policy_parse(const char *buf, enum vfmig_policy *p);
+
+/* migration.c: the v1 migration region. */
+ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
+		     u64 off, bool is_write);
+void vfmig_mig_reset(struct vfmig_dev *vd);
+void vfmig_mig_close(struct vfmig_dev *vd);
+void vfmig_mig_free(struct vfmig_dev *vd);
+const char *vfmig_state_name(u32 state);
+
+/* payload.c: the record stream the device saves and validates on resume. */
+int vfmig_payload_next(struct vfmig_dev *vd);
+int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
+u64 vfmig_payload_pending(struct vfmig_dev *vd);
+int vfmig_payload_resume_begin(struct vfmig_dev *vd);
+void vfmig_payload_resume_end(struct vfmig_dev *vd);
+int vfmig_payload_save_begin(struct vfmig_dev *vd);
+void vfmig_payload_save_end(struct vfmig_dev *vd);
+
+/* dirty.c: the dirty data generator. */
+void vfmig_dirty_init(struct vfmig_dev *vd);
+void vfmig_dirty_update(struct vfmig_dev *vd);	/* call with lock held */
+void vfmig_dirty_stop_sync(struct vfmig_dev *vd);	/* call without lock */
+void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);
 
 /* sysfs.c: the per-device vfmig/ attribute group. */
 extern const struct attribute_group *vfmig_dev_groups[];

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig dirty data generator: while the device is open and RUNNING it keeps
+ * changing its own memory at dirty_rate bytes per second, page by page over
+ * a working set, with a deterministic pattern.  Pages it changes during a
+ * save are marked dirty so pre-copy sends them again.
+ *
+ * The worker re-checks the device state under the device lock before every
+ * change, so it stops the moment a transition clears RUNNING.
+ */
+#include <linux/jiffies.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+
+#include "vfmig.h"
+
+#define VFMIG_DIRTY_TICK_MS	10
+
+static bool vfmig_dirty_should_run(struct vfmig_dev *vd)
+{
+	return vd->opened && vd->dirty_rate && vd->mem &&
+	       (vd->device_state & VFMIG_V1_STATE_MASK) & VFMIG_V1_STATE_RUNNING &&
+	       !VFMIG_V1_STATE_IS_ERROR(vd->device_state);
+}
+
+static u64 vfmig_mix64(u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void vfmig_dirty_work(struct work_struct *work)
+{
+	struct vfmig_dev *vd = container_of(to_delayed_work(work), struct vfmig_dev,
+					    dirty_work);
+	u64 npages, set, bytes, pages, i;
+	ktime_t now;
+
+	mutex_lock(&vd->lock);
+	if (!vfmig_dirty_should_run(vd))
+		goto out;
+
+	now = ktime_get();
+	bytes = mul_u64_u64_div_u64(vd->dirty_rate,
+				    ktime_to_ns(ktime_sub(now, vd->dirty_last)),
+				    NSEC_PER_SEC) + vd->dirty_carry;
+	vd->dirty_last = now;
+	npages = vd->mem_size >> PAGE_SHIFT;
+	set = vd->dirty_working_set ? min(vd->dirty_working_set >> PAGE_SHIFT, npages) : npages;
+	if (!set)
+		set = 1;
+	pages = bytes >> PAGE_SHIFT;
+	vd->dirty_carry = bytes & (PAGE_SIZE - 1);
+	/* More than a whole working set per tick changes nothing new. */
+	if (pages > set) {
+		pages = set;
+		vd->dirty_carry = 0;
+	}
+	for (i = 0; i < pages; i++) {
+		u64 page = vd->dirty_cursor % set;
+		u64 *word = (u64 *)((u8 *)vd->mem + (page << PAGE_SHIFT)) +
+			    (vd->regs.generation % (PAGE_SIZE / sizeof(u64)));
+
+		*word = vfmig_mix64(vd->regs.generation ^ (page << 20));
+		vd->regs.generation++;
+		vd->dirty_cursor = page + 1;
+		vfmig_dirty_mark(vd, page);
+	}
+	vd->stats.bytes_dirtied += pages << PAGE_SHIFT;
+	schedule_delayed_work(&vd->dirty_work, msecs_to_jiffies(VFMIG_DIRTY_TICK_MS));
+out:
+	mutex_unlock(&vd->lock);
+}
+
+void vfmig_dirty_init(struct vfmig_dev *vd)
+{
+	INIT_DELAYED_WORK(&vd->dirty_work, vfmig_dirty_work);
+}
+
+/* Start the worker if the device should be dirtying; it stops by itself. */
+void vfmig_dirty_update(struct vfmig_dev *vd)
+{
+	lockdep_assert_held(&vd->lock);
+	if (vfmig_dirty_should_run(vd) && !delayed_work_pending(&vd->dirty_work)) {
+		vd->dirty_last = ktime_get();
+		schedule_delayed_work(&vd->dirty_work, msecs_to_jiffies(VFMIG_DIRTY_TICK_MS));
+	}
+}
+
+void vfmig_dirty_stop_sync(struct vfmig_dev *vd)
+{
+	cancel_delayed_work_sync(&vd->dirty_work);
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig migration region layout: the data section buffer, its sparse-mmap
+ * areas, the windows data_offset points at, GET_REGION_INFO and mmap.
+ *
+ * The data section is one vmalloc_user() buffer that lives as long as the
+ * configuration does; configuration only changes while the device is closed,
+ * and a live mapping keeps the device open, so a mapping never outlives the
+ * pages behind it.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "vfmig.h"
+
+static const char *const layout_names[] = {
+	[VFMIG_LAYOUT_NONE] = "none",
+	[VFMIG_LAYOUT_WHOLE] = "whole",
+	[VFMIG_LAYOUT_SPARSE] = "sparse",
+};
+
+static const char *const policy_names[] = {
+	[VFMIG_POLICY_FIXED] = "fixed",
+	[VFMIG_POLICY_ROTATE] = "rotate",
+	[VFMIG_POLICY_GAP] = "gap",
+	[VFMIG_POLICY_STRADDLE] = "straddle",
+};
+
+const char *vfmig_layout_name(enum vfmig_layout l)
+{
+	return layout_names[l];
+}
+
+const char *vfmig_policy_name(enum vfmig_policy p)
+{
+	return policy_names[p];
+}
+
+/* "none", "whole" or "sparse:N" (2 <= N <= VFMIG_MAX_AREAS). */
+int vfmig_layout_parse(const char *buf, enum vfmig_layout *l, unsigned int *n)
+{
+	unsigned int areas;
+
+	if (sysfs_streq(buf, "none")) {
+		*l = VFMIG_LAYOUT_NONE;
+		*n = 0;
+	} else if (sysfs_streq(buf, "whole")) {
+		*l = VFMIG_LAYOUT_WHOLE;
+		*n = 1;
+	} else if (!strncmp(buf, "sparse:", 7) && !kstrtouint(buf + 7, 10, &areas) &&
+		   areas >= 2 && areas <= VFMIG_MAX_AREAS) {
+		*l = VFMIG_LAYOUT_SPARSE;
+		*n = areas;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vfmig_policy_parse(const char *buf, enum vfmig_policy *p)
+{
+	int i = sysfs_match_string(policy_names, buf);
+
+	if (i < 0)
+		return -EINVAL;
+	*p = i;
+	return 0;
+}
+
+/*
+ * Areas: sparse:N cuts the data section into 2N-1 equal page-aligned slots
+ * and maps the even ones, so every area has a trapped gap after it but the
+ * last.  Windows (where data_offset points) follow the policy.
+ */
+static int vfmig_layout_compute(struct vfmig_geometry *g, const struct vfmig_config *cfg)
+{
+	u64 pages = cfg->data_size >> PAGE_SHIFT;
+	u64 start = VFMIG_DATA_START, slot;
+	unsigned int i;
+
+	g->nr_areas = 0;
+	switch (cfg->layout) {
+	case VFMIG_LAYOUT_NONE:
+		break;
+	case VFMIG_LAYOUT_WHOLE:
+		g->areas[0] = (struct vfmig_span){ start, cfg->data_size };
+		g->nr_areas = 1;
+		break;
+	case VFMIG_LAYOUT_SPARSE:
+		if (pages < 2 * cfg->nr_areas - 1)
+			return -EINVAL;
+		slot = (pages / (2 * cfg->nr_areas - 1)) << PAGE_SHIFT;
+		for (i = 0; i < cfg->nr_areas; i++)
+			g->areas[i] = (struct vfmig_span){ start + 2 * i * slot, slot };
+		g->nr_areas = cfg->nr_areas;
+		break;
+	}
+
+	g->nr_windows = 0;
+	switch (cfg->policy) {
+	case VFMIG_POLICY_FIXED:
+		g->windows[g->nr_windows++] = (struct vfmig_span){ start, cfg->data_size };
+		break;
+	case VFMIG_POLICY_ROTATE:
+		for (i = 0; i < g->nr_areas; i++)
+			g->windows[g->nr_windows++] = g->areas[i];
+		if (!g->nr_windows)	/* nothing mapped: rotate over quarters */
+			for (i = 0; i < 4 && pages >= 4; i++)
+				g->windows[g->nr_windows++] = (struct vfmig_span){
+					start + i * (pages / 4) * PAGE_SIZE,
+					(pages / 4) * PAGE_SIZE };
+		break;
+	case VFMIG_POLICY_GAP:
+		if (cfg->layout == VFMIG_LAYOUT_WHOLE)
+			return -EINVAL;		/* no trapped part to point at */
+		for (i = 0; i + 1 < g->nr_areas; i++) {
+			u64 gap = g->areas[i].offset + g->areas[i].size;
+
+			g->windows[g->nr_windows++] = (struct vfmig_span){
+				gap, g->areas[i + 1].offset - gap };
+		}
+		break;
+	case VFMIG_POLICY_STRADDLE:
+		if (cfg->layout != VFMIG_LAYOUT_SPARSE)
+			return -EINVAL;		/* needs an area followed by a gap */
+		for (i = 0; i + 1 < g->nr_areas; i++) {
+			u64 half = round_down(g->areas[i].size / 2, 8);
+
+			g->windows[g->nr_windows++] = (struct vfmig_span){
+				g->areas[i].offset + half, g->areas[i].size };
+		}
+		break;
+	}
+	if (!g->nr_windows)	/* e.g. "gap" with layout none: the whole section */
+		g->windows[g->nr_windows++] = (struct vfmig_span){ start, cfg->data_size };
+	return 0;
+}
+
+int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)
+{
+	struct vfmig_geometry geo;
+	u8 *data;
+	int ret;
+
+	if (cfg->data_size < VFMIG_DATA_SIZE_MIN || cfg->data_size > VFMIG_DATA_SIZE_MAX ||
+	    !PAGE_ALIGNED(cfg->data_size))
+		return -EINVAL;
+	/* Compute into a scratch copy so a refused config changes nothing. */
+	ret = vfmig_layout_compute(&geo, cfg);
+	if (ret)
+		return ret;
+
+	if (!vd->data || cfg->data_size != vd->cfg.data_size) {
+		data = vmalloc_user(cfg->data_size);
+		if (!data)
+			return -ENOMEM;
+		vfree(vd->data);
+		vd->data = data;
+	}
+	vd->cfg = *cfg;
+	vd->geo = geo;
+	vd->region_size = VFMIG_DATA_START + cfg->data_size;
+	return 0;
+}
+
+void vfmig_layout_free(struct vfmig_dev *vd)
+{
+	vfree(vd->data);
+	vd->data = NULL;
+}
+
+/* GET_REGION_INFO for the migration region: CAP_TYPE, plus CAP_SPARSE_MMAP. */
+long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg)
+{
+	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_region_info_cap_type cap_type = {
+		.header.id = VFIO_REGION_INFO_CAP_TYPE,
+		.header.version = 1,
+		.type = VFMIG_REGION_TYPE_MIGRATION,
+		.subtype = VFMIG_REGION_SUBTYPE_MIGRATION,
+	};
+	struct vfio_region_info_cap_sparse_mmap *sparse = NULL;
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
+	struct vfio_region_info info;
+	size_t sz;
+	unsigned int i;
+	int ret;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.offset = VFMIG_REGION_OFFSET(info.index);
+	info.size = vd->region_size;
+	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	info.cap_offset = 0;
+
+	ret = vfio_info_add_capability(&caps, &cap_type.header, sizeof(cap_type));
+	if (ret)
+		return ret;
+
+	if (vd->geo.nr_areas) {
+		sz = struct_size(sparse, areas, vd->geo.nr_areas);
+		sparse = kzalloc(sz, GFP_KERNEL);
+		if (!sparse) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		sparse->header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
+		sparse->header.version = 1;
+		sparse->nr_areas = vd->geo.nr_areas;
+		for (i = 0; i < vd->geo.nr_areas; i++) {
+			sparse->areas[i].offset = vd->geo.areas[i].offset;
+			sparse->areas[i].size = vd->geo.areas[i].size;
+		}
+		ret = vfio_info_add_capability(&caps, &sparse->header, sz);
+		kfree(sparse);
+		if (ret)
+			goto out;
+		info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+	}
+
+	info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	if (info.argsz < sizeof(info) + caps.size) {
+		/* Too small: say how much is needed, as vfio-pci does. */
+		info.argsz = sizeof(info) + caps.size;
+		info.cap_offset = 0;
+	} else {
+		vfio_info_cap_shift(&caps, sizeof(info));
+		if (copy_to_user(uarg + sizeof(info), caps.buf, caps.size)) {
+			ret = -EFAULT;
+			goto out;
+		}
+		info.cap_offset = sizeof(info);
+	}
+	ret = copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+out:
+	kfree(caps.buf);
+	return ret;
+}
+
+/* mmap: shared, inside exactly one advertised area, nothing else. */
+int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
+{
+	u64 pgoff_mask = (VFMIG_REGION_OFFSET(1) >> PAGE_SHIFT) - 1;
+	u64 index = vma->vm_pgoff >> (VFMIG_REGION_SHIFT - PAGE_SHIFT);
+	u64 off = (vma->vm_pgoff & pgoff_mask) << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	unsigned int i;
+
+	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	for (i = 0; i < vd->geo.nr_areas; i++) {
+		const struct vfmig_span *a = &vd->geo.areas[i];
+
+		if (off >= a->offset && len <= a->size && off - a->offset <= a->size - len)
+			return remap_vmalloc_range(vma, vd->data,
+						   (off - VFMIG_DATA_START) >> PAGE_SHIFT);
+	}
+	return -EINVAL;
+}

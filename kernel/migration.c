@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig migration region (VFIO migration protocol v1).
+ *
+ *	[0, 32)			struct vfio_device_migration_info, trapped,
+ *				native-width aligned accesses only
+ *	[32, PAGE_SIZE)		dead space: every access refused
+ *	[PAGE_SIZE, size)	data section: pread/pwrite anywhere, mmap
+ *				where the sparse-mmap capability says
+ *
+ * Save: a pending_bytes read acknowledges the staged chunk and reports what
+ * is left; a data_offset read stages the next chunk into a window of the data
+ * section; data_size reports it; repeated reads return the same chunk.
+ * Resume: data_offset says where to write, the data_size write hands the
+ * bytes to the payload parser, which validates before it applies.
+ */
+#include <linux/uaccess.h>
+
+#include "vfmig.h"
+
+#define MIG_FIELD(f)	offsetof(struct vfmig_v1_info, f)
+
+/* Allowed targets per current state (bit n = target state n). */
+static const u8 vfmig_allowed[8] = {
+	[0] = BIT(0) | BIT(1) | BIT(2) | BIT(4),
+	[1] = BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4),
+	[2] = BIT(0) | BIT(1) | BIT(2),
+	[3] = BIT(0) | BIT(1) | BIT(2) | BIT(3),
+	[4] = BIT(0) | BIT(1) | BIT(4),
+	/* 5 and 7 are never entered; 6 (error) only leaves by reset. */
+};
+
+const char *vfmig_state_name(u32 state)
+{
+	static const char *const names[8] = {
+		"stop", "running", "stop-and-copy", "pre-copy",
+		"resuming", "invalid", "error", "invalid",
+	};
+
+	return names[state & VFMIG_V1_STATE_MASK];
+}
+
+static void vfmig_save_ack(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+
+	if (!s->staged)
+		return;
+	vd->stats.bytes_saved += s->staged_size;
+	vd->stats.chunks_saved++;
+	s->staged = false;
+}
+
+/* Drop any save or resume session; the device keeps its memory. */
+static void vfmig_mig_stop_sessions(struct vfmig_dev *vd)
+{
+	if (vd->save.active)
+		vfmig_payload_save_end(vd);
+	if (vd->resume.active)
+		vfmig_payload_resume_end(vd);
+}
+
+static void vfmig_enter_error(struct vfmig_dev *vd)
+{
+	vfmig_mig_stop_sessions(vd);
+	vd->device_state = VFMIG_V1_STATE_ERROR;
+}
+
+static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
+{
+	u32 cur = vd->device_state & VFMIG_V1_STATE_MASK;
+	u32 target = value & VFMIG_V1_STATE_MASK;
+	int ret;
+
+	if (VFMIG_V1_STATE_IS_ERROR(cur) || !VFMIG_V1_STATE_VALID(target) ||
+	    VFMIG_V1_STATE_IS_ERROR(target) || !(vfmig_allowed[cur] & BIT(target)))
+		return -EINVAL;
+
+	if (vd->fault == VFMIG_FAULT_TRANSITION) {
+		vd->fault = VFMIG_FAULT_NONE;
+		vfmig_enter_error(vd);
+		return -EIO;
+	}
+
+	/* Leaving RESUMING needs a complete, verified state. */
+	if (cur == VFMIG_V1_STATE_RESUMING && target != cur) {
+		if (!vd->resume.complete)
+			return -EINVAL;
+		vfmig_payload_resume_end(vd);
+	}
+	if (target == VFMIG_V1_STATE_RESUMING && cur != target) {
+		ret = vfmig_payload_resume_begin(vd);
+		if (ret)
+			return ret;
+	}
+	/* A transition ends the staged chunk's life: it was read or dropped. */
+	vfmig_save_ack(vd);
+	if ((target & VFMIG_V1_STATE_SAVING) && !(cur & VFMIG_V1_STATE_SAVING)) {
+		ret = vfmig_payload_save_begin(vd);
+		if (ret)
+			return ret;
+	} else if (!(target & VFMIG_V1_STATE_SAVING) && (cur & VFMIG_V1_STATE_SAVING)) {
+		vfmig_payload_save_end(vd);
+	}
+
+	vd->device_state = target;
+	vd->state_reserved_bits = value & ~VFMIG_V1_STATE_MASK;
+	vfmig_dirty_update(vd);
+	return 0;
+}
+
+/* Stage the next chunk: fill the next window from the record stream. */
+static int vfmig_stage(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+	const struct vfmig_span *w = &vd->geo.windows[s->window++ % vd->geo.nr_windows];
+	u8 *dst = vd->data + (w->offset - VFMIG_DATA_START);
+	u64 pos = 0;
+	int ret;
+
+	while (pos < w->size) {
+		u64 n;
+
+		if (s->rec_pos == s->rec_len) {
+			ret = vfmig_payload_next(vd);
+			if (ret == -ENODATA)
+				break;
+			if (ret)
+				return ret;
+		}
+		n = min_t(u64, s->rec_len - s->rec_pos, w->size - pos);
+		memcpy(dst + pos, s->rec + s->rec_pos, n);
+		s->rec_pos += n;
+		pos += n;
+	}
+	if (vd->fault == VFMIG_FAULT_SHORT_CHUNK && pos) {
+		vd->fault = VFMIG_FAULT_NONE;
+		pos -= min_t(u64, pos, 16);	/* those bytes are lost */
+	}
+	s->staged = true;
+	s->staged_offset = w->offset;
+	s->staged_size = pos;
+	return 0;
+}
+
+static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
+{
+	bool saving = vd->device_state & VFMIG_V1_STATE_SAVING &&
+		      !VFMIG_V1_STATE_IS_ERROR(vd->device_state);
+	bool resuming = vd->device_state == VFMIG_V1_STATE_RESUMING;
+	int ret;
+
+	switch (field) {
+	case MIG_FIELD(pending_bytes):
+		if (!saving) {
+			*val = 0;
+			return 0;
+		}
+		vfmig_save_ack(vd);
+		*val = vfmig_payload_pending(vd);
+		return 0;
+	case MIG_FIELD(data_offset):
+		if (saving) {
+			if (!vd->save.staged) {
+				if (vd->fault == VFMIG_FAULT_SAVE_CHUNK) {
+					vd->fault = VFMIG_FAULT_NONE;
+					return -EIO;
+				}
+				ret = vfmig_stage(vd);
+				if (ret)
+					return ret;
+			}
+			*val = vd->save.staged_offset;
+			return 0;
+		}
+		if (resuming && !vd->resume.failed) {
+			const struct vfmig_span *w =
+				&vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
+
+			vd->resume.offset = w->offset;
+			vd->resume.offset_read = true;
+			*val = w->offset;
+			return 0;
+		}
+		return -EINVAL;
+	case MIG_FIELD(data_size):
+		if (saving) {
+			*val = vd->save.staged ? vd->save.staged_size : 0;
+			return 0;
+		}
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
+{
+	struct vfmig_resume *r = &vd->resume;
+	int ret;
+
+	if (vd->device_state != VFMIG_V1_STATE_RESUMING || r->failed || !r->offset_read)
+		return -EINVAL;
+	r->offset_read = false;
+	if (vd->fault == VFMIG_FAULT_RESUME_CHUNK) {
+		vd->fault = VFMIG_FAULT_NONE;
+		r->failed = true;
+		return -EIO;
+	}
+	if (size > vd->region_size - r->offset)
+		return -EINVAL;
+	ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
+	if (ret)
+		return ret;
+	vd->stats.bytes_restored += size;
+	vd->stats.chunks_restored++;
+	return 0;
+}
+
+static ssize_t vfmig_mig_header_rw(struct vfmig_dev *vd, char __user *ubuf,
+				   size_t count, u64 off, bool is_write)
+{
+	u64 v64;
+	u32 v32;
+	int ret;
+
+	switch (off) {
+	case MIG_FIELD(device_state):
+	case MIG_FIELD(reserved):
+		if (count != sizeof(u32))
+			return -EINVAL;
+		if (is_write) {
+			if (copy_from_user(&v32, ubuf, sizeof(v32)))
+				return -EFAULT;
+			if (off == MIG_FIELD(reserved))
+				return count;	/* ignored */
+			ret = vfmig_set_state(vd, v32);
+			return ret ? ret : count;
+		}
+		v32 = off == MIG_FIELD(reserved) ? 0 :
+		      vd->device_state | vd->state_reserved_bits;
+		return copy_to_user(ubuf, &v32, sizeof(v32)) ? -EFAULT : count;
+	case MIG_FIELD(pending_bytes):
+	case MIG_FIELD(data_offset):
+	case MIG_FIELD(data_size):
+		if (count != sizeof(u64))
+			return -EINVAL;
+		if (is_write) {
+			if (off != MIG_FIELD(data_size))
+				return -EINVAL;		/* read-only fields */
+			if (copy_from_user(&v64, ubuf, sizeof(v64)))
+				return -EFAULT;
+			ret = vfmig_write_data_size(vd, v64);
+			return ret ? ret : count;
+		}
+		ret = vfmig_read_u64(vd, off, &v64);
+		if (ret)
+			return ret;
+		return copy_to_user(ubuf, &v64, sizeof(v64)) ? -EFAULT : count;
+	}
+	return -EINVAL;		/* unaligned or inside a field */
+}
+
+ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
+		     u64 off, bool is_write)
+{
+	u8 *p;
+
+	if (off < sizeof(struct vfmig_v1_info))
+		return vfmig_mig_header_rw(vd, ubuf, count, off, is_write);
+	if (off < VFMIG_DATA_START || off >= vd->region_size ||
+	    count > vd->region_size - off)
+		return -EINVAL;
+	p = vd->data + (off - VFMIG_DATA_START);
+	if (is_write)
+		return copy_from_user(p, ubuf, count) ? -EFAULT : count;
+	return copy_to_user(ubuf, p, count) ? -EFAULT : count;
+}
+
+/* VFIO_DEVICE_RESET: back to RUNNING, sessions and faults gone. */
+void vfmig_mig_reset(struct vfmig_dev *vd)
+{
+	vfmig_mig_stop_sessions(vd);
+	vd->fault = VFMIG_FAULT_NONE;
+	vd->state_reserved_bits = 0;
+	vd->device_state = VFMIG_V1_STATE_RUNNING;
+	vfmig_dirty_update(vd);
+}
+
+/*
+ * Last close: an unfinished save is abandoned (the device keeps running or
+ * stays stopped), an unfinished resume leaves the device in RESUMING with
+ * nothing to complete it, so only a reset gets it out.
+ */
+void vfmig_mig_close(struct vfmig_dev *vd)
+{
+	if (vd->save.active) {
+		vfmig_payload_save_end(vd);
+		vd->device_state &= ~VFMIG_V1_STATE_SAVING;
+	}
+	if (vd->resume.active && !vd->resume.complete)
+		vd->resume.failed = true;
+}
+
+void vfmig_mig_free(struct vfmig_dev *vd)
+{
+	vfmig_mig_stop_sessions(vd);
+}

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM suite "migration": drives the v1 migration region by hand, exactly as
+ * the protocol says and independent of the engine: region info, all 8x8
+ * device_state transitions, field widths, save + resume for each mmap layout
+ * and data_offset policy (pread and mmap, dirty generation on and off) with
+ * equal checksums, refused streams, mmap checks, faults, reset, remove.
+ */
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "util.h"
+#include "vfmig/abi.h"
+
+#define HDR(f) offsetof(struct vfmig_v1_info, f)
+
+struct dev {
+	char uuid[VFMIG_UUID_LEN + 1];
+	struct vfmig_vfio_dev v;
+	uint64_t base;			/* migration region offset in the fd */
+};
+
+struct chunk {
+	uint64_t size;
+	uint8_t *data;
+};
+
+struct stream {
+	struct chunk c[4096];
+	unsigned int n;
+};
+
+static int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[])
+{
+	struct vfmig_err err = { 0 };
+
+	if (st_create(type, n, d->uuid))
+		return -1;
+	for (int i = 0; setup && setup[i]; i += 2) {
+		if (vfmig_knob_write(d->uuid, setup[i], setup[i + 1], &err)) {
+			tap_diag("%s", err.msg);
+			return -1;
+		}
+	}
+	if (vfmig_vfio_open(&d->v, d->uuid, &err) || d->v.mig_index < 0) {
+		tap_diag("open %s: %s", d->uuid, err.msg[0] ? err.msg : "no migration region");
+		return -1;
+	}
+	d->base = d->v.mig.offset;
+	return 0;
+}
+
+static void dev_close(struct dev *d)
+{
+	vfmig_vfio_close(&d->v);
+}
+
+static int rd32(struct dev *d, uint64_t off, uint32_t *v)
+{
+	return pread(d->v.device, v, 4, d->base + off) == 4 ? 0 : -errno;
+}
+
+static int wr32(struct dev *d, uint64_t off, uint32_t v)
+{
+	return pwrite(d->v.device, &v, 4, d->base + off) == 4 ? 0 : -errno;
+}
+
+static int rd64(struct dev *d, uint64_t off, uint64_t *v)
+{
+	return pread(d->v.device, v, 8, d->base + off) == 8 ? 0 : -errno;
+}
+
+static int wr64(struct dev *d, uint64_t off, uint64_t v)
+{
+	return pwrite(d->v.device, &v, 8, d->base + off) == 8 ? 0 : -errno;
+}
+
+static uint32_t state_of(struct dev *d)
+{
+	uint32_t s = 0xdead;
+
+	rd32(d, HDR(device_state), &s);
+	return s;
+}
+
+static int set_state(struct dev *d, uint32_t s)
+{
+	return wr32(d, HDR(device_state), s);
+}
+
+/* Copy [off, off+len) of the region out, through mmap where mapped if asked. */
+static int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
+		bool to_device)
+{
+	while (len) {
+		uint64_t n = len;
+		const struct vfmig_region_area *a = NULL;
+
+		for (unsigned int i = 0; use_mmap && i < d->v.region.nr_areas; i++) {
+			const struct vfmig_region_area *x = &d->v.region.areas[i];
+
+			if (x->map && off >= x->offset && off < x->offset + x->size)
+				a = x;
+		}
+		if (a) {
+			n = a->offset + a->size - off < n ? a->offset + a->size - off : n;
+			if (to_device)
+				memcpy((uint8_t *)a->map + (off - a->offset), buf, n);
+			else
+				memcpy(buf, (uint8_t *)a->map + (off - a->offset), n);
+		} else {
+			for (unsigned int i = 0; use_mmap && i < d->v.region.nr_areas; i++) {
+				uint64_t s = d->v.region.areas[i].offset;
+
+				if (s > off && s - off < n)
+					n = s - off;
+			}
+			ssize_t r = to_device ? pwrite(d->v.device, buf, n, d->base + off) :
+						pread(d->v.device, buf, n, d->base + off);
+			if (r != (ssize_t)n)
+				return -1;
+		}
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* One save round: pending → data_offset → data_size → data, until pending 0 or max. */
+static int save_rounds(struct dev *d, struct stream *s, int max, bool use_mmap)
+{
+	uint64_t pending, off, size;
+
+	for (int i = 0; max < 0 || i < max; i++) {
+		if (rd64(d, HDR(pending_bytes), &pending))
+			return -1;
+		if (!pending)
+			return 0;
+		if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), &size))
+			return -1;
+		if (s->n >= 4096)
+			return -1;
+		s->c[s->n].size = size;
+		s->c[s->n].data = malloc(size ? size : 1);
+		if (xfer(d, off, s->c[s->n].data, size, use_mmap, false))
+			return -1;
+		s->n++;
+		if (!size && !(state_of(d) & VFMIG_V1_STATE_RUNNING))
+			return -1;	/* stop-and-copy must make progress */
+	}
+	return 0;
+}
+
+static void stream_free(struct stream *s)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		free(s->c[i].data);
+	s->n = 0;
+}
+
+static int resume(struct dev *d, struct stream *s, bool use_mmap)
+{
+	uint64_t off;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		if (!s->c[i].size)
+			continue;
+		if (rd64(d, HDR(data_offset), &off) ||
+		    xfer(d, off, s->c[i].data, s->c[i].size, use_mmap, true))
+			return -1;
+		if (wr64(d, HDR(data_size), s->c[i].size))
+			return -errno;
+	}
+	return 0;
+}
+
+static int test_load(void)
+{
+	st_remove_all();
+	CHECK(st_load_module("max_devices=8") == 0, "load");
+	return TAP_PASS;
+}
+
+static int test_region_info(void)
+{
+	struct vfio_region_info small = { .argsz = sizeof(small), .index = VFMIG_MIGRATION_REGION_INDEX };
+	struct dev d;
+
+	CHECK(dev_open(&d, "vfmig-large", 1, NULL) == 0, "open");
+	CHECK(d.v.mig_index == VFMIG_MIGRATION_REGION_INDEX, "index %d", d.v.mig_index);
+	CHECK(d.v.mig.type == 3 && d.v.mig.subtype == 1, "type %u/%u", d.v.mig.type, d.v.mig.subtype);
+	CHECK(d.v.mig.size == 4096 + (1 << 20), "size %llu", (unsigned long long)d.v.mig.size);
+	CHECK(d.v.mig.flags & VFIO_REGION_INFO_FLAG_MMAP, "no MMAP flag");
+	CHECK(d.v.mig.has_sparse && d.v.mig.nr_areas == 4, "areas %u", d.v.mig.nr_areas);
+	/* 256 pages in 7 slots of 36 pages; even slots mapped. */
+	for (unsigned int i = 0; i < 4; i++)
+		CHECK(d.v.mig.areas[i].offset == 4096 + 2 * i * 36 * 4096ULL &&
+		      d.v.mig.areas[i].size == 36 * 4096ULL, "area %u", i);
+	/* A short argsz gets the needed size back and no capability offset. */
+	CHECK(ioctl(d.v.device, VFIO_DEVICE_GET_REGION_INFO, &small) == 0, "short argsz");
+	CHECK(small.argsz > sizeof(small) && small.cap_offset == 0 &&
+	      (small.flags & VFIO_REGION_INFO_FLAG_CAPS), "argsz %u cap_offset %u",
+	      small.argsz, small.cap_offset);
+	dev_close(&d);
+	CHECK(dev_open(&d, "vfmig-small", 2, NULL) == 0, "open small");
+	CHECK(!d.v.mig.has_sparse && !(d.v.mig.flags & VFIO_REGION_INFO_FLAG_MMAP),
+	      "small type must be all trapped");
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* Drive a fresh device into state @s (0-4 or 6). */
+static int reach(struct dev *d, uint32_t s)
+{
+	struct vfmig_err err = { 0 };
+
+	if (vfmig_vfio_reset(&d->v, &err))
+		return -1;
+	if (s == 6)
+		return vfmig_knob_write(d->uuid, "fault", "error", &err);
+	return s == 1 ? 0 : set_state(d, s);
+}
+
+static int test_transitions_8x8(void)
+{
+	/* From the v1 rules as vfmig documents them (Documentation/device.md). */
+	static const uint8_t ok[8] = {
+		[0] = 0x17, [1] = 0x1f, [2] = 0x07, [3] = 0x0f, [4] = 0x10,
+	};
+	struct dev d;
+
+	CHECK(dev_open(&d, "vfmig-small", 3, NULL) == 0, "open");
+	for (uint32_t from = 0; from < 8; from++) {
+		if (from == 5 || from == 7)
+			continue;	/* cannot be entered: checked as targets */
+		for (uint32_t to = 0; to < 8; to++) {
+			int ret;
+
+			CHECK(reach(&d, from) == 0 && state_of(&d) == from, "reach %u", from);
+			ret = set_state(&d, to);
+			if (ok[from] & (1u << to)) {
+				CHECK(ret == 0, "%u -> %u refused (%d)", from, to, ret);
+				CHECK(state_of(&d) == to, "%u -> %u reads %u", from, to, state_of(&d));
+			} else {
+				CHECK(ret == -EINVAL, "%u -> %u gave %d, want EINVAL", from, to, ret);
+				CHECK(state_of(&d) == from, "%u -> %u changed state to %u", from, to,
+				      state_of(&d));
+			}
+		}
+	}
+	/* Reserved bits are kept, the reserved field reads 0. */
+	CHECK(reach(&d, 1) == 0 && set_state(&d, 0xf0000001) == 0, "reserved bits");
+	CHECK(state_of(&d) == 0xf0000001, "state %#x", state_of(&d));
+	{
+		uint32_t r = 1;
+
+		CHECK(wr32(&d, HDR(reserved), 0x1234) == 0 && rd32(&d, HDR(reserved), &r) == 0 &&
+		      r == 0, "reserved reads %#x", r);
+	}
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int test_field_access(void)
+{
+	uint8_t b[8];
+	struct dev d;
+
+	CHECK(dev_open(&d, "vfmig-small", 4, NULL) == 0, "open");
+	CHECK(pread(d.v.device, b, 2, d.base) < 0 && errno == EINVAL, "2-byte device_state");
+	CHECK(pread(d.v.device, b, 8, d.base) < 0 && errno == EINVAL, "8-byte device_state");
+	CHECK(pread(d.v.device, b, 4, d.base + 8) < 0 && errno == EINVAL, "4-byte pending");
+	CHECK(pread(d.v.device, b, 8, d.base + 12) < 0 && errno == EINVAL, "unaligned u64");
+	CHECK(pread(d.v.device, b, 4, d.base + 1) < 0 && errno == EINVAL, "unaligned u32");
+	CHECK(pread(d.v.device, b, 4, d.base + 64) < 0 && errno == EINVAL, "dead space");
+	CHECK(wr64(&d, HDR(pending_bytes), 1) == -EINVAL, "pending is read-only");
+	CHECK(wr64(&d, HDR(data_offset), 1) == -EINVAL, "data_offset is read-only");
+	CHECK(pread(d.v.device, b, 8, d.base + d.v.mig.size - 4) < 0 && errno == EINVAL,
+	      "access past the region end");
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* One save + resume; returns TAP result. */
+static int migrate_once(const char *layout, const char *policy, bool use_mmap,
+			const char *rate, unsigned int n)
+{
+	const char *setup[] = { "state_size", "1048576", "data_size", "65536",
+				"mmap_layout", layout, "data_offset_policy", policy,
+				"dirty_rate", rate, NULL };
+	static struct stream s;
+	uint64_t src_sum, dst_sum, p;
+	struct dev a, b;
+
+	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open %s/%s", layout, policy);
+	CHECK(vfmig_knob_write(a.uuid, "seed", "7", &(struct vfmig_err){ 0 }) == 0, "seed");
+	CHECK(vfmig_vfio_map_migration(&a.v, use_mmap, &(struct vfmig_err){ 0 }) == 0 &&
+	      vfmig_vfio_map_migration(&b.v, use_mmap, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	CHECK(save_rounds(&a, &s, 40, use_mmap) == 0, "pre-copy rounds");
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	CHECK(save_rounds(&a, &s, -1, use_mmap) == 0, "stop-and-copy rounds");
+	CHECK(rd64(&a, HDR(pending_bytes), &p) == 0 && p == 0, "pending %llu", (unsigned long long)p);
+	CHECK(set_state(&a, VFMIG_V1_STATE_STOP) == 0, "stop");
+	CHECK(st_knob_u64(a.uuid, "checksum", &src_sum) == 0, "checksum");
+
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &s, use_mmap) == 0, "resume %s/%s mmap=%d", layout, policy, use_mmap);
+	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "running after resume");
+	CHECK(set_state(&b, VFMIG_V1_STATE_STOP) == 0, "stop destination");
+	CHECK(st_knob_u64(b.uuid, "checksum", &dst_sum) == 0, "checksum");
+	CHECK(src_sum == dst_sum, "%s/%s mmap=%d rate=%s: checksums %016llx != %016llx (%u chunks)",
+	      layout, policy, use_mmap, rate, (unsigned long long)src_sum,
+	      (unsigned long long)dst_sum, s.n);
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int test_save_resume_matrix(void)
+{
+	static const char *const layouts[] = { "none", "whole", "sparse:4" };
+	static const char *const policies[] = { "fixed", "rotate", "gap", "straddle" };
+	unsigned int n = 100, runs = 0;
+
+	for (int l = 0; l < 3; l++) {
+		for (int p = 0; p < 4; p++) {
+			/* gap needs trapped space, straddle an area followed by a gap. */
+			if ((p == 2 && l == 1) || (p == 3 && l != 2))
+				continue;
+			for (int m = 0; m < 2; m++) {
+				for (int r = 0; r < 2; r++) {
+					int ret = migrate_once(layouts[l], policies[p], m,
+							       r ? "4194304" : "0", n);
+
+					if (ret != TAP_PASS)
+						return ret;
+					n += 2;
+					runs++;
+				}
+			}
+		}
+	}
+	tap_diag("%u migrations with equal checksums", runs);
+	return TAP_PASS;
+}
+
+static int test_bad_config_refused(void)
+{
+	char uuid[VFMIG_UUID_LEN + 1];
+	struct vfmig_err err = { 0 };
+
+	CHECK(st_create("vfmig-large", 20, uuid) == 0, "create");
+	CHECK(vfmig_knob_write(uuid, "mmap_layout", "whole", &err) == 0, "whole");
+	CHECK(vfmig_knob_write(uuid, "data_offset_policy", "gap", &err) == -EINVAL, "gap+whole");
+	CHECK(vfmig_knob_write(uuid, "data_offset_policy", "straddle", &err) == -EINVAL,
+	      "straddle+whole");
+	CHECK(vfmig_knob_write(uuid, "mmap_layout", "sparse:1", &err) == -EINVAL, "sparse:1");
+	CHECK(vfmig_knob_write(uuid, "mmap_layout", "sparse:17", &err) == -EINVAL, "sparse:17");
+	CHECK(vfmig_knob_write(uuid, "data_size", "4097", &err) == -EINVAL, "unaligned data_size");
+	CHECK(vfmig_knob_write(uuid, "data_size", "0", &err) == -EINVAL, "zero data_size");
+	CHECK(vfmig_knob_write(uuid, "fault", "bogus", &err) == -EINVAL, "bogus fault");
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int save_stream(struct dev *a, struct stream *s)
+{
+	if (set_state(a, VFMIG_V1_STATE_SAVING) || save_rounds(a, s, -1, false) ||
+	    set_state(a, VFMIG_V1_STATE_STOP))
+		return -1;
+	return 0;
+}
+
+static int test_resume_refuses_bad_streams(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none", "data_size", "16384", NULL };
+	static struct stream s, small;
+	struct vfmig_err err = { 0 };
+	struct dev a, b, c;
+	uint8_t *p;
+
+	CHECK(dev_open(&a, "vfmig-large", 30, setup) == 0 && dev_open(&b, "vfmig-large", 31, setup) == 0,
+	      "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "9", &err) == 0 && save_stream(&a, &s) == 0, "save");
+	CHECK(s.n > 4, "only %u chunks", s.n);
+
+	/* Truncated: everything but the last chunk; RUNNING is refused. */
+	s.n--;
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, false) == 0, "partial");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EINVAL, "incomplete resume must not run");
+	CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING, "state %u", state_of(&b));
+	s.n++;
+	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset after truncation");
+
+	/* Corrupt: one flipped byte in the middle. */
+	p = s.c[s.n / 2].data;
+	p[s.c[s.n / 2].size / 2] ^= 0x40;
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &s, false) == -EINVAL, "corrupt stream accepted");
+	p[s.c[s.n / 2].size / 2] ^= 0x40;
+	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset after corruption");
+
+	/* Out of order: two chunks swapped. */
+	{
+		struct chunk t = s.c[1];
+
+		s.c[1] = s.c[2];
+		s.c[2] = t;
+		CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		CHECK(resume(&b, &s, false) == -EINVAL, "reordered stream accepted");
+		s.c[2] = s.c[1];
+		s.c[1] = t;
+		CHECK(vfmig_vfio_reset(&b.v, &err) == 0, "reset");
+	}
+
+	/* Foreign: a small-type stream into a large device. */
+	CHECK(dev_open(&c, "vfmig-small", 32, NULL) == 0 && save_stream(&c, &small) == 0, "small");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &small, false) == -EINVAL, "foreign stream accepted");
+	CHECK(vfmig_vfio_reset(&b.v, &err) == 0, "reset");
+
+	/* And the intact stream still resumes after all that. */
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, false) == 0 &&
+	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "clean resume");
+	{
+		uint64_t x, y;
+
+		CHECK(st_knob_u64(a.uuid, "checksum", &x) == 0 && st_knob_u64(b.uuid, "checksum", &y) == 0 &&
+		      x == y, "checksums differ");
+	}
+	stream_free(&s);
+	stream_free(&small);
+	dev_close(&a);
+	dev_close(&b);
+	dev_close(&c);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int test_mmap_checks(void)
+{
+	struct dev d;
+	const struct vfmig_region_desc *m;
+	void *p;
+
+	CHECK(dev_open(&d, "vfmig-large", 40, NULL) == 0, "open");
+	m = &d.v.mig;
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d.v.device, d.base);
+	CHECK(p == MAP_FAILED && errno == EINVAL, "header page mapped");
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d.v.device, d.base + m->areas[0].offset + m->areas[0].size);
+	CHECK(p == MAP_FAILED && errno == EINVAL, "gap mapped");
+	p = mmap(NULL, m->areas[0].size + 4096, PROT_READ, MAP_SHARED, d.v.device,
+		 d.base + m->areas[0].offset);
+	CHECK(p == MAP_FAILED && errno == EINVAL, "mapping past an area end");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, d.v.device, d.base + m->areas[1].offset);
+	CHECK(p == MAP_FAILED && errno == EINVAL, "private mapping");
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, d.v.device,
+		 d.base + m->areas[1].offset + 4096);
+	CHECK(p != MAP_FAILED, "mapping inside area 1");
+	munmap(p, 8192);
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int test_faults_and_reset(void)
+{
+	struct vfmig_err err = { 0 };
+	uint64_t v;
+	struct dev d;
+
+	CHECK(dev_open(&d, "vfmig-small", 50, NULL) == 0, "open");
+	CHECK(vfmig_knob_write(d.uuid, "fault", "transition", &err) == 0, "arm");
+	CHECK(set_state(&d, 3) == -EIO, "injected transition failure");
+	CHECK(state_of(&d) == VFMIG_V1_STATE_ERROR, "error state after internal failure");
+	CHECK(set_state(&d, 1) == -EINVAL, "leaving error without reset");
+	CHECK(vfmig_vfio_reset(&d.v, &err) == 0 && state_of(&d) == 1, "reset recovers");
+
+	CHECK(vfmig_knob_write(d.uuid, "fault", "save_chunk", &err) == 0, "arm");
+	CHECK(set_state(&d, 3) == 0 && rd64(&d, HDR(pending_bytes), &v) == 0 && v > 0, "pre-copy");
+	CHECK(rd64(&d, HDR(data_offset), &v) == -EIO, "injected chunk failure");
+	CHECK(set_state(&d, 1) == 0, "back to running after a failed save");
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static void *remove_later(void *uuid)
+{
+	vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	return NULL;
+}
+
+static int test_remove_while_open(void)
+{
+	struct dev d;
+	pthread_t t;
+
+	CHECK(dev_open(&d, "vfmig-small", 60, NULL) == 0, "open");
+	CHECK(set_state(&d, 3) == 0, "pre-copy");
+	CHECK(pthread_create(&t, NULL, remove_later, d.uuid) == 0, "thread");
+	sleep(1);
+	/* remove blocks until the fd is closed; the device still answers. */
+	CHECK(state_of(&d) == 3, "device gone while open");
+	dev_close(&d);
+	pthread_join(t, NULL);
+	CHECK(access(VFMIG_SYSFS_MDEVS "/f1e0003c-0000-4000-8000-00000000003c", F_OK) < 0,
+	      "device not removed after close");
+	return TAP_PASS;
+}
+
+static int test_unload(void)
+{
+	struct vfmig_err err = { 0 };
+
+	st_remove_all();
+	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	return TAP_PASS;
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(test_load),
+	TAP_TEST(test_region_info),
+	TAP_TEST(test_transitions_8x8),
+	TAP_TEST(test_field_access),
+	TAP_TEST_TIMEOUT(test_save_resume_matrix, 600),
+	TAP_TEST(test_bad_config_refused),
+	TAP_TEST(test_resume_refuses_bad_streams),
+	TAP_TEST(test_mmap_checks),
+	TAP_TEST(test_faults_and_reset),
+	TAP_TEST(test_remove_while_open),
+	TAP_TEST(test_unload),
+};
+
+int main(void)
+{
+	return tap_run("migration", tests, TAP_COUNT(tests));
+}

@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Engine + v1 device handler: full save/resume loops against fake devices. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* memfd_create, open_memstream, F_SETPIPE_SZ */
+#endif
+#include <errno.h>
+#include <inttypes.h>
+
+#include "fake_device.h"
+#include "savevm.h"
+#include "v1dev.h"
+#include "testutil.h"
+
+#define MS 1000000ull
+
+struct side {
+	struct fake_dev fake;
+	struct vfmig_v1dev *dev;
+};
+
+static struct side *side_new(const struct fake_cfg *c, uint32_t seed)
+{
+	struct side *s = calloc(1, sizeof(*s));
+	struct fake_cfg cfg = *c;
+	struct vfmig_v1dev_opts o = { .bounce_size = 64 * 1024 };
+	struct vfmig_err err;
+
+	vfmig_err_clear(&err);
+	cfg.seed = seed;
+	assert_int_equal(fake_init(&s->fake, &cfg), 0);
+	s->dev = vfmig_v1dev_new(&s->fake.region, &o, &err);
+	assert_non_null(s->dev);
+	return s;
+}
+
+static void side_free(struct side *s)
+{
+	vfmig_v1dev_free(s->dev);
+	fake_fini(&s->fake);
+	free(s);
+}
+
+static struct fake_cfg cfg_for(enum fake_layout layout, enum fake_policy policy)
+{
+	struct fake_cfg c;
+
+	fake_cfg_default(&c);
+	fake_cfg_layout(&c, layout);
+	c.policy = policy;
+	return c;
+}
+
+static int save_one(struct side *src, const char *id, int fd, struct vfmig_conv_opts *o,
+		    struct tu_clock *clk, volatile sig_atomic_t *cancel,
+		    struct vfmig_stats *st, struct vfmig_err *err)
+{
+	struct vfmig_savevm *sv = vfmig_savevm_new();
+	int ret;
+
+	assert_int_equal(vfmig_v1dev_register(sv, src->dev, id, 0, err), 0);
+	ret = vfmig_savevm_save(sv, fd, o, &clk->clock, cancel, st, err);
+	vfmig_savevm_free(sv);
+	return ret;
+}
+
+static int load_one(struct side *dst, const char *id, int fd, struct vfmig_err *err)
+{
+	struct vfmig_savevm *sv = vfmig_savevm_new();
+	int ret;
+
+	assert_int_equal(vfmig_v1dev_register(sv, dst->dev, id, 0, err), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	ret = vfmig_savevm_load(sv, fd, NULL, err);
+	vfmig_savevm_free(sv);
+	return ret;
+}
+
+static uint32_t dev_state(struct side *s)
+{
+	return s->fake.state & VFMIG_V1_STATE_MASK;
+}
+
+static uint32_t last_state(struct side *s)
+{
+	assert_true(s->fake.nr_history > 0);
+	return s->fake.history[s->fake.nr_history - 1];
+}
+
+/* Save src, load into a fresh dst with dst_cfg, compare checksums. */
+static void round_trip(const struct fake_cfg *src_cfg, const struct fake_cfg *dst_cfg)
+{
+	struct side *src = side_new(src_cfg, 7), *dst = side_new(dst_cfg, 99);
+	struct vfmig_conv_opts o;
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct tu_clock clk;
+	struct vfmig_err err;
+	uint64_t sum = fake_checksum(&src->fake);
+	int fd = tu_memfd();
+
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	assert_true(fake_checksum(&dst->fake) != sum);
+	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
+		fail_msg("save: %s", err.msg);
+	/* Source walked 1 -> 3 -> 2 -> 0 and is stopped now. */
+	assert_int_equal(src->fake.nr_history, 3);
+	assert_int_equal(src->fake.history[0], 3);
+	assert_int_equal(src->fake.history[1], 2);
+	assert_int_equal(src->fake.history[2], 0);
+	assert_int_equal(dev_state(src), 0);
+	assert_true(src->fake.final_sent);
+	assert_string_equal(st->status, "completed");
+	assert_int_equal(st->transferred, (uint64_t)lseek(fd, 0, SEEK_END));
+	assert_int_equal(st->nr_devices, 1);
+	assert_int_equal(st->dev[0].bytes + 9, st->transferred);	/* header + EOF */
+
+	if (load_one(dst, "dev0", fd, &err))
+		fail_msg("load: %s", err.msg);
+	/* Destination is left in RESUMING with everything applied. */
+	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
+	assert_true(dst->fake.resume_done);
+	assert_int_equal(fake_checksum(&dst->fake), sum);
+	assert_int_equal(vfmig_v1dev_start(dst->dev, &err), 0);
+	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RUNNING);
+	/* Mapped windows never go through trapped reads. */
+	if (src_cfg->nr_areas == 1 && src_cfg->areas[0].mapped)
+		assert_int_equal(src->fake.data_reads, 0);
+	/* Trapped windows: one large read per chunk, never 8 bytes at a time. */
+	if (src_cfg->nr_areas == 0) {
+		const struct vfmig_v1dev_counters *cnt = vfmig_v1dev_counters(src->dev);
+
+		assert_int_equal(src->fake.data_reads, cnt->chunks - cnt->empty_chunks);
+		assert_int_equal(src->fake.min_data_access, 32);	/* the final record */
+	}
+	close(fd);
+	free(st);
+	side_free(src);
+	side_free(dst);
+}
+
+static void test_trapped_fixed(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+
+	(void)state;
+	round_trip(&c, &c);
+}
+
+static void test_mapped_fixed(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+
+	(void)state;
+	round_trip(&c, &c);
+}
+
+static void test_unmapped_area_fixed(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_UNMAPPED, FAKE_POLICY_FIXED);
+
+	(void)state;
+	round_trip(&c, &c);
+}
+
+static void test_sparse_rotate(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE);
+
+	(void)state;
+	round_trip(&c, &c);
+}
+
+static void test_sparse_gap(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_GAP);
+
+	(void)state;
+	c.chunk_max = 4096;	/* the gap is 4 KiB */
+	round_trip(&c, &c);
+}
+
+static void test_sparse_straddle(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_STRADDLE);
+
+	(void)state;
+	round_trip(&c, &c);
+}
+
+/* Source and destination disagree on layout: the stream does not care. */
+static void test_mixed_layouts(void **state)
+{
+	struct fake_cfg s = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_STRADDLE);
+	struct fake_cfg d = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+
+	(void)state;
+	round_trip(&s, &d);
+	round_trip(&d, &s);
+}
+
+/* A destination region smaller than the source chunks: loads split. */
+static void test_small_destination_region(void **state)
+{
+	struct fake_cfg s = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct fake_cfg d = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+
+	(void)state;
+	d.region_size = 4096 + 3000;
+	round_trip(&s, &d);
+	d = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+	d.region_size = 4096 + 1000;
+	fake_cfg_layout(&d, FAKE_LAYOUT_MAPPED);
+	round_trip(&s, &d);
+}
+
+/* Three devices of different shapes in one stream, registered in another order. */
+static void test_several_devices(void **state)
+{
+	static const char *const ids[3] = { "dev-a", "dev-b", "dev-c" };
+	struct fake_cfg cfg[3] = {
+		cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED),
+		cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE),
+		cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED),
+	};
+	struct side *src[3], *dst[3];
+	struct vfmig_savevm *sv = vfmig_savevm_new(), *dv = vfmig_savevm_new();
+	struct vfmig_inspect_totals t;
+	struct vfmig_conv_opts o;
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct tu_clock clk;
+	struct vfmig_err err;
+	uint64_t sum[3];
+	FILE *devnull = fopen("/dev/null", "w");
+	int fd = tu_memfd(), i;
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	cfg[1].mem_size = 32 * 1024;
+	cfg[2].mem_size = 128 * 1024;
+	cfg[2].region_size = 4096 + 64 * 1024;
+	fake_cfg_layout(&cfg[2], FAKE_LAYOUT_MAPPED);
+	for (i = 0; i < 3; i++) {
+		cfg[i].name = ids[i];
+		src[i] = side_new(&cfg[i], 10 + i);
+		dst[i] = side_new(&cfg[i], 20 + i);
+		sum[i] = fake_checksum(&src[i]->fake);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(vfmig_v1dev_register(sv, src[i]->dev, ids[i], 0, &err), 0);
+		assert_int_equal(vfmig_v1dev_register(dv, dst[2 - i]->dev, ids[2 - i], 0, &err), 0);
+	}
+	assert_int_equal(vfmig_savevm_save(sv, fd, &o, &clk.clock, NULL, st, &err), 0);
+	assert_int_equal(st->nr_devices, 3);
+	assert_string_equal(st->dev[1].idstr, "dev-b");
+	assert_true(st->dev[2].bytes > 128 * 1024);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(vfmig_stream_inspect(fd, devnull, &t, &err), 0);
+	/* START, PART per round, END and FULL for each device. */
+	assert_int_equal(t.sections, 3 * (3 + st->iterations));
+	assert_int_equal(t.data_bytes, vfmig_v1dev_counters(src[0]->dev)->data_bytes +
+					vfmig_v1dev_counters(src[1]->dev)->data_bytes +
+					vfmig_v1dev_counters(src[2]->dev)->data_bytes);
+	assert_int_equal(t.chunks, vfmig_v1dev_counters(src[0]->dev)->chunks +
+				   vfmig_v1dev_counters(src[1]->dev)->chunks +
+				   vfmig_v1dev_counters(src[2]->dev)->chunks);
+	/* Memory plus a 32-byte record header per non-empty chunk. */
+	assert_true(t.data_bytes > (64 + 32 + 128) * 1024);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	if (vfmig_savevm_load(dv, fd, NULL, &err))
+		fail_msg("load: %s", err.msg);
+	for (i = 0; i < 3; i++) {
+		assert_true(dst[i]->fake.resume_done);
+		assert_int_equal(fake_checksum(&dst[i]->fake), sum[i]);
+		side_free(src[i]);
+		side_free(dst[i]);
+	}
+	fclose(devnull);
+	close(fd);
+	free(st);
+	vfmig_savevm_free(sv);
+	vfmig_savevm_free(dv);
+}
+
+/* Guest writes during pre-copy: a few rounds, then convergence. */
+struct dirtier {
+	unsigned int calls, limit, pages;
+	volatile sig_atomic_t *cancel;
+	unsigned int cancel_at;
+};
+
+static void dirty_hook(struct fake_dev *d, void *opaque)
+{
+	struct dirtier *w = opaque;
+	unsigned int i;
+
+	w->calls++;
+	if (w->cancel && w->calls == w->cancel_at)
+		*w->cancel = 1;
+	if (w->limit && w->calls > w->limit)
+		return;
+	for (i = 0; i < w->pages; i++)
+		fake_dirty(d, (w->calls * 7 + i * 3) % d->nr_pages, (uint8_t)(w->calls + i));
+}
+
+static void test_dirty_then_converge(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
+	struct dirtier w = { .limit = 6, .pages = 5 };
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	o.downtime_limit_ms = 1;	/* small: forces real pre-copy rounds */
+	src->fake.dirty_hook = dirty_hook;
+	src->fake.dirty_opaque = &w;
+	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
+		fail_msg("save: %s", err.msg);
+	assert_true(st->iterations >= 1);
+	assert_true(w.calls > w.limit);
+	assert_int_equal(st->nr_pending, st->iterations + 1);
+	assert_int_equal(st->pending[0], 64 * 1024);	/* all dirty at first */
+	if (load_one(dst, "dev0", fd, &err))
+		fail_msg("load: %s", err.msg);
+	/* The destination matches the source's final memory, dirtied pages included. */
+	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	close(fd);
+	free(st);
+	side_free(src);
+	side_free(dst);
+}
+
+/* Never converging: max_iterations ends it, the source runs again, unharmed. */
+static void test_non_convergence(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
+	struct dirtier w = { .pages = 40 };
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	uint64_t sum;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, 1000 * MS);		/* a slow link: 1 s per clock read */
+	vfmig_conv_opts_init(&o);
+	o.max_iterations = 5;
+	src->fake.dirty_hook = dirty_hook;
+	src->fake.dirty_opaque = &w;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, st, &err), -ETIMEDOUT);
+	assert_str_contains(err.msg, "did not converge after 5 iterations");
+	assert_int_equal(st->iterations, 5);
+	assert_int_equal(st->nr_pending, 6);
+	assert_string_equal(st->status, "failed");
+	assert_string_equal(st->error, err.msg);
+	/* Back to RUNNING (from pre-copy), saving abandoned. */
+	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
+	assert_int_equal(last_state(src), VFMIG_V1_STATE_RUNNING);
+	assert_false(src->fake.staged);
+
+	/* Intact: with the guest quiet, a second migration reproduces it exactly. */
+	src->fake.dirty_hook = NULL;
+	sum = fake_checksum(&src->fake);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	vfmig_err_clear(&err);
+	o.max_iterations = 0;
+	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
+		fail_msg("save: %s", err.msg);
+	if (load_one(dst, "dev0", fd, &err))
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), sum);
+	close(fd);
+	free(st);
+	side_free(src);
+	side_free(dst);
+}
+
+static void test_cancel(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3);
+	volatile sig_atomic_t cancel = 0;
+	struct dirtier w = { .pages = 40, .cancel = &cancel, .cancel_at = 4 };
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, 1000 * MS);
+	vfmig_conv_opts_init(&o);
+	src->fake.dirty_hook = dirty_hook;
+	src->fake.dirty_opaque = &w;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, &cancel, st, &err), -ECANCELED);
+	assert_str_contains(err.msg, "cancel");
+	assert_string_equal(st->status, "cancelled");
+	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
+	/* Stopped between chunks: the one that raised the flag was the last read. */
+	assert_int_equal(w.calls, 4);
+
+	/* Cancel raised before anything happens: the device is never touched. */
+	vfmig_err_clear(&err);
+	src->fake.nr_history = 0;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, &cancel, st, &err), -ECANCELED);
+	assert_string_equal(err.msg, "migration cancelled during setup");
+	assert_int_equal(src->fake.nr_history, 0);
+	close(fd);
+	free(st);
+	side_free(src);
+}
+
+/* A chunk fails mid pre-copy: error names device and step, source runs again. */
+static void test_chunk_failure(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3);
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	src->fake.fail_chunk = EIO;
+	src->fake.fail_chunk_skip = 3;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), -EIO);
+	assert_string_equal(err.msg,
+			    "save iterate of \"dev0\" instance 0: fake0: stage chunk: read data_offset: "
+			    "region read of 8 bytes at 0x10: Input/output error");
+	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
+	assert_int_equal(src->fake.chunks_staged, 3);
+	close(fd);
+	side_free(src);
+}
+
+/* Stop-and-copy refused and device in error: both causes are reported. */
+static void test_transition_failure_to_error(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3);
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	o.offline = true;
+	src->fake.fail_transition = EBUSY;
+	src->fake.fail_to_error = true;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), -EBUSY);
+	assert_str_contains(err.msg, "save setup of \"dev0\" instance 0: fake0: stop device: "
+			    "transition running -> stop failed");
+	assert_str_contains(err.msg, "device is now in the error state (0x6) and needs a reset");
+	assert_str_contains(err.msg, "cleanup of \"dev0\" instance 0: fake0: return source to running: "
+			    "transition error -> running failed");
+	assert_true(VFMIG_V1_STATE_IS_ERROR(src->fake.state));
+	close(fd);
+	side_free(src);
+}
+
+/* Offline: stop first, no pre-copy rounds. */
+static void test_offline(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	o.offline = true;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, st, &err), 0);
+	assert_int_equal(src->fake.nr_history, 4);
+	assert_int_equal(src->fake.history[0], 0);
+	assert_int_equal(src->fake.history[1], 2);
+	assert_int_equal(src->fake.history[2], 2);
+	assert_int_equal(src->fake.history[3], 0);
+	assert_int_equal(st->iterations, 0);
+	assert_int_equal(st->nr_pending, 0);
+	assert_true(st->offline);
+	/* Offline downtime covers setup too: the device stops there. */
+	assert_true(st->downtime_ms > st->setup_time_ms);
+	assert_true(st->downtime_ms <= st->total_time_ms);
+	assert_int_equal(load_one(dst, "dev0", fd, &err), 0);
+	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	close(fd);
+	free(st);
+	side_free(src);
+	side_free(dst);
+}
+
+/* Parse "failed at offset N" out of a load error. */
+static uint64_t failed_offset(const char *msg)
+{
+	const char *p = strstr(msg, "failed at offset ");
+
+	assert_non_null(p);
+	return strtoull(p + strlen("failed at offset "), NULL, 10);
+}
+
+/* Corrupt data: the destination refuses it, the error says where, reset recovers. */
+static void test_failing_resume(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	uint64_t at, size;
+	int fd = tu_memfd(), fd2 = tu_memfd();
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	src->fake.corrupt_chunk = true;
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	size = (uint64_t)lseek(fd, 0, SEEK_END);
+	assert_int_equal(load_one(dst, "dev0", fd, &err), -EINVAL);
+	assert_str_contains(err.msg, "load of PART section 1 (\"dev0\" instance 0) at stream offset 47, failed at offset ");
+	assert_str_contains(err.msg, "fake0: load chunk: write data_size: region write of 8 bytes at 0x18: Invalid argument");
+	at = failed_offset(err.msg);
+	/* First chunk: header 8 + START 26 + footer... + DATA tag/size + 8 KiB + 32. */
+	assert_int_equal(at, 47 + 5 + 16 + 8 * 1024 + 32);
+	assert_true(at < size);
+	assert_string_equal(dst->fake.resume_msg, "record checksum mismatch (record 0)");
+	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
+	assert_false(dst->fake.resume_done);
+
+	/* Reset the destination and load a good stream. */
+	fake_reset(&dst->fake);
+	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RUNNING);
+	vfmig_err_clear(&err);
+	fake_reset(&src->fake);
+	assert_int_equal(save_one(src, "dev0", fd2, &o, &clk, NULL, NULL, &err), 0);
+	if (load_one(dst, "dev0", fd2, &err))
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	close(fd);
+	close(fd2);
+	side_free(src);
+	side_free(dst);
+}
+
+/* A truncated stream, unknown and missing devices, a newer section version. */
+static void test_load_stream_errors(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4), *dst2 = side_new(&c, 5);
+	struct vfmig_savevm *sv;
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	size_t len;
+	uint8_t *buf;
+	int fd = tu_memfd(), fd2;
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	buf = tu_slurp(fd, &len);
+
+	fd2 = tu_memfd_with(buf, len / 2);
+	assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPIPE);
+	assert_str_contains(err.msg, "stream truncated inside device data");
+	close(fd2);
+	fake_reset(&dst->fake);
+
+	vfmig_err_clear(&err);
+	assert_int_equal(load_one(dst, "other", fd, &err), -ENOENT);
+	assert_str_contains(err.msg, "load of START section 1 (\"dev0\" instance 0) at stream offset 8");
+	assert_str_contains(err.msg, "no device registered for \"dev0\" instance 0");
+
+	vfmig_err_clear(&err);
+	sv = vfmig_savevm_new();
+	assert_int_equal(vfmig_v1dev_register(sv, dst->dev, "dev0", 0, &err), 0);
+	assert_int_equal(vfmig_v1dev_register(sv, dst2->dev, "dev1", 0, &err), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(vfmig_savevm_load(sv, fd, NULL, &err), -ENODATA);
+	assert_string_equal(err.msg, "stream has no state for \"dev1\" instance 0");
+	vfmig_savevm_free(sv);
+
+	/* Section version 2 where the device knows 1 (version field of START at 22..25). */
+	vfmig_err_clear(&err);
+	buf[25] = 2;
+	fd2 = tu_memfd_with(buf, len);
+	assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPROTONOSUPPORT);
+	assert_str_contains(err.msg, "section version 2 not supported (device supports 1..1)");
+	close(fd2);
+	free(buf);
+	close(fd);
+	side_free(src);
+	side_free(dst);
+	side_free(dst2);
+}
+
+/* max_bandwidth throttles pre-copy and the measured bandwidth follows it. */
+static void test_rate_limited_save(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+	struct side *src, *dst;
+	struct vfmig_stats *st = malloc(sizeof(*st));
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	c.mem_size = 1024 * 1024;
+	src = side_new(&c, 3);
+	dst = side_new(&c, 4);
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, 0);		/* time passes only while throttled */
+	vfmig_conv_opts_init(&o);
+	o.max_bandwidth = 1000000;
+	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
+		fail_msg("save: %s", err.msg);
+	assert_true(st->iterations >= 5);
+	assert_true(clk.slept >= 500 * MS);
+	assert_true(st->bandwidth > 900000 && st->bandwidth < 1100000);
+	/* Switched over once the rest fitted in 300 ms at ~1 MB/s. */
+	assert_true(st->pending[st->nr_pending - 1] <= st->threshold);
+	assert_true(st->threshold < 330000);
+	if (load_one(dst, "dev0", fd, &err))
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	close(fd);
+	free(st);
+	side_free(src);
+	side_free(dst);
+}
+
+struct cfgblob {
+	char saved[32];
+	char loaded[32];
+	size_t loaded_len;
+};
+
+static int cfg_save(void *opaque, void *buf, size_t max, size_t *len, struct vfmig_err *err)
+{
+	struct cfgblob *b = opaque;
+
+	(void)err;
+	*len = strlen(b->saved);
+	assert_true(*len <= max);
+	memcpy(buf, b->saved, *len);
+	return 0;
+}
+
+static int cfg_load(void *opaque, const void *buf, size_t len, struct vfmig_err *err)
+{
+	struct cfgblob *b = opaque;
+
+	(void)err;
+	memcpy(b->loaded, buf, len);
+	b->loaded_len = len;
+	return 0;
+}
+
+/* Non-iterable config travels in the FULL section. */
+static void test_config_blob(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct fake_dev *sf = malloc(sizeof(*sf)), *df = malloc(sizeof(*df));
+	struct cfgblob sb, db;
+	struct vfmig_v1dev_config_ops sops = { cfg_save, cfg_load, &sb };
+	struct vfmig_v1dev_config_ops dops = { cfg_save, cfg_load, &db };
+	struct vfmig_v1dev_opts so = { .config = &sops }, dop = { .config = &dops };
+	struct vfmig_v1dev *s, *d;
+	struct vfmig_savevm *sv = vfmig_savevm_new(), *dv = vfmig_savevm_new();
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	int fd = tu_memfd();
+
+	(void)state;
+	memset(&sb, 0, sizeof(sb));
+	memset(&db, 0, sizeof(db));
+	strcpy(sb.saved, "pci-config!");
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	assert_int_equal(fake_init(sf, &c), 0);
+	assert_int_equal(fake_init(df, &c), 0);
+	s = vfmig_v1dev_new(&sf->region, &so, &err);
+	d = vfmig_v1dev_new(&df->region, &dop, &err);
+	assert_int_equal(vfmig_v1dev_register(sv, s, "dev0", 3, &err), 0);
+	assert_int_equal(vfmig_v1dev_register(dv, d, "dev0", 3, &err), 0);
+	assert_int_equal(vfmig_savevm_save(sv, fd, &o, &clk.clock, NULL, NULL, &err), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(vfmig_savevm_load(dv, fd, NULL, &err), 0);
+	assert_int_equal(db.loaded_len, strlen("pci-config!"));
+	assert_memory_equal(db.loaded, "pci-config!", db.loaded_len);
+	assert_int_equal(vfmig_v1dev_counters(d)->data_bytes, vfmig_v1dev_counters(s)->data_bytes);
+	vfmig_v1dev_free(s);
+	vfmig_v1dev_free(d);
+	fake_fini(sf);
+	fake_fini(df);
+	free(sf);
+	free(df);
+	vfmig_savevm_free(sv);
+	vfmig_savevm_free(dv);
+	close(fd);
+}
+
+static void test_register_errors(void **state)
+{
+	struct vfmig_savevm *sv = vfmig_savevm_new();
+	struct vfmig_savevm_handlers half = { .setup = NULL };
+	struct vfmig_err err;
+	int dummy;
+
+	(void)state;
+	half.setup = vfmig_v1dev_handlers.setup;
+	vfmig_err_clear(&err);
+	assert_int_equal(vfmig_savevm_register(sv, "", 0, 1, &vfmig_v1dev_handlers, &dummy, &err), -EINVAL);
+	vfmig_err_clear(&err);
+	assert_int_equal(vfmig_savevm_register(sv, "a", 0, 0, &vfmig_v1dev_handlers, &dummy, &err), -EINVAL);
+	vfmig_err_clear(&err);
+	assert_int_equal(vfmig_savevm_register(sv, "a", 0, 1, &half, &dummy, &err), -EINVAL);
+	assert_str_contains(err.msg, "live handlers need setup, pending, iterate and complete");
+	vfmig_err_clear(&err);
+	assert_int_equal(vfmig_savevm_register(sv, "a", 0, 1, &vfmig_v1dev_handlers, &dummy, &err), 0);
+	assert_int_equal(vfmig_savevm_register(sv, "a", 0, 1, &vfmig_v1dev_handlers, &dummy, &err), -EEXIST);
+	assert_string_equal(err.msg, "register: \"a\" instance 0 already registered");
+	vfmig_savevm_free(sv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trapped_fixed),
+		cmocka_unit_test(test_mapped_fixed),
+		cmocka_unit_test(test_unmapped_area_fixed),
+		cmocka_unit_test(test_sparse_rotate),
+		cmocka_unit_test(test_sparse_gap),
+		cmocka_unit_test(test_sparse_straddle),
+		cmocka_unit_test(test_mixed_layouts),
+		cmocka_unit_test(test_small_destination_region),
+		cmocka_unit_test(test_several_devices),
+		cmocka_unit_test(test_dirty_then_converge),
+		cmocka_unit_test(test_non_convergence),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_chunk_failure),
+		cmocka_unit_test(test_transition_failure_to_error),
+		cmocka_unit_test(test_offline),
+		cmocka_unit_test(test_failing_resume),
+		cmocka_unit_test(test_load_stream_errors),
+		cmocka_unit_test(test_rate_limited_save),
+		cmocka_unit_test(test_config_blob),
+		cmocka_unit_test(test_register_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/* savevm-style engine: setup -> iterate -> complete -> EOF, and loading. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "savevm.h"
+
+struct savevm_entry {
+	char idstr[VFMIG_IDSTR_MAX + 1];
+	uint32_t instance;
+	uint32_t version;
+	uint32_t section_id;		/* save side */
+	const struct vfmig_savevm_handlers *h;
+	void *opaque;
+	bool set_up;			/* save setup ran: needs cleanup */
+	bool done;			/* iterate reported nothing left */
+	uint64_t pending;
+	uint64_t bytes;			/* stream bytes of its sections */
+	bool load_set_up;
+	bool loaded;			/* at least one section loaded */
+	bool load_id_valid;
+	uint32_t load_id;
+};
+
+struct vfmig_savevm {
+	unsigned int nr;
+	struct savevm_entry e[VFMIG_SAVEVM_MAX_HANDLERS];
+};
+
+struct vfmig_savevm *vfmig_savevm_new(void)
+{
+	return calloc(1, sizeof(struct vfmig_savevm));
+}
+
+void vfmig_savevm_free(struct vfmig_savevm *sv)
+{
+	free(sv);
+}
+
+int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t instance,
+			  uint32_t version, const struct vfmig_savevm_handlers *h,
+			  void *opaque, struct vfmig_err *err)
+{
+	size_t len = idstr ? strlen(idstr) : 0;
+	struct savevm_entry *e;
+	unsigned int i;
+
+	if (!len || len > VFMIG_IDSTR_MAX)
+		return vfmig_err_set(err, -EINVAL, "register: idstr must be 1..%u bytes",
+				     VFMIG_IDSTR_MAX);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)idstr[i] < 0x20 || (unsigned char)idstr[i] > 0x7e)
+			return vfmig_err_set(err, -EINVAL, "register: idstr has non-printable bytes");
+	if (!version)
+		return vfmig_err_set(err, -EINVAL, "register \"%s\": version must be >= 1", idstr);
+	if (!h || (h->setup && (!h->pending || !h->iterate || !h->complete)))
+		return vfmig_err_set(err, -EINVAL,
+				     "register \"%s\": live handlers need setup, pending, iterate and complete",
+				     idstr);
+	for (i = 0; i < sv->nr; i++)
+		if (sv->e[i].instance == instance && !strcmp(sv->e[i].idstr, idstr))
+			return vfmig_err_set(err, -EEXIST, "register: \"%s\" instance %u already registered",
+					     idstr, instance);
+	if (sv->nr == VFMIG_SAVEVM_MAX_HANDLERS)
+		return vfmig_err_set(err, -ENOSPC, "register \"%s\": more than %u devices",
+				     idstr, VFMIG_SAVEVM_MAX_HANDLERS);
+	e = &sv->e[sv->nr];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->idstr, idstr, len + 1);
+	e->instance = instance;
+	e->version = version;
+	e->section_id = ++sv->nr;
+	e->h = h;
+	e->opaque = opaque;
+	return 0;
+}
+
+static bool cancelled(volatile sig_atomic_t *cancel)
+{
+	return cancel && *cancel;
+}
+
+/* ---- save ---- */
+
+/* One section: header, the handler's payload, footer; bytes are accounted. */
+static int save_section(struct savevm_entry *e, uint8_t type, const char *phase,
+			int (*fn)(void *, struct vfmig_save_io *), struct vfmig_save_io *io)
+{
+	uint64_t start = io->w->offset;
+	int ret;
+
+	ret = vfmig_stream_put_section(io->w, type, e->section_id, e->idstr, e->instance,
+				       e->version, io->err);
+	if (!ret) {
+		ret = fn(e->opaque, io);
+		if (ret < 0)
+			vfmig_err_prefix(io->err, "save %s of \"%s\" instance %u: ", phase,
+					 e->idstr, e->instance);
+	}
+	if (ret >= 0) {
+		int r2 = vfmig_stream_put_footer(io->w, e->section_id, io->err);
+
+		if (r2)
+			ret = r2;
+	}
+	e->bytes += io->w->offset - start;
+	return ret;
+}
+
+static int save_cancel_check(struct vfmig_save_io *io, const char *where)
+{
+	if (cancelled(io->cancel))
+		return vfmig_err_set(io->err, -ECANCELED, "migration cancelled %s", where);
+	return 0;
+}
+
+static int save_pending(struct vfmig_savevm *sv, struct vfmig_save_io *io, uint64_t *total)
+{
+	unsigned int i;
+	int ret;
+
+	*total = 0;
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->setup)
+			continue;
+		ret = e->h->pending(e->opaque, &e->pending, io);
+		if (ret) {
+			vfmig_err_prefix(io->err, "save pending of \"%s\" instance %u: ",
+					 e->idstr, e->instance);
+			return ret;
+		}
+		*total += e->pending;
+	}
+	return 0;
+}
+
+static int save_iterate(struct vfmig_savevm *sv, struct vfmig_conv *c,
+			struct vfmig_save_io *io)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->setup)
+			continue;
+		ret = save_cancel_check(io, "during pre-copy");
+		if (ret)
+			return ret;
+		io->budget = vfmig_conv_budget(c, io->w->offset);
+		ret = save_section(e, VFMIG_SECTION_PART, "iterate", e->h->iterate, io);
+		if (ret < 0)
+			return ret;
+		e->done = ret == 1;
+	}
+	return vfmig_writer_flush(io->w, io->err);
+}
+
+static int save_cleanup(struct vfmig_savevm *sv, bool failed, struct vfmig_err *err)
+{
+	struct vfmig_err sub;
+	unsigned int i;
+	int ret = 0, r;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->set_up)
+			continue;
+		e->set_up = false;
+		if (!e->h->cleanup)
+			continue;
+		vfmig_err_clear(&sub);
+		r = e->h->cleanup(e->opaque, failed, &sub);
+		if (r) {
+			if (err && err->code)
+				vfmig_err_append(err, "cleanup of \"%s\" instance %u: %s",
+						 e->idstr, e->instance, sub.msg);
+			else
+				vfmig_err_set(err, r, "cleanup of \"%s\" instance %u: %s",
+					      e->idstr, e->instance, sub.msg);
+			if (!ret)
+				ret = r;
+		}
+	}
+	return ret;
+}
+
+static uint64_t ns_to_ms(uint64_t ns)
+{
+	return ns / 1000000u;
+}
+
+static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_save_io *io,
+		    struct vfmig_stats *st, uint64_t t0)
+{
+	uint64_t down_start = t0, pending = 0;
+	unsigned int i;
+	int ret;
+
+	ret = vfmig_stream_put_header(io->w, io->err);
+	if (ret)
+		return ret;
+	/* Offline: devices stop during setup, so downtime starts at t0. */
+	/* Setup: one START section per live device. */
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->setup)
+			continue;
+		ret = save_cancel_check(io, "during setup");
+		if (ret)
+			return ret;
+		e->set_up = true;
+		ret = save_section(e, VFMIG_SECTION_START, "setup", e->h->setup, io);
+		if (ret)
+			return ret;
+	}
+	ret = vfmig_writer_flush(io->w, io->err);
+	if (ret)
+		return ret;
+	st->setup_time_ms = ns_to_ms(vfmig_conv_now(c) - t0);
+
+	/* Pre-copy rounds until the convergence logic says stop. */
+	while (!io->offline) {
+		enum vfmig_conv_decision d;
+
+		ret = save_cancel_check(io, "during pre-copy");
+		if (!ret)
+			ret = save_pending(sv, io, &pending);
+		if (ret)
+			return ret;
+		vfmig_stats_add_pending(st, pending);
+		st->expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending);
+		d = vfmig_conv_decide(c, pending);
+		if (d == VFMIG_CONV_COMPLETE)
+			break;
+		if (d == VFMIG_CONV_GIVE_UP)
+			return vfmig_err_set(io->err, -ETIMEDOUT,
+					     "did not converge after %u iterations: %" PRIu64
+					     " bytes pending, threshold %" PRIu64 " bytes (%" PRIu64
+					     " B/s x %" PRIu64 " ms)",
+					     c->iterations, pending, c->threshold, c->bandwidth,
+					     c->opts.downtime_limit_ms);
+		vfmig_conv_begin_iteration(c, io->w->offset);
+		ret = save_iterate(sv, c, io);
+		if (ret)
+			return ret;
+		vfmig_conv_end_iteration(c, io->w->offset);
+		st->iterations = c->iterations;
+		st->bandwidth = c->bandwidth;
+		st->threshold = c->threshold;
+	}
+
+	/* Stop-and-copy: END sections, then FULL (config), then EOF. */
+	if (!io->offline)
+		down_start = vfmig_conv_now(c);
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->setup)
+			continue;
+		ret = save_cancel_check(io, "during stop-and-copy");
+		if (!ret)
+			ret = save_section(e, VFMIG_SECTION_END, "complete", e->h->complete, io);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->save_config)
+			continue;
+		ret = save_section(e, VFMIG_SECTION_FULL, "config", e->h->save_config, io);
+		if (ret)
+			return ret;
+	}
+	ret = vfmig_stream_put_eof(io->w, io->err);
+	if (!ret)
+		ret = vfmig_writer_flush(io->w, io->err);
+	if (ret)
+		return ret;
+	st->downtime_ms = ns_to_ms(vfmig_conv_now(c) - down_start);
+	return 0;
+}
+
+int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_opts *opts,
+		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+		      struct vfmig_stats *stats, struct vfmig_err *err)
+{
+	struct vfmig_conv_opts defaults;
+	struct vfmig_stats local;
+	struct vfmig_writer *w;
+	struct vfmig_save_io io;
+	struct vfmig_conv c;
+	struct vfmig_err myerr;
+	struct vfmig_stats *st = stats ? stats : &local;
+	unsigned int i;
+	uint64_t t0;
+	int ret, r;
+
+	if (!err) {
+		vfmig_err_clear(&myerr);
+		err = &myerr;
+	}
+	vfmig_stats_init(st);
+	if (!opts) {
+		vfmig_conv_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (opts->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
+		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
+				     opts->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	w = malloc(sizeof(*w));
+	if (!w)
+		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
+	vfmig_writer_init(w, fd);
+	vfmig_conv_init(&c, opts, clock);
+	t0 = vfmig_conv_now(&c);
+	st->downtime_limit_ms = opts->downtime_limit_ms;
+	st->max_bandwidth = opts->max_bandwidth;
+	st->offline = opts->offline;
+	st->expected_downtime_ms = opts->downtime_limit_ms;
+	for (i = 0; i < sv->nr; i++) {
+		sv->e[i].set_up = sv->e[i].done = false;
+		sv->e[i].bytes = 0;
+	}
+
+	io = (struct vfmig_save_io){ .w = w, .err = err, .cancel = cancel,
+				     .offline = opts->offline, .budget = UINT64_MAX };
+	ret = save_run(sv, &c, &io, st, t0);
+	r = save_cleanup(sv, ret != 0, err);
+	if (!ret)
+		ret = r;
+
+	st->total_time_ms = ns_to_ms(vfmig_conv_now(&c) - t0);
+	st->transferred = w->offset;
+	st->iterations = c.iterations;
+	st->bandwidth = c.bandwidth;
+	st->threshold = c.threshold;
+	st->nr_devices = sv->nr;
+	for (i = 0; i < sv->nr; i++) {
+		memcpy(st->dev[i].idstr, sv->e[i].idstr, sizeof(st->dev[i].idstr));
+		st->dev[i].instance = sv->e[i].instance;
+		st->dev[i].bytes = sv->e[i].bytes;
+	}
+	st->status = !ret ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
+	if (ret)
+		snprintf(st->error, sizeof(st->error), "%s", err->msg);
+	vfmig_stats_finish(st);
+	free(w);
+	return ret;
+}
+
+/* ---- load ---- */
+
+static struct savevm_entry *find_entry(struct vfmig_savevm *sv, const struct vfmig_section *sec)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
+			if (e->instance == sec->instance && !strcmp(e->idstr, sec->idstr))
+				return e;
+		} else if (e->load_id_valid && e->load_id == sec->id) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
+			const struct vfmig_section *sec, volatile sig_atomic_t *cancel,
+			struct vfmig_err *err)
+{
+	struct vfmig_load_io io = { .r = r, .err = err, .cancel = cancel, .sec = sec };
+	struct savevm_entry *e = find_entry(sv, sec);
+	int ret;
+
+	if (!e || !e->h->load_state)
+		return vfmig_err_set(err, -ENOENT, "no device registered for \"%s\" instance %u",
+				     sec->idstr, sec->instance);
+	if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
+		if (sec->version < 1 || sec->version > e->version)
+			return vfmig_err_set(err, -EPROTONOSUPPORT,
+					     "section version %u not supported (device supports 1..%u)",
+					     sec->version, e->version);
+		e->load_id = sec->id;
+		e->load_id_valid = true;
+	}
+	if (cancelled(cancel))
+		return vfmig_err_set(err, -ECANCELED, "load cancelled");
+	ret = e->h->load_state(e->opaque, &io);
+	if (ret)
+		return ret;
+	e->loaded = true;
+	return vfmig_stream_get_footer(r, sec, err);
+}
+
+static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
+		    volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
+	struct vfmig_section sec;
+	unsigned int i;
+	int ret;
+
+	ret = vfmig_stream_get_header(r, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->h->load_setup)
+			continue;
+		ret = e->h->load_setup(e->opaque, err);
+		if (ret) {
+			vfmig_err_prefix(err, "load setup of \"%s\" instance %u: ",
+					 e->idstr, e->instance);
+			return ret;
+		}
+		e->load_set_up = true;
+	}
+	for (;;) {
+		ret = vfmig_stream_get_section(r, &sec, err);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			break;
+		ret = load_section(sv, r, &sec, cancel, err);
+		if (ret) {
+			vfmig_err_prefix(err, "load of %s section %u (\"%s\" instance %u) at stream offset %"
+					 PRIu64 ", failed at offset %" PRIu64 ": ",
+					 vfmig_section_type_name(sec.type), sec.id, sec.idstr,
+					 sec.instance, sec.offset, vfmig_reader_offset(r));
+			return ret;
+		}
+	}
+	ret = vfmig_stream_get_end(r, err);
+	if (ret)
+		return ret;
+	for (i = 0; i < sv->nr; i++)
+		if (sv->e[i].h->load_state && !sv->e[i].loaded)
+			return vfmig_err_set(err, -ENODATA, "stream has no state for \"%s\" instance %u",
+					     sv->e[i].idstr, sv->e[i].instance);
+	return 0;
+}
+
+int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
+		      struct vfmig_err *err)
+{
+	struct vfmig_reader *r;
+	struct vfmig_err myerr, sub;
+	unsigned int i;
+	int ret, rc;
+
+	if (!err) {
+		vfmig_err_clear(&myerr);
+		err = &myerr;
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return vfmig_err_set(err, -ENOMEM, "load: out of memory");
+	vfmig_reader_init(r, fd);
+	for (i = 0; i < sv->nr; i++) {
+		sv->e[i].load_set_up = sv->e[i].loaded = sv->e[i].load_id_valid = false;
+	}
+	ret = load_run(sv, r, cancel, err);
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+
+		if (!e->load_set_up || !e->h->load_cleanup)
+			continue;
+		vfmig_err_clear(&sub);
+		rc = e->h->load_cleanup(e->opaque, ret != 0, &sub);
+		if (rc && !ret) {
+			ret = vfmig_err_set(err, rc, "load cleanup of \"%s\" instance %u: %s",
+					    e->idstr, e->instance, sub.msg);
+		} else if (rc) {
+			vfmig_err_append(err, "load cleanup of \"%s\" instance %u: %s",
+					 e->idstr, e->instance, sub.msg);
+		}
+	}
+	free(r);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Handler registry and migration engine in the style of QEMU's savevm.
+ *
+ * Each migrating device registers a set of handlers under an id string and
+ * instance number.  Saving runs setup (START sections), pre-copy rounds
+ * (PART sections) until the convergence logic says the rest fits in the
+ * downtime, then complete (END sections), config (FULL sections) and the
+ * EOF marker.  Loading dispatches every section to the handler registered
+ * for its id string and instance, so several devices share one stream.
+ */
+#ifndef VFMIG_SAVEVM_H
+#define VFMIG_SAVEVM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "convergence.h"
+#include "errbuf.h"
+#include "stream.h"
+
+#define VFMIG_SAVEVM_MAX_HANDLERS VFMIG_STATS_MAX_DEVICES
+
+/* What a save-side handler gets: where to write and when to stop. */
+struct vfmig_save_io {
+	struct vfmig_writer *w;
+	struct vfmig_err *err;
+	volatile sig_atomic_t *cancel;	/* may be NULL; non-zero = cancel */
+	bool offline;			/* setup: stop the device first */
+	uint64_t budget;		/* iterate: bytes allowed this round */
+};
+
+/* What a load-side handler gets: the section being loaded. */
+struct vfmig_load_io {
+	struct vfmig_reader *r;
+	struct vfmig_err *err;
+	volatile sig_atomic_t *cancel;
+	const struct vfmig_section *sec;
+};
+
+/*
+ * Payloads written by handlers must follow the tag grammar of stream.h and
+ * end with VFMIG_TAG_END_OF_STATE, so `vfmig inspect` can walk them.  All
+ * return 0 or -errno with err set, except iterate (below).
+ */
+struct vfmig_savevm_handlers {
+	/* START payload; start tracking/saving on the source. */
+	int (*setup)(void *opaque, struct vfmig_save_io *io);
+	/* Bytes still to send (cheap; called once per round). */
+	int (*pending)(void *opaque, uint64_t *pending, struct vfmig_save_io *io);
+	/* PART payload; 1 = nothing left now, 0 = more to send, <0 error. */
+	int (*iterate)(void *opaque, struct vfmig_save_io *io);
+	/* END payload: stop the device and drain it. */
+	int (*complete)(void *opaque, struct vfmig_save_io *io);
+	/* FULL payload (non-iterable state); optional. */
+	int (*save_config)(void *opaque, struct vfmig_save_io *io);
+	/* After save; failed = return the source to running. */
+	int (*cleanup)(void *opaque, bool failed, struct vfmig_err *err);
+	/* Before any section is read (called for every handler). */
+	int (*load_setup)(void *opaque, struct vfmig_err *err);
+	/* One section's payload up to and including END_OF_STATE. */
+	int (*load_state)(void *opaque, struct vfmig_load_io *io);
+	/* After load (called for every handler whose load_setup ran). */
+	int (*load_cleanup)(void *opaque, bool failed, struct vfmig_err *err);
+};
+
+struct vfmig_savevm;
+
+struct vfmig_savevm *vfmig_savevm_new(void);
+void vfmig_savevm_free(struct vfmig_savevm *sv);
+/* Register a device; idstr + instance must be unique, version >= 1. */
+int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t instance,
+			  uint32_t version, const struct vfmig_savevm_handlers *h,
+			  void *opaque, struct vfmig_err *err);
+
+/*
+ * Save all registered devices to fd.  opts may be NULL (defaults), clock
+ * may be NULL (monotonic), stats may be NULL.  On failure or cancel every device that was set up is
+ * returned to running and the cause is in err (-ECANCELED for a cancel).
+ */
+int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_opts *opts,
+		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+		      struct vfmig_stats *stats, struct vfmig_err *err);
+
+/*
+ * Load a stream from fd into the registered devices.  Every registered
+ * device with load handlers must appear in the stream.  Errors name the
+ * section and the stream offset.
+ */
+int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
+		      struct vfmig_err *err);
+
+#endif /* VFMIG_SAVEVM_H */

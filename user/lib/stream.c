@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vfmig stream: buffered writer, checking reader, inspector. */
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+/* ---- writer ---- */
+
+void vfmig_writer_init(struct vfmig_writer *w, int fd)
+{
+	struct stat st;
+
+	w->fd = fd;
+	w->len = 0;
+	w->offset = 0;
+	w->error = 0;
+	/* Sockets get MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE. */
+	w->is_socket = fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
+}
+
+/* Whole buffer to fd: retries short writes, EINTR, and waits on EAGAIN. */
+static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
+{
+	int fd = w->fd;
+
+	while (n) {
+		ssize_t ret = w->is_socket ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
+
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return -errno;
+				continue;
+			}
+			return -errno;
+		}
+		if (ret == 0)
+			return -EIO;
+		p += ret;
+		n -= (size_t)ret;
+	}
+	return 0;
+}
+
+static int writer_fail(struct vfmig_writer *w, int ret, struct vfmig_err *err)
+{
+	w->error = ret;
+	return vfmig_err_set(err, ret, "stream write failed near offset %" PRIu64 ": %s",
+			     w->offset, strerror(-ret));
+}
+
+int vfmig_writer_flush(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	int ret;
+
+	if (w->error)
+		return vfmig_err_set(err, w->error, "stream already failed: %s", strerror(-w->error));
+	ret = write_all(w, w->buf, w->len);
+	if (ret)
+		return writer_fail(w, ret, err);
+	w->len = 0;
+	return 0;
+}
+
+int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err)
+{
+	int ret;
+
+	if (w->error)
+		return vfmig_err_set(err, w->error, "stream already failed: %s", strerror(-w->error));
+	if (w->len + n > sizeof(w->buf)) {
+		ret = vfmig_writer_flush(w, err);
+		if (ret)
+			return ret;
+	}
+	if (n >= sizeof(w->buf)) {
+		/* Big pieces (e.g. straight from a mapping) bypass the buffer. */
+		ret = write_all(w, p, n);
+		if (ret)
+			return writer_fail(w, ret, err);
+	} else {
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+	}
+	w->offset += n;
+	return 0;
+}
+
+int vfmig_writer_put_u8(struct vfmig_writer *w, uint8_t v, struct vfmig_err *err)
+{
+	return vfmig_writer_put(w, &v, 1, err);
+}
+
+int vfmig_writer_put_be32(struct vfmig_writer *w, uint32_t v, struct vfmig_err *err)
+{
+	v = htobe32(v);
+	return vfmig_writer_put(w, &v, 4, err);
+}
+
+int vfmig_writer_put_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *err)
+{
+	v = htobe64(v);
+	return vfmig_writer_put(w, &v, 8, err);
+}
+
+int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_err *err)
+{
+	return vfmig_writer_put(opaque, buf, len, err);
+}
+
+int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	int ret = vfmig_writer_put_be32(w, VFMIG_STREAM_MAGIC, err);
+
+	return ret ? ret : vfmig_writer_put_be32(w, VFMIG_STREAM_VERSION, err);
+}
+
+int vfmig_stream_put_section(struct vfmig_writer *w, uint8_t type, uint32_t id,
+			     const char *idstr, uint32_t instance, uint32_t version,
+			     struct vfmig_err *err)
+{
+	size_t len;
+	int ret;
+
+	ret = vfmig_writer_put_u8(w, type, err);
+	if (!ret)
+		ret = vfmig_writer_put_be32(w, id, err);
+	if (ret || (type != VFMIG_SECTION_START && type != VFMIG_SECTION_FULL))
+		return ret;
+	len = strlen(idstr);
+	if (!len || len > VFMIG_IDSTR_MAX)
+		return vfmig_err_set(err, -EINVAL, "idstr \"%s\" must be 1..%u bytes",
+				     idstr, VFMIG_IDSTR_MAX);
+	ret = vfmig_writer_put_u8(w, (uint8_t)len, err);
+	if (!ret)
+		ret = vfmig_writer_put(w, idstr, len, err);
+	if (!ret)
+		ret = vfmig_writer_put_be32(w, instance, err);
+	if (!ret)
+		ret = vfmig_writer_put_be32(w, version, err);
+	return ret;
+}
+
+int vfmig_stream_put_footer(struct vfmig_writer *w, uint32_t id, struct vfmig_err *err)
+{
+	int ret = vfmig_writer_put_u8(w, VFMIG_SECTION_FOOTER, err);
+
+	return ret ? ret : vfmig_writer_put_be32(w, id, err);
+}
+
+int vfmig_stream_put_eof(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	return vfmig_writer_put_u8(w, VFMIG_SECTION_EOF, err);
+}
+
+int vfmig_stream_put_tag(struct vfmig_writer *w, uint64_t tag, struct vfmig_err *err)
+{
+	return vfmig_writer_put_be64(w, tag, err);
+}
+
+int vfmig_stream_put_blob(struct vfmig_writer *w, uint64_t tag, uint64_t size,
+			  struct vfmig_err *err)
+{
+	int ret = vfmig_writer_put_be64(w, tag, err);
+
+	return ret ? ret : vfmig_writer_put_be64(w, size, err);
+}
+
+/* ---- reader ---- */
+
+void vfmig_reader_init(struct vfmig_reader *r, int fd)
+{
+	memset(r, 0, offsetof(struct vfmig_reader, buf));
+	r->fd = fd;
+}
+
+VFMIG_PRINTF(4, 5)
+static int bad(struct vfmig_err *err, int code, uint64_t at, const char *fmt, ...)
+{
+	char msg[VFMIG_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return vfmig_err_set(err, code, "stream offset %" PRIu64 ": %s", at, msg);
+}
+
+/* Refill the buffer; 0 with r->eof set at end of input. */
+static int fill(struct vfmig_reader *r, struct vfmig_err *err)
+{
+	for (;;) {
+		ssize_t ret = read(r->fd, r->buf, sizeof(r->buf));
+
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+				if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+					return bad(err, -errno, r->offset, "poll: %s", strerror(errno));
+				continue;
+			}
+			return bad(err, -errno, r->offset, "read: %s", strerror(errno));
+		}
+		r->pos = 0;
+		r->len = (size_t)ret;
+		r->eof = ret == 0;
+		return 0;
+	}
+}
+
+int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
+		     struct vfmig_err *err)
+{
+	uint64_t start = r->offset;
+	size_t want = n;
+	uint8_t *out = p;
+	int ret;
+
+	while (n) {
+		size_t take;
+
+		if (r->pos == r->len) {
+			ret = fill(r, err);
+			if (ret)
+				return ret;
+			if (r->eof)
+				return bad(err, -EPIPE, r->offset,
+					   "stream truncated inside %s (%zu of %zu bytes from offset %" PRIu64 ")",
+					   what, want - n, want, start);
+		}
+		take = r->len - r->pos;
+		if (take > n)
+			take = n;
+		memcpy(out, r->buf + r->pos, take);
+		r->pos += take;
+		r->offset += take;
+		out += take;
+		n -= take;
+	}
+	return 0;
+}
+
+int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
+		      struct vfmig_err *err)
+{
+	uint64_t start = r->offset, want = n;
+	int ret;
+
+	while (n) {
+		size_t take;
+
+		if (r->pos == r->len) {
+			ret = fill(r, err);
+			if (ret)
+				return ret;
+			if (r->eof)
+				return bad(err, -EPIPE, r->offset,
+					   "stream truncated inside %s (%" PRIu64 " of %" PRIu64
+					   " bytes from offset %" PRIu64 ")",
+					   what, want - n, want, start);
+		}
+		take = r->len - r->pos;
+		if (take > n)
+			take = (size_t)n;
+		r->pos += take;
+		r->offset += take;
+		n -= take;
+	}
+	return 0;
+}
+
+int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err)
+{
+	return vfmig_reader_get(opaque, buf, len, "device data", err);
+}
+
+int vfmig_reader_get_u8(struct vfmig_reader *r, uint8_t *v, const char *what, struct vfmig_err *err)
+{
+	return vfmig_reader_get(r, v, 1, what, err);
+}
+
+int vfmig_reader_get_be32(struct vfmig_reader *r, uint32_t *v, const char *what, struct vfmig_err *err)
+{
+	uint32_t raw;
+	int ret = vfmig_reader_get(r, &raw, 4, what, err);
+
+	*v = ret ? 0 : be32toh(raw);
+	return ret;
+}
+
+int vfmig_reader_get_be64(struct vfmig_reader *r, uint64_t *v, const char *what, struct vfmig_err *err)
+{
+	uint64_t raw;
+	int ret = vfmig_reader_get(r, &raw, 8, what, err);
+
+	*v = ret ? 0 : be64toh(raw);
+	return ret;
+}
+
+int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err)
+{
+	uint32_t magic, version;
+	int ret;
+
+	ret = vfmig_reader_get_be32(r, &magic, "stream magic", err);
+	if (ret)
+		return ret;
+	if (magic != VFMIG_STREAM_MAGIC)
+		return bad(err, -EPROTO, 0, "bad magic 0x%08x, expected 0x%08x (\"VFMG\")",
+			   magic, VFMIG_STREAM_MAGIC);
+	ret = vfmig_reader_get_be32(r, &version, "stream version", err);
+	if (ret)
+		return ret;
+	if (version != VFMIG_STREAM_VERSION)
+		return bad(err, -EPROTONOSUPPORT, 4,
+			   "unsupported stream version %u (this build reads version %u)",
+			   version, VFMIG_STREAM_VERSION);
+	return 0;
+}
+
+const char *vfmig_section_type_name(uint8_t type)
+{
+	switch (type) {
+	case VFMIG_SECTION_EOF:		return "EOF";
+	case VFMIG_SECTION_START:	return "START";
+	case VFMIG_SECTION_PART:	return "PART";
+	case VFMIG_SECTION_END:		return "END";
+	case VFMIG_SECTION_FULL:	return "FULL";
+	case VFMIG_SECTION_FOOTER:	return "FOOTER";
+	}
+	return "unknown";
+}
+
+const char *vfmig_tag_name(uint64_t tag)
+{
+	switch (tag) {
+	case VFMIG_TAG_END_OF_STATE:	return "END_OF_STATE";
+	case VFMIG_TAG_CONFIG:		return "CONFIG";
+	case VFMIG_TAG_SETUP:		return "SETUP";
+	case VFMIG_TAG_DATA:		return "DATA";
+	}
+	return "unknown";
+}
+
+static struct vfmig_stream_id *find_id(struct vfmig_reader *r, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_ids; i++)
+		if (r->ids[i].id == id)
+			return &r->ids[i];
+	return NULL;
+}
+
+static struct vfmig_stream_id *find_dev(struct vfmig_reader *r, const char *idstr,
+					uint32_t instance)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_ids; i++)
+		if (r->ids[i].instance == instance && !strcmp(r->ids[i].idstr, idstr))
+			return &r->ids[i];
+	return NULL;
+}
+
+/* idstr, instance, version of a START or FULL section. */
+static int get_section_names(struct vfmig_reader *r, struct vfmig_section *sec,
+			     struct vfmig_err *err)
+{
+	uint8_t len;
+	uint64_t at;
+	unsigned int i;
+	int ret;
+
+	ret = vfmig_reader_get_u8(r, &len, "idstr length", err);
+	if (ret)
+		return ret;
+	at = r->offset;
+	if (!len)
+		return bad(err, -EPROTO, at - 1, "%s section %u has an empty idstr",
+			   vfmig_section_type_name(sec->type), sec->id);
+	ret = vfmig_reader_get(r, sec->idstr, len, "idstr", err);
+	if (ret)
+		return ret;
+	sec->idstr[len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)sec->idstr[i] < 0x20 || (unsigned char)sec->idstr[i] > 0x7e)
+			return bad(err, -EPROTO, at + i,
+				   "idstr of section %u has non-printable byte 0x%02x",
+				   sec->id, (unsigned char)sec->idstr[i]);
+	ret = vfmig_reader_get_be32(r, &sec->instance, "instance id", err);
+	if (!ret)
+		ret = vfmig_reader_get_be32(r, &sec->version, "version id", err);
+	return ret;
+}
+
+static int check_open_at_eof(struct vfmig_reader *r, uint64_t at, struct vfmig_err *err)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_ids; i++)
+		if (r->ids[i].state == VFMIG_ID_OPEN)
+			return bad(err, -EPROTO, at,
+				   "EOF while section %u (\"%s\" instance %u) has no END section",
+				   r->ids[i].id, r->ids[i].idstr, r->ids[i].instance);
+	return 0;
+}
+
+static int track_named(struct vfmig_reader *r, struct vfmig_section *sec,
+		       struct vfmig_err *err)
+{
+	struct vfmig_stream_id *e = find_id(r, sec->id);
+	struct vfmig_stream_id *d = find_dev(r, sec->idstr, sec->instance);
+	const char *type = vfmig_section_type_name(sec->type);
+
+	if (e && (e->instance != sec->instance || strcmp(e->idstr, sec->idstr)))
+		return bad(err, -EPROTO, sec->offset,
+			   "%s section %u names \"%s\" instance %u but section %u is \"%s\" instance %u",
+			   type, sec->id, sec->idstr, sec->instance, e->id, e->idstr, e->instance);
+	if (!e && d)
+		return bad(err, -EPROTO, sec->offset,
+			   "%s section %u for \"%s\" instance %u, which already uses section %u",
+			   type, sec->id, sec->idstr, sec->instance, d->id);
+	if (sec->type == VFMIG_SECTION_START) {
+		if (e)
+			return bad(err, -EPROTO, sec->offset, "duplicate START for section %u (\"%s\")",
+				   sec->id, sec->idstr);
+	} else if (e) {
+		if (e->state == VFMIG_ID_OPEN)
+			return bad(err, -EPROTO, sec->offset,
+				   "FULL section %u (\"%s\") before the END of its live state",
+				   sec->id, sec->idstr);
+		if (e->full_seen)
+			return bad(err, -EPROTO, sec->offset, "duplicate FULL for section %u (\"%s\")",
+				   sec->id, sec->idstr);
+		e->full_seen = true;
+		return 0;
+	}
+	if (r->nr_ids == VFMIG_STREAM_MAX_SECTIONS)
+		return bad(err, -E2BIG, sec->offset, "more than %u sections in one stream",
+			   VFMIG_STREAM_MAX_SECTIONS);
+	e = &r->ids[r->nr_ids++];
+	e->id = sec->id;
+	e->instance = sec->instance;
+	e->full_seen = sec->type == VFMIG_SECTION_FULL;
+	e->state = e->full_seen ? VFMIG_ID_FULL_ONLY : VFMIG_ID_OPEN;
+	memcpy(e->idstr, sec->idstr, sizeof(e->idstr));
+	return 0;
+}
+
+int vfmig_stream_get_section(struct vfmig_reader *r, struct vfmig_section *sec,
+			     struct vfmig_err *err)
+{
+	struct vfmig_stream_id *e;
+	int ret;
+
+	memset(sec, 0, sizeof(*sec));
+	sec->offset = r->offset;
+	ret = vfmig_reader_get_u8(r, &sec->type, "section type", err);
+	if (ret)
+		return ret;
+	switch (sec->type) {
+	case VFMIG_SECTION_EOF:
+		ret = check_open_at_eof(r, sec->offset, err);
+		return ret ? ret : 0;
+	case VFMIG_SECTION_START:
+	case VFMIG_SECTION_FULL:
+	case VFMIG_SECTION_PART:
+	case VFMIG_SECTION_END:
+		break;
+	default:
+		return bad(err, -EPROTO, sec->offset, "unknown section type 0x%02x", sec->type);
+	}
+	ret = vfmig_reader_get_be32(r, &sec->id, "section id", err);
+	if (ret)
+		return ret;
+	if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
+		ret = get_section_names(r, sec, err);
+		if (!ret)
+			ret = track_named(r, sec, err);
+		return ret ? ret : 1;
+	}
+	e = find_id(r, sec->id);
+	if (!e)
+		return bad(err, -EPROTO, sec->offset, "%s section for unknown section id %u",
+			   vfmig_section_type_name(sec->type), sec->id);
+	if (e->state != VFMIG_ID_OPEN)
+		return bad(err, -EPROTO, sec->offset, "%s section for section %u (\"%s\") %s",
+			   vfmig_section_type_name(sec->type), sec->id, e->idstr,
+			   e->state == VFMIG_ID_ENDED ? "after its END" : "which has no live state");
+	if (sec->type == VFMIG_SECTION_END)
+		e->state = VFMIG_ID_ENDED;
+	sec->instance = e->instance;
+	memcpy(sec->idstr, e->idstr, sizeof(sec->idstr));
+	return 1;
+}
+
+int vfmig_stream_get_footer(struct vfmig_reader *r, const struct vfmig_section *sec,
+			    struct vfmig_err *err)
+{
+	uint64_t at = r->offset;
+	uint32_t id;
+	uint8_t mark;
+	int ret;
+
+	ret = vfmig_reader_get_u8(r, &mark, "section footer", err);
+	if (ret)
+		return ret;
+	if (mark != VFMIG_SECTION_FOOTER)
+		return bad(err, -EPROTO, at,
+			   "missing footer for %s section %u (\"%s\"): found 0x%02x instead of 0x%02x",
+			   vfmig_section_type_name(sec->type), sec->id, sec->idstr, mark,
+			   VFMIG_SECTION_FOOTER);
+	ret = vfmig_reader_get_be32(r, &id, "footer section id", err);
+	if (ret)
+		return ret;
+	if (id != sec->id)
+		return bad(err, -EPROTO, at, "mismatched section id %u in footer of section %u (\"%s\")",
+			   id, sec->id, sec->idstr);
+	return 0;
+}
+
+int vfmig_stream_get_end(struct vfmig_reader *r, struct vfmig_err *err)
+{
+	int ret;
+
+	if (r->pos == r->len) {
+		ret = fill(r, err);
+		if (ret)
+			return ret;
+	}
+	if (r->pos != r->len)
+		return bad(err, -EPROTO, r->offset, "trailing data after the EOF marker");
+	return 0;
+}
+
+int vfmig_stream_get_tag(struct vfmig_reader *r, uint64_t *tag, struct vfmig_err *err)
+{
+	uint64_t at = r->offset;
+	int ret;
+
+	ret = vfmig_reader_get_be64(r, tag, "payload tag", err);
+	if (ret)
+		return ret;
+	switch (*tag) {
+	case VFMIG_TAG_END_OF_STATE:
+	case VFMIG_TAG_CONFIG:
+	case VFMIG_TAG_SETUP:
+	case VFMIG_TAG_DATA:
+		return 0;
+	}
+	return bad(err, -EPROTO, at, "unknown payload tag 0x%016" PRIx64, *tag);
+}
+
+int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what,
+			  uint64_t *size, struct vfmig_err *err)
+{
+	uint64_t at = r->offset;
+	int ret;
+
+	ret = vfmig_reader_get_be64(r, size, what, err);
+	if (ret)
+		return ret;
+	if (*size > max)
+		return bad(err, -EFBIG, at, "%s %" PRIu64 " exceeds the limit of %" PRIu64,
+			   what, *size, max);
+	return 0;
+}
+
+/* ---- inspect ---- */
+
+struct payload_summary {
+	bool setup;
+	uint64_t chunks, data_bytes, config_blobs, config_bytes;
+};
+
+static int walk_payload(struct vfmig_reader *r, struct payload_summary *s,
+			struct vfmig_err *err)
+{
+	uint64_t tag, size;
+	int ret;
+
+	for (;;) {
+		ret = vfmig_stream_get_tag(r, &tag, err);
+		if (ret)
+			return ret;
+		switch (tag) {
+		case VFMIG_TAG_END_OF_STATE:
+			return 0;
+		case VFMIG_TAG_SETUP:
+			s->setup = true;
+			continue;
+		case VFMIG_TAG_DATA:
+			ret = vfmig_stream_get_size(r, VFMIG_STREAM_MAX_DATA, "data chunk size",
+						    &size, err);
+			if (!ret)
+				ret = vfmig_reader_skip(r, size, "data chunk", err);
+			s->chunks++;
+			s->data_bytes += size;
+			break;
+		default:	/* CONFIG */
+			ret = vfmig_stream_get_size(r, VFMIG_STREAM_MAX_CONFIG, "config size",
+						    &size, err);
+			if (!ret)
+				ret = vfmig_reader_skip(r, size, "config blob", err);
+			s->config_blobs++;
+			s->config_bytes += size;
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+}
+
+int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
+			 struct vfmig_err *err)
+{
+	struct vfmig_inspect_totals t = { 0 };
+	struct vfmig_section sec;
+	struct vfmig_reader *r;
+	int ret;
+
+	r = malloc(sizeof(*r));
+	if (!r)
+		return vfmig_err_set(err, -ENOMEM, "inspect: out of memory");
+	vfmig_reader_init(r, fd);
+	ret = vfmig_stream_get_header(r, err);
+	if (ret)
+		goto out;
+	fprintf(out, "stream: magic 0x%08x (VFMG) version %u\n", VFMIG_STREAM_MAGIC,
+		VFMIG_STREAM_VERSION);
+	for (;;) {
+		struct payload_summary s = { 0 };
+
+		ret = vfmig_stream_get_section(r, &sec, err);
+		if (ret < 0)
+			goto out;
+		if (ret == 0) {
+			fprintf(out, "@%" PRIu64 ": EOF\n", sec.offset);
+			break;
+		}
+		ret = walk_payload(r, &s, err);
+		if (!ret)
+			ret = vfmig_stream_get_footer(r, &sec, err);
+		if (ret)
+			goto out;
+		t.sections++;
+		t.chunks += s.chunks;
+		t.data_bytes += s.data_bytes;
+		t.config_bytes += s.config_bytes;
+		fprintf(out, "@%" PRIu64 ": %-5s id %u \"%s\" instance %u", sec.offset,
+			vfmig_section_type_name(sec.type), sec.id, sec.idstr, sec.instance);
+		if (sec.type == VFMIG_SECTION_START || sec.type == VFMIG_SECTION_FULL)
+			fprintf(out, " version %u", sec.version);
+		fprintf(out, ":%s %" PRIu64 " chunks, %" PRIu64 " data bytes",
+			s.setup ? " setup," : "", s.chunks, s.data_bytes);
+		if (s.config_blobs)
+			fprintf(out, ", config %" PRIu64 " bytes", s.config_bytes);
+		fprintf(out, "\n");
+	}
+	ret = vfmig_stream_get_end(r, err);
+	if (ret)
+		goto out;
+	t.bytes = r->offset;
+	fprintf(out, "total: %" PRIu64 " bytes, %u sections, %" PRIu64 " chunks, %" PRIu64
+		" data bytes, %" PRIu64 " config bytes\n",
+		t.bytes, t.sections, t.chunks, t.data_bytes, t.config_bytes);
+	if (totals)
+		*totals = t;
+out:
+	free(r);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vfmig migration stream: a versioned, section-based format modelled on
+ * QEMU's savevm stream (see Documentation/stream-format.md).
+ *
+ *   stream   := be32 MAGIC, be32 VERSION, section*, u8 EOF
+ *   section  := START|FULL: u8 type, be32 id, u8 len, idstr[len],
+ *                           be32 instance, be32 version, payload, footer
+ *             | PART|END:   u8 type, be32 id, payload, footer
+ *   footer   := u8 0x7e, be32 id
+ *   payload  := item* be64 END_OF_STATE
+ *   item     := be64 SETUP | be64 DATA be64 size bytes | be64 CONFIG be64 size bytes
+ *
+ * The writer buffers on top of any fd (file, pipe, socket).  The reader
+ * checks everything and reports the first inconsistency with its offset.
+ */
+#ifndef VFMIG_STREAM_H
+#define VFMIG_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "errbuf.h"
+
+#define VFMIG_STREAM_MAGIC		0x56464d47u	/* "VFMG" */
+#define VFMIG_STREAM_VERSION		1u
+
+#define VFMIG_SECTION_EOF		0x00
+#define VFMIG_SECTION_START		0x01
+#define VFMIG_SECTION_PART		0x02
+#define VFMIG_SECTION_END		0x03
+#define VFMIG_SECTION_FULL		0x04
+#define VFMIG_SECTION_FOOTER		0x7e
+
+/* Per-device payload tags, the same values as QEMU's VFIO v1 markers. */
+#define VFMIG_TAG_END_OF_STATE		0xffffffffef100001ULL
+#define VFMIG_TAG_CONFIG		0xffffffffef100002ULL
+#define VFMIG_TAG_SETUP			0xffffffffef100003ULL
+#define VFMIG_TAG_DATA			0xffffffffef100004ULL
+
+/* Explicit upper bounds checked before anything is sized from the stream. */
+#define VFMIG_STREAM_MAX_DATA		(1ULL << 30)	/* one device data chunk */
+#define VFMIG_STREAM_MAX_CONFIG		65536u		/* one config blob */
+#define VFMIG_STREAM_MAX_SECTIONS	64u		/* distinct section ids */
+#define VFMIG_IDSTR_MAX			255u
+
+#define VFMIG_STREAM_BUF		65536u
+
+struct vfmig_writer {
+	int fd;
+	size_t len;		/* bytes buffered */
+	uint64_t offset;	/* bytes accepted so far (stream position) */
+	int error;		/* sticky -errno */
+	bool is_socket;
+	uint8_t buf[VFMIG_STREAM_BUF];
+};
+
+void vfmig_writer_init(struct vfmig_writer *w, int fd);
+int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err);
+int vfmig_writer_put_u8(struct vfmig_writer *w, uint8_t v, struct vfmig_err *err);
+int vfmig_writer_put_be32(struct vfmig_writer *w, uint32_t v, struct vfmig_err *err);
+int vfmig_writer_put_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *err);
+int vfmig_writer_flush(struct vfmig_writer *w, struct vfmig_err *err);
+/* Adapter with the vfmig_sink_fn signature (opaque = writer). */
+int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_err *err);
+
+int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err);
+/* idstr/instance/version are only written for START and FULL. */
+int vfmig_stream_put_section(struct vfmig_writer *w, uint8_t type, uint32_t id,
+			     const char *idstr, uint32_t instance, uint32_t version,
+			     struct vfmig_err *err);
+int vfmig_stream_put_footer(struct vfmig_writer *w, uint32_t id, struct vfmig_err *err);
+int vfmig_stream_put_eof(struct vfmig_writer *w, struct vfmig_err *err);
+int vfmig_stream_put_tag(struct vfmig_writer *w, uint64_t tag, struct vfmig_err *err);
+/* tag + be64 size; the caller then writes exactly size bytes. */
+int vfmig_stream_put_blob(struct vfmig_writer *w, uint64_t tag, uint64_t size,
+			  struct vfmig_err *err);
+
+enum vfmig_id_state { VFMIG_ID_OPEN = 1, VFMIG_ID_ENDED, VFMIG_ID_FULL_ONLY };
+
+struct vfmig_stream_id {
+	uint32_t id;
+	uint8_t state;		/* enum vfmig_id_state */
+	bool full_seen;
+	uint32_t instance;
+	char idstr[VFMIG_IDSTR_MAX + 1];
+};
+
+struct vfmig_reader {
+	int fd;
+	size_t pos, len;	/* window of buf not consumed yet */
+	uint64_t offset;	/* stream offset of buf[pos] */
+	bool eof;
+	unsigned int nr_ids;
+	struct vfmig_stream_id ids[VFMIG_STREAM_MAX_SECTIONS];
+	uint8_t buf[VFMIG_STREAM_BUF];
+};
+
+struct vfmig_section {
+	uint8_t type;
+	uint32_t id;
+	uint32_t instance;	/* START/FULL; for PART/END copied from START */
+	uint32_t version;	/* START/FULL only */
+	uint64_t offset;	/* stream offset of the type byte */
+	char idstr[VFMIG_IDSTR_MAX + 1];
+};
+
+void vfmig_reader_init(struct vfmig_reader *r, int fd);
+static inline uint64_t vfmig_reader_offset(const struct vfmig_reader *r) { return r->offset; }
+/* Exactly n bytes; truncation is reported with what and the offset. */
+int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
+		     struct vfmig_err *err);
+int vfmig_reader_get_u8(struct vfmig_reader *r, uint8_t *v, const char *what, struct vfmig_err *err);
+int vfmig_reader_get_be32(struct vfmig_reader *r, uint32_t *v, const char *what, struct vfmig_err *err);
+int vfmig_reader_get_be64(struct vfmig_reader *r, uint64_t *v, const char *what, struct vfmig_err *err);
+int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what, struct vfmig_err *err);
+/* Adapter with the vfmig_source_fn signature (opaque = reader). */
+int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err);
+
+int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err);
+/* 1 and *sec filled for a section, 0 at the EOF marker, -errno on error. */
+int vfmig_stream_get_section(struct vfmig_reader *r, struct vfmig_section *sec,
+			     struct vfmig_err *err);
+int vfmig_stream_get_footer(struct vfmig_reader *r, const struct vfmig_section *sec,
+			    struct vfmig_err *err);
+/* After EOF: nothing may follow. */
+int vfmig_stream_get_end(struct vfmig_reader *r, struct vfmig_err *err);
+/* A known payload tag. */
+int vfmig_stream_get_tag(struct vfmig_reader *r, uint64_t *tag, struct vfmig_err *err);
+/* A be64 size, refused above max. */
+int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what,
+			  uint64_t *size, struct vfmig_err *err);
+
+const char *vfmig_section_type_name(uint8_t type);
+const char *vfmig_tag_name(uint64_t tag);
+
+/* Totals gathered by vfmig_stream_inspect(). */
+struct vfmig_inspect_totals {
+	uint64_t bytes;		/* whole stream */
+	unsigned int sections;
+	uint64_t chunks;
+	uint64_t data_bytes;
+	uint64_t config_bytes;
+};
+
+/* Walk a stream without a device and print its structure to out. */
+int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
+			 struct vfmig_err *err);
+
+#endif /* VFMIG_STREAM_H */

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/* VFIO v1 device handler for the savevm engine. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "v1.h"
+#include "v1dev.h"
+
+struct vfmig_v1dev {
+	struct vfmig_region *region;
+	const struct vfmig_v1dev_config_ops *config;
+	void *bounce;
+	size_t bounce_len;
+	uint64_t pending;	/* last pending_bytes, the round's target */
+	bool touched;		/* save changed device_state: restore on failure */
+	struct vfmig_v1dev_counters cnt;
+};
+
+struct vfmig_v1dev *vfmig_v1dev_new(struct vfmig_region *r, const struct vfmig_v1dev_opts *o,
+				    struct vfmig_err *err)
+{
+	size_t bounce = o && o->bounce_size ? o->bounce_size : VFMIG_V1DEV_BOUNCE_DEFAULT;
+	struct vfmig_v1dev *dev;
+
+	if (!r || !r->ops || !r->ops->read || !r->ops->write) {
+		vfmig_err_set(err, -EINVAL, "v1 device: region without access ops");
+		return NULL;
+	}
+	if (bounce > VFMIG_V1DEV_BOUNCE_MAX) {
+		vfmig_err_set(err, -EINVAL, "%s: bounce buffer of %zu bytes exceeds %u",
+			      vfmig_region_name(r), bounce, VFMIG_V1DEV_BOUNCE_MAX);
+		return NULL;
+	}
+	if (r->size <= sizeof(struct vfmig_v1_info)) {
+		vfmig_err_set(err, -EINVAL, "%s: migration region of %" PRIu64
+			      " bytes has no room for data", vfmig_region_name(r), r->size);
+		return NULL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (dev)
+		dev->bounce = malloc(bounce);
+	if (!dev || !dev->bounce) {
+		free(dev);
+		vfmig_err_set(err, -ENOMEM, "%s: out of memory", vfmig_region_name(r));
+		return NULL;
+	}
+	dev->region = r;
+	dev->bounce_len = bounce;
+	dev->config = o ? o->config : NULL;
+	return dev;
+}
+
+void vfmig_v1dev_free(struct vfmig_v1dev *dev)
+{
+	if (!dev)
+		return;
+	free(dev->bounce);
+	free(dev);
+}
+
+const struct vfmig_v1dev_counters *vfmig_v1dev_counters(const struct vfmig_v1dev *dev)
+{
+	return &dev->cnt;
+}
+
+static const char *name(const struct vfmig_v1dev *dev)
+{
+	return vfmig_region_name(dev->region);
+}
+
+/* Prefix the recorded error with the device name and step. */
+static int fail(const struct vfmig_v1dev *dev, int ret, const char *step, struct vfmig_err *err)
+{
+	vfmig_err_prefix(err, "%s: %s: ", name(dev), step);
+	return ret;
+}
+
+static int set_state(struct vfmig_v1dev *dev, uint32_t mask, uint32_t value,
+		     const char *step, struct vfmig_err *err)
+{
+	int ret = vfmig_v1_set_state(dev->region, mask, value, NULL, err);
+
+	return ret ? fail(dev, ret, step, err) : 0;
+}
+
+static int check_cancel(struct vfmig_v1dev *dev, struct vfmig_save_io *io)
+{
+	if (io->cancel && *io->cancel)
+		return vfmig_err_set(io->err, -ECANCELED, "%s: cancelled between chunks", name(dev));
+	return 0;
+}
+
+/* One chunk: stage it, frame it as DATA + size, copy the window. */
+static int save_one_chunk(struct vfmig_v1dev *dev, struct vfmig_save_io *io, uint64_t *size)
+{
+	struct vfmig_v1_window win;
+	int ret;
+
+	ret = vfmig_v1_stage_chunk(dev->region, &win, io->err);
+	if (ret)
+		return fail(dev, ret, "stage chunk", io->err);
+	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_DATA, win.size, io->err);
+	if (!ret)
+		ret = vfmig_v1_save_chunk(dev->region, &win, vfmig_writer_sink, io->w,
+					  dev->bounce, dev->bounce_len, io->err);
+	if (ret)
+		return fail(dev, ret, "copy chunk", io->err);
+	dev->cnt.chunks++;
+	dev->cnt.data_bytes += win.size;
+	if (!win.size)
+		dev->cnt.empty_chunks++;
+	*size = win.size;
+	return 0;
+}
+
+static int read_pending(struct vfmig_v1dev *dev, uint64_t *pending, struct vfmig_err *err)
+{
+	int ret = vfmig_v1_get_pending(dev->region, pending, err);
+
+	return ret ? fail(dev, ret, "query pending", err) : 0;
+}
+
+static int v1dev_setup(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	int ret;
+
+	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_SETUP, io->err);
+	if (ret)
+		return ret;
+	dev->touched = true;
+	dev->pending = 0;
+	if (io->offline) {
+		/* Stop first; SAVING then gives stop-and-copy with no pre-copy. */
+		ret = set_state(dev, ~VFMIG_V1_STATE_RUNNING, 0, "stop device", io->err);
+		if (ret)
+			return ret;
+	}
+	/*
+	 * old | SAVING: RUNNING -> pre-copy (011b), STOP -> stop-and-copy (010b).
+	 * QEMU passes mask 111b here, which clears reserved bits 3-31; keeping
+	 * every bit is what the v1 read-modify-write rule asks for.
+	 */
+	ret = set_state(dev, ~0u, VFMIG_V1_STATE_SAVING, "start saving", io->err);
+	if (ret)
+		return ret;
+	return vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+}
+
+static int v1dev_pending(void *opaque, uint64_t *pending, struct vfmig_save_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	int ret = read_pending(dev, &dev->pending, io->err);
+
+	*pending = dev->pending;
+	return ret;
+}
+
+static int v1dev_iterate(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	uint64_t target = dev->pending, sent = 0, pending, size;
+	int ret, done = 0;
+
+	for (;;) {
+		ret = check_cancel(dev, io);
+		if (!ret)
+			ret = read_pending(dev, &pending, io->err);	/* acks the last chunk */
+		if (ret)
+			return ret;
+		if (!pending) {
+			done = 1;
+			break;
+		}
+		ret = save_one_chunk(dev, io, &size);
+		if (ret)
+			return ret;
+		sent += size;
+		/* An empty chunk means the device has nothing ready now. */
+		if (!size || sent >= io->budget || sent >= target)
+			break;
+	}
+	dev->pending = 0;
+	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	return ret ? ret : done;
+}
+
+static int v1dev_complete(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	uint64_t pending, size;
+	int ret;
+
+	ret = set_state(dev, ~VFMIG_V1_STATE_RUNNING, VFMIG_V1_STATE_SAVING,
+			"enter stop-and-copy", io->err);
+	if (!ret)
+		ret = read_pending(dev, &pending, io->err);
+	while (!ret && pending) {
+		ret = check_cancel(dev, io);
+		if (!ret)
+			ret = save_one_chunk(dev, io, &size);
+		if (ret)
+			return ret;
+		if (!size)
+			break;	/* as QEMU: a device with nothing to give is done */
+		ret = read_pending(dev, &pending, io->err);
+	}
+	if (!ret)
+		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	if (!ret)
+		ret = set_state(dev, ~VFMIG_V1_STATE_SAVING, 0, "stop after stop-and-copy", io->err);
+	return ret;
+}
+
+static int v1dev_save_config(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
+	size_t len = 0;
+	int ret;
+
+	if (dev->config && dev->config->save) {
+		ret = dev->config->save(dev->config->opaque, buf, sizeof(buf), &len, io->err);
+		if (ret)
+			return fail(dev, ret, "save config", io->err);
+		if (len > sizeof(buf))
+			return vfmig_err_set(io->err, -EOVERFLOW, "%s: config of %zu bytes exceeds %u",
+					     name(dev), len, VFMIG_V1DEV_MAX_CONFIG);
+	}
+	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_CONFIG, len, io->err);
+	if (!ret)
+		ret = vfmig_writer_put(io->w, buf, len, io->err);
+	if (!ret)
+		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	return ret;
+}
+
+static int v1dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
+{
+	struct vfmig_v1dev *dev = opaque;
+	bool touched = dev->touched;
+
+	dev->touched = false;
+	if (!failed || !touched)
+		return 0;
+	/* As QEMU's failure notifier: back to RUNNING whatever happened. */
+	return set_state(dev, ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
+			 VFMIG_V1_STATE_RUNNING, "return source to running", err);
+}
+
+static int v1dev_load_setup(void *opaque, struct vfmig_err *err)
+{
+	struct vfmig_v1dev *dev = opaque;
+
+	return set_state(dev, ~VFMIG_V1_STATE_MASK, VFMIG_V1_STATE_RESUMING, "enter resuming", err);
+}
+
+static int expect_tag(struct vfmig_v1dev *dev, struct vfmig_load_io *io, uint64_t want)
+{
+	uint64_t at = vfmig_reader_offset(io->r), tag;
+	int ret;
+
+	ret = vfmig_stream_get_tag(io->r, &tag, io->err);
+	if (ret)
+		return ret;
+	if (tag != want)
+		return vfmig_err_set(io->err, -EPROTO,
+				     "%s: stream offset %" PRIu64 ": expected %s tag, found %s",
+				     name(dev), at, vfmig_tag_name(want), vfmig_tag_name(tag));
+	return 0;
+}
+
+static int load_config(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
+{
+	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
+	uint64_t size;
+	int ret;
+
+	ret = expect_tag(dev, io, VFMIG_TAG_CONFIG);
+	if (!ret)
+		ret = vfmig_stream_get_size(io->r, VFMIG_V1DEV_MAX_CONFIG, "config size", &size,
+					    io->err);
+	if (!ret)
+		ret = vfmig_reader_get(io->r, buf, (size_t)size, "config", io->err);
+	if (ret)
+		return ret;
+	if (dev->config && dev->config->load) {
+		ret = dev->config->load(dev->config->opaque, buf, (size_t)size, io->err);
+		if (ret)
+			return fail(dev, ret, "load config", io->err);
+	} else if (size) {
+		return vfmig_err_set(io->err, -EPROTO,
+				     "%s: stream carries %" PRIu64 " config bytes but no config handler is set",
+				     name(dev), size);
+	}
+	return expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
+}
+
+static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
+{
+	uint64_t tag, size, at;
+	int ret;
+
+	for (;;) {
+		if (io->cancel && *io->cancel)
+			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", name(dev));
+		at = vfmig_reader_offset(io->r);
+		ret = vfmig_stream_get_tag(io->r, &tag, io->err);
+		if (ret)
+			return ret;
+		if (tag == VFMIG_TAG_END_OF_STATE)
+			return 0;
+		if (tag != VFMIG_TAG_DATA)
+			return vfmig_err_set(io->err, -EPROTO,
+					     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
+					     name(dev), at, vfmig_tag_name(tag),
+					     vfmig_section_type_name(io->sec->type));
+		ret = vfmig_stream_get_size(io->r, VFMIG_STREAM_MAX_DATA, "data chunk size", &size,
+					    io->err);
+		if (ret)
+			return ret;
+		ret = vfmig_v1_load_chunk(dev->region, size, vfmig_reader_source, io->r,
+					  dev->bounce, dev->bounce_len, io->err);
+		if (ret)
+			return fail(dev, ret, "load chunk", io->err);
+		dev->cnt.chunks++;
+		dev->cnt.data_bytes += size;
+	}
+}
+
+static int v1dev_load_state(void *opaque, struct vfmig_load_io *io)
+{
+	struct vfmig_v1dev *dev = opaque;
+	int ret;
+
+	switch (io->sec->type) {
+	case VFMIG_SECTION_START:
+		ret = expect_tag(dev, io, VFMIG_TAG_SETUP);
+		return ret ? ret : expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
+	case VFMIG_SECTION_FULL:
+		return load_config(dev, io);
+	default:
+		return load_data(dev, io);
+	}
+}
+
+int vfmig_v1dev_start(struct vfmig_v1dev *dev, struct vfmig_err *err)
+{
+	return set_state(dev, ~VFMIG_V1_STATE_MASK, VFMIG_V1_STATE_RUNNING, "start device", err);
+}
+
+const struct vfmig_savevm_handlers vfmig_v1dev_handlers = {
+	.setup = v1dev_setup,
+	.pending = v1dev_pending,
+	.iterate = v1dev_iterate,
+	.complete = v1dev_complete,
+	.save_config = v1dev_save_config,
+	.cleanup = v1dev_cleanup,
+	.load_setup = v1dev_load_setup,
+	.load_state = v1dev_load_state,
+};
+
+int vfmig_v1dev_register(struct vfmig_savevm *sv, struct vfmig_v1dev *dev,
+			 const char *idstr, uint32_t instance, struct vfmig_err *err)
+{
+	return vfmig_savevm_register(sv, idstr, instance, VFMIG_V1DEV_VERSION,
+				     &vfmig_v1dev_handlers, dev, err);
+}
