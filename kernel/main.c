@@ -210,15 +210,14 @@ static void vfmig_reset(struct vfmig_dev *vd)
 	vfmig_mig_reset(vd);
 }
 
+/*
+ * No device lock here: mmap runs under mmap_lock, and region reads and writes
+ * take mmap_lock (page faults in copy_to_user) under the device lock.  The
+ * geometry and data buffer cannot change while the device is open.
+ */
 static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 {
-	struct vfmig_dev *vd = vdev_to_vfmig(vdev);
-	int ret;
-
-	mutex_lock(&vd->lock);
-	ret = vfmig_layout_mmap(vd, vma);
-	mutex_unlock(&vd->lock);
-	return ret;
+	return vfmig_layout_mmap(vdev_to_vfmig(vdev), vma);
 }
 
 static bool vfmig_is_mig_region_info(unsigned int cmd, unsigned long arg)
