@@ -17,6 +17,57 @@ static struct vfmig_dev *dev_to_vfmig(struct device *dev)
 	return dev_get_drvdata(dev);
 }
 
+/* u64 members: read under the lock; stores also restart the dirty worker. */
+static ssize_t vfmig_u64_store(struct device *dev, const char *buf, size_t count,
+			       size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+	int ret;
+
+	ret = kstrtou64(buf, 0, &v);
+	if (ret)
+		return ret;
+	mutex_lock(&vd->lock);
+	*(u64 *)((u8 *)vd + field) = v;
+	vfmig_dirty_update(vd);
+	mutex_unlock(&vd->lock);
+	return count;
+}
+
+static ssize_t vfmig_u64_show(struct device *dev, char *buf, size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+
+	mutex_lock(&vd->lock);
+	v = *(u64 *)((u8 *)vd + field);
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+#define VFMIG_U64_ATTR_RW(name, member)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+}										\
+static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
+			    const char *buf, size_t count)			\
+{										\
+	return vfmig_u64_store(dev, buf, count,					\
+			       offsetof(struct vfmig_dev, member));		\
+}										\
+static DEVICE_ATTR_RW(name)
+
+#define VFMIG_U64_ATTR_RO(name, member)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+}										\
+static DEVICE_ATTR_RO(name)
+
 static ssize_t checksum_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
@@ -31,15 +82,9 @@ static ssize_t checksum_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(checksum);
 
 static ssize_t seed_show(struct device *dev, struct device_attribute *attr,
-			 char *buf)
+			     char *buf)
 {
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 seed;
-
-	mutex_lock(&vd->lock);
-	seed = vd->regs.seed;
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%llu\n", seed);
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, regs.seed));
 }
 
 /* Writing a seed fills the whole state deterministically. */
@@ -60,16 +105,10 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(seed);
 
-static ssize_t state_size_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
+static ssize_t state_size_show(struct device *dev, struct device_attribute *attr,
+			           char *buf)
 {
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 size;
-
-	mutex_lock(&vd->lock);
-	size = vd->mem_size;
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%llu\n", size);
+	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, mem_size));
 }
 
 /* Resizing replaces the memory (zeroed); refused while the device is open. */
@@ -94,18 +133,7 @@ static ssize_t state_size_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(state_size);
 
-static ssize_t generation_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 gen;
-
-	mutex_lock(&vd->lock);
-	gen = vd->regs.generation;
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%llu\n", gen);
-}
-static DEVICE_ATTR_RO(generation);
+VFMIG_U64_ATTR_RO(generation, regs.generation);
 
 static ssize_t device_state_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
@@ -212,57 +240,6 @@ static ssize_t data_offset_policy_store(struct device *dev,
 	return vfmig_config_store(dev, buf, count, edit_policy);
 }
 static DEVICE_ATTR_RW(data_offset_policy);
-
-/* Dirty generation may change at any time, like a device's workload. */
-static ssize_t vfmig_u64_store(struct device *dev, const char *buf, size_t count,
-			       size_t field)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 v;
-	int ret;
-
-	ret = kstrtou64(buf, 0, &v);
-	if (ret)
-		return ret;
-	mutex_lock(&vd->lock);
-	*(u64 *)((u8 *)vd + field) = v;
-	vfmig_dirty_update(vd);
-	mutex_unlock(&vd->lock);
-	return count;
-}
-
-static ssize_t vfmig_u64_show(struct device *dev, char *buf, size_t field)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 v;
-
-	mutex_lock(&vd->lock);
-	v = *(u64 *)((u8 *)vd + field);
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%llu\n", v);
-}
-
-#define VFMIG_U64_ATTR_RW(name, member)						\
-static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
-			   char *buf)						\
-{										\
-	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
-}										\
-static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
-			    const char *buf, size_t count)			\
-{										\
-	return vfmig_u64_store(dev, buf, count,					\
-			       offsetof(struct vfmig_dev, member));		\
-}										\
-static DEVICE_ATTR_RW(name)
-
-#define VFMIG_U64_ATTR_RO(name, member)						\
-static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
-			   char *buf)						\
-{										\
-	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
-}										\
-static DEVICE_ATTR_RO(name)
 
 VFMIG_U64_ATTR_RW(dirty_rate, dirty_rate);
 VFMIG_U64_ATTR_RW(dirty_working_set, dirty_working_set);
