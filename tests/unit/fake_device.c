@@ -172,7 +172,7 @@ bool fake_transition_allowed(uint32_t from, uint32_t to)
 {
 	/* Rows: from-state; bit n set = transition to state n allowed. */
 	static const uint8_t allowed[8] = {
-		[0] = 0x1f,	/* stop -> stop, running, stop-and-copy, pre-copy, resuming */
+		[0] = 0x17,	/* stop -> stop, running, stop-and-copy, resuming */
 		[1] = 0x1f,	/* running -> same */
 		[2] = 0x07,	/* stop-and-copy -> stop, running, stop-and-copy */
 		[3] = 0x0f,	/* pre-copy -> stop, running, stop-and-copy, pre-copy */

@@ -143,7 +143,7 @@ static void test_transition_matrix(void **state)
 	/* expect[from][to] */
 	static const bool expect[8][8] = {
 		/*            0  1  2  3  4  5  6  7 */
-		[0] = { 1, 1, 1, 1, 1, 0, 0, 0 },	/* stop */
+		[0] = { 1, 1, 1, 0, 1, 0, 0, 0 },	/* stop: pre-copy needs RUNNING */
 		[1] = { 1, 1, 1, 1, 1, 0, 0, 0 },	/* running */
 		[2] = { 1, 1, 1, 0, 0, 0, 0, 0 },	/* stop-and-copy */
 		[3] = { 1, 1, 1, 1, 0, 0, 0, 0 },	/* pre-copy */
