@@ -18,9 +18,9 @@
 
 static bool vfmig_dirty_should_run(struct vfmig_dev *vd)
 {
+	/* The error state (110b) has no RUNNING bit. */
 	return vd->opened && vd->dirty_rate && vd->mem &&
-	       (vd->device_state & VFMIG_V1_STATE_MASK) & VFMIG_V1_STATE_RUNNING &&
-	       !VFMIG_V1_STATE_IS_ERROR(vd->device_state);
+	       (vd->device_state & VFMIG_V1_STATE_RUNNING);
 }
 
 static u64 vfmig_mix64(u64 x)

@@ -173,7 +173,8 @@ void vfmig_layout_free(struct vfmig_dev *vd)
 }
 
 /* GET_REGION_INFO for the migration region: CAP_TYPE, plus CAP_SPARSE_MMAP. */
-long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg)
+long vfmig_layout_region_info(struct vfmig_dev *vd, struct vfio_region_info *info,
+			      void __user *uarg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	struct vfio_region_info_cap_type cap_type = {
@@ -184,20 +185,14 @@ long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg)
 	};
 	struct vfio_region_info_cap_sparse_mmap *sparse = NULL;
 	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
-	struct vfio_region_info info;
 	size_t sz;
 	unsigned int i;
 	int ret;
 
-	if (copy_from_user(&info, uarg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-
-	info.offset = VFMIG_REGION_OFFSET(info.index);
-	info.size = vd->region_size;
-	info.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	info.cap_offset = 0;
+	info->offset = VFMIG_REGION_OFFSET(info->index);
+	info->size = vd->region_size;
+	info->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	info->cap_offset = 0;
 
 	ret = vfio_info_add_capability(&caps, &cap_type.header, sizeof(cap_type));
 	if (ret)
@@ -221,23 +216,23 @@ long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg)
 		kfree(sparse);
 		if (ret)
 			goto out;
-		info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
 	}
 
-	info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
-	if (info.argsz < sizeof(info) + caps.size) {
+	info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	if (info->argsz < sizeof(*info) + caps.size) {
 		/* Too small: say how much is needed, as vfio-pci does. */
-		info.argsz = sizeof(info) + caps.size;
-		info.cap_offset = 0;
+		info->argsz = sizeof(*info) + caps.size;
+		info->cap_offset = 0;
 	} else {
-		vfio_info_cap_shift(&caps, sizeof(info));
-		if (copy_to_user(uarg + sizeof(info), caps.buf, caps.size)) {
+		vfio_info_cap_shift(&caps, sizeof(*info));
+		if (copy_to_user(uarg + sizeof(*info), caps.buf, caps.size)) {
 			ret = -EFAULT;
 			goto out;
 		}
-		info.cap_offset = sizeof(info);
+		info->cap_offset = sizeof(*info);
 	}
-	ret = copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	ret = copy_to_user(uarg, info, minsz) ? -EFAULT : 0;
 out:
 	kfree(caps.buf);
 	return ret;

@@ -4,7 +4,8 @@
  *
  * This file is the device core: module init/exit, the parent device and its
  * mdev types, probe/remove, and the vfio_device_ops that route each access
- * to the concern that owns it (pci.c, state.c, sysfs.c).
+ * to the concern that owns it: pci.c (PCI face), migration.c (the v1
+ * region), layout.c (data section and mmap), state.c, dirty.c, sysfs.c.
  */
 #include <linux/device.h>
 #include <linux/mdev.h>
@@ -95,9 +96,8 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 {
 	struct vfmig_dev *vd = vdev_to_vfmig(vdev);
 	struct mdev_device *mdev = to_mdev_device(vdev->dev);
-	int ret;
-
 	struct vfmig_config cfg;
+	int ret;
 
 	vd->type = container_of(mdev->type, struct vfmig_type, type);
 	mutex_init(&vd->lock);
@@ -220,15 +220,6 @@ static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 	return vfmig_layout_mmap(vdev_to_vfmig(vdev), vma);
 }
 
-static bool vfmig_is_mig_region_info(unsigned int cmd, unsigned long arg)
-{
-	struct vfio_region_info __user *u = (void __user *)arg;
-	u32 index;
-
-	return cmd == VFIO_DEVICE_GET_REGION_INFO && !get_user(index, &u->index) &&
-	       index == VFMIG_MIGRATION_REGION_INDEX;
-}
-
 static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			unsigned long arg)
 {
@@ -239,8 +230,6 @@ static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	if (cmd == VFIO_DEVICE_RESET) {
 		vfmig_reset(vd);
 		ret = 0;
-	} else if (vfmig_is_mig_region_info(cmd, arg)) {
-		ret = vfmig_layout_region_info(vd, (void __user *)arg);
 	} else {
 		ret = vfmig_pci_ioctl(vd, cmd, arg);
 	}

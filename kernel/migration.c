@@ -60,7 +60,8 @@ static void vfmig_mig_stop_sessions(struct vfmig_dev *vd)
 		vfmig_payload_resume_end(vd);
 }
 
-static void vfmig_enter_error(struct vfmig_dev *vd)
+/* Internal failure: only VFIO_DEVICE_RESET leaves this state. */
+void vfmig_mig_enter_error(struct vfmig_dev *vd)
 {
 	vfmig_mig_stop_sessions(vd);
 	vd->device_state = VFMIG_V1_STATE_ERROR;
@@ -78,7 +79,7 @@ static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 
 	if (vd->fault == VFMIG_FAULT_TRANSITION) {
 		vd->fault = VFMIG_FAULT_NONE;
-		vfmig_enter_error(vd);
+		vfmig_mig_enter_error(vd);
 		return -EIO;
 	}
 

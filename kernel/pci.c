@@ -172,7 +172,7 @@ static long vfmig_get_device_info(void __user *uarg)
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
 
-/* Region info for the standard PCI indexes; the migration region is elsewhere. */
+/* Region info for the standard PCI indexes; the migration region is in layout.c. */
 static long vfmig_get_pci_region_info(struct vfio_region_info *info)
 {
 	info->offset = VFMIG_REGION_OFFSET(info->index);
@@ -234,6 +234,8 @@ long vfmig_pci_ioctl(struct vfmig_dev *vd, unsigned int cmd,
 			return -EFAULT;
 		if (info.argsz < minsz || info.index >= VFMIG_NUM_REGIONS)
 			return -EINVAL;
+		if (info.index == VFMIG_MIGRATION_REGION_INDEX)
+			return vfmig_layout_region_info(vd, &info, uarg);
 		ret = vfmig_get_pci_region_info(&info);
 		if (ret)
 			return ret;

@@ -281,8 +281,7 @@ static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
 	if (f >= 0) {
 		vd->fault = f;
 	} else if (sysfs_streq(buf, "error")) {
-		vfmig_mig_reset(vd);	/* drop sessions, then fail */
-		vd->device_state = VFMIG_V1_STATE_ERROR;
+		vfmig_mig_enter_error(vd);
 	} else {
 		count = -EINVAL;
 	}

@@ -191,7 +191,8 @@ long vfmig_pci_ioctl(struct vfmig_dev *vd, unsigned int cmd,
 /* layout.c: data section size, mmap areas, data_offset windows, mmap. */
 int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg);
 void vfmig_layout_free(struct vfmig_dev *vd);
-long vfmig_layout_region_info(struct vfmig_dev *vd, void __user *uarg);
+long vfmig_layout_region_info(struct vfmig_dev *vd, struct vfio_region_info *info,
+			      void __user *uarg);
 int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma);
 const char *vfmig_layout_name(enum vfmig_layout l);
 const char *vfmig_policy_name(enum vfmig_policy p);
@@ -202,6 +203,7 @@ int vfmig_policy_parse(const char *buf, enum vfmig_policy *p);
 ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 		     u64 off, bool is_write);
 void vfmig_mig_reset(struct vfmig_dev *vd);
+void vfmig_mig_enter_error(struct vfmig_dev *vd);
 void vfmig_mig_close(struct vfmig_dev *vd);
 void vfmig_mig_free(struct vfmig_dev *vd);
 const char *vfmig_state_name(u32 state);
@@ -214,12 +216,12 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd);
 void vfmig_payload_resume_end(struct vfmig_dev *vd);
 int vfmig_payload_save_begin(struct vfmig_dev *vd);
 void vfmig_payload_save_end(struct vfmig_dev *vd);
+void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);	/* for a running save */
 
 /* dirty.c: the dirty data generator. */
 void vfmig_dirty_init(struct vfmig_dev *vd);
 void vfmig_dirty_update(struct vfmig_dev *vd);	/* call with lock held */
 void vfmig_dirty_stop_sync(struct vfmig_dev *vd);	/* call without lock */
-void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);
 
 /* sysfs.c: the per-device vfmig/ attribute group. */
 extern const struct attribute_group *vfmig_dev_groups[];

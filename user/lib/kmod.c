@@ -188,7 +188,7 @@ int vfmig_module_default_path(char *buf, unsigned int len)
 	if (n < 0 || uname(&u))
 		return -errno;
 	exe[n] = '\0';
-	/* <top>/user/build/vfmig or <top>/tests/x/build/prog: up three levels. */
+	/* The CLI lives in <top>/user/build/vfmig: <top> is three levels up. */
 	for (i = 0; i < 3; i++) {
 		slash = strrchr(exe, '/');
 		if (!slash)

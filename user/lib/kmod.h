@@ -21,7 +21,7 @@ int vfmig_module_unload(struct vfmig_err *err);
 bool vfmig_module_is_loaded(void);
 /*
  * Where to find vfmig.ko when the caller gives no path: $VFMIG_MODULE, else
- * <dir>/../../build/<uname -r>/vfmig.ko next to this program's build tree.
+ * <top>/build/<uname -r>/vfmig.ko for a program at <top>/user/build/.
  * Writes into buf; 0 or -errno.
  */
 int vfmig_module_default_path(char *buf, unsigned int len);

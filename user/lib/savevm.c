@@ -199,6 +199,7 @@ static uint64_t ns_to_ms(uint64_t ns)
 static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_save_io *io,
 		    struct vfmig_stats *st, uint64_t t0)
 {
+	/* Offline: devices stop during setup, so downtime starts at t0. */
 	uint64_t down_start = t0, pending = 0;
 	unsigned int i;
 	int ret;
@@ -206,7 +207,6 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 	ret = vfmig_stream_put_header(io->w, io->err);
 	if (ret)
 		return ret;
-	/* Offline: devices stop during setup, so downtime starts at t0. */
 	/* Setup: one START section per live device. */
 	for (i = 0; i < sv->nr; i++) {
 		struct savevm_entry *e = &sv->e[i];

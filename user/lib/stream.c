@@ -225,40 +225,9 @@ static int fill(struct vfmig_reader *r, struct vfmig_err *err)
 	}
 }
 
-int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
-		     struct vfmig_err *err)
-{
-	uint64_t start = r->offset;
-	size_t want = n;
-	uint8_t *out = p;
-	int ret;
-
-	while (n) {
-		size_t take;
-
-		if (r->pos == r->len) {
-			ret = fill(r, err);
-			if (ret)
-				return ret;
-			if (r->eof)
-				return bad(err, -EPIPE, r->offset,
-					   "stream truncated inside %s (%zu of %zu bytes from offset %" PRIu64 ")",
-					   what, want - n, want, start);
-		}
-		take = r->len - r->pos;
-		if (take > n)
-			take = n;
-		memcpy(out, r->buf + r->pos, take);
-		r->pos += take;
-		r->offset += take;
-		out += take;
-		n -= take;
-	}
-	return 0;
-}
-
-int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
-		      struct vfmig_err *err)
+/* Consume n bytes, copying them to out unless it is NULL. */
+static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const char *what,
+		       struct vfmig_err *err)
 {
 	uint64_t start = r->offset, want = n;
 	int ret;
@@ -279,11 +248,27 @@ int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
 		take = r->len - r->pos;
 		if (take > n)
 			take = (size_t)n;
+		if (out) {
+			memcpy(out, r->buf + r->pos, take);
+			out += take;
+		}
 		r->pos += take;
 		r->offset += take;
 		n -= take;
 	}
 	return 0;
+}
+
+int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
+		     struct vfmig_err *err)
+{
+	return reader_take(r, p, n, what, err);
+}
+
+int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
+		      struct vfmig_err *err)
+{
+	return reader_take(r, NULL, n, what, err);
 }
 
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err)
