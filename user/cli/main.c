@@ -44,7 +44,7 @@ int cli_wants_help(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vfmig COMMAND [ARGS...]\n\n"
-		"Drive vfmig mediated devices and migrate them with VFIO migration protocol v1.\n\n"
+		"Load the vfmig module, manage its mediated devices and inspect them through VFIO.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
