@@ -20,5 +20,11 @@ int cli_wants_help(int argc, char **argv);
 int cmd_module(int argc, char **argv);
 int cmd_mdev(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif /* VFMIG_CLI_H */

@@ -10,6 +10,12 @@ static const struct vfmig_cmd commands[] = {
 	{ "module", "load or unload the vfmig kernel module", cmd_module },
 	{ "mdev", "list types; create, remove and list vfmig devices", cmd_mdev },
 	{ "info", "what VFIO reports about a device, its knobs and checksum", cmd_info },
+	{ "save", "save devices' state into a stream (live by default)", cmd_save },
+	{ "resume", "load a stream into devices and start them", cmd_resume },
+	{ "migrate", "migrate devices into other devices, both ends in one run", cmd_migrate },
+	{ "send", "migrate devices live to a 'vfmig receive' over TCP", cmd_send },
+	{ "receive", "accept a 'vfmig send' and resume its devices", cmd_receive },
+	{ "inspect", "print a stream's structure without a device", cmd_inspect },
 };
 
 int cli_fail(const struct vfmig_err *err)
@@ -44,7 +50,8 @@ int cli_wants_help(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vfmig COMMAND [ARGS...]\n\n"
-		"Load the vfmig module, manage its mediated devices and inspect them through VFIO.\n\n"
+		"Load the vfmig module, manage its mediated devices, and migrate their state\n"
+		"with the VFIO migration protocol v1.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);

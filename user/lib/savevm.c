@@ -25,6 +25,8 @@ struct savevm_entry {
 };
 
 struct vfmig_savevm {
+	vfmig_progress_fn progress;
+	void *progress_opaque;
 	unsigned int nr;
 	struct savevm_entry e[VFMIG_SAVEVM_MAX_HANDLERS];
 };
@@ -32,6 +34,12 @@ struct vfmig_savevm {
 struct vfmig_savevm *vfmig_savevm_new(void)
 {
 	return calloc(1, sizeof(struct vfmig_savevm));
+}
+
+void vfmig_savevm_set_progress(struct vfmig_savevm *sv, vfmig_progress_fn fn, void *opaque)
+{
+	sv->progress = fn;
+	sv->progress_opaque = opaque;
 }
 
 void vfmig_savevm_free(struct vfmig_savevm *sv)
@@ -196,6 +204,23 @@ static uint64_t ns_to_ms(uint64_t ns)
 	return ns / 1000000u;
 }
 
+static void report(struct vfmig_savevm *sv, const char *phase, const struct vfmig_conv *c,
+		   const struct vfmig_save_io *io, uint64_t pending, uint64_t t0)
+{
+	struct vfmig_progress p = {
+		.phase = phase,
+		.iteration = c->iterations,
+		.transferred = io->w->offset + io->w->len,
+		.pending = pending,
+		.bandwidth = c->bandwidth,
+		.expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending),
+		.elapsed_ms = ns_to_ms(vfmig_conv_now(c) - t0),
+	};
+
+	if (sv->progress)
+		sv->progress(sv->progress_opaque, &p);
+}
+
 static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_save_io *io,
 		    struct vfmig_stats *st, uint64_t t0)
 {
@@ -225,6 +250,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 	if (ret)
 		return ret;
 	st->setup_time_ms = ns_to_ms(vfmig_conv_now(c) - t0);
+	report(sv, "setup", c, io, 0, t0);
 
 	/* Pre-copy rounds until the convergence logic says stop. */
 	while (!io->offline) {
@@ -237,6 +263,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 			return ret;
 		vfmig_stats_add_pending(st, pending);
 		st->expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending);
+		report(sv, "pre-copy", c, io, pending, t0);
 		d = vfmig_conv_decide(c, pending);
 		if (d == VFMIG_CONV_COMPLETE)
 			break;
@@ -260,6 +287,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 	/* Stop-and-copy: END sections, then FULL (config), then EOF. */
 	if (!io->offline)
 		down_start = vfmig_conv_now(c);
+	report(sv, "stop-and-copy", c, io, pending, t0);
 	for (i = 0; i < sv->nr; i++) {
 		struct savevm_entry *e = &sv->e[i];
 
@@ -286,6 +314,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 	if (ret)
 		return ret;
 	st->downtime_ms = ns_to_ms(vfmig_conv_now(c) - down_start);
+	report(sv, "done", c, io, 0, t0);
 	return 0;
 }
 
@@ -320,6 +349,7 @@ int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_o
 	if (!w)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
 	vfmig_writer_init(w, fd);
+	w->cancel = cancel;
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
 	st->downtime_limit_ms = opts->downtime_limit_ms;
@@ -468,6 +498,7 @@ int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *ca
 	if (!r)
 		return vfmig_err_set(err, -ENOMEM, "load: out of memory");
 	vfmig_reader_init(r, fd);
+	r->cancel = cancel;
 	for (i = 0; i < sv->nr; i++) {
 		sv->e[i].load_set_up = sv->e[i].loaded = sv->e[i].load_id_valid = false;
 	}

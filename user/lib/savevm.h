@@ -67,7 +67,22 @@ struct vfmig_savevm_handlers {
 
 struct vfmig_savevm;
 
+/* A snapshot of a running save, for progress displays. */
+struct vfmig_progress {
+	const char *phase;		/* "setup", "pre-copy", "stop-and-copy", "done" */
+	unsigned int iteration;		/* completed pre-copy rounds */
+	uint64_t transferred;		/* stream bytes so far */
+	uint64_t pending;		/* bytes the devices still report */
+	uint64_t bandwidth;		/* bytes/s of the last round */
+	uint64_t expected_downtime_ms;
+	uint64_t elapsed_ms;
+};
+
+typedef void (*vfmig_progress_fn)(void *opaque, const struct vfmig_progress *p);
+
 struct vfmig_savevm *vfmig_savevm_new(void);
+/* Called after setup, after each pending query and at each phase change. */
+void vfmig_savevm_set_progress(struct vfmig_savevm *sv, vfmig_progress_fn fn, void *opaque);
 void vfmig_savevm_free(struct vfmig_savevm *sv);
 /* Register a device; idstr + instance must be unique, version >= 1. */
 int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t instance,

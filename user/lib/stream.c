@@ -21,6 +21,7 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	struct stat st;
 
 	w->fd = fd;
+	w->cancel = NULL;
 	w->len = 0;
 	w->offset = 0;
 	w->error = 0;
@@ -37,6 +38,9 @@ static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 		ssize_t ret = w->is_socket ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 
 		if (ret < 0) {
+			/* A signal (SIGINT) that asked to cancel ends a blocked write. */
+			if (errno == EINTR && w->cancel && *w->cancel)
+				return -ECANCELED;
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -207,6 +211,8 @@ static int fill(struct vfmig_reader *r, struct vfmig_err *err)
 		ssize_t ret = read(r->fd, r->buf, sizeof(r->buf));
 
 		if (ret < 0) {
+			if (errno == EINTR && r->cancel && *r->cancel)
+				return bad(err, -ECANCELED, r->offset, "read cancelled");
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {

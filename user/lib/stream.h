@@ -17,6 +17,7 @@
 #ifndef VFMIG_STREAM_H
 #define VFMIG_STREAM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@
 
 struct vfmig_writer {
 	int fd;
+	volatile sig_atomic_t *cancel;	/* optional: an interrupted write gives up */
 	size_t len;		/* bytes buffered */
 	uint64_t offset;	/* bytes accepted so far (stream position) */
 	int error;		/* sticky -errno */
@@ -89,6 +91,7 @@ struct vfmig_stream_id {
 
 struct vfmig_reader {
 	int fd;
+	volatile sig_atomic_t *cancel;	/* optional: an interrupted read gives up */
 	size_t pos, len;	/* window of buf not consumed yet */
 	uint64_t offset;	/* stream offset of buf[pos] */
 	bool eof;

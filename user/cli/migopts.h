@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the migration commands (save, resume, migrate, send, receive) share:
+ * their options, SIGINT as a cancel request, the progress line and the
+ * final report.
+ */
+#ifndef VFMIG_CLI_MIGOPTS_H
+#define VFMIG_CLI_MIGOPTS_H
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "session.h"
+
+struct migopts {
+	struct vfmig_conv_opts conv;
+	struct vfmig_session_opts session;
+	bool json;		/* final statistics as JSON on stdout */
+	int progress;		/* -1 = on a TTY, 0 = never, 1 = always */
+	bool quiet;
+};
+
+/* Set by SIGINT/SIGTERM; the engine stops at the next safe point. */
+extern volatile sig_atomic_t cli_cancel;
+
+/* Long options every migration command accepts; 0x100.. are their codes. */
+#define MIGOPTS_LONG \
+	{ "downtime-limit", required_argument, NULL, 0x100 }, \
+	{ "max-bandwidth", required_argument, NULL, 0x101 }, \
+	{ "max-iterations", required_argument, NULL, 0x102 }, \
+	{ "offline", no_argument, NULL, 0x103 }, \
+	{ "no-mmap", no_argument, NULL, 0x104 }, \
+	{ "json", no_argument, NULL, 0x105 }, \
+	{ "progress", no_argument, NULL, 0x106 }, \
+	{ "no-progress", no_argument, NULL, 0x107 }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+#define MIGOPTS_HELP \
+	"  --downtime-limit MS   stop-and-copy once the rest fits in MS (default 300)\n" \
+	"  --max-bandwidth RATE  limit the stream to RATE bytes/s (K, M, G suffixes)\n" \
+	"  --max-iterations N    give up after N pre-copy rounds without converging\n" \
+	"  --offline             stop the devices first, then copy (no pre-copy)\n" \
+	"  --no-mmap             move data with pread/pwrite only, never the mappings\n" \
+	"  --json                print the final statistics as JSON on stdout\n" \
+	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
+	"  -q, --quiet           no progress and no summary, errors only\n" \
+	"  -h, --help            this text\n"
+
+void migopts_init(struct migopts *o);
+/* Handle one getopt code; 1 = consumed, 0 = not ours, -1 = bad value (reported). */
+int migopts_parse(struct migopts *o, int code, const char *arg);
+/* Parse "123", "64K", "10M", "1G" (powers of 1024). */
+int parse_size(const char *s, uint64_t *out);
+
+/* Install SIGINT/SIGTERM handlers that set cli_cancel; ignore SIGPIPE. */
+void cli_catch_signals(void);
+
+/* Progress callback for vfmig_savevm_set_progress(); opaque = struct migopts. */
+void cli_progress(void *opaque, const struct vfmig_progress *p);
+/* End the progress line (if one was drawn). */
+void cli_progress_done(const struct migopts *o);
+
+/* Summary on stderr, or JSON on stdout with --json. */
+void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
+		     struct vfmig_session *s);
+
+#endif /* VFMIG_CLI_MIGOPTS_H */
