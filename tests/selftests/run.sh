@@ -6,7 +6,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 status=0
-for t in "$here"/build/*_test; do
+# Compiled suites first, then the shell suites that drive the CLI.
+for t in "$here"/build/*_test "$here"/*_test.sh; do
 	[ -x "$t" ] || continue
 	"$t" || status=1
 done

@@ -70,6 +70,26 @@ static void test_threshold_from_bandwidth(void **state)
 }
 
 /* A round that took no time keeps the previous measurement. */
+/* A fast round under a 1 MB/s limit: the limit, not the burst, sets the threshold. */
+static void test_bandwidth_capped_by_limit(void **state)
+{
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_conv c;
+
+	(void)state;
+	tu_clock_init(&clk, 0);
+	vfmig_conv_opts_init(&o);
+	o.max_bandwidth = 1000000;
+	vfmig_conv_init(&c, &o, &clk.clock);
+	vfmig_conv_begin_iteration(&c, 0);
+	clk.t += 10 * MS;
+	vfmig_conv_end_iteration(&c, 1000000);	/* 100 MB/s burst */
+	assert_int_equal(c.bandwidth, 1000000);
+	assert_int_equal(c.threshold, 300000);
+	assert_int_equal(vfmig_conv_decide(&c, 16000000), VFMIG_CONV_ITERATE);
+}
+
 static void test_zero_elapsed(void **state)
 {
 	struct vfmig_conv_opts o;
@@ -239,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_initial_decision),
 		cmocka_unit_test(test_threshold_from_bandwidth),
+		cmocka_unit_test(test_bandwidth_capped_by_limit),
 		cmocka_unit_test(test_zero_elapsed),
 		cmocka_unit_test(test_max_iterations),
 		cmocka_unit_test(test_rate_limit_unlimited),

@@ -70,6 +70,13 @@ void vfmig_conv_end_iteration(struct vfmig_conv *c, uint64_t transferred)
 	if (!ns)
 		return;
 	c->bandwidth = (uint64_t)((double)bytes * NS_PER_S / (double)ns);
+	/*
+	 * A round shorter than one rate window can outrun the limit (a device
+	 * chunk is sent whole); stop-and-copy will not go faster than the limit
+	 * lets the rounds go, so the limit caps the estimate.
+	 */
+	if (c->opts.max_bandwidth && c->bandwidth > c->opts.max_bandwidth)
+		c->bandwidth = c->opts.max_bandwidth;
 	c->threshold = (uint64_t)((double)c->bandwidth * (double)c->opts.downtime_limit_ms / 1000.0);
 }
 

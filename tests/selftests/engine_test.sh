@@ -1,0 +1,313 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The vfmig engine and CLI against real devices (in the VM, as root): live
+# migration per mmap layout, several devices per stream, file/pipe/TCP
+# across network namespaces, offline, convergence and its failure, Ctrl-C,
+# refused streams and destinations.  Every migration ends with the source's
+# checksum equal to the destination's.
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/tap.sh"
+
+V=$top/user/build/vfmig
+S=/sys/bus/mdev/devices
+export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
+T=${TMPDIR:-/tmp}/engine_test.$$
+DEVS=""
+
+knob() { # knob UUID NAME [VALUE]
+	if [ $# -eq 3 ]; then
+		echo "$3" > "$S/$1/vfmig/$2" || fail "cannot set $2=$3 on $1"
+	else
+		# read, not cat: every exec is slow under TCG
+		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
+	fi
+}
+
+# mk TYPE [NAME=VALUE...]: a new device with knobs set; prints its UUID.
+mk() {
+	u=$("$V" mdev create "$1") || fail "mdev create $1"
+	shift
+	for kv in "$@"; do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+	echo "$u"
+}
+
+cleanup() {
+	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	rm -rf "$T"
+}
+
+begin() {
+	mkdir -p "$T"
+	trap cleanup EXIT
+}
+
+same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
+	a=$(knob "$1" checksum) b=$(knob "$2" checksum)
+	[ "$a" = "$b" ] || fail "checksum $1 $a != $2 $b"
+	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
+	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
+	diag "checksum $a on both"
+}
+
+running_intact() { # running_intact UUID CHECKSUM
+	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running again: $(knob "$1" device_state)"
+	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
+}
+
+expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
+	pat=$1
+	shift
+	if "$@" 2> "$T/err"; then
+		fail "succeeded but should fail: $*"
+	fi
+	diag "stderr: $(cat "$T/err")"
+	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
+	[ "$(wc -l < "$T/err")" -ge 1 ] || fail "no error message"
+}
+
+live() { # live TYPE KNOBS...: live migration with dirty generation on
+	begin
+	a=$(mk "$@" dirty_rate=20000000 seed=11) b=$(mk "$@")
+	# The generator runs while the device is open: 1 MiB/s keeps it open a while.
+	"$V" migrate --max-bandwidth 1M --from "$a" --to "$b" --json > "$T/json" ||
+		fail "migrate failed"
+	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
+	[ "$(knob "$a" stat_bytes_dirtied)" -gt 0 ] || fail "nothing was dirtied"
+	same_state "$a" "$b"
+}
+
+test_live_trapped() { live vfmig-small mmap_layout=none; }
+test_live_whole() { live vfmig-small mmap_layout=whole; }
+test_live_sparse_rotate() {
+	live vfmig-small data_size=65536 mmap_layout=sparse:4 data_offset_policy=rotate
+}
+test_live_sparse_straddle() {
+	live vfmig-small data_size=65536 mmap_layout=sparse:3 data_offset_policy=straddle
+}
+test_live_trapped_no_mmap() {
+	begin
+	a=$(mk vfmig-small mmap_layout=sparse:2 data_offset_policy=gap dirty_rate=5000000)
+	b=$(mk vfmig-small mmap_layout=whole)
+	"$V" migrate --no-mmap --from "$a" --to "$b" -q || fail "migrate failed"
+	same_state "$a" "$b"
+}
+
+test_several_devices() {
+	begin
+	a1=$(mk vfmig-small dirty_rate=10000000 seed=1) b1=$(mk vfmig-small)
+	a2=$(mk vfmig-large seed=2 mmap_layout=whole) b2=$(mk vfmig-large mmap_layout=none)
+	a3=$(mk vfmig-small seed=3 mmap_layout=sparse:2) b3=$(mk vfmig-small)
+	"$V" migrate -q --from "$a1" --to "$b1" --from "$a2" --to "$b2" --from "$a3" --to "$b3" ||
+		fail "migrate of three pairs failed"
+	same_state "$a1" "$b1"
+	same_state "$a2" "$b2"
+	same_state "$a3" "$b3"
+	# And back through one file: three devices, three instances.
+	c1=$a1 c2=$a2 c3=$a3
+	"$V" save -q "$b1" "$b2" "$b3" -o "$T/s" || fail "save of three failed"
+	"$V" inspect "$T/s" > "$T/inspect" || fail "inspect failed"
+	[ "$(grep -c 'START.*"vfmig" instance' "$T/inspect")" = 3 ] || fail "not 3 START sections"
+	"$V" resume -q "$c1" "$c2" "$c3" -i "$T/s" || fail "resume of three failed"
+	same_state "$b1" "$c1"
+	same_state "$b2" "$c2"
+	same_state "$b3" "$c3"
+}
+
+test_file() {
+	begin
+	a=$(mk vfmig-small dirty_rate=10000000 seed=5 mmap_layout=sparse:2) b=$(mk vfmig-small)
+	"$V" save "$a" -o "$T/s" -q || fail "save failed"
+	"$V" inspect "$T/s" > "$T/i" || fail "inspect failed"
+	grep -q '^@.*EOF' "$T/i" || fail "no EOF in inspect output"
+	"$V" resume "$b" -i "$T/s" -q || fail "resume failed"
+	same_state "$a" "$b"
+}
+
+test_pipe() {
+	begin
+	a=$(mk vfmig-large dirty_rate=10000000 seed=6) b=$(mk vfmig-large)
+	"$V" save -q "$a" -o - | "$V" resume -q "$b" -i - || fail "save | resume failed"
+	same_state "$a" "$b"
+}
+
+netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
+	ip netns add vfa && ip netns add vfb &&
+	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
+	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
+	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
+	ip -n vfa link set lo up && ip -n vfb link set lo up
+}
+
+netns_gone() {
+	ip netns del vfa 2>/dev/null
+	ip netns del vfb 2>/dev/null
+}
+
+# receive in namespace vfa, send from vfb; the sender's exit status and
+# stderr land in $T/send.rc and $T/send.err.
+tcp_migrate() { # tcp_migrate SRC DST [send options]
+	src=$1 dst=$2
+	shift 2
+	ip netns exec vfa "$V" receive -q "$dst" --listen 7777 2> "$T/recv.err" &
+	rpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ':7777' && break
+		sleep 0.3
+	done
+	ip netns exec vfb "$V" send -q "$@" "$src" 10.77.0.1:7777 2> "$T/send.err"
+	echo $? > "$T/send.rc"
+	wait $rpid
+	echo $? > "$T/recv.rc"
+	diag "send: rc $(cat "$T/send.rc") $(cat "$T/send.err")"
+	diag "receive: rc $(cat "$T/recv.rc") $(cat "$T/recv.err")"
+}
+
+test_tcp_netns() {
+	begin
+	trap 'netns_gone; cleanup' EXIT
+	modprobe veth 2>/dev/null
+	netns_pair || fail "cannot set up network namespaces"
+	a=$(mk vfmig-small dirty_rate=10000000 seed=7 mmap_layout=sparse:2) b=$(mk vfmig-small)
+	tcp_migrate "$a" "$b"
+	[ "$(cat "$T/send.rc")" = 0 ] && [ "$(cat "$T/recv.rc")" = 0 ] || fail "TCP migration failed"
+	same_state "$a" "$b"
+	# A destination that refuses: the source runs again, state intact.
+	a=$(mk vfmig-small seed=8) b=$(mk vfmig-small fault=resume_chunk)
+	sum=$(knob "$a" checksum)
+	tcp_migrate "$a" "$b"
+	[ "$(cat "$T/send.rc")" != 0 ] || fail "send succeeded into a failing destination"
+	[ "$(cat "$T/recv.rc")" != 0 ] || fail "receive succeeded with a failing device"
+	grep -q 'running again' "$T/send.err" || fail "sender does not say the source runs again"
+	running_intact "$a" "$sum"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset to running"
+}
+
+test_offline() {
+	begin
+	a=$(mk vfmig-small dirty_rate=50000000 seed=9) b=$(mk vfmig-small)
+	"$V" save --offline --json "$a" -o "$T/s" > "$T/json" || fail "offline save failed"
+	grep -q '"iterations": 0,' "$T/json" || fail "offline save iterated: $(cat "$T/json")"
+	grep -q '"offline": true' "$T/json" || fail "not reported offline"
+	"$V" resume -q "$b" -i "$T/s" || fail "resume failed"
+	same_state "$a" "$b"
+}
+
+test_converging() {
+	begin
+	a=$(mk vfmig-large dirty_rate=2000000 seed=10) b=$(mk vfmig-large)
+	"$V" migrate --json --max-iterations 50 --from "$a" --to "$b" > "$T/json" ||
+		fail "a 2 MB/s dirty rate did not converge"
+	diag "$(cat "$T/json")"
+	grep -q '"iterations": [1-9]' "$T/json" || fail "no pre-copy iteration"
+	same_state "$a" "$b"
+}
+
+test_non_converging() {
+	begin
+	# The whole state dirtied every tick, the stream held to 256 KiB/s.
+	a=$(mk vfmig-small dirty_rate=1000000000 seed=12) b=$(mk vfmig-small)
+	expect_fail "did not converge" "$V" migrate -q --max-bandwidth 256K --downtime-limit 1 \
+		--max-iterations 3 --from "$a" --to "$b"
+	[ "$(knob "$a" device_state)" = 1 ] || fail "source not running after giving up"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+	# Intact and migratable once the load drops.
+	knob "$a" dirty_rate 0
+	"$V" migrate -q --from "$a" --to "$b" || fail "second migration failed"
+	same_state "$a" "$b"
+}
+
+test_sigint() {
+	begin
+	a=$(mk vfmig-large seed=13 mmap_layout=whole) b=$(mk vfmig-large)
+	sum=$(knob "$a" checksum)
+	# 16 MiB at 2 MiB/s: eight seconds, interrupted after one.
+	"$V" migrate -q --max-bandwidth 2M --from "$a" --to "$b" 2> "$T/err" &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	diag "rc $rc: $(cat "$T/err")"
+	[ $rc != 0 ] || fail "an interrupted migration exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	running_intact "$a" "$sum"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
+	same_state "$a" "$b"
+}
+
+test_corrupt_and_truncated() {
+	begin
+	a=$(mk vfmig-small seed=14) b=$(mk vfmig-small)
+	"$V" save -q --offline "$a" -o "$T/s" || fail "save failed"
+	size=$(stat -c %s "$T/s")
+	head -c $((size / 2)) "$T/s" > "$T/trunc"
+	expect_fail "stream offset" "$V" inspect "$T/trunc"
+	expect_fail "stream offset" "$V" resume -q "$b" -i "$T/trunc"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after truncation"
+	# One byte flipped inside the first data chunk: the device refuses it.
+	cp "$T/s" "$T/bad"
+	printf '\377' | dd of="$T/bad" bs=1 seek=4000 conv=notrunc 2>/dev/null
+	expect_fail "load chunk" "$V" resume -q "$b" -i "$T/bad"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after corruption"
+	# Garbage at the start is not a stream at all.
+	head -c 4096 /dev/urandom > "$T/junk"
+	expect_fail "magic" "$V" resume -q "$b" -i "$T/junk"
+	# Still resumable from the good file.
+	"$V" resume -q "$b" -i "$T/s" || fail "good stream refused after bad ones"
+	same_state "$a" "$b"
+}
+
+test_wrong_device() {
+	begin
+	a=$(mk vfmig-small seed=15) b=$(mk vfmig-large)
+	sum=$(knob "$a" checksum)
+	expect_fail "destination failed" "$V" migrate -q --from "$a" --to "$b"
+	running_intact "$a" "$sum"
+	# Fewer destinations than the stream has devices.
+	c=$(mk vfmig-small)
+	"$V" save -q "$a" "$c" -o "$T/two" || fail "save of two failed"
+	knob "$a" device_state > /dev/null
+	expect_fail "no device registered" "$V" resume -q "$a" -i "$T/two"
+}
+
+test_destination_refuses() {
+	begin
+	a=$(mk vfmig-small seed=16) b=$(mk vfmig-small fault=resume_chunk)
+	sum=$(knob "$a" checksum)
+	expect_fail "running again" "$V" migrate -q --from "$a" --to "$b"
+	running_intact "$a" "$sum"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+}
+
+test_source_fault() {
+	begin
+	a=$(mk vfmig-small seed=17 fault=save_chunk) b=$(mk vfmig-small)
+	sum=$(knob "$a" checksum)
+	expect_fail "running again" "$V" migrate -q --from "$a" --to "$b"
+	running_intact "$a" "$sum"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the fault failed"
+	same_state "$a" "$b"
+}
+
+test_usage_errors() {
+	begin
+	a=$(mk vfmig-small)
+	expect_fail "usage" "$V" save "$a"
+	expect_fail "not a device UUID" "$V" save not-a-uuid -o "$T/x"
+	expect_fail "own destination" "$V" migrate --from "$a" --to "$a"
+	expect_fail "HOST:PORT" "$V" send "$a" nowhere
+	[ ! -e "$T/x" ] || fail "a failed save left a file behind"
+	"$V" save --help | grep -q 'usage: vfmig save' || fail "save --help"
+}
+
+if [ "${1:-}" != --one ]; then
+	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+	tap_main "$0" engine "$@"
+	rc=$?
+	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
+	exit $rc
+fi
+tap_main "$0" engine "$@"
