@@ -11,10 +11,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -167,6 +169,20 @@ int cmd_send(int argc, char **argv)
 			st.status = "failed";
 			snprintf(st.error, sizeof(st.error), "%s", err.msg);
 		}
+	} else if (ret != -ECANCELED) {
+		/*
+		 * The receiver may have refused the stream and hung up: its verdict
+		 * says why far better than our EPIPE does.
+		 */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 2000) == 1 && !read_verdict(fd, verdict, sizeof(verdict)) &&
+		    !strncmp(verdict, "ERR ", 4)) {
+			vfmig_err_clear(&err);
+			ret = vfmig_err_set(&err, -EREMOTEIO, "receiver %s:%s: %s", host, port,
+					    verdict + 4);
+			snprintf(st.error, sizeof(st.error), "%s", err.msg);
+		}
 	}
 	close(fd);
 	cli_report_save(&o, &st, s);
@@ -208,6 +224,23 @@ static int tcp_accept(const char *bind_addr, const char *port, struct vfmig_err 
 		return vfmig_err_set(err, cli_cancel ? -ECANCELED : -rc, "receive: accept on port %s: %s",
 				     port, cli_cancel ? "cancelled" : strerror(rc));
 	return fd;
+}
+
+/*
+ * After a refusal the sender may still be writing.  Closing now would reset
+ * the connection and could take the verdict with it, so read on for a while:
+ * the sender then finishes or notices, and reads why.
+ */
+static void drain(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t until = time(NULL) + 10;
+	char buf[65536];
+
+	shutdown(fd, SHUT_WR);
+	while (!cli_cancel && time(NULL) < until && poll(&pfd, 1, 3000) == 1 &&
+	       read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 int cmd_receive(int argc, char **argv)
@@ -259,10 +292,12 @@ int cmd_receive(int argc, char **argv)
 		return cli_fail(&err);
 	}
 	ret = vfmig_session_load(s, fd, &cli_cancel, &err);
-	if (ret)
+	if (ret) {
 		dprintf(fd, "ERR %s\n", err.msg);
-	else
+		drain(fd);
+	} else {
 		dprintf(fd, "OK\n");
+	}
 	close(fd);
 	if (!ret && !o.quiet)
 		fprintf(stderr, "received %u device%s on port %s; running\n", s->nr,
