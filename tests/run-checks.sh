@@ -53,6 +53,8 @@ run_vm() {
 	echo "== VM suites on $k"
 	out=$top/build/vm/check-$k
 	rm -rf "$out"
+	# 3 GiB: device_test migrates between two 1 GiB devices.
+	VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072} \
 	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_VM_TIMEOUT:-1200}" "$k" -- \
 		"$top/tests/selftests/run.sh" > "$logs/vm-$k.log" 2>&1
 	cat "$logs/vm-$k.log"
