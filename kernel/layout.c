@@ -154,10 +154,10 @@ int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)
 		return ret;
 
 	if (!vd->data || cfg->data_size != vd->cfg.data_size) {
-		data = vmalloc_user(cfg->data_size);
+		data = vfmig_vmalloc_user(cfg->data_size);
 		if (!data)
 			return -ENOMEM;
-		vfree(vd->data);
+		vfmig_vfree(vd->data, vd->cfg.data_size);
 		vd->data = data;
 	}
 	vd->cfg = *cfg;
@@ -168,7 +168,7 @@ int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)
 
 void vfmig_layout_free(struct vfmig_dev *vd)
 {
-	vfree(vd->data);
+	vfmig_vfree(vd->data, vd->cfg.data_size);
 	vd->data = NULL;
 }
 
@@ -200,7 +200,7 @@ long vfmig_layout_region_info(struct vfmig_dev *vd, struct vfio_region_info *inf
 
 	if (vd->geo.nr_areas) {
 		sz = struct_size(sparse, areas, vd->geo.nr_areas);
-		sparse = kzalloc(sz, GFP_KERNEL);
+		sparse = vfmig_kzalloc(sz);
 		if (!sparse) {
 			ret = -ENOMEM;
 			goto out;
@@ -213,7 +213,7 @@ long vfmig_layout_region_info(struct vfmig_dev *vd, struct vfio_region_info *inf
 			sparse->areas[i].size = vd->geo.areas[i].size;
 		}
 		ret = vfio_info_add_capability(&caps, &sparse->header, sz);
-		kfree(sparse);
+		vfmig_kfree(sparse, sz);
 		if (ret)
 			goto out;
 		info->flags |= VFIO_REGION_INFO_FLAG_MMAP;

@@ -114,6 +114,8 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	vfmig_pci_init(vd);
 	vd->dirty_rate = default_dirty_rate;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
+	/* The vfio core allocated it; counted so a lost reference shows. */
+	vfmig_live_add(sizeof(*vd));
 	return 0;
 
 err_state:
@@ -132,6 +134,7 @@ static void vfmig_release_dev(struct vfio_device *vdev)
 	vfmig_layout_free(vd);
 	vfmig_state_free(vd);
 	mutex_destroy(&vd->lock);
+	vfmig_live_sub(sizeof(*vd));
 	vfmig_compat_free_vdev(vdev);
 }
 

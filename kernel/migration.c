@@ -46,8 +46,10 @@ static void vfmig_save_ack(struct vfmig_dev *vd)
 
 	if (!s->staged)
 		return;
-	vd->stats.bytes_saved += s->staged_size;
-	vd->stats.chunks_saved++;
+	if (s->staged_size) {
+		vd->stats.bytes_saved += s->staged_size;
+		vd->stats.chunks_saved++;
+	}
 	s->staged = false;
 }
 
@@ -199,21 +201,26 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 	struct vfmig_resume *r = &vd->resume;
 	int ret;
 
-	if (vd->device_state != VFMIG_V1_STATE_RESUMING || r->failed || !r->offset_read)
+	if (vd->device_state != VFMIG_V1_STATE_RESUMING || r->failed)
 		return -EINVAL;
+	/* From here on a refused write poisons the session: bytes were lost. */
+	if (!r->offset_read || size > vd->region_size - r->offset) {
+		r->failed = true;
+		return -EINVAL;
+	}
 	r->offset_read = false;
 	if (vd->fault == VFMIG_FAULT_RESUME_CHUNK) {
 		vd->fault = VFMIG_FAULT_NONE;
 		r->failed = true;
 		return -EIO;
 	}
-	if (size > vd->region_size - r->offset)
-		return -EINVAL;
 	ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
 	if (ret)
 		return ret;
-	vd->stats.bytes_restored += size;
-	vd->stats.chunks_restored++;
+	if (size) {
+		vd->stats.bytes_restored += size;
+		vd->stats.chunks_restored++;
+	}
 	return 0;
 }
 

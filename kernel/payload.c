@@ -98,8 +98,9 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	struct vfmig_save *s = &vd->save;
 
 	memset(s, 0, sizeof(*s));
-	s->dirty = bitmap_zalloc(vfmig_pages(vd), GFP_KERNEL);
-	s->rec = kvmalloc(REC_MAX, GFP_KERNEL);
+	s->dirty_bits = vfmig_pages(vd);
+	s->dirty = vfmig_bitmap_zalloc(s->dirty_bits);
+	s->rec = vfmig_kvmalloc(REC_MAX);
 	if (!s->dirty || !s->rec) {
 		vfmig_payload_save_end(vd);
 		return -ENOMEM;
@@ -116,8 +117,8 @@ void vfmig_payload_save_end(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
 
-	bitmap_free(s->dirty);
-	kvfree(s->rec);
+	vfmig_bitmap_free(s->dirty, s->dirty_bits);
+	vfmig_kvfree(s->rec, REC_MAX);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -128,6 +129,17 @@ void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page)
 
 	if (s->active && !test_and_set_bit(page, s->dirty))
 		s->nr_dirty++;
+}
+
+/* The whole memory changed (a seed was written): a running save resends it. */
+void vfmig_dirty_mark_all(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+
+	if (!s->active)
+		return;
+	bitmap_fill(s->dirty, s->dirty_bits);
+	s->nr_dirty = s->dirty_bits;
 }
 
 /* Build the next record into save.rec; -ENODATA when there is none yet. */
@@ -199,7 +211,7 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 	struct vfmig_resume *r = &vd->resume;
 
 	memset(r, 0, sizeof(*r));
-	r->rec = kvmalloc(REC_MAX, GFP_KERNEL);
+	r->rec = vfmig_kvmalloc(REC_MAX);
 	if (!r->rec)
 		return -ENOMEM;
 	r->active = true;
@@ -210,7 +222,7 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 {
 	struct vfmig_resume *r = &vd->resume;
 
-	kvfree(r->rec);
+	vfmig_kvfree(r->rec, REC_MAX);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -19,11 +19,11 @@ int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 	    !PAGE_ALIGNED(size))
 		return -EINVAL;
 
-	mem = vzalloc(size);
+	mem = vfmig_vzalloc(size);
 	if (!mem)
 		return -ENOMEM;
 
-	vfree(vd->mem);
+	vfmig_vfree(vd->mem, vd->mem_size);
 	vd->mem = mem;
 	vd->mem_size = size;
 	return 0;
@@ -31,7 +31,7 @@ int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 
 void vfmig_state_free(struct vfmig_dev *vd)
 {
-	vfree(vd->mem);
+	vfmig_vfree(vd->mem, vd->mem_size);
 	vd->mem = NULL;
 	vd->mem_size = 0;
 }

@@ -100,6 +100,7 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 		return ret;
 	mutex_lock(&vd->lock);
 	vfmig_state_fill(vd, seed);
+	vfmig_dirty_mark_all(vd);
 	mutex_unlock(&vd->lock);
 	return count;
 }

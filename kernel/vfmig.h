@@ -90,13 +90,14 @@ struct vfmig_stats {
 	u64 bytes_restored;
 	u64 chunks_saved;
 	u64 chunks_restored;
-	u64 iterations;			/* pending_bytes reads that started a round */
+	u64 iterations;			/* passes over memory while saving */
 };
 
 /* Save side: the device serialises its state into a record stream. */
 struct vfmig_save {
 	bool active;
 	unsigned long *dirty;		/* one bit per page of device memory */
+	unsigned int dirty_bits;	/* its size, for the accounting */
 	u64 nr_dirty;
 	u64 cursor;			/* next page to look at */
 	u32 seq;			/* next record sequence number */
@@ -217,11 +218,25 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd);
 int vfmig_payload_save_begin(struct vfmig_dev *vd);
 void vfmig_payload_save_end(struct vfmig_dev *vd);
 void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);	/* for a running save */
+void vfmig_dirty_mark_all(struct vfmig_dev *vd);
 
 /* dirty.c: the dirty data generator. */
 void vfmig_dirty_init(struct vfmig_dev *vd);
 void vfmig_dirty_update(struct vfmig_dev *vd);	/* call with lock held */
 void vfmig_dirty_stop_sync(struct vfmig_dev *vd);	/* call without lock */
+
+/* alloc.c: accounted allocations (live_objects / live_bytes); free takes the size. */
+void vfmig_live_add(size_t size);
+void vfmig_live_sub(size_t size);
+void *vfmig_vzalloc(size_t size);
+void *vfmig_vmalloc_user(size_t size);
+void vfmig_vfree(void *p, size_t size);
+void *vfmig_kvmalloc(size_t size);
+void vfmig_kvfree(void *p, size_t size);
+void *vfmig_kzalloc(size_t size);
+void vfmig_kfree(void *p, size_t size);
+unsigned long *vfmig_bitmap_zalloc(unsigned int nbits);
+void vfmig_bitmap_free(unsigned long *map, unsigned int nbits);
 
 /* sysfs.c: the per-device vfmig/ attribute group. */
 extern const struct attribute_group *vfmig_dev_groups[];

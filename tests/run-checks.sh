@@ -53,7 +53,11 @@ run_vm() {
 	echo "== VM suites on $k"
 	out=$top/build/vm/check-$k
 	rm -rf "$out"
+	# 3 GiB: device_test migrates between two 1 GiB devices (set
+	# VFMIG_BIG_STATE=<MiB>, e.g. 256, for a quicker run).
+	VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072} \
 	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_VM_TIMEOUT:-1200}" "$k" -- \
+		env VFMIG_BIG_STATE="${VFMIG_BIG_STATE:-}" \
 		"$top/tests/selftests/run.sh" > "$logs/vm-$k.log" 2>&1
 	cat "$logs/vm-$k.log"
 	p=$(grep -c '^ok ' "$logs/vm-$k.log")

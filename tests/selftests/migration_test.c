@@ -15,14 +15,6 @@
 #include "util.h"
 #include "vfmig/abi.h"
 
-#define HDR(f) offsetof(struct vfmig_v1_info, f)
-
-struct dev {
-	char uuid[VFMIG_UUID_LEN + 1];
-	struct vfmig_vfio_dev v;
-	uint64_t base;			/* migration region offset in the fd */
-};
-
 struct chunk {
 	uint64_t size;
 	uint8_t *data;
@@ -32,103 +24,6 @@ struct stream {
 	struct chunk c[4096];
 	unsigned int n;
 };
-
-static int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[])
-{
-	struct vfmig_err err = { 0 };
-
-	if (st_create(type, n, d->uuid))
-		return -1;
-	for (int i = 0; setup && setup[i]; i += 2) {
-		if (vfmig_knob_write(d->uuid, setup[i], setup[i + 1], &err)) {
-			tap_diag("%s", err.msg);
-			return -1;
-		}
-	}
-	if (vfmig_vfio_open(&d->v, d->uuid, &err) || d->v.mig_index < 0) {
-		tap_diag("open %s: %s", d->uuid, err.msg[0] ? err.msg : "no migration region");
-		return -1;
-	}
-	d->base = d->v.mig.offset;
-	return 0;
-}
-
-static void dev_close(struct dev *d)
-{
-	vfmig_vfio_close(&d->v);
-}
-
-static int rd32(struct dev *d, uint64_t off, uint32_t *v)
-{
-	return pread(d->v.device, v, 4, d->base + off) == 4 ? 0 : -errno;
-}
-
-static int wr32(struct dev *d, uint64_t off, uint32_t v)
-{
-	return pwrite(d->v.device, &v, 4, d->base + off) == 4 ? 0 : -errno;
-}
-
-static int rd64(struct dev *d, uint64_t off, uint64_t *v)
-{
-	return pread(d->v.device, v, 8, d->base + off) == 8 ? 0 : -errno;
-}
-
-static int wr64(struct dev *d, uint64_t off, uint64_t v)
-{
-	return pwrite(d->v.device, &v, 8, d->base + off) == 8 ? 0 : -errno;
-}
-
-static uint32_t state_of(struct dev *d)
-{
-	uint32_t s = 0xdead;
-
-	rd32(d, HDR(device_state), &s);
-	return s;
-}
-
-static int set_state(struct dev *d, uint32_t s)
-{
-	return wr32(d, HDR(device_state), s);
-}
-
-/* Copy [off, off+len) of the region out, through mmap where mapped if asked. */
-static int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
-		bool to_device)
-{
-	while (len) {
-		uint64_t n = len;
-		const struct vfmig_region_area *a = NULL;
-
-		for (unsigned int i = 0; use_mmap && i < d->v.region.nr_areas; i++) {
-			const struct vfmig_region_area *x = &d->v.region.areas[i];
-
-			if (x->map && off >= x->offset && off < x->offset + x->size)
-				a = x;
-		}
-		if (a) {
-			n = a->offset + a->size - off < n ? a->offset + a->size - off : n;
-			if (to_device)
-				memcpy((uint8_t *)a->map + (off - a->offset), buf, n);
-			else
-				memcpy(buf, (uint8_t *)a->map + (off - a->offset), n);
-		} else {
-			for (unsigned int i = 0; use_mmap && i < d->v.region.nr_areas; i++) {
-				uint64_t s = d->v.region.areas[i].offset;
-
-				if (s > off && s - off < n)
-					n = s - off;
-			}
-			ssize_t r = to_device ? pwrite(d->v.device, buf, n, d->base + off) :
-						pread(d->v.device, buf, n, d->base + off);
-			if (r != (ssize_t)n)
-				return -1;
-		}
-		off += n;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /* One save round: pending → data_offset → data_size → data, until pending 0 or max. */
 static int save_rounds(struct dev *d, struct stream *s, int max, bool use_mmap)

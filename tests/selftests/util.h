@@ -3,6 +3,8 @@
 #ifndef VFMIG_SELFTEST_UTIL_H
 #define VFMIG_SELFTEST_UTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "errbuf.h"
@@ -10,6 +12,7 @@
 #include "mdev.h"
 #include "tap.h"
 #include "vfio.h"
+#include "vfmig/abi.h"
 
 /* Load vfmig.ko (from $VFMIG_MODULE) with @params; 0 or -errno, diag on error. */
 int st_load_module(const char *params);
@@ -22,5 +25,29 @@ int st_write(const char *path, const char *value);
 /* Read a knob as an unsigned number / hex checksum. */
 int st_knob_u64(const char *uuid, const char *name, uint64_t *val);
 int st_available(const char *type, unsigned int *n);
+
+
+/* A device opened through VFIO, with its migration region's offset. */
+#define HDR(f) offsetof(struct vfmig_v1_info, f)
+
+struct dev {
+	char uuid[VFMIG_UUID_LEN + 1];
+	struct vfmig_vfio_dev v;
+	uint64_t base;			/* migration region offset in the fd */
+};
+
+/* Create device @n of @type, write the knob/value pairs of @setup, open it. */
+int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[]);
+void dev_close(struct dev *d);
+/* Header field accesses; 0 or -errno. */
+int rd32(struct dev *d, uint64_t off, uint32_t *v);
+int wr32(struct dev *d, uint64_t off, uint32_t v);
+int rd64(struct dev *d, uint64_t off, uint64_t *v);
+int wr64(struct dev *d, uint64_t off, uint64_t v);
+uint32_t state_of(struct dev *d);	/* 0xdead if unreadable */
+int set_state(struct dev *d, uint32_t s);
+/* Copy [off, off+len) of the region from or to @buf, through mmap where mapped if asked. */
+int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
+	 bool to_device);
 
 #endif /* VFMIG_SELFTEST_UTIL_H */

@@ -1,0 +1,1167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM suite "device": what the device does beyond the protocol basics that
+ * migration_test.c covers, again driven through the v1 region by hand:
+ * convergence and non-convergence of pre-copy against the dirty rate, resume
+ * into a smaller data section (chunks split as QEMU splits them), the
+ * injected faults with their exact errors and states and recovery by reset,
+ * the statistics counters, allocation accounting across create/open/migrate/
+ * remove cycles, and a large device state.
+ *
+ * Environment: VFMIG_BIG_STATE=<MiB> sets the large-state test's size
+ * (unset or empty: 1024, which needs a guest with about 3 GiB, as
+ * run-checks.sh gives it; in a smaller guest that default falls back to 256
+ * and says so).
+ */
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "util.h"
+
+#define PAGE		4096ULL
+#define KiB		1024ULL
+#define MiB		(1024 * KiB)
+
+/* The record framing of Documentation/device.md, for parsing a stream. */
+#define REC_HDR_LEN	24
+#define REC_CRC_LEN	4
+#define REC_PAGES	2
+
+/* A saved stream: the non-empty chunks in the order they were read. */
+struct chunk {
+	uint64_t size;
+	uint8_t *data;
+};
+
+struct stream {
+	struct chunk *c;
+	unsigned int n, cap;
+	uint64_t bytes;
+};
+
+static int stream_add(struct stream *s, uint64_t size, uint8_t **data)
+{
+	if (s->n == s->cap) {
+		unsigned int cap = s->cap ? 2 * s->cap : 256;
+		struct chunk *c = realloc(s->c, cap * sizeof(*c));
+
+		if (!c)
+			return -1;
+		s->c = c;
+		s->cap = cap;
+	}
+	s->c[s->n].size = size;
+	s->c[s->n].data = malloc(size);
+	if (!s->c[s->n].data)
+		return -1;
+	*data = s->c[s->n].data;
+	s->n++;
+	s->bytes += size;
+	return 0;
+}
+
+static void stream_free(struct stream *s)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		free(s->c[i].data);
+	free(s->c);
+	memset(s, 0, sizeof(*s));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t knob(struct dev *d, const char *name)
+{
+	uint64_t v = UINT64_MAX;
+
+	st_knob_u64(d->uuid, name, &v);
+	return v;
+}
+
+static int knob_set(struct dev *d, const char *name, const char *value)
+{
+	return vfmig_knob_write(d->uuid, name, value, &(struct vfmig_err){ 0 });
+}
+
+static int knob_str(struct dev *d, const char *name, char *buf, size_t len)
+{
+	return vfmig_knob_read(d->uuid, name, buf, len, &(struct vfmig_err){ 0 });
+}
+
+static int reset(struct dev *d)
+{
+	return vfmig_vfio_reset(&d->v, &(struct vfmig_err){ 0 });
+}
+
+/*
+ * Read one chunk of a save: pending_bytes (returned in *pending), and when
+ * something is pending, data_offset, data_size and the bytes, appended to
+ * @s.  *size is the chunk's size (0 when nothing was pending).
+ */
+static int save_chunk(struct dev *d, struct stream *s, bool use_mmap, uint64_t *pending,
+		      uint64_t *size)
+{
+	uint64_t off;
+	uint8_t *buf;
+
+	*size = 0;
+	if (rd64(d, HDR(pending_bytes), pending))
+		return -1;
+	if (!*pending)
+		return 0;
+	if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), size))
+		return -1;
+	if (!*size)
+		return 0;
+	if (stream_add(s, *size, &buf) || xfer(d, off, buf, *size, use_mmap, false))
+		return -1;
+	return 0;
+}
+
+/* Stop-and-copy from wherever the device is until pending_bytes reads 0. */
+static int save_rest(struct dev *d, struct stream *s, bool use_mmap)
+{
+	uint64_t pending, size;
+
+	if (set_state(d, VFMIG_V1_STATE_SAVING))
+		return -1;
+	do {
+		if (save_chunk(d, s, use_mmap, &pending, &size))
+			return -1;
+		if (pending && !size)
+			return -1;	/* a stopped device must make progress */
+	} while (pending);
+	return set_state(d, VFMIG_V1_STATE_STOP);
+}
+
+/*
+ * Resume @s into @d the way QEMU does: per piece read data_offset, write at
+ * most up to the region's end, write data_size.  A destination with a smaller
+ * data section than the source therefore gets each chunk in several pieces.
+ * Returns the number of data_size writes, or -errno of the first that failed
+ * (*failed_at says which write that was).
+ */
+static long resume_split(struct dev *d, const struct stream *s, bool use_mmap,
+			 unsigned long *failed_at)
+{
+	unsigned long writes = 0;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		uint64_t done = 0;
+
+		while (done < s->c[i].size) {
+			uint64_t off, n;
+
+			if (rd64(d, HDR(data_offset), &off))
+				return -errno;
+			if (off < 4096 || off >= d->v.mig.size)
+				return -ERANGE;
+			n = d->v.mig.size - off;
+			if (n > s->c[i].size - done)
+				n = s->c[i].size - done;
+			if (xfer(d, off, s->c[i].data + done, n, use_mmap, true))
+				return -EFAULT;
+			if (failed_at)
+				*failed_at = writes;
+			if (wr64(d, HDR(data_size), n))
+				return -errno;
+			writes++;
+			done += n;
+		}
+	}
+	return (long)writes;
+}
+
+static int checksums_equal(struct dev *a, struct dev *b)
+{
+	uint64_t x = knob(a, "checksum"), y = knob(b, "checksum");
+
+	if (x != y)
+		tap_diag("checksums differ: %016llx vs %016llx", (unsigned long long)x,
+			 (unsigned long long)y);
+	return x == y;
+}
+
+/*
+ * Passes over memory a stream shows: the PAGES records' offsets rise within a
+ * pass; each time one starts below where the previous one ended, the save
+ * wrapped round to resend pages dirtied behind it.  -1 if the stream does not
+ * parse.
+ */
+static long stream_passes(const struct stream *s)
+{
+	uint64_t total = s->bytes, pos = 0, prev_end = 0;
+	long passes = 0;
+	uint8_t *all = malloc(total ? total : 1), *p = all;
+
+	if (!all)
+		return -1;
+	for (unsigned int i = 0; i < s->n; i++) {
+		memcpy(p, s->c[i].data, s->c[i].size);
+		p += s->c[i].size;
+	}
+	while (pos + REC_HDR_LEN <= total) {
+		uint16_t kind;
+		uint32_t len;
+		uint64_t off;
+
+		memcpy(&kind, all + pos + 4, 2);
+		memcpy(&len, all + pos + 12, 4);
+		memcpy(&off, all + pos + 16, 8);
+		if (memcmp(all + pos, "VFRC", 4)) {
+			passes = -1;
+			break;
+		}
+		if (kind == REC_PAGES) {
+			if (!passes || off < prev_end)
+				passes++;
+			prev_end = off + len;
+		}
+		pos += REC_HDR_LEN + len + REC_CRC_LEN;
+	}
+	if (passes >= 0 && pos != total)
+		passes = -1;
+	free(all);
+	return passes;
+}
+
+static int test_load(void)
+{
+	st_remove_all();
+	if (vfmig_module_is_loaded())
+		CHECK(vfmig_module_unload(&(struct vfmig_err){ 0 }) == 0, "unload first");
+	CHECK(st_load_module("max_devices=8") == 0, "load");
+	return TAP_PASS;
+}
+
+/* stat_bytes_dirtied (and generation) move only while open, RUNNING and dirty_rate > 0. */
+static int test_dirty_stats(void)
+{
+	const char *setup[] = { "state_size", "1048576", "data_size", "65536", NULL };
+	const uint64_t rate = 4 * MiB;
+	uint64_t b0, b1, g0, g1, b;
+	double t0, t1;
+	struct dev d;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&d, "vfmig-large", 1, setup) == 0, "open");
+	b0 = knob(&d, "stat_bytes_dirtied");
+	g0 = knob(&d, "generation");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b0 && knob(&d, "generation") == g0,
+	      "dirtied with dirty_rate 0");
+
+	t0 = now_s();
+	CHECK(knob_set(&d, "dirty_rate", "4194304") == 0, "dirty_rate");
+	sleep_ms(300);
+	CHECK(knob_set(&d, "dirty_rate", "0") == 0, "dirty_rate 0");
+	t1 = now_s();
+	b1 = knob(&d, "stat_bytes_dirtied");
+	g1 = knob(&d, "generation");
+	CHECK(b1 > b0, "nothing dirtied in 300 ms at %llu B/s", (unsigned long long)rate);
+	/* Rate-limited by the clock: never more than rate x elapsed. */
+	CHECK(b1 - b0 <= (uint64_t)(rate * (t1 - t0)) + PAGE,
+	      "%llu bytes dirtied in %.3f s at %llu B/s", (unsigned long long)(b1 - b0),
+	      t1 - t0, (unsigned long long)rate);
+	/* Every dirtied page bumps the generation once. */
+	CHECK((g1 - g0) * PAGE == b1 - b0, "generation +%llu for %llu bytes",
+	      (unsigned long long)(g1 - g0), (unsigned long long)(b1 - b0));
+	tap_diag("%llu bytes dirtied in %.3f s at %llu B/s", (unsigned long long)(b1 - b0),
+		 t1 - t0, (unsigned long long)rate);
+
+	/* dirty_rate 0: still at once. */
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b1, "dirtied after dirty_rate 0");
+
+	/* Stopped or stop-and-copy: still. */
+	CHECK(set_state(&d, VFMIG_V1_STATE_STOP) == 0, "stop");
+	CHECK(knob_set(&d, "dirty_rate", "4194304") == 0, "dirty_rate");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b1, "dirtied while stopped");
+	CHECK(set_state(&d, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b1, "dirtied in stop-and-copy");
+
+	/* RUNNING again: it grows again; pre-copy is RUNNING too. */
+	CHECK(set_state(&d, VFMIG_V1_STATE_RUNNING) == 0, "running");
+	sleep_ms(200);
+	b = knob(&d, "stat_bytes_dirtied");
+	CHECK(b > b1, "nothing dirtied after returning to RUNNING");
+	CHECK(set_state(&d, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") > b, "nothing dirtied in pre-copy");
+
+	/* Error state (no RUNNING bit) and a closed device: still. */
+	CHECK(knob_set(&d, "fault", "error") == 0 && state_of(&d) == VFMIG_V1_STATE_ERROR, "error");
+	b = knob(&d, "stat_bytes_dirtied");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b, "dirtied in the error state");
+	CHECK(reset(&d) == 0 && state_of(&d) == VFMIG_V1_STATE_RUNNING, "reset");
+	dev_close(&d);
+	b = knob(&d, "stat_bytes_dirtied");
+	sleep_ms(200);
+	CHECK(knob(&d, "stat_bytes_dirtied") == b, "dirtied while closed");
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * Pre-copy with a reader draining at most one 16 KiB chunk per >= 10 ms
+ * round (<= 1.6 MB/s), over 1 MiB of device memory, then stop-and-copy and
+ * resume.  @rate: dirty_rate.  Returns the lowest pending_bytes seen and the
+ * rounds until pending_bytes fell to @target (or @max_rounds).
+ */
+static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds,
+		       uint64_t target, uint64_t *min_pending, unsigned int *rounds)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", "data_offset_policy", "fixed",
+				"dirty_rate", rate, NULL };
+	uint64_t pending = 0, size, first = 0, chunks_written;
+	struct stream s = { 0 };
+	struct dev a, b;
+	long passes, writes;
+
+	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "11") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	*min_pending = UINT64_MAX;
+	for (*rounds = 0; *rounds < max_rounds; (*rounds)++) {
+		CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "round %u", *rounds);
+		if (!*rounds)
+			first = pending;
+		if (pending < *min_pending)
+			*min_pending = pending;
+		if (pending <= target)
+			break;
+		CHECK(size > 0 && size <= 16384, "pending %llu but chunk of %llu",
+		      (unsigned long long)pending, (unsigned long long)size);
+		sleep_ms(10);
+	}
+	/* The first pass sends everything: all 256 pages are pending at first. */
+	CHECK(first >= MiB, "first pending_bytes %llu", (unsigned long long)first);
+	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	writes = resume_split(&b, &s, false, NULL);
+	CHECK(writes == (long)s.n, "resume: %ld of %u chunks", writes, s.n);
+	CHECK(set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume complete");
+	CHECK(checksums_equal(&a, &b), "rate %s", rate);
+
+	/* Statistics: what the test moved, and the passes the stream shows. */
+	passes = stream_passes(&s);
+	CHECK(passes >= 1, "stream does not parse");
+	CHECK(knob(&a, "stat_iterations") == (uint64_t)passes, "stat_iterations %llu, stream shows %ld passes",
+	      (unsigned long long)knob(&a, "stat_iterations"), passes);
+	CHECK(knob(&a, "stat_chunks_saved") == s.n, "stat_chunks_saved %llu of %u",
+	      (unsigned long long)knob(&a, "stat_chunks_saved"), s.n);
+	CHECK(knob(&a, "stat_bytes_saved") == s.bytes, "stat_bytes_saved");
+	chunks_written = knob(&b, "stat_chunks_restored");
+	CHECK(chunks_written == s.n && knob(&b, "stat_bytes_restored") == s.bytes,
+	      "stat_chunks_restored %llu of %u", (unsigned long long)chunks_written, s.n);
+	tap_diag("dirty_rate %s: %u pre-copy rounds, pending %llu -> min %llu, %ld passes, %u chunks",
+		 rate, *rounds, (unsigned long long)first, (unsigned long long)*min_pending,
+		 passes, s.n);
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* Dirtying 100x slower than the drain: pending_bytes falls to a few pages. */
+static int test_precopy_converges(void)
+{
+	uint64_t min_pending;
+	unsigned int rounds;
+	int ret;
+
+	st_remove_all();	/* what a failed test left behind */
+	/* 8 KiB/s: two pages a second against a drain of >= 1.6 MB/s at best. */
+	ret = precopy_run(10, "8192", 400, 16 * KiB, &min_pending, &rounds);
+	if (ret != TAP_PASS)
+		return ret;
+	/* Without dirtying 1 MiB drains in 65 rounds; allow six times as many. */
+	CHECK(min_pending <= 16 * KiB, "pre-copy did not converge in %u rounds (min pending %llu)",
+	      rounds, (unsigned long long)min_pending);
+	return TAP_PASS;
+}
+
+/*
+ * Dirtying 100x faster than the drain can take (160 MiB/s: every 10 ms tick
+ * redirties the whole 1 MiB): over 150 rounds, enough to drain the memory
+ * twice over if nothing were dirtied, pending_bytes stays above half of it.
+ */
+static int test_precopy_diverges(void)
+{
+	uint64_t min_pending;
+	unsigned int rounds;
+	int ret;
+
+	st_remove_all();	/* what a failed test left behind */
+	ret = precopy_run(20, "167772160", 150, 0, &min_pending, &rounds);
+	if (ret != TAP_PASS)
+		return ret;
+	CHECK(rounds == 150, "pending reached 0 after %u rounds", rounds);
+	CHECK(min_pending >= 512 * KiB, "pending fell to %llu: the dirty rate did not hold it up",
+	      (unsigned long long)min_pending);
+	return TAP_PASS;
+}
+
+/* A source save with dirtying, for resuming into other configurations. */
+static int save_source(struct dev *a, struct stream *s, bool use_mmap)
+{
+	uint64_t pending, size;
+
+	if (knob_set(a, "seed", "21") || knob_set(a, "dirty_rate", "4194304") ||
+	    set_state(a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING))
+		return -1;
+	for (int i = 0; i < 20; i++) {
+		if (save_chunk(a, s, use_mmap, &pending, &size))
+			return -1;
+		sleep_ms(5);
+	}
+	return save_rest(a, s, use_mmap);
+}
+
+/*
+ * Split path: a 64 KiB-chunk stream resumed into destinations with 4 and 16
+ * KiB data sections, trapped and mapped, with data_offset policies that move
+ * the window (so pieces are cut at the region end, as QEMU cuts them).
+ */
+static int test_resume_split(void)
+{
+	const char *src_setup[] = { "state_size", "1048576", "data_size", "65536",
+				    "mmap_layout", "whole", NULL };
+	static const struct { const char *size, *layout, *policy; bool mmap; } dst[] = {
+		{ "4096", "none", "fixed", false },
+		{ "16384", "none", "rotate", false },
+		{ "16384", "whole", "fixed", true },
+		{ "20480", "sparse:2", "straddle", true },
+		{ "20480", "sparse:3", "gap", false },
+	};
+	struct stream s = { 0 };
+	struct dev a;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 30, src_setup) == 0, "open source");
+	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(save_source(&a, &s, true) == 0, "save");
+	CHECK(s.n > 16, "only %u chunks", s.n);
+
+	for (unsigned int i = 0; i < TAP_COUNT(dst); i++) {
+		const char *setup[] = { "state_size", "1048576", "mmap_layout", dst[i].layout,
+					"data_size", dst[i].size,
+					"data_offset_policy", dst[i].policy, NULL };
+		struct dev b;
+		long writes;
+
+		CHECK(dev_open(&b, "vfmig-large", 31 + i, setup) == 0, "open %s", dst[i].size);
+		CHECK(vfmig_vfio_map_migration(&b.v, dst[i].mmap, &(struct vfmig_err){ 0 }) == 0,
+		      "map");
+		CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		writes = resume_split(&b, &s, dst[i].mmap, NULL);
+		CHECK(writes > (long)s.n, "%s/%s/%s: %ld writes for %u chunks", dst[i].size,
+		      dst[i].layout, dst[i].policy, writes, s.n);
+		CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume complete");
+		CHECK(set_state(&b, VFMIG_V1_STATE_STOP) == 0, "stop");
+		CHECK(checksums_equal(&a, &b), "%s/%s/%s", dst[i].size, dst[i].layout,
+		      dst[i].policy);
+		CHECK(knob(&b, "stat_chunks_restored") == (uint64_t)writes &&
+		      knob(&b, "stat_bytes_restored") == s.bytes,
+		      "stat_chunks_restored %llu, %ld writes", (unsigned long long)knob(&b, "stat_chunks_restored"),
+		      writes);
+		tap_diag("data_size %s %s %s: %u chunks in %ld pieces", dst[i].size,
+			 dst[i].layout, dst[i].policy, s.n, writes);
+		dev_close(&b);
+	}
+	stream_free(&s);
+	dev_close(&a);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* A poisoned resume: every protocol access refused, RESUMING kept until reset. */
+static int expect_poisoned(struct dev *b)
+{
+	uint64_t v;
+
+	CHECK(state_of(b) == VFMIG_V1_STATE_RESUMING, "state %u", state_of(b));
+	CHECK(rd64(b, HDR(data_offset), &v) == -EINVAL, "data_offset after poisoning");
+	CHECK(wr64(b, HDR(data_size), 16) == -EINVAL, "data_size after poisoning");
+	CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == -EINVAL, "RUNNING after poisoning");
+	CHECK(set_state(b, VFMIG_V1_STATE_STOP) == -EINVAL, "STOP after poisoning");
+	CHECK(state_of(b) == VFMIG_V1_STATE_RESUMING, "state %u", state_of(b));
+	CHECK(reset(b) == 0 && state_of(b) == VFMIG_V1_STATE_RUNNING, "reset");
+	return TAP_PASS;
+}
+
+/* Bad data_size writes poison the session: too large, or no data_offset read. */
+static int test_resume_bad_data_size(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	uint64_t off;
+	struct dev a, b;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 40, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 41, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "5") == 0 && save_rest(&a, &s, false) == 0, "save");
+
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(rd64(&b, HDR(data_offset), &off) == 0, "data_offset");
+	CHECK(wr64(&b, HDR(data_size), b.v.mig.size - off + 1) == -EINVAL, "data_size past the end");
+	if (expect_poisoned(&b) != TAP_PASS)
+		return TAP_FAIL;
+
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(wr64(&b, HDR(data_size), 64) == -EINVAL, "data_size without data_offset");
+	if (expect_poisoned(&b) != TAP_PASS)
+		return TAP_FAIL;
+
+	/* Outside RESUMING a data_size write is simply refused. */
+	CHECK(wr64(&b, HDR(data_size), 64) == -EINVAL, "data_size while running");
+	CHECK(state_of(&b) == VFMIG_V1_STATE_RUNNING, "state %u", state_of(&b));
+
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "clean resume after reset");
+	CHECK(checksums_equal(&a, &b), "after reset");
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* Shared by the fault tests: a clean migration a -> b with equal checksums. */
+static int migrate_clean(struct dev *a, struct dev *b, const char *seed)
+{
+	uint64_t saved0 = knob(a, "stat_chunks_saved"), restored0 = knob(b, "stat_chunks_restored");
+	struct stream s = { 0 };
+	long writes;
+
+	CHECK(state_of(a) == VFMIG_V1_STATE_RUNNING && state_of(b) == VFMIG_V1_STATE_RUNNING,
+	      "states %u %u", state_of(a), state_of(b));
+	CHECK(knob_set(a, "seed", seed) == 0 && save_rest(a, &s, false) == 0, "save");
+	CHECK(set_state(b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	writes = resume_split(b, &s, false, NULL);
+	CHECK(writes >= (long)s.n, "resume: %ld", writes);
+	CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == 0, "resume complete");
+	CHECK(checksums_equal(a, b), "seed %s", seed);
+	CHECK(knob(a, "stat_chunks_saved") - saved0 == s.n &&
+	      knob(b, "stat_chunks_restored") - restored0 == (uint64_t)writes, "chunk counters");
+	stream_free(&s);
+	CHECK(set_state(a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	return TAP_PASS;
+}
+
+static int fault_is_none(struct dev *d)
+{
+	char buf[32] = "";
+
+	return knob_str(d, "fault", buf, sizeof(buf)) == 0 && !strncmp(buf, "none", 4);
+}
+
+/*
+ * short_chunk: the next staged chunk loses its last 16 bytes.  data_size says
+ * 16 bytes less; the destination sees a record spanning the hole, whose crc
+ * fails on the data_size write that completes it: that write is -EINVAL and
+ * the session is poisoned.
+ */
+static int test_fault_short_chunk(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	uint64_t pending, size, rec_end, cum = 0;
+	unsigned long expect = 0, failed_at = ~0UL;
+	uint32_t len;
+	struct dev a, b;
+	long ret;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 50, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 51, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "3") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size == 16384, "clean chunk %llu",
+	      (unsigned long long)size);
+	CHECK(knob_set(&a, "fault", "short_chunk") == 0, "arm");
+	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "chunk");
+	CHECK(size == 16384 - 16, "short chunk is %llu bytes", (unsigned long long)size);
+	CHECK(fault_is_none(&a), "fault still armed");
+	CHECK(save_rest(&a, &s, false) == 0, "rest of the save");
+	CHECK(s.c[s.n - 1].size && knob(&a, "stat_bytes_saved") == s.bytes,
+	      "stat_bytes_saved %llu, handed out %llu", (unsigned long long)knob(&a, "stat_bytes_saved"),
+	      (unsigned long long)s.bytes);
+
+	/* The first PAGES record (after the 52-byte HEADER record) spans the hole. */
+	memcpy(&len, s.c[0].data + 52 + 12, 4);
+	rec_end = 52 + REC_HDR_LEN + len + REC_CRC_LEN;
+	CHECK(rec_end > 16384 && rec_end < s.bytes, "first record ends at %llu",
+	      (unsigned long long)rec_end);
+	for (expect = 0; expect < s.n && (cum += s.c[expect].size) < rec_end; expect++)
+		;
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	ret = resume_split(&b, &s, false, &failed_at);
+	CHECK(ret == -EINVAL && failed_at == expect, "resume gave %ld at write %lu, want EINVAL at %lu",
+	      ret, failed_at, expect);
+	CHECK(knob(&b, "stat_chunks_restored") == expect, "stat_chunks_restored %llu",
+	      (unsigned long long)knob(&b, "stat_chunks_restored"));
+	if (expect_poisoned(&b) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	stream_free(&s);
+	if (migrate_clean(&a, &b, "4") != TAP_PASS)
+		return TAP_FAIL;
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* resume_chunk: the next data_size write fails with EIO and poisons the session. */
+static int test_fault_resume_chunk(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	unsigned long failed_at = ~0UL;
+	struct dev a, b;
+	uint64_t off;
+	long ret;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 60, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 61, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "6") == 0 && save_rest(&a, &s, false) == 0, "save");
+	CHECK(s.n > 4, "chunks %u", s.n);
+
+	/* Armed before RESUMING: data_offset reads still work, the first write fails. */
+	CHECK(knob_set(&b, "fault", "resume_chunk") == 0, "arm");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	ret = resume_split(&b, &s, false, &failed_at);
+	CHECK(ret == -EIO && failed_at == 0, "first write gave %ld at %lu, want EIO at 0", ret,
+	      failed_at);
+	CHECK(fault_is_none(&b), "fault still armed");
+	CHECK(knob(&b, "stat_chunks_restored") == 0, "chunk counted");
+	if (expect_poisoned(&b) != TAP_PASS)
+		return TAP_FAIL;
+
+	/* Armed mid-stream: the next write fails, the ones before stand. */
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	for (unsigned int i = 0; i < 3; i++)
+		CHECK(rd64(&b, HDR(data_offset), &off) == 0 &&
+		      xfer(&b, off, s.c[i].data, s.c[i].size, false, true) == 0 &&
+		      wr64(&b, HDR(data_size), s.c[i].size) == 0, "chunk %u", i);
+	CHECK(knob_set(&b, "fault", "resume_chunk") == 0, "arm");
+	CHECK(rd64(&b, HDR(data_offset), &off) == 0 &&
+	      xfer(&b, off, s.c[3].data, s.c[3].size, false, true) == 0, "chunk 3");
+	CHECK(wr64(&b, HDR(data_size), s.c[3].size) == -EIO, "chunk 3 not refused with EIO");
+	CHECK(knob(&b, "stat_chunks_restored") == 3, "stat_chunks_restored %llu",
+	      (unsigned long long)knob(&b, "stat_chunks_restored"));
+	if (expect_poisoned(&b) != TAP_PASS)
+		return TAP_FAIL;
+	stream_free(&s);
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	if (migrate_clean(&a, &b, "7") != TAP_PASS)
+		return TAP_FAIL;
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * save_chunk: the staging data_offset read fails with EIO, nothing is lost
+ * and the device stays in its state; a retry stages the chunk and the
+ * migration completes.
+ */
+static int test_fault_save_chunk(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	uint64_t pending, size, off;
+	struct dev a, b;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 70, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 71, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "8") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(knob_set(&a, "fault", "save_chunk") == 0, "arm");
+	CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0 && pending, "pending");
+	CHECK(rd64(&a, HDR(data_offset), &off) == -EIO, "staging not refused with EIO");
+	CHECK(fault_is_none(&a), "fault still armed");
+	CHECK(state_of(&a) == (VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING), "state %u",
+	      state_of(&a));
+	CHECK(rd64(&a, HDR(data_size), &size) == 0 && size == 0, "data_size %llu after EIO",
+	      (unsigned long long)size);
+	/* The retry (without a pending_bytes read in between) works. */
+	{
+		uint8_t *buf;
+
+		CHECK(rd64(&a, HDR(data_offset), &off) == 0 && rd64(&a, HDR(data_size), &size) == 0 &&
+		      size == 16384, "retry: size %llu", (unsigned long long)size);
+		CHECK(stream_add(&s, size, &buf) == 0 && xfer(&a, off, buf, size, false, false) == 0,
+		      "read");
+	}
+	CHECK(save_rest(&a, &s, false) == 0, "rest of the save");
+	CHECK(knob(&a, "stat_chunks_saved") == s.n, "stat_chunks_saved %llu of %u",
+	      (unsigned long long)knob(&a, "stat_chunks_saved"), s.n);
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
+	CHECK(checksums_equal(&a, &b), "after a save_chunk fault");
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* The error state from a save or resume: everything refused until reset. */
+static int expect_error_state(struct dev *d)
+{
+	uint64_t v = 1;
+
+	CHECK(state_of(d) == VFMIG_V1_STATE_ERROR, "state %u", state_of(d));
+	CHECK(rd64(d, HDR(pending_bytes), &v) == 0 && v == 0, "pending_bytes %llu in error",
+	      (unsigned long long)v);
+	CHECK(rd64(d, HDR(data_offset), &v) == -EINVAL, "data_offset in error");
+	CHECK(wr64(d, HDR(data_size), 8) == -EINVAL, "data_size in error");
+	for (uint32_t t = 0; t < 8; t++)
+		CHECK(set_state(d, t) == -EINVAL, "error -> %u", t);
+	CHECK(reset(d) == 0 && state_of(d) == VFMIG_V1_STATE_RUNNING, "reset");
+	return TAP_PASS;
+}
+
+/* transition and error, in a running save and a running resume. */
+static int test_fault_transition_error(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	uint64_t pending, size;
+	struct dev a, b;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 80, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 81, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "9") == 0, "seed");
+
+	/* transition: pre-copy -> stop-and-copy fails, the save is gone. */
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(knob_set(&a, "fault", "transition") == 0, "arm");
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == -EIO, "transition not refused with EIO");
+	CHECK(fault_is_none(&a), "fault still armed");
+	if (expect_error_state(&a) != TAP_PASS)
+		return TAP_FAIL;
+	stream_free(&s);
+	if (migrate_clean(&a, &b, "10") != TAP_PASS)
+		return TAP_FAIL;
+
+	/* error in the middle of a save. */
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(knob_set(&a, "fault", "error") == 0, "error");
+	if (expect_error_state(&a) != TAP_PASS)
+		return TAP_FAIL;
+	stream_free(&s);
+
+	/* transition and error while resuming: the half-resumed state is dropped. */
+	CHECK(save_rest(&a, &s, false) == 0 && set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "save");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
+	CHECK(knob_set(&b, "fault", "transition") == 0, "arm");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EIO, "completing resume not refused");
+	if (expect_error_state(&b) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
+	CHECK(knob_set(&b, "fault", "error") == 0, "error");
+	if (expect_error_state(&b) != TAP_PASS)
+		return TAP_FAIL;
+	stream_free(&s);
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	if (migrate_clean(&a, &b, "12") != TAP_PASS)
+		return TAP_FAIL;
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* stat_iterations on a device that does not dirty: one pass, however many chunks. */
+static int test_stat_iterations_clean(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+	struct stream s = { 0 };
+	struct dev a;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 90, setup) == 0, "open");
+	CHECK(knob(&a, "stat_iterations") == 0, "iterations before any save");
+	CHECK(save_rest(&a, &s, false) == 0, "save");
+	CHECK(knob(&a, "stat_iterations") == 1 && stream_passes(&s) == 1,
+	      "stat_iterations %llu, stream passes %ld", (unsigned long long)knob(&a, "stat_iterations"),
+	      stream_passes(&s));
+	CHECK(knob(&a, "stat_chunks_saved") == s.n && s.n > 60, "stat_chunks_saved %llu of %u",
+	      (unsigned long long)knob(&a, "stat_chunks_saved"), s.n);
+	stream_free(&s);
+	/* A second session counts its own first pass. */
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0 && save_rest(&a, &s, false) == 0, "save");
+	CHECK(knob(&a, "stat_iterations") == 2, "stat_iterations %llu after two saves",
+	      (unsigned long long)knob(&a, "stat_iterations"));
+	/* A pending_bytes read with nothing staged or dirty does not count. */
+	{
+		uint64_t p;
+
+		CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "saving");
+		for (int i = 0; i < 5; i++)
+			CHECK(rd64(&a, HDR(pending_bytes), &p) == 0, "pending");
+		CHECK(knob(&a, "stat_iterations") == 3, "stat_iterations %llu",
+		      (unsigned long long)knob(&a, "stat_iterations"));
+	}
+	stream_free(&s);
+	dev_close(&a);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * Writing a seed during a save changes all of memory: the save sends every
+ * page again, and the destination ends up with the new contents.  An empty
+ * chunk (data_offset read with nothing pending) is not counted.
+ */
+static int test_seed_during_save(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "65536", NULL };
+	struct stream s = { 0 };
+	uint64_t pending, size, off, chunks;
+	struct dev a, b;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 95, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 96, setup) == 0, "open");
+	CHECK(knob_set(&a, "seed", "98") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	do
+		CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "pre-copy chunk");
+	while (pending);
+	chunks = knob(&a, "stat_chunks_saved");
+	CHECK(chunks == s.n, "stat_chunks_saved %llu of %u", (unsigned long long)chunks, s.n);
+	CHECK(rd64(&a, HDR(data_offset), &off) == 0 && rd64(&a, HDR(data_size), &size) == 0 &&
+	      size == 0, "empty chunk of %llu", (unsigned long long)size);
+	CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0 && pending == 0, "pending %llu",
+	      (unsigned long long)pending);
+	CHECK(knob(&a, "stat_chunks_saved") == chunks, "empty chunk counted");
+
+	CHECK(knob_set(&a, "seed", "99") == 0, "seed during pre-copy");
+	CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0 && pending >= MiB,
+	      "pending %llu after a seed", (unsigned long long)pending);
+	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
+	CHECK(checksums_equal(&a, &b), "seed during save");
+	CHECK(knob(&b, "seed") == 99, "destination seed %llu", (unsigned long long)knob(&b, "seed"));
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+static int read_param(const char *name, long *v)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
+	if (vfmig_sysfs_read(path, buf, sizeof(buf)))
+		return -1;
+	*v = strtol(buf, NULL, 10);
+	return 0;
+}
+
+static long meminfo_kib(const char *field)
+{
+	char line[256], fmt[64];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static long vmalloc_used_kib(void)
+{
+	return meminfo_kib("VmallocUsed");
+}
+
+/* One create/open/migrate/remove cycle, with a twist per @i. */
+static int leak_cycle(unsigned int i, long *peak_objects, long *peak_vmalloc)
+{
+	const char *setup[] = { "state_size", "4194304", "data_size", "1048576",
+				"mmap_layout", "sparse:4", "data_offset_policy", "rotate",
+				"dirty_rate", "8388608", NULL };
+	struct stream s = { 0 };
+	uint64_t pending, size;
+	long objects, vm;
+	struct dev a, b;
+
+	CHECK(dev_open(&a, "vfmig-large", 100 + 2 * i, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 101 + 2 * i, setup) == 0, "open");
+	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
+	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(knob_set(&a, "seed", "13") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	for (int r = 0; r < 4; r++)
+		CHECK(save_chunk(&a, &s, true, &pending, &size) == 0, "pre-copy chunk");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(read_param("live_objects", &objects) == 0, "live_objects");
+	vm = vmalloc_used_kib();
+	if (objects > *peak_objects)
+		*peak_objects = objects;
+	if (vm > *peak_vmalloc)
+		*peak_vmalloc = vm;
+	switch (i % 4) {
+	case 0:		/* a whole migration */
+		CHECK(save_rest(&a, &s, true) == 0, "save");
+		CHECK(resume_split(&b, &s, true, NULL) == (long)s.n &&
+		      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
+		CHECK(checksums_equal(&a, &b), "cycle %u", i);
+		break;
+	case 1:		/* closed mid-save and mid-resume */
+		CHECK(resume_split(&b, &s, true, NULL) == (long)s.n, "partial resume");
+		break;
+	case 2:		/* errors in both sessions, then reset */
+		CHECK(knob_set(&a, "fault", "error") == 0 && knob_set(&b, "fault", "error") == 0 &&
+		      reset(&a) == 0 && reset(&b) == 0, "error + reset");
+		break;
+	case 3:		/* a poisoned resume, a resize while closed, a fault left armed */
+		CHECK(wr64(&b, HDR(data_size), 8) == -EINVAL, "poison");
+		CHECK(knob_set(&a, "fault", "save_chunk") == 0, "arm");
+		break;
+	}
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	if (i % 4 == 3)
+		CHECK(knob_set(&a, "state_size", "2097152") == 0 &&
+		      knob_set(&a, "data_size", "65536") == 0, "resize");
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * No leak across 20 create/open/migrate/remove cycles: the driver's own
+ * accounting (live_objects, live_bytes) returns to zero, and the kernel's
+ * VmallocUsed to within 4 MiB of where it started, while each cycle holds
+ * more than 10 MiB of vmalloc memory (so one leaked cycle would show).
+ */
+static int test_no_leak(void)
+{
+	long objects = -1, bytes = -1, vm0, vm1, peak_objects = 0, peak_vm = 0;
+	char path[128];
+
+	st_remove_all();
+	CHECK(read_param("live_objects", &objects) == 0 && objects == 0,
+	      "live_objects %ld with no devices", objects);
+	CHECK(read_param("live_bytes", &bytes) == 0 && bytes == 0, "live_bytes %ld", bytes);
+	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/live_objects");
+	CHECK(st_write(path, "0") < 0, "live_objects is writable");
+	vm0 = vmalloc_used_kib();
+	CHECK(vm0 > 0, "VmallocUsed");
+	for (unsigned int i = 0; i < 20; i++)
+		if (leak_cycle(i, &peak_objects, &peak_vm) != TAP_PASS)
+			return TAP_FAIL;
+	/* The last reference to a removed device may be dropped just after. */
+	for (int i = 0; i < 20; i++) {
+		CHECK(read_param("live_objects", &objects) == 0 &&
+		      read_param("live_bytes", &bytes) == 0, "read");
+		if (!objects)
+			break;
+		sleep_ms(100);
+	}
+	vm1 = vmalloc_used_kib();
+	tap_diag("live_objects peak %ld, now %ld (bytes %ld); VmallocUsed %ld kB -> peak %ld -> %ld kB",
+		 peak_objects, objects, bytes, vm0, peak_vm, vm1);
+	/* The measures see the driver: two devices, two sessions, 2 x 5 MiB. */
+	CHECK(peak_objects >= 8, "live_objects peak %ld", peak_objects);
+	CHECK(peak_vm - vm0 >= 8 * 1024, "VmallocUsed grew only %ld kB", peak_vm - vm0);
+	CHECK(objects == 0 && bytes == 0, "leaked %ld objects, %ld bytes", objects, bytes);
+	CHECK(vm1 - vm0 < 4 * 1024, "VmallocUsed grew by %ld kB", vm1 - vm0);
+	return TAP_PASS;
+}
+
+/* state_size: validated, refused while open. */
+static int test_state_size_knob(void)
+{
+	char uuid[VFMIG_UUID_LEN + 1];
+	struct vfmig_err err = { 0 };
+	uint64_t v;
+	struct dev d;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(st_create("vfmig-small", 110, uuid) == 0, "create");
+	CHECK(vfmig_knob_write(uuid, "state_size", "4095", &err) == -EINVAL, "4095");
+	CHECK(vfmig_knob_write(uuid, "state_size", "0", &err) == -EINVAL, "0");
+	CHECK(vfmig_knob_write(uuid, "state_size", "1048577", &err) == -EINVAL, "unaligned");
+	CHECK(vfmig_knob_write(uuid, "state_size", "2147487744", &err) == -EINVAL, "2 GiB + 4 KiB");
+	CHECK(vfmig_knob_write(uuid, "state_size", "18446744073709551615", &err) == -EINVAL, "2^64-1");
+	CHECK(vfmig_knob_write(uuid, "state_size", "-4096", &err) == -EINVAL, "negative");
+	CHECK(vfmig_knob_write(uuid, "state_size", "4096", &err) == 0, "4 KiB");
+	CHECK(st_knob_u64(uuid, "state_size", &v) == 0 && v == 4096, "reads %llu",
+	      (unsigned long long)v);
+	st_remove_all();
+	CHECK(dev_open(&d, "vfmig-small", 111, NULL) == 0, "open");
+	CHECK(knob_set(&d, "state_size", "8192") == -EBUSY, "resize while open");
+	CHECK(knob(&d, "state_size") == 65536, "size changed while open");
+	dev_close(&d);
+	CHECK(knob_set(&d, "state_size", "8192") == 0 && knob(&d, "state_size") == 8192,
+	      "resize after close");
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * A large device state: seeded, saved in stop-and-copy straight from the
+ * source's mapping into the destination's (64 MiB windows), resumed with
+ * equal checksums.
+ */
+static int big_state_run(unsigned long mib)
+{
+	char size[32];
+	const char *setup[] = { "state_size", size, "data_size", "67108864",
+				"mmap_layout", "whole", NULL };
+	uint64_t pending, off, dsize, doff, moved = 0, chunks = 0;
+	double t0, t1, t2, t3, t4;
+	struct dev a, b;
+
+	CHECK(mib >= 1 && mib <= 2048, "VFMIG_BIG_STATE %lu", mib);
+	snprintf(size, sizeof(size), "%llu", mib * MiB);
+	t0 = now_s();
+	CHECK(dev_open(&a, "vfmig-large", 120, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 121, setup) == 0, "open two %lu MiB devices", mib);
+	CHECK(knob(&a, "state_size") == mib * MiB, "state_size");
+	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
+	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0 &&
+	      a.v.region.nr_areas == 1 && a.v.region.areas[0].map && b.v.region.areas[0].map,
+	      "map");
+	CHECK(knob_set(&a, "seed", "1234") == 0, "seed");
+	t1 = now_s();
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	for (;;) {
+		CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0, "pending");
+		if (!pending)
+			break;
+		CHECK(rd64(&a, HDR(data_offset), &off) == 0 && rd64(&a, HDR(data_size), &dsize) == 0 &&
+		      dsize > 0 && off == a.v.region.areas[0].offset &&
+		      dsize <= a.v.region.areas[0].size, "chunk at %llu of %llu",
+		      (unsigned long long)off, (unsigned long long)dsize);
+		CHECK(rd64(&b, HDR(data_offset), &doff) == 0 && doff == b.v.region.areas[0].offset,
+		      "destination data_offset %llu", (unsigned long long)doff);
+		memcpy(b.v.region.areas[0].map, a.v.region.areas[0].map, dsize);
+		CHECK(wr64(&b, HDR(data_size), dsize) == 0, "resume chunk %llu",
+		      (unsigned long long)chunks);
+		moved += dsize;
+		chunks++;
+	}
+	t2 = now_s();
+	CHECK(set_state(&a, VFMIG_V1_STATE_STOP) == 0 && set_state(&b, VFMIG_V1_STATE_STOP) == 0,
+	      "resume complete");
+	CHECK(moved > mib * MiB, "moved %llu", (unsigned long long)moved);
+	t3 = now_s();
+	CHECK(checksums_equal(&a, &b), "%lu MiB", mib);
+	t4 = now_s();
+	CHECK(knob(&a, "stat_chunks_saved") == chunks && knob(&b, "stat_chunks_restored") == chunks &&
+	      knob(&b, "stat_bytes_restored") == moved, "chunk counters");
+	tap_diag("%lu MiB state: create+seed %.1f s, save+resume %.1f s (%llu chunks), checksums %.1f s",
+		 mib, t1 - t0, t2 - t1, (unsigned long long)chunks, t4 - t3);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* Size from VFMIG_BIG_STATE (MiB), default 1 GiB when the guest has room for two. */
+static int test_big_state(void)
+{
+	const char *env = getenv("VFMIG_BIG_STATE");
+	unsigned long mib = env && *env ? strtoul(env, NULL, 10) : 1024;
+	long total = meminfo_kib("MemTotal");
+
+	st_remove_all();	/* what a failed test left behind */
+	if (!(env && *env) && total < (2 * 1024 + 640) * 1024L) {
+		tap_diag("MemTotal %ld kB is too small for two 1 GiB devices: 256 MiB instead",
+			 total);
+		mib = 256;
+	}
+	return big_state_run(mib);
+}
+
+static int test_unload(void)
+{
+	struct vfmig_err err = { 0 };
+
+	st_remove_all();
+	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	return TAP_PASS;
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(test_load),
+	TAP_TEST(test_dirty_stats),
+	TAP_TEST(test_precopy_converges),
+	TAP_TEST(test_precopy_diverges),
+	TAP_TEST(test_resume_split),
+	TAP_TEST(test_resume_bad_data_size),
+	TAP_TEST(test_fault_short_chunk),
+	TAP_TEST(test_fault_resume_chunk),
+	TAP_TEST(test_fault_save_chunk),
+	TAP_TEST(test_fault_transition_error),
+	TAP_TEST(test_stat_iterations_clean),
+	TAP_TEST(test_seed_during_save),
+	TAP_TEST_TIMEOUT(test_no_leak, 300),
+	TAP_TEST(test_state_size_knob),
+	TAP_TEST_TIMEOUT(test_big_state, 600),
+	TAP_TEST(test_unload),
+};
+
+int main(void)
+{
+	return tap_run("device", tests, TAP_COUNT(tests));
+}
