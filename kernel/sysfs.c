@@ -99,6 +99,15 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 	if (ret)
 		return ret;
 	mutex_lock(&vd->lock);
+	/*
+	 * A stopped device in stop-and-copy, or one being resumed, must not
+	 * change: the stream would no longer describe it.
+	 */
+	if ((vd->save.active && !(vd->device_state & VFMIG_V1_STATE_RUNNING)) ||
+	    (vd->device_state & VFMIG_V1_STATE_RESUMING)) {
+		mutex_unlock(&vd->lock);
+		return -EBUSY;
+	}
 	vfmig_state_fill(vd, seed);
 	vfmig_dirty_mark_all(vd);
 	mutex_unlock(&vd->lock);

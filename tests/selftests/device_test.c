@@ -334,13 +334,16 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
 				"data_size", "16384", "data_offset_policy", "fixed",
 				"dirty_rate", rate, NULL };
+	/* The destination generates nothing, or it would change before the compare. */
+	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
+				  "data_size", "16384", "data_offset_policy", "fixed", NULL };
 	uint64_t pending = 0, size, first = 0, chunks_written;
 	struct stream s = { 0 };
 	struct dev a, b;
 	long passes, writes;
 
 	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open");
+	      dev_open(&b, "vfmig-large", n + 1, setup_b) == 0, "open");
 	CHECK(knob_set(&a, "seed", "11") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	*min_pending = UINT64_MAX;
@@ -885,9 +888,13 @@ static int test_seed_during_save(void)
 	CHECK(knob_set(&a, "seed", "99") == 0, "seed during pre-copy");
 	CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0 && pending >= MiB,
 	      "pending %llu after a seed", (unsigned long long)pending);
+	/* In stop-and-copy and while resuming the device must not change. */
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	CHECK(knob_set(&a, "seed", "7") == -EBUSY, "seed in stop-and-copy not refused");
 	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
-	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(knob_set(&b, "seed", "7") == -EBUSY, "seed while resuming not refused");
+	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n &&
 	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
 	CHECK(checksums_equal(&a, &b), "seed during save");
 	CHECK(knob(&b, "seed") == 99, "destination seed %llu", (unsigned long long)knob(&b, "seed"));
@@ -936,13 +943,17 @@ static int leak_cycle(unsigned int i, long *peak_objects, long *peak_vmalloc)
 	const char *setup[] = { "state_size", "4194304", "data_size", "1048576",
 				"mmap_layout", "sparse:4", "data_offset_policy", "rotate",
 				"dirty_rate", "8388608", NULL };
+	/* The destination generates nothing, or it would change before the compare. */
+	const char *setup_b[] = { "state_size", "4194304", "data_size", "1048576",
+				  "mmap_layout", "sparse:4", "data_offset_policy", "rotate",
+				  NULL };
 	struct stream s = { 0 };
 	uint64_t pending, size;
 	long objects, vm;
 	struct dev a, b;
 
 	CHECK(dev_open(&a, "vfmig-large", 100 + 2 * i, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 101 + 2 * i, setup) == 0, "open");
+	      dev_open(&b, "vfmig-large", 101 + 2 * i, setup_b) == 0, "open");
 	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
 	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
 	CHECK(knob_set(&a, "seed", "13") == 0, "seed");
