@@ -8,11 +8,14 @@ and are driven over QMP.  Each scenario migrates a source device (dirty
 generation on) to a second QEMU with another mdev of the same type and
 checks: the device is realized, no migration blocker, status completed,
 vfio bytes transferred, the destination device RUNNING after "cont" with
-the checksum the source device had when it stopped.  Covered: trapped data
-section, whole-section mmap, sparse mmap with rotate/gap/straddle data
-offsets, paused and running sources, file and live unix-socket transports,
-and a destination that refuses the stream (source back to RUNNING, state
-intact, a second migration of it succeeds).
+the checksum the source device had when it stopped, and the vfio bytes
+QEMU loaded equal to those it saved.  Covered: trapped data section,
+whole-section mmap, sparse mmap with rotate/gap/straddle data offsets,
+x-no-mmap, vfmig-large as it comes; sources paused with -S, running, or
+stopped; file and live unix-socket transports; a cancelled pre-copy; a
+destination that refuses the stream (injected EIO, or a wrong device type):
+the source device is RUNNING again with its state and migrates fine after.
+QEMU 7.2 quirks this relies on are in Documentation/qemu-interop.md.
 """
 import contextlib
 import os
@@ -46,16 +49,18 @@ def next_n():
 
 def have_qemu():
     if not os.access(Qemu.BINARY, os.X_OK):
-        raise Skip("%s not installed (Debian package qemu-system-x86)" % Qemu.BINARY)
+        raise Skip("%s not installed (Debian package qemu-system-x86; "
+                   "VFMIG_QEMU names another binary)" % Qemu.BINARY)
 
 
-def vfio_dev(uuid, migration=True):
+def vfio_dev(uuid, migration=True, props=""):
     return ["-device", "vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,addr=%02x.0,"
-            "x-enable-migration=%s" % (uuid, SLOT, "on" if migration else "off")]
+            "x-enable-migration=%s%s" % (uuid, SLOT, "on" if migration else "off", props)]
 
 
-def start(name, uuid, paused=True, incoming=False, extra=()):
-    args = vfio_dev(uuid) + ["-msg", "timestamp=off"]
+def start(name, uuid, paused=True, incoming=False, props="", extra=()):
+    # -only-migratable: a failed vfio migration probe fails realize.
+    args = vfio_dev(uuid, props=props) + ["-only-migratable", "-msg", "timestamp=off"]
     for ev in ("vfio_region_mmap", "vfio_save_buffer", "vfio_load_state_device_data"):
         args += ["-trace", ev]
     if paused:
@@ -111,16 +116,18 @@ def qemus(*procs):
             q.stop()
 
 
-def new_pair(layout="none", policy="fixed", data_size=None):
-    """Source (dirty generation on) and destination mdevs, seeded differently."""
+def new_pair(layout=None, policy=None, data_size=None, type_name=TYPE, dst_type=None,
+             dirty_rate=DIRTY_RATE):
+    """Source (dirty generation on) and destination mdevs, seeded differently;
+    layout knobs left out keep the type's defaults."""
     src_n, dst_n = next_n(), next_n()
     knobs = {}
-    if data_size:
-        knobs["data_size"] = data_size
-    knobs["mmap_layout"] = layout
-    knobs["data_offset_policy"] = policy
-    src = create(TYPE, src_n, seed=1000 + src_n, dirty_rate=DIRTY_RATE, **knobs)
-    dst = create(TYPE, dst_n, seed=1000 + dst_n, **knobs)
+    for k, v in (("data_size", data_size), ("mmap_layout", layout),
+                 ("data_offset_policy", policy)):
+        if v is not None:
+            knobs[k] = v
+    src = create(type_name, src_n, seed=1000 + src_n, dirty_rate=dirty_rate, **knobs)
+    dst = create(dst_type or type_name, dst_n, seed=1000 + dst_n, **knobs)
     check(knob(src, "checksum") != knob(dst, "checksum"), "seeds give equal checksums")
     return src, dst
 
@@ -161,6 +168,8 @@ def finish_source(q, uuid, info, dirty=True):
 
 
 def finish_destination(q, uuid, want_sum, src_paused):
+    """Destination (-S) after the load: still RESUMING; RUNNING after cont
+    with the source's checksum.  Returns the vfio bytes QEMU loaded."""
     info = q.wait_migration(timeout=120)
     check_eq(info["status"], "completed", "destination migration status")
     check_eq(q.status(), "prelaunch" if src_paused else "paused", "destination run state")
@@ -173,12 +182,17 @@ def finish_destination(q, uuid, want_sum, src_paused):
     return trace_bytes(q, "vfio_load_state_device_data")
 
 
-def migrate_via_file(layout, policy, src_paused, data_size=None, areas=0, stop_cont=False):
-    src, dst = new_pair(layout, policy, data_size)
+def migrate_via_file(layout=None, policy=None, src_paused=False, data_size=None, areas=0,
+                     stop_cont=False, stop_first=False, type_name=TYPE, props=""):
+    """One scenario: source QEMU (paused with -S, or running; stop_cont
+    pauses and resumes it first, stop_first migrates it paused with "stop")
+    to a file, destination QEMU loads it and continues.  @areas: the mmaps
+    QEMU must make of the migration region on each side."""
+    src, dst = new_pair(layout, policy, data_size, type_name)
     path = os.path.join(WORK, "vfmig-mig-%d.bin" % os.getpid())
     # Both QEMUs start together: start-up dominates under nested TCG.
-    s = start("src", src, paused=src_paused)
-    d = start("dst", dst, paused=True, incoming=True)
+    s = start("src", src, paused=src_paused, props=props)
+    d = start("dst", dst, paused=True, incoming=True, props=props)
     with qemus(s, d):
         s.connect()
         d.connect()
@@ -191,13 +205,17 @@ def migrate_via_file(layout, policy, src_paused, data_size=None, areas=0, stop_c
             s.cmd("cont")
             check_eq(knob_int(src, "device_state"), S_RUNNING, "device_state after cont")
         wait_generation(src)
+        if stop_first:
+            s.cmd("stop")
+            check_eq(knob_int(src, "device_state"), S_STOP, "device_state after stop")
         s.cmd("migrate", uri="exec:cat > %s" % path)
         info = s.wait_migration(timeout=120)
         src_sum, sent = finish_source(s, src, info)
         check_eq(mmap_count(s), areas, "source migration-region mmaps")
         check(os.path.getsize(path) > sent, "stream file has only %d bytes" % os.path.getsize(path))
         d.cmd("migrate-incoming", uri="exec:cat %s" % path)
-        check_eq(finish_destination(d, dst, src_sum, src_paused), sent, "vfio bytes loaded vs saved")
+        check_eq(finish_destination(d, dst, src_sum, src_paused), sent,
+                 "vfio bytes loaded vs saved")
         check_eq(mmap_count(d), areas, "destination migration-region mmaps")
     os.unlink(path)
 
@@ -287,8 +305,7 @@ def test_destination_refuses():
     """resume_chunk fault on the destination: QEMU fails the migration, the
     source device is RUNNING again with its state, and migrates fine after."""
     have_qemu()
-    src, dst = new_pair("none", "fixed")
-    set_knob(src, "dirty_rate", 0)
+    src, dst = new_pair("none", "fixed", dirty_rate=0)
     dst2 = create(TYPE, next_n(), seed=7)
     sock = os.path.join(WORK, "vfmig-fail-%d.sock" % os.getpid())
     rp = [{"capability": "return-path", "state": True}]
@@ -328,6 +345,81 @@ def test_destination_refuses():
         finish_destination(d2, dst2, sum0, src_paused=False)
 
 
+def test_file_large_sparse_running():
+    """vfmig-large as it comes (16 MiB state, 1 MiB data section in four
+    mmapped areas), running, dirty generation on."""
+    have_qemu()
+    migrate_via_file(type_name="vfmig-large", areas=4)
+
+
+def test_file_no_mmap_straddle_stopped():
+    """x-no-mmap=on: QEMU traps a sparse layout too; source paused with stop."""
+    have_qemu()
+    migrate_via_file("sparse:4", "straddle", data_size=32768, areas=0, stop_first=True,
+                     props=",x-no-mmap=on")
+
+
+def test_cancel_precopy():
+    """migrate_cancel during pre-copy: the device is RUNNING again, state
+    untouched, and the next migration of it succeeds."""
+    have_qemu()
+    src, dst = new_pair("whole", "fixed", dirty_rate=0)
+    path = os.path.join(WORK, "vfmig-cancel-%d.bin" % os.getpid())
+    s = start("src", src, paused=False)
+    d = start("dst", dst, paused=True, incoming=True)
+    with qemus(s, d):
+        s.connect()
+        d.connect()
+        sum0 = knob(src, "checksum")
+        # Slow and strict: pre-copy cannot finish for tens of seconds.
+        s.cmd("migrate-set-parameters", **{"max-bandwidth": 32768, "downtime-limit": 1})
+        s.cmd("migrate", uri="exec:cat > %s" % path)
+        deadline = time.monotonic() + 30
+        while knob_int(src, "device_state") != S_PRE_COPY:
+            check(time.monotonic() < deadline, "device never entered pre-copy")
+            st = s.cmd("query-migrate").get("status")
+            check(st in ("setup", "active"), "migration status %r before cancel" % st)
+            time.sleep(0.05)
+        s.cmd("migrate_cancel")
+        s.wait_migration(want=("cancelled",), timeout=60)
+        check_eq(s.status(), "running", "source run state after cancel")
+        check_eq(knob_int(src, "device_state"), S_RUNNING, "device_state after cancel")
+        check_eq(knob(src, "checksum"), sum0, "checksum after cancel")
+        s.cmd("migrate-set-parameters", **{"max-bandwidth": 128 << 20, "downtime-limit": 300})
+        s.cmd("migrate", uri="exec:cat > %s" % path)
+        src_sum, _ = finish_source(s, src, s.wait_migration(timeout=120), dirty=False)
+        check_eq(src_sum, sum0, "checksum after the second migration")
+        d.cmd("migrate-incoming", uri="exec:cat %s" % path)
+        finish_destination(d, dst, sum0, src_paused=False)
+    os.unlink(path)
+
+
+def test_wrong_type_refused():
+    """A vfmig-small stream into a vfmig-large device: the destination's
+    data_size write fails with EINVAL and QEMU abandons the load."""
+    have_qemu()
+    src, dst = new_pair(dirty_rate=0, dst_type="vfmig-large")
+    path = os.path.join(WORK, "vfmig-wrong-%d.bin" % os.getpid())
+    s = start("src", src, paused=True)
+    d = start("dst", dst, paused=True, incoming=True)
+    with qemus(s, d):
+        s.connect()
+        d.connect()
+        dst_sum = knob(dst, "checksum")
+        s.cmd("migrate", uri="exec:cat > %s" % path)
+        s.wait_migration(timeout=120)
+        d.cmd("migrate-incoming", uri="exec:cat %s" % path)
+        check_eq(d.wait_exit(60), 1, "destination QEMU exit status")
+        out = d.output()
+        check("vfio_mig_write 8 byte %s: failed at offset 0x%x, err: Invalid argument"
+              % (dst, (MIG_REGION << REGION_SHIFT) + 0x18) in out,
+              "destination did not refuse at the data_size write:\n" + out)
+        check("load of migration failed" in out, "no load failure reported:\n" + out)
+        # Closed in the middle of a resume: the device keeps its own state.
+        check_eq(knob(dst, "checksum"), dst_sum, "refusing device's checksum")
+    os.unlink(path)
+
+
 def test_unload():
     Qemu.stop_all()
     unload_module()
@@ -349,8 +441,12 @@ def main():
         (test_file_sparse4_rotate_running, 240),
         (test_file_sparse4_gap_paused, 240),
         (test_file_sparse4_straddle_running, 240),
+        (test_file_large_sparse_running, 300),
+        (test_file_no_mmap_straddle_stopped, 240),
         (test_live_unix_socket, 240),
+        (test_cancel_precopy, 300),
         (test_destination_refuses, 300),
+        (test_wrong_type_refused, 240),
         (test_unload, 60),
     ]
     only = os.environ.get("VFMIG_QEMU_ONLY")

@@ -243,7 +243,7 @@ class Qmp:
 class Qemu:
     """A nested qemu-system-x86_64: tiny firmware-only guest, QMP on /dev/shm."""
 
-    BINARY = "/usr/bin/qemu-system-x86_64"
+    BINARY = os.environ.get("VFMIG_QEMU", "/usr/bin/qemu-system-x86_64")
     started = []
 
     def __init__(self, name, args, logdir):
