@@ -32,7 +32,10 @@ SUITE = "qemu"
 TYPE = "vfmig-small"
 VENDOR, DEVICE = 0x1234, 0x7F10
 SLOT = 4
-MIG_REGION, REGION_SHIFT = 9, 40   # region 9 at fd offset 9 << 40 (kernel/vfmig.h)
+MIG_REGION, REGION_SHIFT = 9, 40   # region 9 at fd offset 9 << 40 (include/vfmig/abi.h)
+# BAR0 registers (include/vfmig/abi.h) and where the qtest "firmware" maps it.
+REG_MAGIC, REG_SCRATCH, REG_DEVICE_STATE, BAR0_MAGIC = 0x00, 0x20, 0x24, 0x67696D66
+BAR0_ADDR, SCRATCH = 0xE0000000, 0x5EED1234
 DIRTY_RATE = 262144            # bytes/s on every source device
 LOGDIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "vfmig-qemu-%d" % os.getpid())
 WORK = "/dev/shm"
@@ -58,7 +61,7 @@ def vfio_dev(uuid, migration=True, props=""):
             "x-enable-migration=%s%s" % (uuid, SLOT, "on" if migration else "off", props)]
 
 
-def start(name, uuid, paused=True, incoming=False, props="", extra=()):
+def start(name, uuid, paused=True, incoming=False, props="", extra=(), qtest=False):
     # -only-migratable: a failed vfio migration probe fails realize.
     args = vfio_dev(uuid, props=props) + ["-only-migratable", "-msg", "timestamp=off"]
     for ev in ("vfio_region_mmap", "vfio_save_buffer", "vfio_load_state_device_data"):
@@ -67,7 +70,7 @@ def start(name, uuid, paused=True, incoming=False, props="", extra=()):
         args.append("-S")
     if incoming:
         args += ["-incoming", "defer"]
-    return Qemu(name, args + list(extra), LOGDIR)
+    return Qemu(name, args + list(extra), LOGDIR, qtest=qtest)
 
 
 def check_realized(q):
@@ -420,6 +423,49 @@ def test_wrong_type_refused():
     os.unlink(path)
 
 
+def program_bar0(qt, addr):
+    """As firmware would: BAR0 of 00:04.0 at @addr, memory decoding on."""
+    cfg = 0x80000000 | (SLOT << 11)
+    qt.cmd("outl 0xcf8 0x%x" % (cfg | 0x10))
+    qt.cmd("outl 0xcfc 0x%x" % addr)
+    qt.cmd("outl 0xcf8 0x%x" % (cfg | 0x04))
+    qt.cmd("outw 0xcfc 0x2")
+
+
+def test_guest_scratch_qtest():
+    """The guest side through QEMU's trapped BAR0 (qtest makes the guest's
+    accesses; both VMs paused, so no firmware interferes): a SCRATCH value the
+    source guest wrote is what the destination guest reads back after the
+    migration; the guest sees device_state 4 while resuming."""
+    have_qemu()
+    src, dst = new_pair()
+    path = os.path.join(WORK, "vfmig-qtest-%d.bin" % os.getpid())
+    s = start("src", src, paused=True, qtest=True)
+    d = start("dst", dst, paused=True, incoming=True, qtest=True)
+    with qemus(s, d):
+        s.connect()
+        d.connect()
+        check_realized(s)
+        program_bar0(s.qtest, BAR0_ADDR)
+        check_eq(s.qtest.readl(BAR0_ADDR + REG_MAGIC), BAR0_MAGIC, "MAGIC through QEMU")
+        check_eq(s.qtest.readl(BAR0_ADDR + REG_DEVICE_STATE), S_RUNNING, "guest-visible state")
+        s.qtest.cmd("writel 0x%x 0x%x" % (BAR0_ADDR + REG_SCRATCH, SCRATCH))
+        check_eq(s.qtest.readl(BAR0_ADDR + REG_SCRATCH), SCRATCH, "SCRATCH read back")
+        wait_generation(src)
+        s.cmd("migrate", uri="exec:cat > %s" % path)
+        src_sum, _ = finish_source(s, src, s.wait_migration(timeout=120))
+        d.cmd("migrate-incoming", uri="exec:cat %s" % path)
+        d.wait_migration(timeout=120)
+        # QEMU restored BAR0's address from the stream; the device is resuming.
+        check_eq(d.qtest.readl(BAR0_ADDR + REG_DEVICE_STATE), S_RESUMING,
+                 "guest-visible state before cont")
+        finish_destination(d, dst, src_sum, src_paused=True)
+        check_eq(d.qtest.readl(BAR0_ADDR + REG_SCRATCH), SCRATCH, "SCRATCH on the destination")
+        check_eq(d.qtest.readl(BAR0_ADDR + REG_DEVICE_STATE), S_RUNNING,
+                 "guest-visible state after cont")
+    os.unlink(path)
+
+
 def test_unload():
     Qemu.stop_all()
     unload_module()
@@ -445,6 +491,7 @@ def main():
         (test_file_no_mmap_straddle_stopped, 240),
         (test_live_unix_socket, 240),
         (test_cancel_precopy, 300),
+        (test_guest_scratch_qtest, 240),
         (test_destination_refuses, 300),
         (test_wrong_type_refused, 240),
         (test_unload, 60),

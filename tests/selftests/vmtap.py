@@ -240,19 +240,69 @@ class Qmp:
             pass
 
 
+class Qtest:
+    """QEMU's qtest protocol (-qtest; Debian's QEMU has no qtest accelerator,
+    but the protocol works beside TCG): the test makes guest accesses, e.g.
+    "outl 0xcf8 0x80002010", "writel ADDR VAL", "readl ADDR"."""
+
+    def __init__(self, path):
+        self.path = path
+        if os.path.exists(path):
+            os.unlink(path)
+        self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsock.bind(path)
+        self.lsock.listen(1)
+        self.sock = None
+
+    def accept(self, timeout=60):
+        self.lsock.settimeout(timeout)
+        self.sock, _ = self.lsock.accept()
+        self.sock.settimeout(30)
+        self.rfile = self.sock.makefile("r", encoding="ascii")
+
+    def cmd(self, line):
+        self.sock.sendall((line + "\n").encode())
+        while True:
+            r = self.rfile.readline()
+            if not r:
+                raise Fail("qtest connection closed after %r" % line)
+            if r.startswith("IRQ"):
+                continue
+            if not r.startswith("OK"):
+                raise Fail("qtest %r: %s" % (line, r.strip()))
+            return r.split()[1:]
+
+    def readl(self, addr):
+        return int(self.cmd("readl 0x%x" % addr)[0], 16)
+
+    def close(self):
+        for so in (self.sock, self.lsock):
+            if so:
+                so.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
 class Qemu:
-    """A nested qemu-system-x86_64: tiny firmware-only guest, QMP on /dev/shm."""
+    """A nested qemu-system-x86_64: tiny firmware-only guest, QMP on /dev/shm.
+    With qtest=True, .qtest makes guest accesses (keep the guest paused with
+    -S so that the firmware does not reprogram what the test set up)."""
 
     BINARY = os.environ.get("VFMIG_QEMU", "/usr/bin/qemu-system-x86_64")
     started = []
 
-    def __init__(self, name, args, logdir):
+    def __init__(self, name, args, logdir, qtest=False):
         self.name = name
         self.sock = "/dev/shm/vfmig-%s-%d.qmp" % (name, os.getpid())
+        self.qtest = None
+        accel_args = ["-accel", "tcg"]
+        if qtest:
+            self.qtest = Qtest("/dev/shm/vfmig-%s-%d.qtest" % (name, os.getpid()))
+            accel_args += ["-qtest", "unix:" + self.qtest.path, "-qtest-log", "/dev/null"]
         self.logpath = os.path.join(logdir, "qemu-%s.log" % name)
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        self.argv = [self.BINARY, "-accel", "tcg", "-machine", "pc", "-m", "32",
+        self.argv = [self.BINARY] + accel_args + ["-machine", "pc", "-m", "32",
                      "-nodefaults", "-no-user-config", "-display", "none",
                      "-qmp", "unix:%s,server=on,wait=off" % self.sock] + list(args)
         self.log = open(self.logpath, "w")
@@ -277,6 +327,8 @@ class Qemu:
             if os.path.exists(self.sock):
                 try:
                     self.qmp = Qmp(self.sock)
+                    if self.qtest:
+                        self.qtest.accept()
                     break
                 except OSError:
                     pass
@@ -333,6 +385,8 @@ class Qemu:
                 self.proc.wait(15)
         if self.qmp:
             self.qmp.close()
+        if self.qtest:
+            self.qtest.close()
         self.log.close()
         if os.path.exists(self.sock):
             os.unlink(self.sock)
