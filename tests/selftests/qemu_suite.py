@@ -24,9 +24,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmtap import (Fail, Qemu, QmpError, Skip, check, check_eq, create, diag,  # noqa: E402
-                   knob, knob_int, load_module, remove_all, run, set_knob,
-                   unload_module)
+from vmtap import (Fail, Qemu, QmpError, Skip, Timeout, check, check_eq,  # noqa: E402
+                   create, diag, knob, knob_int, load_module, remove_all, run,
+                   set_knob, unload_module)
 
 SUITE = "qemu"
 TYPE = "vfmig-small"
@@ -108,12 +108,12 @@ def qemus(*procs):
     """Stop the QEMUs at the end; on failure add the tail of their output."""
     try:
         yield procs
-    except Fail as e:
+    except (Fail, Timeout) as e:
         msg = [str(e)]
         for q in procs:
             msg.append("--- QEMU %s (%s):" % (q.name, q.logpath))
             msg += q.output().splitlines()[-15:]
-        raise Fail("\n".join(msg))
+        raise type(e)("\n".join(msg))
     finally:
         for q in procs:
             q.stop()

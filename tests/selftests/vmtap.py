@@ -75,8 +75,9 @@ def run(suite, tests, cleanup=None):
             res, reason = "skip", str(e)
         except Fail as e:
             diag("%s: %s" % (name, e))
-        except Timeout:
-            diag("%s: timed out after %d s" % (name, tmo))
+        except Timeout as e:
+            diag("%s: timed out after %d s%s"
+                 % (name, tmo, "" if str(e) == "timed out" else ": %s" % e))
         except Exception:
             diag("%s: %s" % (name, traceback.format_exc()))
         finally:
