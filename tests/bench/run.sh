@@ -18,15 +18,17 @@ export VFMIG_VM_MEM=${VFMIG_VM_MEM:-1536}
 # The guest gets the BENCH_* settings on its command line through env(1).
 set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" sh "$top/tests/bench/bench.sh" "$out"
-if ! sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${BENCH_TIMEOUT:-1500}" "$k" -- "$@" \
-	> "$out/vm.log" 2>&1; then
-	tail -n 30 "$out/vm.log" >&2
+# The guest's "bench:" lines show up as they come; everything is in vm.log.
+echo "bench: booting Linux $k (TCG, ${VFMIG_VM_MEM} MiB); this takes several minutes"
+{ sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${BENCH_TIMEOUT:-1500}" "$k" -- "$@" \
+	2>&1 || echo "run-vm exit status $?"; } | tee "$out/vm.log" | grep --line-buffered '^bench:' | sed -u 's/\r//' || true
+if grep -q '^run-vm exit status' "$out/vm.log"; then
+	tail -n 30 "$out/vm.log" | tr -d '\r' >&2
 	echo "bench: FAILED (VM log: $out/vm.log, console: $out/console.log)" >&2
 	exit 1
 fi
 [ -s "$out/bench.json" ] && [ -s "$out/bench.txt" ] ||
 	{ echo "bench: the VM wrote no figures; see $out/vm.log" >&2; exit 1; }
-grep '^bench:' "$out/vm.log" | tr -d '\r'
 echo
 cat "$out/bench.txt"
 echo
