@@ -7,6 +7,7 @@
 #   make vm-shell     a shell in a VM with the module built for KREL
 #   make deps         install build/test dependencies (Debian 12, as root)
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
+#   make bench        migration throughput vs memcpy and peak RSS, in a VM
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -20,7 +21,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean
+	demo vm-shell deps clean bench
 
 all: module user selftests unit
 
@@ -56,6 +57,11 @@ check: user unit selftests
 demo: user selftests
 	sh tests/demo.sh $(firstword $(VM_KERNELS))
 
+# Figures, not a test: build/bench/bench.json (not part of `make check`).
+bench: user
+	$(MAKE) -C tests/bench
+	sh tests/bench/run.sh $(firstword $(VM_KERNELS))
+
 KREL_VM ?= $(firstword $(VM_KERNELS))
 vm-shell: user selftests
 	sh scripts/build-module.sh $(KREL_VM) /usr/src/linux-headers-$(KREL_VM)
@@ -69,3 +75,4 @@ clean:
 	$(MAKE) -C user clean
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/selftests clean
+	$(MAKE) -C tests/bench clean

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "stream.h"
 #include "testutil.h"
@@ -157,6 +159,71 @@ static void test_reader_fields(void **state)
 	assert_int_equal(err.code, 0);
 	close(fd);
 	free(buf);
+	free(r);
+}
+
+/*
+ * Big reads bypass the reader's buffer: a piece several buffers long, after
+ * a few buffered bytes, comes out intact at the right offset, also through a
+ * pipe that hands it over in small writes; cut short, it is a truncation
+ * that says how much of the piece arrived.
+ */
+static void test_big_read_direct(void **state)
+{
+	struct vfmig_reader *r = malloc(sizeof(*r));
+	const size_t big = 3 * sizeof(r->buf) + 123;
+	uint8_t *buf = malloc(big + 3), *out = malloc(big);
+	struct vfmig_err err;
+	uint8_t head[3];
+	int fd, p[2];
+
+	(void)state;
+	for (size_t i = 0; i < big + 3; i++)
+		buf[i] = (uint8_t)(i * 7 + (i >> 9));
+	/* From a file: the buffered head, then the piece read directly. */
+	fd = tu_memfd_with(buf, big + 3);
+	vfmig_err_clear(&err);
+	vfmig_reader_init(r, fd);
+	assert_int_equal(vfmig_reader_get(r, head, 3, "head", &err), 0);
+	assert_int_equal(vfmig_reader_get(r, out, big, "piece", &err), 0);
+	assert_memory_equal(head, buf, 3);
+	assert_memory_equal(out, buf + 3, big);
+	assert_int_equal(vfmig_reader_offset(r), big + 3);
+	close(fd);
+
+	/* Through a pipe in 1000-byte writes: many short direct reads. */
+	assert_int_equal(pipe(p), 0);
+	if (fork() == 0) {
+		close(p[0]);
+		int rc = 0;
+
+		for (size_t off = 0; off < big + 3 && !rc; off += 1000)
+			if (write(p[1], buf + off, big + 3 - off < 1000 ? big + 3 - off : 1000) < 0)
+				rc = 1;
+		free(buf);
+		free(out);
+		free(r);
+		_exit(rc);
+	}
+	close(p[1]);
+	memset(out, 0, big);
+	vfmig_reader_init(r, p[0]);
+	assert_int_equal(vfmig_reader_get(r, head, 3, "head", &err), 0);
+	assert_int_equal(vfmig_reader_get(r, out, big, "piece", &err), 0);
+	assert_memory_equal(out, buf + 3, big);
+	assert_int_equal(vfmig_reader_offset(r), big + 3);
+	close(p[0]);
+	wait(NULL);
+
+	/* Truncated inside the piece. */
+	fd = tu_memfd_with(buf, big - 100);
+	vfmig_reader_init(r, fd);
+	assert_int_equal(vfmig_reader_get(r, head, 3, "head", &err), 0);
+	assert_int_equal(vfmig_reader_get(r, out, big, "piece", &err), -EPIPE);
+	assert_non_null(strstr(err.msg, "stream truncated inside piece"));
+	close(fd);
+	free(buf);
+	free(out);
 	free(r);
 }
 
@@ -478,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_nonprintable_idstr),
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_big_read_direct),
 		cmocka_unit_test(test_missing_end),
 		cmocka_unit_test(test_duplicate_start_and_part_after_end),
 		cmocka_unit_test(test_pipe_and_large_write),

@@ -105,8 +105,16 @@ int cmd_migrate(int argc, char **argv)
 		ret = cli_failf("migrate: pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* A big pipe keeps the two sides from waking each other per 64 KiB. */
-	fcntl(pipefd[1], F_SETPIPE_SZ, 1 << 20);
+	/*
+	 * A big pipe keeps the two sides from waking each other per 64 KiB.
+	 * Offline, one that holds a whole chunk lets the source stage the next
+	 * chunk while the destination applies this one (live, it would let
+	 * pre-copy rounds look faster than the destination takes them, so the
+	 * bandwidth estimate keeps the 1 MiB pipe).  Above /proc/sys/fs/
+	 * pipe-max-size (1 MiB) only root may go: fall back to that.
+	 */
+	if (!o.conv.offline || fcntl(pipefd[1], F_SETPIPE_SZ, 16 << 20) < 0)
+		fcntl(pipefd[1], F_SETPIPE_SZ, 1 << 20);
 	l.s = dst;
 	l.fd = pipefd[0];
 	if ((errno = pthread_create(&tid, NULL, load_thread, &l))) {

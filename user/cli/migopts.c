@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,7 +167,13 @@ void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
 	char sent[32];
 
 	if (o->json) {
-		vfmig_stats_print_json(st, stdout);
+		struct vfmig_stats with_rss = *st;
+		struct rusage ru;
+
+		/* Peak RSS of this process (KiB on Linux), mapped data sections included. */
+		if (!getrusage(RUSAGE_SELF, &ru))
+			with_rss.peak_rss_kib = (uint64_t)ru.ru_maxrss;
+		vfmig_stats_print_json(&with_rss, stdout);
 		fflush(stdout);
 		return;
 	}

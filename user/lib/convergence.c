@@ -195,6 +195,8 @@ int vfmig_stats_print_json(const struct vfmig_stats *s, FILE *out)
 			s->dev[i].instance, s->dev[i].bytes);
 	}
 	fputs("]", out);
+	if (s->peak_rss_kib)
+		fprintf(out, ", \"peak-rss-kib\": %" PRIu64, s->peak_rss_kib);
 	if (s->error[0]) {
 		fputs(", \"error\": ", out);
 		json_str(out, s->error);

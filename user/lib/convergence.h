@@ -100,6 +100,7 @@ struct vfmig_stats {
 	unsigned int nr_devices;
 	struct vfmig_dev_stats dev[VFMIG_STATS_MAX_DEVICES];
 	char error[VFMIG_ERR_MAX];
+	uint64_t peak_rss_kib;	/* set by the caller (getrusage); 0 = not printed */
 };
 
 void vfmig_stats_init(struct vfmig_stats *s);

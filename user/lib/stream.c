@@ -204,11 +204,15 @@ static int bad(struct vfmig_err *err, int code, uint64_t at, const char *fmt, ..
 	return vfmig_err_set(err, code, "stream offset %" PRIu64 ": %s", at, msg);
 }
 
-/* Refill the buffer; 0 with r->eof set at end of input. */
-static int fill(struct vfmig_reader *r, struct vfmig_err *err)
+/*
+ * One read(2) of up to len bytes into buf; 0 and *got = 0 at end of input.
+ * Retries EINTR (unless cancelled) and waits on EAGAIN.
+ */
+static int read_some(struct vfmig_reader *r, void *buf, size_t len, size_t *got,
+		     struct vfmig_err *err)
 {
 	for (;;) {
-		ssize_t ret = read(r->fd, r->buf, sizeof(r->buf));
+		ssize_t ret = read(r->fd, buf, len);
 
 		if (ret < 0) {
 			if (errno == EINTR && r->cancel && *r->cancel)
@@ -224,11 +228,23 @@ static int fill(struct vfmig_reader *r, struct vfmig_err *err)
 			}
 			return bad(err, -errno, r->offset, "read: %s", strerror(errno));
 		}
-		r->pos = 0;
-		r->len = (size_t)ret;
-		r->eof = ret == 0;
+		*got = (size_t)ret;
 		return 0;
 	}
+}
+
+/* Refill the buffer; 0 with r->eof set at end of input. */
+static int fill(struct vfmig_reader *r, struct vfmig_err *err)
+{
+	size_t got = 0;
+	int ret = read_some(r, r->buf, sizeof(r->buf), &got, err);
+
+	if (ret)
+		return ret;
+	r->pos = 0;
+	r->len = got;
+	r->eof = got == 0;
+	return 0;
 }
 
 /* Consume n bytes, copying them to out unless it is NULL. */
@@ -239,8 +255,29 @@ static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const c
 	int ret;
 
 	while (n) {
-		size_t take;
+		size_t take = 0;
 
+		if (r->pos == r->len && out && n >= sizeof(r->buf)) {
+			/*
+			 * Buffer empty and a big piece wanted (device data, e.g.
+			 * straight into a mapping): read into it directly, saving
+			 * a copy and most of the read calls.
+			 */
+			ret = read_some(r, out, n > (1u << 30) ? (size_t)1 << 30 : (size_t)n, &take, err);
+			if (ret)
+				return ret;
+			if (!take) {
+				r->eof = true;
+				return bad(err, -EPIPE, r->offset,
+					   "stream truncated inside %s (%" PRIu64 " of %" PRIu64
+					   " bytes from offset %" PRIu64 ")",
+					   what, want - n, want, start);
+			}
+			out += take;
+			r->offset += take;
+			n -= take;
+			continue;
+		}
 		if (r->pos == r->len) {
 			ret = fill(r, err);
 			if (ret)

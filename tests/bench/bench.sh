@@ -1,0 +1,169 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The `make bench` guest side (runs in the VM as root): the guest's memcpy
+# bandwidth, then offline save+resume throughput of `vfmig migrate` for a
+# 256 MiB device state per mmap layout, plus a 16 MiB run per layout so the
+# engine's peak RSS can be compared across state sizes.
+#
+# usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
+# Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
+# BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=${1:?usage: bench.sh OUTDIR}
+V=$top/user/build/vfmig
+S=/sys/bus/mdev/devices
+export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
+repeat=${BENCH_REPEAT:-3}
+big=$(( ${BENCH_MIB:-256} << 20 ))
+small=$(( ${BENCH_SMALL_MIB:-16} << 20 ))
+TIMEIT=$here/build/timeit
+T=${TMPDIR:-/tmp}/bench.$$
+mkdir -p "$T" "$out"
+
+die() { echo "bench: FAIL: $*" >&2; exit 1; }
+knob() { # knob UUID NAME [VALUE]
+	if [ $# -eq 3 ]; then
+		echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3 on $1"
+	else
+		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
+	fi
+}
+# json_num FILE KEY: the number after "KEY": in a one-line JSON object.
+json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
+cleanup() {
+	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+echo "bench: Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
+"$V" module load || die "module load"
+
+# 1. The yardstick, before any device holds memory.
+# It runs again after the migrations; the better of the two runs counts, so
+# a neighbour's load during one of them does not flatter the ratios.
+memcpy_run() { # memcpy_run WHEN
+	"$here/build/memcpy_bench" $((big >> 20)) 7 > "$T/memcpy-$1.json" || die "memcpy_bench"
+	echo "bench: memcpy $((big >> 20)) MiB ($1): best $(json_num "$T/memcpy-$1.json" best-mbps) MB/s, median $(json_num "$T/memcpy-$1.json" median-mbps) MB/s"
+}
+memcpy_run before
+
+# 2. Cases NAME:LAYOUT:DATA_MIB.  The data section is 8 MiB: mapping it costs
+# per page at every open (remap_vmalloc_range), which under TCG is seconds
+# for 64 MiB; "mmap-d64" shows that cost at the device's maximum.
+cases="mmap:whole:8 trapped:none:8 sparse:sparse4:8"
+big_only="mmap-d64:whole:64"
+layout_knobs() {
+	case $1 in
+	whole) echo "mmap_layout=whole data_offset_policy=fixed" ;;
+	none) echo "mmap_layout=none data_offset_policy=fixed" ;;
+	sparse4) echo "mmap_layout=sparse:4 data_offset_policy=straddle" ;;
+	esac
+}
+# timed FILE CMD...: run CMD under timeit, stdout to FILE; prints wall ns.
+timed() {
+	f=$1
+	shift
+	"$TIMEIT" "$@" > "$f" 2> "$T/err" || die "$name: $* failed: $(cat "$T/err") $(cat "$f")"
+	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
+}
+
+rows=""
+printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib" > "$T/rows"
+run_case() { # run_case NAME SIZE LAYOUT DATA_MIB
+	name=$1 size=$2 layout=$3 data=$(($4 << 20))
+	a=$("$V" mdev create vfmig-large) || die "mdev create"
+	b=$("$V" mdev create vfmig-large) || die "mdev create"
+	for u in "$a" "$b"; do
+		knob "$u" state_size "$size"
+		knob "$u" data_size "$data"
+		for kv in $(layout_knobs "$layout"); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+		knob "$u" dirty_rate 0
+	done
+	knob "$a" seed 4242
+	sum=$(knob "$a" checksum)
+	best_ns=0 best_eng=0 rss=0 runs=""
+	i=0
+	while [ "$i" -lt "$repeat" ]; do
+		# Alternate directions: the stopped source becomes the next destination.
+		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
+		ns=$(timed "$T/json" "$V" migrate --offline --json --from "$from" --to "$to")
+		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
+		got=$(knob "$to" checksum)
+		[ "$got" = "$sum" ] || die "$name: checksum after migrate $got != source $sum"
+		[ "$(knob "$to" device_state)" = 1 ] || die "$name: destination not running"
+		eng=$(json_num "$T/json" total-time)
+		r=$(json_num "$T/json" peak-rss-kib)
+		[ -n "$r" ] || die "$name: no peak-rss-kib in $(cat "$T/json")"
+		[ "$r" -gt "$rss" ] && rss=$r
+		if [ "$best_ns" = 0 ] || [ "$ns" -lt "$best_ns" ]; then best_ns=$ns best_eng=$eng; fi
+		runs="$runs${runs:+,}$(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
+		i=$((i + 1))
+	done
+	# Save alone (to /dev/null, best of 2) from the last destination, which
+	# runs with the state: what the source device and the engine's save side
+	# cost without the pipe and the destination.
+	save_ns=0
+	for i in 1 2; do
+		ns=$(timed /dev/null "$V" save --offline -q "$to" -o /dev/null)
+		if [ "$save_ns" = 0 ] || [ "$ns" -lt "$save_ns" ]; then save_ns=$ns; fi
+	done
+	save_mbps=$(awk -v b="$size" -v ns="$save_ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
+	mbps=$(awk -v b="$size" -v ns="$best_ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+	eng_mbps=$(awk -v b="$size" -v ms="$best_eng" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
+	echo "bench: $name $((size >> 20)) MiB: best $mbps MB/s, engine $eng_mbps MB/s, save only $save_mbps MB/s, peak RSS $rss KiB, runs [$runs], checksum $sum"
+	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4" >> "$T/rows"
+	rows="$rows${rows:+, }{\"case\": \"$name\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"}"
+}
+
+for c in $cases $big_only; do
+	IFS=: read -r n l d <<-EOF
+	$c
+	EOF
+	run_case "$n" "$big" "$l" "$d"
+done
+for c in $cases; do
+	IFS=: read -r n l d <<-EOF
+	$c
+	EOF
+	run_case "$n" "$small" "$l" "$d"
+done
+"$V" module unload || die "module unload"
+memcpy_run after
+m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
+if awk -v a="$m1" -v b="$m2" 'BEGIN { exit !(a >= b) }'; then best_run=before; else best_run=after; fi
+cp "$T/memcpy-$best_run.json" "$T/memcpy.json"
+memcpy=$(json_num "$T/memcpy.json" best-mbps)
+memcpy_med=$(json_num "$T/memcpy.json" median-mbps)
+# Ratios against the best memcpy of the run.
+awk -v c="$memcpy" 'NR == 1 { print; next } { $5 = sprintf("%.3f", $4 / c); print }' "$T/rows" > "$T/rows2"
+mv "$T/rows2" "$T/rows"
+
+{
+	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "mem-mib": %s, ' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" \
+		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5}, "cases": [%s]}\n' \
+		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows"
+} > "$T/bench.json"
+# Fill in the ratios, now that the best memcpy is known.
+while read -r c mib _ _ ratio _; do
+	[ "$c" = case ] && continue
+	sed -i "s/@RATIO-$c-$mib@/$ratio/" "$T/bench.json"
+done < "$T/rows"
+grep -q @RATIO "$T/bench.json" && die "a ratio is missing in bench.json"
+cp "$T/bench.json" "$out/bench.json"
+
+{
+	echo "vfmig bench on Linux $(uname -r) ($(nproc) CPUs), MB = 10^6 bytes"
+	echo "memcpy $((big >> 20)) MiB: best $memcpy MB/s, median $memcpy_med MB/s (better of the runs before and after)"
+	echo "save+resume = vfmig migrate --offline, best of $repeat, wall time of the command (fork to exit);"
+	echo "engine = state / the engine's total-time; save only = vfmig save --offline -o /dev/null"
+	awk 'NR == 1 { printf "%-9s %9s %-8s %6s %8s %8s %9s %9s %12s  %s\n", "case", "state", "layout", "data", "MB/s", "xmemcpy", "engine", "save-only", "peakRSS KiB", "target"; next }
+		{ tgt = $1 ~ /^mmap/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : "-"
+		  printf "%-9s %5d MiB %-8s %2d MiB %8s %8s %9s %9s %12s  %s\n", $1, $2, $3, $9, $4, $5, $6, $8, $7, tgt }' "$T/rows"
+} > "$out/bench.txt"
+cat "$out/bench.txt"

@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: build the module for KRELEASE, boot a VM and run bench.sh in
+# it; the figures land in build/bench/bench.json (and bench.txt).
+# usage: run.sh KRELEASE
+# Environment: VFMIG_VM_MEM (default 1536 MiB: two 256 MiB devices, their
+# 64 MiB data sections and the 2 x 256 MiB memcpy buffers, not at once),
+# BENCH_TIMEOUT (seconds, default 1500), BENCH_REPEAT, BENCH_MIB, BENCH_SMALL_MIB.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+k=${1:?usage: run.sh KRELEASE}
+out=$top/build/bench
+mkdir -p "$out"
+sh "$top/scripts/build-module.sh" "$k" "/usr/src/linux-headers-$k" > "$out/module-build.log" 2>&1 ||
+	{ cat "$out/module-build.log"; exit 1; }
+rm -f "$out/bench.json" "$out/bench.txt"
+export VFMIG_VM_MEM=${VFMIG_VM_MEM:-1536}
+# The guest gets the BENCH_* settings on its command line through env(1).
+set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
+	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" sh "$top/tests/bench/bench.sh" "$out"
+# The guest's "bench:" lines show up as they come; everything is in vm.log.
+echo "bench: booting Linux $k (TCG, ${VFMIG_VM_MEM} MiB); this takes several minutes"
+{ sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${BENCH_TIMEOUT:-1500}" "$k" -- "$@" \
+	2>&1 || echo "run-vm exit status $?"; } | tee "$out/vm.log" | grep --line-buffered '^bench:' | sed -u 's/\r//' || true
+if grep -q '^run-vm exit status' "$out/vm.log"; then
+	tail -n 30 "$out/vm.log" | tr -d '\r' >&2
+	echo "bench: FAILED (VM log: $out/vm.log, console: $out/console.log)" >&2
+	exit 1
+fi
+[ -s "$out/bench.json" ] && [ -s "$out/bench.txt" ] ||
+	{ echo "bench: the VM wrote no figures; see $out/vm.log" >&2; exit 1; }
+echo
+cat "$out/bench.txt"
+echo
+echo "JSON: $out/bench.json"
