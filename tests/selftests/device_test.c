@@ -1144,15 +1144,6 @@ static int test_big_state(void)
 	return big_state_run(mib);
 }
 
-static int test_unload(void)
-{
-	struct vfmig_err err = { 0 };
-
-	st_remove_all();
-	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
-	return TAP_PASS;
-}
-
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_dirty_stats),
@@ -1169,7 +1160,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_no_leak, 300),
 	TAP_TEST(test_state_size_knob),
 	TAP_TEST_TIMEOUT(test_big_state, 600),
-	TAP_TEST(test_unload),
+	{ "test_unload", st_test_unload, 0 },
 };
 
 int main(void)

@@ -68,9 +68,11 @@ expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
 
 live() { # live TYPE KNOBS...: live migration with dirty generation on
 	begin
-	a=$(mk "$@" dirty_rate=20000000 seed=11) b=$(mk "$@")
-	# The generator runs while the device is open: 1 MiB/s keeps it open a while.
-	"$V" migrate --max-bandwidth 1M --from "$a" --to "$b" --json > "$T/json" ||
+	# The generator runs while the device is open: 4 MiB at 16 MiB/s keeps
+	# it open for many 10 ms generator ticks, and 2 MB/s still converges.
+	a=$(mk "$@" state_size=4194304 dirty_rate=2000000 seed=11)
+	b=$(mk "$@" state_size=4194304)
+	"$V" migrate --max-bandwidth 16M --from "$a" --to "$b" --json > "$T/json" ||
 		fail "migrate failed"
 	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
 	[ "$(knob "$a" stat_bytes_dirtied)" -gt 0 ] || fail "nothing was dirtied"
@@ -221,10 +223,12 @@ test_sigint() {
 	begin
 	a=$(mk vfmig-large seed=13 mmap_layout=whole) b=$(mk vfmig-large)
 	sum=$(knob "$a" checksum)
-	# 16 MiB at 2 MiB/s: eight seconds, interrupted after one.
-	"$V" migrate -q --max-bandwidth 2M --from "$a" --to "$b" 2> "$T/err" &
+	# 16 MiB at 1 MiB/s: sixteen seconds, interrupted once data flows.
+	"$V" migrate -q --max-bandwidth 1M --from "$a" --to "$b" 2> "$T/err" &
 	pid=$!
-	sleep 1
+	while [ "$(knob "$a" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+	done
 	kill -INT $pid
 	wait $pid
 	rc=$?

@@ -429,15 +429,6 @@ static int test_remove_while_open(void)
 	return TAP_PASS;
 }
 
-static int test_unload(void)
-{
-	struct vfmig_err err = { 0 };
-
-	st_remove_all();
-	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
-	return TAP_PASS;
-}
-
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_region_info),
@@ -449,7 +440,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_mmap_checks),
 	TAP_TEST(test_faults_and_reset),
 	TAP_TEST(test_remove_while_open),
-	TAP_TEST(test_unload),
+	{ "test_unload", st_test_unload, 0 },
 };
 
 int main(void)

@@ -157,7 +157,7 @@ def finish_source(q, uuid, info, dirty=True):
     if "vfio" in info:
         check_eq(info["vfio"]["transferred"], vfio, "query-migrate vfio transferred vs trace")
     check(vfio > 0, "QEMU moved no vfio device data")
-    check_eq(q.status(), "postmigrate", "source run state")
+    check_eq(q.wait_status("postmigrate"), "postmigrate", "source run state")
     check_eq(knob_int(uuid, "device_state"), S_STOP, "source device_state after completion")
     check(knob_int(uuid, "stat_bytes_saved") > 0, "source stat_bytes_saved is 0")
     if dirty:

@@ -48,6 +48,15 @@ void st_remove_all(void)
 		vfmig_mdev_remove(devs[i].uuid, &err);
 }
 
+int st_test_unload(void)
+{
+	struct vfmig_err err = { 0 };
+
+	st_remove_all();
+	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	return TAP_PASS;
+}
+
 int st_write(const char *path, const char *value)
 {
 	return vfmig_sysfs_write(path, value);

@@ -20,6 +20,8 @@ int st_load_module(const char *params);
 int st_create(const char *type, unsigned int n, char uuid[VFMIG_UUID_LEN + 1]);
 /* Remove every vfmig device left behind. */
 void st_remove_all(void);
+/* The last test of a suite: remove every device, unload the module. */
+int st_test_unload(void);
 /* Raw sysfs write returning -errno, for checking what the kernel refuses. */
 int st_write(const char *path, const char *value);
 /* Read a knob as an unsigned number / hex checksum. */

@@ -347,6 +347,17 @@ class Qemu:
     def status(self):
         return self.cmd("query-status")["status"]
 
+    def wait_status(self, want, timeout=10):
+        """The run state, once it is want (or whatever it is at the timeout).
+        QEMU reports a migration completed a moment before the source's run
+        state becomes postmigrate."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.status()
+            if st == want or time.monotonic() > deadline:
+                return st
+            time.sleep(0.05)
+
     def wait_migration(self, want=("completed",), timeout=120):
         """Poll query-migrate until its status is final; returns the info."""
         deadline = time.monotonic() + timeout
