@@ -210,7 +210,7 @@ void vfmig_mig_free(struct vfmig_dev *vd);
 const char *vfmig_state_name(u32 state);
 
 /* payload.c: the record stream the device saves and validates on resume. */
-int vfmig_payload_next(struct vfmig_dev *vd);
+int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
 int vfmig_payload_resume_begin(struct vfmig_dev *vd);
