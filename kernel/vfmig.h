@@ -102,7 +102,7 @@ struct vfmig_save {
 	u64 cursor;			/* next page to look at */
 	u32 seq;			/* next record sequence number */
 	bool header_sent, end_sent;
-	u8 *rec;			/* record being emitted */
+	u8 *rec;			/* record being emitted, unless built in place */
 	u32 rec_len, rec_pos;
 	bool staged;			/* a chunk waits for its ack */
 	u64 staged_offset, staged_size;
@@ -118,7 +118,7 @@ struct vfmig_resume {
 	u64 offset;			/* where the current chunk goes */
 	u32 seq;			/* expected sequence number */
 	bool header_seen;
-	u8 *rec;			/* record being assembled */
+	u8 *rec;			/* record being assembled, unless checked in place */
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
 	unsigned int window;
 };
