@@ -125,11 +125,16 @@ static int vfmig_stage(struct vfmig_dev *vd)
 		u64 n;
 
 		if (s->rec_pos == s->rec_len) {
-			ret = vfmig_payload_next(vd);
+			/* A PAGES record that fits is built in place. */
+			ret = vfmig_payload_next(vd, dst + pos, w->size - pos);
 			if (ret == -ENODATA)
 				break;
-			if (ret)
+			if (ret < 0)
 				return ret;
+			if (ret) {
+				pos += ret;
+				continue;
+			}
 		}
 		n = min_t(u64, s->rec_len - s->rec_pos, w->size - pos);
 		memcpy(dst + pos, s->rec + s->rec_pos, n);

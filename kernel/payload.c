@@ -73,12 +73,14 @@ static u64 vfmig_pages(struct vfmig_dev *vd)
 	return vd->mem_size >> PAGE_SHIFT;
 }
 
-/* Seal the record in vd->save.rec: header fields, crc, emit from the start. */
-static void vfmig_rec_seal(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
-			   u32 len, u64 offset)
+/*
+ * Seal the record at @rec whose payload is in place: header fields, then the
+ * crc over header and payload as they lie there.  Returns the record length.
+ */
+static u32 vfmig_rec_seal(struct vfmig_save *s, u8 *rec, enum vfmig_rec_kind kind,
+			  u32 len, u64 offset)
 {
-	struct vfmig_save *s = &vd->save;
-	struct vfmig_rec_hdr *h = (void *)s->rec;
+	struct vfmig_rec_hdr *h = (void *)rec;
 	__le32 crc;
 
 	h->magic = cpu_to_le32(VFMIG_REC_MAGIC);
@@ -87,9 +89,18 @@ static void vfmig_rec_seal(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
 	h->seq = cpu_to_le32(s->seq++);
 	h->len = cpu_to_le32(len);
 	h->offset = cpu_to_le64(offset);
-	crc = cpu_to_le32(crc32_le(~0, s->rec, HDR_LEN + len));
-	memcpy(s->rec + HDR_LEN + len, &crc, CRC_LEN);
-	s->rec_len = REC_OVERHEAD + len;
+	crc = cpu_to_le32(crc32_le(~0, rec, HDR_LEN + len));
+	memcpy(rec + HDR_LEN + len, &crc, CRC_LEN);
+	return REC_OVERHEAD + len;
+}
+
+/* Seal the record built in vd->save.rec and emit it from the start. */
+static void vfmig_rec_seal_buf(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
+			       u32 len, u64 offset)
+{
+	struct vfmig_save *s = &vd->save;
+
+	s->rec_len = vfmig_rec_seal(s, s->rec, kind, len, offset);
 	s->rec_pos = 0;
 }
 
@@ -142,11 +153,38 @@ void vfmig_dirty_mark_all(struct vfmig_dev *vd)
 	s->nr_dirty = s->dirty_bits;
 }
 
-/* Build the next record into save.rec; -ENODATA when there is none yet. */
-int vfmig_payload_next(struct vfmig_dev *vd)
+/* Take the next run of dirty pages (1..VFMIG_REC_MAX_PAGES); returns its length. */
+static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 {
 	struct vfmig_save *s = &vd->save;
-	u64 npages = vfmig_pages(vd), first, n;
+	u64 npages = vfmig_pages(vd), f, n;
+
+	f = find_next_bit(s->dirty, npages, s->cursor);
+	if (f >= npages) {
+		/* Wrapped: a new pass over memory begins. */
+		f = find_first_bit(s->dirty, npages);
+		vd->stats.iterations++;
+	}
+	for (n = 0; n < VFMIG_REC_MAX_PAGES && f + n < npages &&
+	     test_bit(f + n, s->dirty); n++)
+		clear_bit(f + n, s->dirty);
+	s->nr_dirty -= n;
+	s->cursor = f + n;
+	*first = f;
+	return n;
+}
+
+/*
+ * Build the next record.  A PAGES record that fits whole in the @room bytes
+ * at @dst is built there (device memory copied once, the crc computed over
+ * the copy) and its length returned; any other record is built into
+ * save.rec for the caller to copy out, and 0 returned.  The stream is the
+ * same either way.  -ENODATA when there is no record yet.
+ */
+int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
+{
+	struct vfmig_save *s = &vd->save;
+	u64 first, n;
 
 	if (!s->header_sent) {
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
@@ -155,25 +193,23 @@ int vfmig_payload_next(struct vfmig_dev *vd)
 		p->version = cpu_to_le32(VFMIG_STREAM_VERSION);
 		p->type_code = cpu_to_le32(vd->type->code);
 		p->state_size = cpu_to_le64(vd->mem_size);
-		vfmig_rec_seal(vd, VFMIG_REC_HEADER, sizeof(*p), 0);
+		vfmig_rec_seal_buf(vd, VFMIG_REC_HEADER, sizeof(*p), 0);
 		s->header_sent = true;
 		return 0;
 	}
 	if (s->nr_dirty) {
-		first = find_next_bit(s->dirty, npages, s->cursor);
-		if (first >= npages) {
-			/* Wrapped: a new pass over memory begins. */
-			first = find_first_bit(s->dirty, npages);
-			vd->stats.iterations++;
-		}
-		for (n = 0; n < VFMIG_REC_MAX_PAGES && first + n < npages &&
-		     test_bit(first + n, s->dirty); n++)
-			clear_bit(first + n, s->dirty);
-		s->nr_dirty -= n;
-		s->cursor = first + n;
-		memcpy(s->rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT),
-		       n << PAGE_SHIFT);
-		vfmig_rec_seal(vd, VFMIG_REC_PAGES, n << PAGE_SHIFT, first << PAGE_SHIFT);
+		u8 *rec = s->rec;
+		u32 len;
+
+		n = vfmig_take_run(vd, &first);
+		len = n << PAGE_SHIFT;
+		if (dst && room >= REC_OVERHEAD + len)
+			rec = dst;
+		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
+		if (rec == dst)
+			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
+					      first << PAGE_SHIFT);
+		vfmig_rec_seal_buf(vd, VFMIG_REC_PAGES, len, first << PAGE_SHIFT);
 		return 0;
 	}
 	/* The final record only once the device is stopped. */
@@ -184,7 +220,7 @@ int vfmig_payload_next(struct vfmig_dev *vd)
 		e->seed = cpu_to_le64(vd->regs.seed);
 		e->scratch = cpu_to_le64(vd->regs.scratch);
 		e->checksum = cpu_to_le64(vfmig_state_checksum(vd));
-		vfmig_rec_seal(vd, VFMIG_REC_END, sizeof(*e), 0);
+		vfmig_rec_seal_buf(vd, VFMIG_REC_END, sizeof(*e), 0);
 		s->end_sent = true;
 		return 0;
 	}
@@ -255,11 +291,11 @@ static int vfmig_check_hdr(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
 	}
 }
 
-/* A whole record with a good crc: apply it. */
-static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
+/* A whole record with a good crc: apply it; @p is its payload. */
+static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
+		       const u8 *p)
 {
 	struct vfmig_resume *r = &vd->resume;
-	const u8 *p = r->rec + HDR_LEN;
 	u32 len = le32_to_cpu(h->len);
 
 	switch (le16_to_cpu(h->kind)) {
@@ -293,12 +329,54 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
 	return -EINVAL;
 }
 
-/* Feed resumed bytes; any inconsistency poisons the session. */
+/*
+ * At a record boundary with a whole PAGES record at the start of @buf (the
+ * data section): check it where it lies and copy its pages straight to device
+ * memory.  The header is copied out first, so the bounds checked are the
+ * bounds used; the crc covers that copy and the payload in place and is
+ * verified before anything is applied.  (Only the process that owns the
+ * device could rewrite the payload between the check and the copy, and the
+ * bytes it could apply that way are bytes it could have sent in a valid
+ * record anyway.)  Returns the bytes consumed, 0 to leave @buf to the
+ * accumulating path (another kind, or a record not whole in @buf), or
+ * -EINVAL.
+ */
+static int vfmig_feed_whole(struct vfmig_dev *vd, const u8 *buf, u64 len)
+{
+	struct vfmig_resume *r = &vd->resume;
+	struct vfmig_rec_hdr *h = (void *)r->rec;
+	u32 plen, crc;
+	__le32 want;
+
+	if (len < REC_OVERHEAD)
+		return 0;
+	memcpy(h, buf, HDR_LEN);
+	plen = le32_to_cpu(h->len);
+	if (le16_to_cpu(h->kind) != VFMIG_REC_PAGES || plen > len - REC_OVERHEAD)
+		return 0;
+	if (vfmig_check_hdr(vd, h))
+		return -EINVAL;
+	memcpy(&want, buf + HDR_LEN + plen, CRC_LEN);
+	crc = crc32_le(~0, (const u8 *)h, HDR_LEN);
+	if (crc32_le(crc, buf + HDR_LEN, plen) != le32_to_cpu(want))
+		return -EINVAL;
+	if (vfmig_apply(vd, h, buf + HDR_LEN))
+		return -EINVAL;
+	r->seq++;
+	return REC_OVERHEAD + plen;
+}
+
+/*
+ * Feed resumed bytes; any inconsistency poisons the session.  Whole PAGES
+ * records are checked and applied in place; everything else (other kinds,
+ * records split across data_size writes) is assembled in resume.rec first.
+ */
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {
 	struct vfmig_resume *r = &vd->resume;
 	const struct vfmig_rec_hdr *h = (const void *)r->rec;
 	__le32 crc;
+	int ret;
 
 	while (len) {
 		u32 want = r->rec_len ? r->rec_len : HDR_LEN;
@@ -306,6 +384,16 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 
 		if (r->complete)
 			goto bad;		/* data after the end record */
+		if (!r->rec_pos) {
+			ret = vfmig_feed_whole(vd, buf, len);
+			if (ret < 0)
+				goto bad;
+			if (ret) {
+				buf += ret;
+				len -= ret;
+				continue;
+			}
+		}
 		memcpy(r->rec + r->rec_pos, buf, n);
 		r->rec_pos += n;
 		buf += n;
@@ -321,7 +409,7 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 		memcpy(&crc, r->rec + r->rec_len - CRC_LEN, CRC_LEN);
 		if (crc32_le(~0, r->rec, r->rec_len - CRC_LEN) != le32_to_cpu(crc))
 			goto bad;
-		if (vfmig_apply(vd, h))
+		if (vfmig_apply(vd, h, r->rec + HDR_LEN))
 			goto bad;
 		r->seq++;
 		r->rec_len = 0;

@@ -102,7 +102,7 @@ struct vfmig_save {
 	u64 cursor;			/* next page to look at */
 	u32 seq;			/* next record sequence number */
 	bool header_sent, end_sent;
-	u8 *rec;			/* record being emitted */
+	u8 *rec;			/* record being emitted, unless built in place */
 	u32 rec_len, rec_pos;
 	bool staged;			/* a chunk waits for its ack */
 	u64 staged_offset, staged_size;
@@ -118,7 +118,7 @@ struct vfmig_resume {
 	u64 offset;			/* where the current chunk goes */
 	u32 seq;			/* expected sequence number */
 	bool header_seen;
-	u8 *rec;			/* record being assembled */
+	u8 *rec;			/* record being assembled, unless checked in place */
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
 	unsigned int window;
 };
@@ -210,7 +210,7 @@ void vfmig_mig_free(struct vfmig_dev *vd);
 const char *vfmig_state_name(u32 state);
 
 /* payload.c: the record stream the device saves and validates on resume. */
-int vfmig_payload_next(struct vfmig_dev *vd);
+int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
 int vfmig_payload_resume_begin(struct vfmig_dev *vd);

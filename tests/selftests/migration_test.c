@@ -356,6 +356,76 @@ static int test_resume_refuses_bad_streams(void)
 	return TAP_PASS;
 }
 
+/*
+ * A corrupt PAGES record is refused before its pages are applied, both when
+ * it lies whole in one data_size write (checked in place) and when it is
+ * split across writes (assembled first): the destination's state is what it
+ * was before the resume began.
+ */
+static int test_resume_corrupt_record_not_applied(void)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "whole", "data_size", "131072", NULL };
+	static struct stream s, one;
+	struct vfmig_err err = { 0 };
+	uint64_t before, after;
+	uint32_t len0, len1;
+	struct dev a, b;
+	uint8_t *p;
+
+	CHECK(dev_open(&a, "vfmig-large", 33, setup) == 0 && dev_open(&b, "vfmig-large", 34, setup) == 0,
+	      "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "9", &err) == 0 &&
+	      vfmig_knob_write(b.uuid, "seed", "5", &err) == 0 && save_stream(&a, &s) == 0, "save");
+	CHECK(s.n > 2 && s.c[0].size == 131072, "chunks %u, first %llu", s.n,
+	      (unsigned long long)s.c[0].size);
+	/* Chunk 0: the HEADER record, a whole PAGES record, the start of the next. */
+	p = s.c[0].data;
+	memcpy(&len0, p + 12, 4);
+	len0 += 28;
+	memcpy(&len1, p + len0 + 12, 4);
+	len1 += 28;
+	CHECK(p[len0 + 4] == 2 && len0 + len1 < s.c[0].size, "layout %u %u", len0, len1);
+	CHECK(st_knob_u64(b.uuid, "checksum", &before) == 0, "checksum");
+
+	for (int mmap_it = 0; mmap_it < 2; mmap_it++) {
+		/* Whole in one write: a payload byte of the first PAGES record. */
+		p[len0 + 24 + 1000] ^= 0x40;
+		one.n = 1;
+		one.c[0] = s.c[0];
+		CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		CHECK(resume(&b, &one, mmap_it != 0) == -EINVAL, "corrupt whole record accepted");
+		p[len0 + 24 + 1000] ^= 0x40;
+		CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING &&
+		      rd64(&b, HDR(data_offset), &after) != 0, "not poisoned");
+		CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
+		      "corrupt whole record applied");
+		CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+	}
+
+	/* Split: the same record in two writes, the flip in the second. */
+	p[len0 + len1 - 100] ^= 0x40;
+	one.n = 2;
+	one.c[0] = (struct chunk){ len0 + 1000, s.c[0].data };
+	one.c[1] = (struct chunk){ s.c[0].size - len0 - 1000, s.c[0].data + len0 + 1000 };
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &one, false) == -EINVAL, "corrupt split record accepted");
+	p[len0 + len1 - 100] ^= 0x40;
+	CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
+	      "corrupt split record applied");
+	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+
+	/* The intact stream resumes. */
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, true) == 0 &&
+	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "clean resume");
+	CHECK(st_knob_u64(a.uuid, "checksum", &before) == 0 &&
+	      st_knob_u64(b.uuid, "checksum", &after) == 0 && before == after, "checksums differ");
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 static int test_mmap_checks(void)
 {
 	struct dev d;
@@ -437,6 +507,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_save_resume_matrix, 600),
 	TAP_TEST(test_bad_config_refused),
 	TAP_TEST(test_resume_refuses_bad_streams),
+	TAP_TEST(test_resume_corrupt_record_not_applied),
 	TAP_TEST(test_mmap_checks),
 	TAP_TEST(test_faults_and_reset),
 	TAP_TEST(test_remove_while_open),
