@@ -320,6 +320,7 @@ test_usage_errors() {
 	expect_fail "not a device UUID" "$V" save not-a-uuid -o "$T/x"
 	expect_fail "own destination" "$V" migrate --from "$a" --to "$a"
 	expect_fail "HOST:PORT" "$V" send "$a" nowhere
+	expect_fail "only --no-mmap" "$V" resume --offline "$a" -i "$T/x"
 	[ ! -e "$T/x" ] || fail "a failed save left a file behind"
 	"$V" save --help | grep -q 'usage: vfmig save' || fail "save --help"
 }

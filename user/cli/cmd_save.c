@@ -123,6 +123,10 @@ int cmd_resume(int argc, char **argv)
 	ret = parse(argc, argv, &o, &path, false);
 	if (ret >= 0)
 		return ret;
+	/* The shared parser knows the save-side options too; they mean nothing here. */
+	if (o.json || o.progress > 0 || o.conv.offline || o.conv.max_bandwidth ||
+	    o.conv.max_iterations || o.conv.downtime_limit_ms != VFMIG_DEFAULT_DOWNTIME_MS)
+		return cli_failf("resume: only --no-mmap and --quiet apply to a resume"), 2;
 	cli_catch_signals();
 	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
