@@ -7,10 +7,9 @@
  * destination with a smaller data section receives the same bytes in smaller
  * pieces):
  *
- *	record := hdr payload[hdr.len] crc32
+ *	record := hdr payload[hdr.len]
  *	hdr    := le32 magic "VFRC", le16 kind, le16 flags (0), le32 seq,
- *		  le32 len, le64 offset
- *	crc32  := crc32_le(~0, hdr + payload), little-endian
+ *		  le32 len, le64 offset, le32 crc32_le(~0) of the 24 bytes before
  *
  *	HEADER (seq 0): le64 magic "VFMIGST1", le32 version, le32 type code,
  *			le64 state size
@@ -19,7 +18,13 @@
  *	END:		le64 generation, seed, scratch, xxh64 checksum of the
  *			whole state; resuming is complete once it verifies
  *
- * Sequence numbers make reordered, repeated or dropped records detectable.
+ * Sequence numbers make reordered, repeated or dropped records detectable;
+ * the header crc catches a damaged header before its bounds are used.  The
+ * payload has no crc of its own (version 1 had one per record, a pass over
+ * every byte on each end): the HEADER payload is checked field by field and
+ * every other payload byte ends up in the state the END checksum covers, so
+ * a damaged PAGES or END payload fails the resume at the END record, before
+ * the device may run.
  */
 #include <linux/bitmap.h>
 #include <linux/crc32.h>
@@ -31,7 +36,7 @@
 
 #define VFMIG_REC_MAGIC		0x43524656u		/* "VFRC" */
 #define VFMIG_STREAM_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1" */
-#define VFMIG_STREAM_VERSION	1
+#define VFMIG_STREAM_VERSION	2
 #define VFMIG_REC_MAX_PAGES	16
 
 enum vfmig_rec_kind {
@@ -47,6 +52,7 @@ struct vfmig_rec_hdr {
 	__le32 seq;
 	__le32 len;
 	__le64 offset;
+	__le32 crc;		/* of the fields above */
 } __packed;
 
 struct vfmig_rec_header {
@@ -64,8 +70,8 @@ struct vfmig_rec_end {
 } __packed;
 
 #define HDR_LEN		sizeof(struct vfmig_rec_hdr)
-#define CRC_LEN		sizeof(__le32)
-#define REC_OVERHEAD	(HDR_LEN + CRC_LEN)
+#define HDR_CRC_SPAN	offsetof(struct vfmig_rec_hdr, crc)
+#define REC_OVERHEAD	HDR_LEN
 #define REC_MAX		(REC_OVERHEAD + VFMIG_REC_MAX_PAGES * PAGE_SIZE)
 
 static u64 vfmig_pages(struct vfmig_dev *vd)
@@ -74,14 +80,13 @@ static u64 vfmig_pages(struct vfmig_dev *vd)
 }
 
 /*
- * Seal the record at @rec whose payload is in place: header fields, then the
- * crc over header and payload as they lie there.  Returns the record length.
+ * Seal the record at @rec whose payload is in place: the header fields and
+ * their crc.  Returns the record length.
  */
 static u32 vfmig_rec_seal(struct vfmig_save *s, u8 *rec, enum vfmig_rec_kind kind,
 			  u32 len, u64 offset)
 {
 	struct vfmig_rec_hdr *h = (void *)rec;
-	__le32 crc;
 
 	h->magic = cpu_to_le32(VFMIG_REC_MAGIC);
 	h->kind = cpu_to_le16(kind);
@@ -89,8 +94,7 @@ static u32 vfmig_rec_seal(struct vfmig_save *s, u8 *rec, enum vfmig_rec_kind kin
 	h->seq = cpu_to_le32(s->seq++);
 	h->len = cpu_to_le32(len);
 	h->offset = cpu_to_le64(offset);
-	crc = cpu_to_le32(crc32_le(~0, rec, HDR_LEN + len));
-	memcpy(rec + HDR_LEN + len, &crc, CRC_LEN);
+	h->crc = cpu_to_le32(crc32_le(~0, rec, HDR_CRC_SPAN));
 	return REC_OVERHEAD + len;
 }
 
@@ -176,8 +180,8 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 
 /*
  * Build the next record.  A PAGES record that fits whole in the @room bytes
- * at @dst is built there (device memory copied once, the crc computed over
- * the copy) and its length returned; any other record is built into
+ * at @dst is built there (device memory copied once) and its length
+ * returned; any other record is built into
  * save.rec for the caller to copy out, and 0 returned.  The stream is the
  * same either way.  -ENODATA when there is no record yet.
  */
@@ -205,6 +209,7 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 		len = n << PAGE_SHIFT;
 		if (dst && room >= REC_OVERHEAD + len)
 			rec = dst;
+		/* The one copy of device memory a save makes. */
 		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
 		if (rec == dst)
 			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
@@ -269,7 +274,8 @@ static int vfmig_check_hdr(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
 	u32 len = le32_to_cpu(h->len);
 	u64 off = le64_to_cpu(h->offset);
 
-	if (le32_to_cpu(h->magic) != VFMIG_REC_MAGIC || h->flags)
+	if (le32_to_cpu(h->magic) != VFMIG_REC_MAGIC || h->flags ||
+	    crc32_le(~0, (const u8 *)h, HDR_CRC_SPAN) != le32_to_cpu(h->crc))
 		return -EINVAL;
 	if (le32_to_cpu(h->seq) != r->seq)
 		return -EINVAL;		/* out of order, repeated or lost */
@@ -291,7 +297,7 @@ static int vfmig_check_hdr(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
 	}
 }
 
-/* A whole record with a good crc: apply it; @p is its payload. */
+/* A whole record whose header checked out: apply it; @p is its payload. */
 static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 		       const u8 *p)
 {
@@ -331,13 +337,9 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 
 /*
  * At a record boundary with a whole PAGES record at the start of @buf (the
- * data section): check it where it lies and copy its pages straight to device
+ * data section): check its header and copy its pages straight to device
  * memory.  The header is copied out first, so the bounds checked are the
- * bounds used; the crc covers that copy and the payload in place and is
- * verified before anything is applied.  (Only the process that owns the
- * device could rewrite the payload between the check and the copy, and the
- * bytes it could apply that way are bytes it could have sent in a valid
- * record anyway.)  Returns the bytes consumed, 0 to leave @buf to the
+ * bounds used.  Returns the bytes consumed, 0 to leave @buf to the
  * accumulating path (another kind, or a record not whole in @buf), or
  * -EINVAL.
  */
@@ -345,8 +347,7 @@ static int vfmig_feed_whole(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {
 	struct vfmig_resume *r = &vd->resume;
 	struct vfmig_rec_hdr *h = (void *)r->rec;
-	u32 plen, crc;
-	__le32 want;
+	u32 plen;
 
 	if (len < REC_OVERHEAD)
 		return 0;
@@ -356,10 +357,6 @@ static int vfmig_feed_whole(struct vfmig_dev *vd, const u8 *buf, u64 len)
 		return 0;
 	if (vfmig_check_hdr(vd, h))
 		return -EINVAL;
-	memcpy(&want, buf + HDR_LEN + plen, CRC_LEN);
-	crc = crc32_le(~0, (const u8 *)h, HDR_LEN);
-	if (crc32_le(crc, buf + HDR_LEN, plen) != le32_to_cpu(want))
-		return -EINVAL;
 	if (vfmig_apply(vd, h, buf + HDR_LEN))
 		return -EINVAL;
 	r->seq++;
@@ -368,14 +365,13 @@ static int vfmig_feed_whole(struct vfmig_dev *vd, const u8 *buf, u64 len)
 
 /*
  * Feed resumed bytes; any inconsistency poisons the session.  Whole PAGES
- * records are checked and applied in place; everything else (other kinds,
+ * records are applied from where they lie; everything else (other kinds,
  * records split across data_size writes) is assembled in resume.rec first.
  */
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {
 	struct vfmig_resume *r = &vd->resume;
 	const struct vfmig_rec_hdr *h = (const void *)r->rec;
-	__le32 crc;
 	int ret;
 
 	while (len) {
@@ -406,9 +402,6 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 			r->rec_len = REC_OVERHEAD + le32_to_cpu(h->len);
 			continue;
 		}
-		memcpy(&crc, r->rec + r->rec_len - CRC_LEN, CRC_LEN);
-		if (crc32_le(~0, r->rec, r->rec_len - CRC_LEN) != le32_to_cpu(crc))
-			goto bad;
 		if (vfmig_apply(vd, h, r->rec + HDR_LEN))
 			goto bad;
 		r->seq++;

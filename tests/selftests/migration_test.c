@@ -357,17 +357,19 @@ static int test_resume_refuses_bad_streams(void)
 }
 
 /*
- * A corrupt PAGES record is refused before its pages are applied, both when
- * it lies whole in one data_size write (checked in place) and when it is
- * split across writes (assembled first): the destination's state is what it
- * was before the resume began.
+ * Payload format 2 (Documentation/device.md): a damaged record header is
+ * refused before anything of its record is applied, whether it lies whole
+ * in one data_size write (checked in place) or is split across two
+ * (assembled first); a damaged payload byte is caught by the END record's
+ * checksum on the last write, and the device may not run.
  */
-static int test_resume_corrupt_record_not_applied(void)
+static int test_resume_corrupt_record(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "whole", "data_size", "131072", NULL };
 	static struct stream s, one;
 	struct vfmig_err err = { 0 };
-	uint64_t before, after;
+	uint64_t before, after, ok0, ok1;
+	unsigned int nonempty = 0;
 	uint32_t len0, len1;
 	struct dev a, b;
 	uint8_t *p;
@@ -378,40 +380,58 @@ static int test_resume_corrupt_record_not_applied(void)
 	      vfmig_knob_write(b.uuid, "seed", "5", &err) == 0 && save_stream(&a, &s) == 0, "save");
 	CHECK(s.n > 2 && s.c[0].size == 131072, "chunks %u, first %llu", s.n,
 	      (unsigned long long)s.c[0].size);
+	for (unsigned int i = 0; i < s.n; i++)
+		nonempty += s.c[i].size != 0;
 	/* Chunk 0: the HEADER record, a whole PAGES record, the start of the next. */
 	p = s.c[0].data;
 	memcpy(&len0, p + 12, 4);
 	len0 += 28;
 	memcpy(&len1, p + len0 + 12, 4);
 	len1 += 28;
-	CHECK(p[len0 + 4] == 2 && len0 + len1 < s.c[0].size, "layout %u %u", len0, len1);
+	CHECK(len0 == 52 && p[len0 + 4] == 2 && len0 + len1 < s.c[0].size, "layout %u %u", len0, len1);
 	CHECK(st_knob_u64(b.uuid, "checksum", &before) == 0, "checksum");
 
 	for (int mmap_it = 0; mmap_it < 2; mmap_it++) {
-		/* Whole in one write: a payload byte of the first PAGES record. */
-		p[len0 + 24 + 1000] ^= 0x40;
+		/*
+		 * Whole in one write: the PAGES record's offset moved by a page,
+		 * still aligned and in bounds; only the header crc tells.
+		 */
+		p[len0 + 17] ^= 0x10;
 		one.n = 1;
 		one.c[0] = s.c[0];
 		CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-		CHECK(resume(&b, &one, mmap_it != 0) == -EINVAL, "corrupt whole record accepted");
-		p[len0 + 24 + 1000] ^= 0x40;
+		CHECK(resume(&b, &one, mmap_it != 0) == -EINVAL, "damaged header accepted");
+		p[len0 + 17] ^= 0x10;
 		CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING &&
 		      rd64(&b, HDR(data_offset), &after) != 0, "not poisoned");
 		CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
-		      "corrupt whole record applied");
+		      "record with a damaged header applied");
 		CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
 	}
 
-	/* Split: the same record in two writes, the flip in the second. */
-	p[len0 + len1 - 100] ^= 0x40;
+	/* Split: the same header cut after 10 bytes, the damage in the second write. */
+	p[len0 + 17] ^= 0x10;
 	one.n = 2;
-	one.c[0] = (struct chunk){ len0 + 1000, s.c[0].data };
-	one.c[1] = (struct chunk){ s.c[0].size - len0 - 1000, s.c[0].data + len0 + 1000 };
+	one.c[0] = (struct chunk){ len0 + 10, s.c[0].data };
+	one.c[1] = (struct chunk){ s.c[0].size - len0 - 10, s.c[0].data + len0 + 10 };
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(resume(&b, &one, false) == -EINVAL, "corrupt split record accepted");
-	p[len0 + len1 - 100] ^= 0x40;
+	CHECK(resume(&b, &one, false) == -EINVAL, "damaged split header accepted");
+	p[len0 + 17] ^= 0x10;
 	CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
-	      "corrupt split record applied");
+	      "record with a damaged split header applied");
+	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+
+	/* Payload: every write but the last (the END record) is taken. */
+	p[len0 + 28 + 1000] ^= 0x40;
+	CHECK(st_knob_u64(b.uuid, "stat_chunks_restored", &ok0) == 0, "stat");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &s, true) == -EINVAL, "damaged payload accepted");
+	p[len0 + 28 + 1000] ^= 0x40;
+	CHECK(st_knob_u64(b.uuid, "stat_chunks_restored", &ok1) == 0 && ok1 - ok0 == nonempty - 1,
+	      "%llu of %u writes taken, want all but the last",
+	      (unsigned long long)(ok1 - ok0), nonempty);
+	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EINVAL &&
+	      state_of(&b) == VFMIG_V1_STATE_RESUMING, "a device with a damaged state may run");
 	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
 
 	/* The intact stream resumes. */
@@ -507,7 +527,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_save_resume_matrix, 600),
 	TAP_TEST(test_bad_config_refused),
 	TAP_TEST(test_resume_refuses_bad_streams),
-	TAP_TEST(test_resume_corrupt_record_not_applied),
+	TAP_TEST(test_resume_corrupt_record),
 	TAP_TEST(test_mmap_checks),
 	TAP_TEST(test_faults_and_reset),
 	TAP_TEST(test_remove_while_open),
