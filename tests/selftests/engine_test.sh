@@ -250,7 +250,8 @@ test_corrupt_and_truncated() {
 	expect_fail "stream offset" "$V" inspect "$T/trunc"
 	expect_fail "stream offset" "$V" resume -q "$b" -i "$T/trunc"
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after truncation"
-	# One byte flipped inside the first data chunk: the device refuses it.
+	# One byte flipped inside the first data chunk: the device refuses the
+	# stream at its END record, whose state checksum no longer matches.
 	cp "$T/s" "$T/bad"
 	printf '\377' | dd of="$T/bad" bs=1 seek=4000 conv=notrunc 2>/dev/null
 	expect_fail "load chunk" "$V" resume -q "$b" -i "$T/bad"
@@ -267,7 +268,7 @@ test_wrong_device() {
 	begin
 	a=$(mk vfmig-small seed=15) b=$(mk vfmig-large)
 	sum=$(knob "$a" checksum)
-	expect_fail "destination failed" "$V" migrate -q --from "$a" --to "$b"
+	expect_fail "failed at the destination" "$V" migrate -q --from "$a" --to "$b"
 	running_intact "$a" "$sum"
 	# Fewer destinations than the stream has devices.
 	c=$(mk vfmig-small)

@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include <pthread.h>
+
+#include "channel.h"
 #include "fake_device.h"
 #include "savevm.h"
 #include "v1dev.h"
@@ -212,6 +215,78 @@ static void test_small_destination_region(void **state)
 	d.region_size = 4096 + 1000;
 	fake_cfg_layout(&d, FAKE_LAYOUT_MAPPED);
 	round_trip(&s, &d);
+}
+
+struct channel_saver {
+	struct side *src;
+	struct vfmig_channel *ch;
+	struct vfmig_stats st;
+	struct vfmig_err err;
+	int ret;
+};
+
+static void *channel_save_thread(void *arg)
+{
+	struct channel_saver *cs = arg;
+	struct vfmig_savevm *sv = vfmig_savevm_new();
+	struct vfmig_conv_opts o;
+
+	vfmig_err_clear(&cs->err);
+	vfmig_conv_opts_init(&o);
+	cs->ret = vfmig_v1dev_register(sv, cs->src->dev, "dev0", 0, &cs->err) ||
+		  vfmig_savevm_save_to(sv, &(struct vfmig_endpoint){ .chan = cs->ch }, &o, NULL,
+				       NULL, &cs->st, &cs->err);
+	vfmig_channel_close_write(cs->ch);
+	vfmig_savevm_free(sv);
+	return NULL;
+}
+
+/*
+ * Save and load at once over an in-process channel, as `vfmig migrate`
+ * does: a mapped source into a mapped destination with a smaller region
+ * (loads split), and a trapped pair.
+ */
+static void test_save_load_over_channel(void **state)
+{
+	struct fake_cfg cfgs[2][2] = {
+		{ cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED),
+		  cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED) },
+		{ cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED),
+		  cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE) },
+	};
+
+	(void)state;
+	cfgs[0][1].region_size = 4096 + 5000;
+	fake_cfg_layout(&cfgs[0][1], FAKE_LAYOUT_MAPPED);
+	for (int i = 0; i < 2; i++) {
+		struct channel_saver cs = { 0 };
+		struct side *dst = side_new(&cfgs[i][1], 99);
+		struct vfmig_savevm *dv = vfmig_savevm_new();
+		struct vfmig_err err;
+		uint64_t sum;
+		pthread_t t;
+
+		vfmig_err_clear(&err);
+		cs.src = side_new(&cfgs[i][0], 7);
+		sum = fake_checksum(&cs.src->fake);
+		assert_int_equal(vfmig_channel_new(&cs.ch), 0);
+		assert_int_equal(vfmig_v1dev_register(dv, dst->dev, "dev0", 0, &err), 0);
+		assert_int_equal(pthread_create(&t, NULL, channel_save_thread, &cs), 0);
+		if (vfmig_savevm_load_from(dv, &(struct vfmig_endpoint){ .chan = cs.ch }, NULL, &err))
+			fail_msg("load: %s", err.msg);
+		vfmig_channel_close_read(cs.ch);
+		pthread_join(t, NULL);
+		if (cs.ret)
+			fail_msg("save: %s", cs.err.msg);
+		assert_string_equal(cs.st.status, "completed");
+		assert_int_equal(dev_state(cs.src), 0);
+		assert_true(dst->fake.resume_done);
+		assert_int_equal(fake_checksum(&dst->fake), sum);
+		vfmig_channel_free(cs.ch);
+		vfmig_savevm_free(dv);
+		side_free(cs.src);
+		side_free(dst);
+	}
 }
 
 /* Three devices of different shapes in one stream, registered in another order. */
@@ -765,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_mixed_layouts),
 		cmocka_unit_test(test_small_destination_region),
 		cmocka_unit_test(test_several_devices),
+		cmocka_unit_test(test_save_load_over_channel),
 		cmocka_unit_test(test_dirty_then_converge),
 		cmocka_unit_test(test_non_convergence),
 		cmocka_unit_test(test_cancel),

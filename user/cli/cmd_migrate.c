@@ -1,25 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfmig migrate --from A --to B [--from C --to D]...: both ends in one
- * process.  The source saves into a pipe on this thread; a second thread
- * loads from the other end into the destinations.  The migration counts
+ * process.  The source saves into an in-process channel on this thread; a
+ * second thread loads from it into the destinations, copying each byte once
+ * (a pipe would copy it twice, through the kernel).  The migration counts
  * only when the destinations run: if they fail after the source finished,
  * the source is started again, so exactly one copy of each device runs.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "channel.h"
 #include "cli.h"
 #include "migopts.h"
 
 static const char migrate_usage[] =
 	"usage: vfmig migrate [OPTIONS] --from UUID --to UUID [--from UUID --to UUID]...\n\n"
 	"Migrate each --from device into the --to device paired with it, live, in one\n"
-	"stream through a pipe.  When it completes the destinations run and the sources\n"
+	"stream, within this process.  When it completes the destinations run and the sources\n"
 	"are stopped; when anything fails or Ctrl-C is pressed the sources run again\n"
 	"with their state untouched and the destinations are reset.\n\n"
 	"options:\n"
@@ -29,7 +29,7 @@ static const char migrate_usage[] =
 
 struct loader {
 	struct vfmig_session *s;
-	int fd;
+	struct vfmig_channel *ch;
 	int ret;
 	struct vfmig_err err;
 };
@@ -38,9 +38,10 @@ static void *load_thread(void *arg)
 {
 	struct loader *l = arg;
 
-	l->ret = vfmig_session_load(l->s, l->fd, &cli_cancel, &l->err);
+	l->ret = vfmig_session_load(l->s, &(struct vfmig_endpoint){ .chan = l->ch },
+				    &cli_cancel, &l->err);
 	/* Closing our end makes a still-writing source fail with EPIPE. */
-	close(l->fd);
+	vfmig_channel_close_read(l->ch);
 	return NULL;
 }
 
@@ -57,10 +58,11 @@ int cmd_migrate(int argc, char **argv)
 	struct vfmig_err err = { 0 };
 	struct loader l = { 0 };
 	struct vfmig_stats st;
+	struct vfmig_channel *ch = NULL;
 	struct migopts o;
 	unsigned int nf = 0, nt = 0;
 	pthread_t tid;
-	int pipefd[2], c, r, ret;
+	int c, r, ret;
 
 	migopts_init(&o);
 	optind = 1;
@@ -101,31 +103,25 @@ int cmd_migrate(int argc, char **argv)
 		vfmig_session_close(src);
 		return cli_fail(&err);
 	}
-	if (pipe2(pipefd, O_CLOEXEC)) {
-		ret = cli_failf("migrate: pipe: %s", strerror(errno));
+	/*
+	 * No buffering between the ends: the source's write returns once the
+	 * destination has its bytes, so the bandwidth the convergence logic
+	 * measures is the destination's, as with QEMU over a socket.
+	 */
+	if ((ret = vfmig_channel_new(&ch))) {
+		ret = cli_failf("migrate: channel: %s", strerror(-ret));
 		goto out;
 	}
-	/*
-	 * A big pipe keeps the two sides from waking each other per 64 KiB.
-	 * Offline, one that holds a whole chunk lets the source stage the next
-	 * chunk while the destination applies this one (live, it would let
-	 * pre-copy rounds look faster than the destination takes them, so the
-	 * bandwidth estimate keeps the 1 MiB pipe).  Above /proc/sys/fs/
-	 * pipe-max-size (1 MiB) only root may go: fall back to that.
-	 */
-	if (!o.conv.offline || fcntl(pipefd[1], F_SETPIPE_SZ, 16 << 20) < 0)
-		fcntl(pipefd[1], F_SETPIPE_SZ, 1 << 20);
 	l.s = dst;
-	l.fd = pipefd[0];
+	l.ch = ch;
 	if ((errno = pthread_create(&tid, NULL, load_thread, &l))) {
 		ret = cli_failf("migrate: thread: %s", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
 		goto out;
 	}
 	vfmig_savevm_set_progress(src->sv, cli_progress, &o);
-	ret = vfmig_session_save(src, pipefd[1], &o.conv, &cli_cancel, &st, &err);
-	close(pipefd[1]);
+	ret = vfmig_session_save(src, &(struct vfmig_endpoint){ .chan = ch }, &o.conv,
+				 &cli_cancel, &st, &err);
+	vfmig_channel_close_write(ch);
 	pthread_join(tid, NULL);
 	cli_progress_done(&o);
 
@@ -136,14 +132,14 @@ int cmd_migrate(int argc, char **argv)
 		vfmig_session_restart(src, &err);
 		st.status = "failed";
 		snprintf(st.error, sizeof(st.error), "%s", err.msg);
-		vfmig_err_prefix(&err, "migrate: destination failed, sources running again: ");
+		vfmig_err_prefix(&err, "migrate failed at the destination, sources running again: ");
 	} else if (ret == -EPIPE && l.ret) {
-		/* The destination gave up first and closed the pipe: its error is the cause. */
+		/* The destination gave up first and closed its end: its error is the cause. */
 		ret = l.ret;
 		err = l.err;
 		vfmig_err_prefix(&err, "migrate failed at the destination, sources running again: ");
 	} else if (ret) {
-		/* The source's error is the cause; the loader only saw the pipe end. */
+		/* The source's error is the cause; the loader only saw the stream end. */
 		vfmig_err_prefix(&err, "migrate %s, sources running again: ",
 				 ret == -ECANCELED || cli_cancel ? "cancelled" : "failed");
 		if (ret != -ECANCELED && cli_cancel)
@@ -154,6 +150,7 @@ int cmd_migrate(int argc, char **argv)
 		cli_fail(&err);
 	ret = ret ? 1 : 0;
 out:
+	vfmig_channel_free(ch);
 	vfmig_session_close(dst);
 	vfmig_session_close(src);
 	return ret;

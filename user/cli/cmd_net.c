@@ -153,7 +153,8 @@ int cmd_send(int argc, char **argv)
 		return cli_fail(&err);
 	}
 	vfmig_savevm_set_progress(s->sv, cli_progress, &o);
-	ret = vfmig_session_save(s, fd, &o.conv, &cli_cancel, &st, &err);
+	ret = vfmig_session_save(s, &(struct vfmig_endpoint){ .fd = fd }, &o.conv,
+				 &cli_cancel, &st, &err);
 	cli_progress_done(&o);
 	if (!ret) {
 		shutdown(fd, SHUT_WR);
@@ -291,7 +292,8 @@ int cmd_receive(int argc, char **argv)
 		vfmig_session_close(s);
 		return cli_fail(&err);
 	}
-	ret = vfmig_session_load(s, fd, &cli_cancel, &err);
+	ret = vfmig_session_load(s, &(struct vfmig_endpoint){ .fd = fd }, &cli_cancel,
+				 &err);
 	if (ret) {
 		dprintf(fd, "ERR %s\n", err.msg);
 		drain(fd);

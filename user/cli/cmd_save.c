@@ -93,7 +93,8 @@ int cmd_save(int argc, char **argv)
 		return ret;
 	}
 	vfmig_savevm_set_progress(s->sv, cli_progress, &o);
-	ret = vfmig_session_save(s, fd, &o.conv, &cli_cancel, &st, &err);
+	ret = vfmig_session_save(s, &(struct vfmig_endpoint){ .fd = fd }, &o.conv,
+				 &cli_cancel, &st, &err);
 	cli_progress_done(&o);
 	if (!ret && fd != STDOUT_FILENO && fsync(fd) && errno != EINVAL)
 		ret = vfmig_err_set(&err, -errno, "save: %s: fsync: %s", path, strerror(errno));
@@ -136,7 +137,8 @@ int cmd_resume(int argc, char **argv)
 			close(fd);
 		return cli_fail(&err);
 	}
-	ret = vfmig_session_load(s, fd, &cli_cancel, &err);
+	ret = vfmig_session_load(s, &(struct vfmig_endpoint){ .fd = fd }, &cli_cancel,
+				 &err);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (!ret && !o.quiet)

@@ -322,6 +322,16 @@ int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_o
 		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
 		      struct vfmig_stats *stats, struct vfmig_err *err)
 {
+	struct vfmig_endpoint ep = { .fd = fd };
+
+	return vfmig_savevm_save_to(sv, &ep, opts, clock, cancel, stats, err);
+}
+
+int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
+			 const struct vfmig_conv_opts *opts, const struct vfmig_clock *clock,
+			 volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
+			 struct vfmig_err *err)
+{
 	struct vfmig_conv_opts defaults;
 	struct vfmig_stats local;
 	struct vfmig_writer *w;
@@ -348,7 +358,7 @@ int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_o
 	w = malloc(sizeof(*w));
 	if (!w)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
-	vfmig_writer_init(w, fd);
+	vfmig_writer_init_endpoint(w, ep);
 	w->cancel = cancel;
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
@@ -485,6 +495,14 @@ static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
 int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
 		      struct vfmig_err *err)
 {
+	struct vfmig_endpoint ep = { .fd = fd };
+
+	return vfmig_savevm_load_from(sv, &ep, cancel, err);
+}
+
+int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
+			   volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
 	struct vfmig_reader *r;
 	struct vfmig_err myerr, sub;
 	unsigned int i;
@@ -497,7 +515,7 @@ int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *ca
 	r = malloc(sizeof(*r));
 	if (!r)
 		return vfmig_err_set(err, -ENOMEM, "load: out of memory");
-	vfmig_reader_init(r, fd);
+	vfmig_reader_init_endpoint(r, ep);
 	r->cancel = cancel;
 	for (i = 0; i < sv->nr; i++) {
 		sv->e[i].load_set_up = sv->e[i].loaded = sv->e[i].load_id_valid = false;

@@ -97,6 +97,11 @@ int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t i
 int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_opts *opts,
 		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
 		      struct vfmig_stats *stats, struct vfmig_err *err);
+/* The same to an fd or an in-process channel. */
+int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
+			 const struct vfmig_conv_opts *opts, const struct vfmig_clock *clock,
+			 volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
+			 struct vfmig_err *err);
 
 /*
  * Load a stream from fd into the registered devices.  Every registered
@@ -105,5 +110,7 @@ int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_o
  */
 int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
 		      struct vfmig_err *err);
+int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
+			   volatile sig_atomic_t *cancel, struct vfmig_err *err);
 
 #endif /* VFMIG_SAVEVM_H */

@@ -85,17 +85,17 @@ void vfmig_session_close(struct vfmig_session *s)
 	free(s);
 }
 
-int vfmig_session_save(struct vfmig_session *s, int fd, const struct vfmig_conv_opts *opts,
-		       volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
-		       struct vfmig_err *err)
+int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
+		       const struct vfmig_conv_opts *opts, volatile sig_atomic_t *cancel,
+		       struct vfmig_stats *stats, struct vfmig_err *err)
 {
-	return vfmig_savevm_save(s->sv, fd, opts, NULL, cancel, stats, err);
+	return vfmig_savevm_save_to(s->sv, to, opts, NULL, cancel, stats, err);
 }
 
-int vfmig_session_load(struct vfmig_session *s, int fd, volatile sig_atomic_t *cancel,
-		       struct vfmig_err *err)
+int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
+		       volatile sig_atomic_t *cancel, struct vfmig_err *err)
 {
-	int ret = vfmig_savevm_load(s->sv, fd, cancel, err);
+	int ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
 
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = vfmig_v1dev_start(s->dev[i]->v1, err);

@@ -46,16 +46,16 @@ void vfmig_session_close(struct vfmig_session *s);
  * Save (source).  On success every device is stopped, as QEMU leaves a
  * migrated VM; on failure or cancel every device runs again.
  */
-int vfmig_session_save(struct vfmig_session *s, int fd, const struct vfmig_conv_opts *opts,
-		       volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
-		       struct vfmig_err *err);
+int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
+		       const struct vfmig_conv_opts *opts, volatile sig_atomic_t *cancel,
+		       struct vfmig_stats *stats, struct vfmig_err *err);
 /*
  * Resume (destination): load the stream, then start every device.  On
  * failure each device is reset, so it is usable again and holds nothing
  * half-loaded; err says which section and offset was bad.
  */
-int vfmig_session_load(struct vfmig_session *s, int fd, volatile sig_atomic_t *cancel,
-		       struct vfmig_err *err);
+int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
+		       volatile sig_atomic_t *cancel, struct vfmig_err *err);
 /*
  * Source side, after a save that completed but whose destination failed:
  * put the stopped devices back to RUNNING (their state was only read).

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "stream.h"
 
 /* ---- writer ---- */
@@ -21,6 +22,7 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	struct stat st;
 
 	w->fd = fd;
+	w->chan = NULL;
 	w->cancel = NULL;
 	w->len = 0;
 	w->offset = 0;
@@ -29,11 +31,19 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	w->is_socket = fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
 
+void vfmig_writer_init_endpoint(struct vfmig_writer *w, const struct vfmig_endpoint *ep)
+{
+	vfmig_writer_init(w, ep->chan ? -1 : ep->fd);
+	w->chan = ep->chan;
+}
+
 /* Whole buffer to fd: retries short writes, EINTR, and waits on EAGAIN. */
 static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 {
 	int fd = w->fd;
 
+	if (w->chan)
+		return vfmig_channel_write(w->chan, p, n, w->cancel);
 	while (n) {
 		ssize_t ret = w->is_socket ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 
@@ -192,6 +202,12 @@ void vfmig_reader_init(struct vfmig_reader *r, int fd)
 	r->fd = fd;
 }
 
+void vfmig_reader_init_endpoint(struct vfmig_reader *r, const struct vfmig_endpoint *ep)
+{
+	vfmig_reader_init(r, ep->chan ? -1 : ep->fd);
+	r->chan = ep->chan;
+}
+
 VFMIG_PRINTF(4, 5)
 static int bad(struct vfmig_err *err, int code, uint64_t at, const char *fmt, ...)
 {
@@ -211,6 +227,16 @@ static int bad(struct vfmig_err *err, int code, uint64_t at, const char *fmt, ..
 static int read_some(struct vfmig_reader *r, void *buf, size_t len, size_t *got,
 		     struct vfmig_err *err)
 {
+	if (r->chan) {
+		ssize_t ret = vfmig_channel_read(r->chan, buf, len, r->cancel);
+
+		if (ret == -ECANCELED)
+			return bad(err, -ECANCELED, r->offset, "read cancelled");
+		if (ret < 0)
+			return bad(err, (int)ret, r->offset, "channel: %s", strerror((int)-ret));
+		*got = (size_t)ret;
+		return 0;
+	}
 	for (;;) {
 		ssize_t ret = read(r->fd, buf, len);
 

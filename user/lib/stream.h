@@ -11,7 +11,8 @@
  *   payload  := item* be64 END_OF_STATE
  *   item     := be64 SETUP | be64 DATA be64 size bytes | be64 CONFIG be64 size bytes
  *
- * The writer buffers on top of any fd (file, pipe, socket).  The reader
+ * The writer buffers on top of any fd (file, pipe, socket) or an in-process
+ * channel.  The reader
  * checks everything and reports the first inconsistency with its offset.
  */
 #ifndef VFMIG_STREAM_H
@@ -48,8 +49,17 @@
 
 #define VFMIG_STREAM_BUF		65536u
 
+struct vfmig_channel;
+
+/* Where a stream goes to or comes from: a file descriptor, or a channel. */
+struct vfmig_endpoint {
+	int fd;				/* used when chan is NULL */
+	struct vfmig_channel *chan;	/* an in-process channel (channel.h) */
+};
+
 struct vfmig_writer {
 	int fd;
+	struct vfmig_channel *chan;	/* instead of fd, if set */
 	volatile sig_atomic_t *cancel;	/* optional: an interrupted write gives up */
 	size_t len;		/* bytes buffered */
 	uint64_t offset;	/* bytes accepted so far (stream position) */
@@ -59,6 +69,7 @@ struct vfmig_writer {
 };
 
 void vfmig_writer_init(struct vfmig_writer *w, int fd);
+void vfmig_writer_init_endpoint(struct vfmig_writer *w, const struct vfmig_endpoint *ep);
 int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err);
 int vfmig_writer_put_u8(struct vfmig_writer *w, uint8_t v, struct vfmig_err *err);
 int vfmig_writer_put_be32(struct vfmig_writer *w, uint32_t v, struct vfmig_err *err);
@@ -91,6 +102,7 @@ struct vfmig_stream_id {
 
 struct vfmig_reader {
 	int fd;
+	struct vfmig_channel *chan;	/* instead of fd, if set */
 	volatile sig_atomic_t *cancel;	/* optional: an interrupted read gives up */
 	size_t pos, len;	/* window of buf not consumed yet */
 	uint64_t offset;	/* stream offset of buf[pos] */
@@ -110,6 +122,7 @@ struct vfmig_section {
 };
 
 void vfmig_reader_init(struct vfmig_reader *r, int fd);
+void vfmig_reader_init_endpoint(struct vfmig_reader *r, const struct vfmig_endpoint *ep);
 static inline uint64_t vfmig_reader_offset(const struct vfmig_reader *r) { return r->offset; }
 /* Exactly n bytes; truncation is reported with what and the offset. */
 int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
