@@ -15,22 +15,33 @@
  *			le64 state size
  *	PAGES:		len bytes of device memory at byte offset hdr.offset
  *			(page aligned, 1..VFMIG_REC_MAX_PAGES pages)
- *	END:		le64 generation, seed, scratch, xxh64 checksum of the
- *			whole state; resuming is complete once it verifies
+ *	END:		le64 generation, seed, scratch, le64 digest of the
+ *			state; resuming is complete once it verifies
+ *
+ *	digest := xxh64(0) over page_hash[0..pages) as le64, then the
+ *		  registers generation, seed, scratch as le64;
+ *		  page_hash[i] := xxh64(page i's bytes, seed i)
  *
  * Sequence numbers make reordered, repeated or dropped records detectable;
  * the header crc catches a damaged header before its bounds are used.  The
  * payload has no crc of its own (version 1 had one per record, a pass over
  * every byte on each end): the HEADER payload is checked field by field and
- * every other payload byte ends up in the state the END checksum covers, so
- * a damaged PAGES or END payload fails the resume at the END record, before
+ * every other payload byte ends up in the state the END digest covers, so a
+ * damaged PAGES or END payload fails the resume at the END record, before
  * the device may run.
+ *
+ * The digest is built from per-page hashes, taken as each page is sent and
+ * as it is applied, not from one pass over the whole state at the end: the
+ * hashing overlaps the other end's work instead of stalling both ends at
+ * the END record.  A page resent after it was dirtied replaces its hash; a
+ * page the destination never received keeps a zero hash and fails the check.
  */
 #include <linux/bitmap.h>
 #include <linux/crc32.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/xxhash.h>
 
 #include "vfmig.h"
 
@@ -79,6 +90,37 @@ static u64 vfmig_pages(struct vfmig_dev *vd)
 	return vd->mem_size >> PAGE_SHIFT;
 }
 
+static size_t vfmig_page_hash_size(struct vfmig_dev *vd)
+{
+	return vfmig_pages(vd) * sizeof(__le64);
+}
+
+/* Record the hashes of @n pages from @first whose bytes are at @p. */
+static void vfmig_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		page_hash[first + i] = cpu_to_le64(xxh64(p + (i << PAGE_SHIFT), PAGE_SIZE,
+							 first + i));
+}
+
+/* The END record's digest: the page hashes, then the registers. */
+static u64 vfmig_digest(struct vfmig_dev *vd, const __le64 *page_hash,
+			const struct vfmig_regs *regs)
+{
+	struct xxh64_state st;
+	__le64 r[3];
+
+	xxh64_reset(&st, 0);
+	xxh64_update(&st, page_hash, vfmig_page_hash_size(vd));
+	r[0] = cpu_to_le64(regs->generation);
+	r[1] = cpu_to_le64(regs->seed);
+	r[2] = cpu_to_le64(regs->scratch);
+	xxh64_update(&st, r, sizeof(r));
+	return xxh64_digest(&st);
+}
+
 /*
  * Seal the record at @rec whose payload is in place: the header fields and
  * their crc.  Returns the record length.
@@ -116,7 +158,8 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	s->dirty_bits = vfmig_pages(vd);
 	s->dirty = vfmig_bitmap_zalloc(s->dirty_bits);
 	s->rec = vfmig_kvmalloc(REC_MAX);
-	if (!s->dirty || !s->rec) {
+	s->page_hash = vfmig_vzalloc(vfmig_page_hash_size(vd));
+	if (!s->dirty || !s->rec || !s->page_hash) {
 		vfmig_payload_save_end(vd);
 		return -ENOMEM;
 	}
@@ -134,6 +177,7 @@ void vfmig_payload_save_end(struct vfmig_dev *vd)
 
 	vfmig_bitmap_free(s->dirty, s->dirty_bits);
 	vfmig_kvfree(s->rec, REC_MAX);
+	vfmig_vfree(s->page_hash, vfmig_page_hash_size(vd));
 	memset(s, 0, sizeof(*s));
 }
 
@@ -209,8 +253,9 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 		len = n << PAGE_SHIFT;
 		if (dst && room >= REC_OVERHEAD + len)
 			rec = dst;
-		/* The one copy of device memory a save makes. */
+		/* The one copy of device memory a save makes; hashed as sent. */
 		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
+		vfmig_hash_pages(s->page_hash, first, n, rec + HDR_LEN);
 		if (rec == dst)
 			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
 					      first << PAGE_SHIFT);
@@ -224,7 +269,7 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 		e->generation = cpu_to_le64(vd->regs.generation);
 		e->seed = cpu_to_le64(vd->regs.seed);
 		e->scratch = cpu_to_le64(vd->regs.scratch);
-		e->checksum = cpu_to_le64(vfmig_state_checksum(vd));
+		e->checksum = cpu_to_le64(vfmig_digest(vd, s->page_hash, &vd->regs));
 		vfmig_rec_seal_buf(vd, VFMIG_REC_END, sizeof(*e), 0);
 		s->end_sent = true;
 		return 0;
@@ -253,8 +298,11 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 
 	memset(r, 0, sizeof(*r));
 	r->rec = vfmig_kvmalloc(REC_MAX);
-	if (!r->rec)
+	r->page_hash = vfmig_vzalloc(vfmig_page_hash_size(vd));
+	if (!r->rec || !r->page_hash) {
+		vfmig_payload_resume_end(vd);
 		return -ENOMEM;
+	}
 	r->active = true;
 	return 0;
 }
@@ -264,6 +312,7 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 	struct vfmig_resume *r = &vd->resume;
 
 	vfmig_kvfree(r->rec, REC_MAX);
+	vfmig_vfree(r->page_hash, vfmig_page_hash_size(vd));
 	memset(r, 0, sizeof(*r));
 }
 
@@ -319,6 +368,8 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 	}
 	case VFMIG_REC_PAGES:
 		memcpy((u8 *)vd->mem + le64_to_cpu(h->offset), p, len);
+		vfmig_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+				 len >> PAGE_SHIFT, p);
 		return 0;
 	case VFMIG_REC_END: {
 		const struct vfmig_rec_end *e = (const void *)p;
@@ -326,7 +377,7 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 		vd->regs.generation = le64_to_cpu(e->generation);
 		vd->regs.seed = le64_to_cpu(e->seed);
 		vd->regs.scratch = (u32)le64_to_cpu(e->scratch);
-		if (vfmig_state_checksum(vd) != le64_to_cpu(e->checksum))
+		if (vfmig_digest(vd, r->page_hash, &vd->regs) != le64_to_cpu(e->checksum))
 			return -EINVAL;
 		r->complete = true;
 		return 0;

@@ -104,6 +104,7 @@ struct vfmig_save {
 	bool header_sent, end_sent;
 	u8 *rec;			/* record being emitted, unless built in place */
 	u32 rec_len, rec_pos;
+	__le64 *page_hash;		/* per page, as last sent; see payload.c */
 	bool staged;			/* a chunk waits for its ack */
 	u64 staged_offset, staged_size;
 	unsigned int window;		/* next window index */
@@ -120,6 +121,7 @@ struct vfmig_resume {
 	bool header_seen;
 	u8 *rec;			/* record being assembled, unless checked in place */
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
+	__le64 *page_hash;		/* per page, as last applied */
 	unsigned int window;
 };
 

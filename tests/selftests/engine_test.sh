@@ -251,7 +251,7 @@ test_corrupt_and_truncated() {
 	expect_fail "stream offset" "$V" resume -q "$b" -i "$T/trunc"
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after truncation"
 	# One byte flipped inside the first data chunk: the device refuses the
-	# stream at its END record, whose state checksum no longer matches.
+	# stream at its END record, whose state digest no longer matches.
 	cp "$T/s" "$T/bad"
 	printf '\377' | dd of="$T/bad" bs=1 seek=4000 conv=notrunc 2>/dev/null
 	expect_fail "load chunk" "$V" resume -q "$b" -i "$T/bad"

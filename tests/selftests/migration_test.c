@@ -361,7 +361,7 @@ static int test_resume_refuses_bad_streams(void)
  * refused before anything of its record is applied, whether it lies whole
  * in one data_size write (checked in place) or is split across two
  * (assembled first); a damaged payload byte is caught by the END record's
- * checksum on the last write, and the device may not run.
+ * digest on the last write, and the device may not run.
  */
 static int test_resume_corrupt_record(void)
 {
