@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-process byte channel: a rendezvous.  The writer publishes a pointer to
- * its bytes and sleeps until the reader has taken them all; the reader
- * copies under the lock, so the writer's buffer is never read after
+ * its bytes and waits until the reader has taken them all.  A big read is
+ * copied by both threads at once: the reader copies the first half and
+ * offers the second as a "share" the waiting writer copies (if the writer
+ * has not started on it by the time the reader is done with its half, the
+ * reader copies it too).  The writer returns only when no copy out of its
+ * buffer is in progress, so its buffer is never read after
  * vfmig_channel_write() returned.
  */
 #include <errno.h>
@@ -17,12 +21,20 @@
 
 /* How often a sleeping side looks at its cancel flag. */
 #define CHANNEL_POLL_NS		50000000L
+/* Reads from this size on are copied by both threads. */
+#define CHANNEL_SPLIT_MIN	(256u << 10)
 
 struct vfmig_channel {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* any change below; two waiters at most */
-	const uint8_t *data;		/* the writer's bytes not taken yet */
+	const uint8_t *data;		/* the writer's bytes not handed out yet */
 	size_t len;
+	bool copying;			/* the reader is copying out of the writer's buffer */
+	/* The part of the reader's current copy offered to the writer. */
+	uint8_t *share_dst;
+	const uint8_t *share_src;
+	size_t share_len;		/* 0: nothing offered */
+	bool share_busy;		/* the writer is copying it */
 	bool write_closed, read_closed;
 };
 
@@ -73,6 +85,30 @@ static bool cancelled(volatile sig_atomic_t *cancel)
 	return cancel && *cancel;
 }
 
+/* Copy the offered share, if any and not taken yet; called with the lock held. */
+static bool take_share(struct vfmig_channel *ch, bool by_writer)
+{
+	uint8_t *dst = ch->share_dst;
+	const uint8_t *src = ch->share_src;
+	size_t len = ch->share_len;
+
+	if (!len || ch->share_busy)
+		return false;
+	if (by_writer)
+		ch->share_busy = true;
+	else
+		ch->share_len = 0;	/* withdrawn: the writer will not start on it */
+	pthread_mutex_unlock(&ch->lock);
+	memcpy(dst, src, len);
+	pthread_mutex_lock(&ch->lock);
+	if (by_writer) {
+		ch->share_len = 0;
+		ch->share_busy = false;
+		pthread_cond_broadcast(&ch->cond);
+	}
+	return true;
+}
+
 int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
 			volatile sig_atomic_t *cancel)
 {
@@ -88,7 +124,16 @@ int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
 	ch->data = p;
 	ch->len = n;
 	pthread_cond_broadcast(&ch->cond);
-	while (ch->len && !ch->read_closed) {
+	for (;;) {
+		if (take_share(ch, true))
+			continue;
+		/* A copy out of our buffer in progress must end before we return. */
+		if (ch->copying) {
+			channel_wait(ch);
+			continue;
+		}
+		if (!ch->len || ch->read_closed)
+			break;
 		if (cancelled(cancel)) {
 			ret = -ECANCELED;
 			break;
@@ -108,7 +153,8 @@ out:
 ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 			   volatile sig_atomic_t *cancel)
 {
-	ssize_t ret;
+	const uint8_t *src;
+	size_t n, mine;
 
 	if (!len)
 		return 0;
@@ -121,20 +167,35 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 		channel_wait(ch);
 	}
 	if (!ch->len || ch->read_closed) {
-		ret = ch->read_closed ? -EBADF : 0;
-	} else {
-		size_t n = len < ch->len ? len : ch->len;
-
-		/* The one copy: the writer sleeps until its buffer is drained. */
-		memcpy(buf, ch->data, n);
-		ch->data += n;
-		ch->len -= n;
-		if (!ch->len)
-			pthread_cond_broadcast(&ch->cond);
-		ret = (ssize_t)n;
+		pthread_mutex_unlock(&ch->lock);
+		return ch->read_closed ? -EBADF : 0;
 	}
+	n = len < ch->len ? len : ch->len;
+	src = ch->data;
+	ch->data += n;
+	ch->len -= n;
+	mine = n;
+	if (n >= CHANNEL_SPLIT_MIN) {
+		/* The second half, cache-line aligned, to the waiting writer. */
+		mine = (n / 2) & ~(size_t)63;
+		ch->share_dst = (uint8_t *)buf + mine;
+		ch->share_src = src + mine;
+		ch->share_len = n - mine;
+	}
+	ch->copying = true;
+	pthread_cond_broadcast(&ch->cond);
 	pthread_mutex_unlock(&ch->lock);
-	return ret;
+
+	memcpy(buf, src, mine);
+
+	pthread_mutex_lock(&ch->lock);
+	take_share(ch, false);
+	while (ch->share_busy)
+		channel_wait(ch);
+	ch->copying = false;
+	pthread_cond_broadcast(&ch->cond);
+	pthread_mutex_unlock(&ch->lock);
+	return (ssize_t)n;
 }
 
 void vfmig_channel_close_write(struct vfmig_channel *ch)

@@ -2,10 +2,9 @@
 /*
  * Module management with libkmod: the same library modprobe uses, so
  * dependency resolution, compressed modules and error codes behave like the
- * system's own tools.
+ * system's own tools.  It is opened on first use (libkmod_lazy.c).
  */
 #include <errno.h>
-#include <libkmod.h>
 #include <limits.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -15,36 +14,37 @@
 #include <unistd.h>
 
 #include "kmod.h"
+#include "libkmod_lazy.h"
 
 #define VFMIG_KMOD_NAME "vfmig"
 
-/* Load one dependency by name, as modprobe would (deps, softdeps, aliases). */
 /* We report failures ourselves, with context; keep libkmod quiet. */
-static struct kmod_ctx *quiet_ctx(void)
+static struct kmod_ctx *quiet_ctx(const struct vfmig_libkmod *k)
 {
-	struct kmod_ctx *ctx = kmod_new(NULL, NULL);
+	struct kmod_ctx *ctx = k->kmod_new(NULL, NULL);
 
 	if (ctx)
-		kmod_set_log_priority(ctx, LOG_CRIT);
+		k->kmod_set_log_priority(ctx, LOG_CRIT);
 	return ctx;
 }
 
-static int load_by_name(struct kmod_ctx *ctx, const char *name,
+/* Load one dependency by name, as modprobe would (deps, softdeps, aliases). */
+static int load_by_name(const struct vfmig_libkmod *k, struct kmod_ctx *ctx, const char *name,
 			struct vfmig_err *err)
 {
 	struct kmod_list *list = NULL, *l;
 	int ret;
 
-	ret = kmod_module_new_from_lookup(ctx, name, &list);
+	ret = k->kmod_module_new_from_lookup(ctx, name, &list);
 	if (ret < 0 || !list)
 		return vfmig_err_set(err, ret < 0 ? ret : -ENOENT,
 				     "module %s: not found in the module index of this kernel",
 				     name);
-	kmod_list_foreach(l, list) {
-		struct kmod_module *m = kmod_module_get_module(l);
+	for (l = list; l; l = k->kmod_list_next(list, l)) {
+		struct kmod_module *m = k->kmod_module_get_module(l);
 
-		ret = kmod_module_probe_insert_module(m, 0, NULL, NULL, NULL, NULL);
-		kmod_module_unref(m);
+		ret = k->kmod_module_probe_insert_module(m, 0, NULL, NULL, NULL, NULL);
+		k->kmod_module_unref(m);
 		if (ret < 0 && ret != -EEXIST) {
 			vfmig_err_set(err, ret, "module %s: load failed: %s",
 				      name, strerror(-ret));
@@ -52,25 +52,25 @@ static int load_by_name(struct kmod_ctx *ctx, const char *name,
 		}
 		ret = 0;
 	}
-	kmod_module_unref_list(list);
+	k->kmod_module_unref_list(list);
 	return ret;
 }
 
 /* Load what vfmig.ko declares it needs: "depends=" and "softdep=pre: ...". */
-static int load_dependencies(struct kmod_ctx *ctx, struct kmod_module *mod,
-			     struct vfmig_err *err)
+static int load_dependencies(const struct vfmig_libkmod *k, struct kmod_ctx *ctx,
+			     struct kmod_module *mod, struct vfmig_err *err)
 {
 	struct kmod_list *info = NULL, *l;
 	int ret;
 
-	ret = kmod_module_get_info(mod, &info);
+	ret = k->kmod_module_get_info(mod, &info);
 	if (ret < 0)
 		return vfmig_err_set(err, ret, "cannot read modinfo of %s: %s",
-				     kmod_module_get_path(mod), strerror(-ret));
+				     k->kmod_module_get_path(mod), strerror(-ret));
 	ret = 0;
-	kmod_list_foreach(l, info) {
-		const char *key = kmod_module_info_get_key(l);
-		const char *val = kmod_module_info_get_value(l);
+	for (l = info; l; l = k->kmod_list_next(info, l)) {
+		const char *key = k->kmod_module_info_get_key(l);
+		const char *val = k->kmod_module_info_get_value(l);
 		char buf[512], *tok, *save = NULL;
 		const char *sep;
 
@@ -88,12 +88,12 @@ static int load_dependencies(struct kmod_ctx *ctx, struct kmod_module *mod,
 		     tok = strtok_r(NULL, sep, &save)) {
 			if (!strcmp(tok, "post:"))
 				break;	/* post-softdeps come after us */
-			ret = load_by_name(ctx, tok, err);
+			ret = load_by_name(k, ctx, tok, err);
 		}
 		if (ret)
 			break;
 	}
-	kmod_module_info_free_list(info);
+	k->kmod_module_info_free_list(info);
 	return ret;
 }
 
@@ -105,6 +105,7 @@ bool vfmig_module_is_loaded(void)
 int vfmig_module_load(const char *path, const char *params, bool *was_loaded,
 		      struct vfmig_err *err)
 {
+	const struct vfmig_libkmod *k;
 	struct kmod_module *mod = NULL;
 	struct kmod_ctx *ctx;
 	int ret;
@@ -114,19 +115,24 @@ int vfmig_module_load(const char *path, const char *params, bool *was_loaded,
 	if (vfmig_module_is_loaded())
 		return 0;
 
-	ctx = quiet_ctx();
+	k = vfmig_libkmod(err);
+	if (!k) {
+		vfmig_err_prefix(err, "module load: ");
+		return -ENOSYS;
+	}
+	ctx = quiet_ctx(k);
 	if (!ctx)
 		return vfmig_err_set(err, -ENOMEM, "module load: cannot create a libkmod context");
 
-	ret = kmod_module_new_from_path(ctx, path, &mod);
+	ret = k->kmod_module_new_from_path(ctx, path, &mod);
 	if (ret < 0) {
 		vfmig_err_set(err, ret, "module load: %s: %s", path, strerror(-ret));
 		goto out;
 	}
-	ret = load_dependencies(ctx, mod, err);
+	ret = load_dependencies(k, ctx, mod, err);
 	if (ret)
 		goto out;
-	ret = kmod_module_insert_module(mod, 0, params);
+	ret = k->kmod_module_insert_module(mod, 0, params);
 	if (ret == -EEXIST) {
 		if (was_loaded)
 			*was_loaded = true;
@@ -138,25 +144,31 @@ int vfmig_module_load(const char *path, const char *params, bool *was_loaded,
 			      strerror(-ret));
 	}
 out:
-	kmod_module_unref(mod);
-	kmod_unref(ctx);
+	k->kmod_module_unref(mod);
+	k->kmod_unref(ctx);
 	return ret;
 }
 
 int vfmig_module_unload(struct vfmig_err *err)
 {
+	const struct vfmig_libkmod *k;
 	struct kmod_module *mod = NULL;
 	struct kmod_ctx *ctx;
 	int ret;
 
 	if (!vfmig_module_is_loaded())
 		return 0;
-	ctx = quiet_ctx();
+	k = vfmig_libkmod(err);
+	if (!k) {
+		vfmig_err_prefix(err, "module unload: ");
+		return -ENOSYS;
+	}
+	ctx = quiet_ctx(k);
 	if (!ctx)
 		return vfmig_err_set(err, -ENOMEM, "module unload: cannot create a libkmod context");
-	ret = kmod_module_new_from_name(ctx, VFMIG_KMOD_NAME, &mod);
+	ret = k->kmod_module_new_from_name(ctx, VFMIG_KMOD_NAME, &mod);
 	if (ret == 0) {
-		ret = kmod_module_remove_module(mod, 0);
+		ret = k->kmod_module_remove_module(mod, 0);
 		/* libkmod never waits: a module in use answers EAGAIN. */
 		if (ret == -EAGAIN)
 			ret = -EBUSY;
@@ -166,8 +178,8 @@ int vfmig_module_unload(struct vfmig_err *err)
 	} else {
 		vfmig_err_set(err, ret, "module unload: %s", strerror(-ret));
 	}
-	kmod_module_unref(mod);
-	kmod_unref(ctx);
+	k->kmod_module_unref(mod);
+	k->kmod_unref(ctx);
 	return ret;
 }
 
