@@ -58,9 +58,11 @@ demo: user selftests
 	sh tests/demo.sh $(firstword $(VM_KERNELS))
 
 # Figures, not a test: build/bench/bench.json (not part of `make check`).
+# BENCH_KREL picks the guest kernel (default: the first tested one).
+BENCH_KREL ?= $(firstword $(VM_KERNELS))
 bench: user
 	$(MAKE) -C tests/bench
-	sh tests/bench/run.sh $(firstword $(VM_KERNELS))
+	sh tests/bench/run.sh $(BENCH_KREL)
 
 KREL_VM ?= $(firstword $(VM_KERNELS))
 vm-shell: user selftests

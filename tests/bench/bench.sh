@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The `make bench` guest side (runs in the VM as root): the guest's memcpy
 # bandwidth, then offline save+resume throughput of `vfmig migrate` for a
-# 256 MiB device state per mmap layout, plus a 16 MiB run per layout so the
-# engine's peak RSS can be compared across state sizes.
+# 256 MiB device state per mmap layout, the same through a file (`save` then
+# `resume`) and over TCP on loopback (`send` to `receive`), plus a 16 MiB run
+# per layout so the engine's peak RSS can be compared across state sizes.
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
@@ -38,7 +39,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "bench: Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
+if grep -qw erms /proc/cpuinfo; then erms=true; else erms=false; fi
+echo "bench: Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB, ERMS $erms"
 "$V" module load || die "module load"
 
 # 1. The yardstick, before any device holds memory.
@@ -46,15 +48,19 @@ echo "bench: Linux $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1
 # a neighbour's load during one of them does not flatter the ratios.
 memcpy_run() { # memcpy_run WHEN
 	"$here/build/memcpy_bench" $((big >> 20)) 7 > "$T/memcpy-$1.json" || die "memcpy_bench"
-	echo "bench: memcpy $((big >> 20)) MiB ($1): best $(json_num "$T/memcpy-$1.json" best-mbps) MB/s, median $(json_num "$T/memcpy-$1.json" median-mbps) MB/s"
+	echo "bench: memcpy $((big >> 20)) MiB ($1): best $(json_num "$T/memcpy-$1.json" best-mbps) MB/s, median $(json_num "$T/memcpy-$1.json" median-mbps) MB/s; rep movsb $(json_num "$T/memcpy-$1.json" rep-movsb-mbps) MB/s, rep movsq $(json_num "$T/memcpy-$1.json" rep-movsq-mbps) MB/s"
 }
 memcpy_run before
 
-# 2. Cases NAME:LAYOUT:DATA_MIB.  The data section is 8 MiB: mapping it costs
-# per page at every open (remap_vmalloc_range), which under TCG is seconds
-# for 64 MiB; "mmap-d64" shows that cost at the device's maximum.
-cases="mmap:whole:8 trapped:none:8 sparse:sparse4:8"
-big_only="mmap-d64:whole:64"
+# 2. Cases NAME:LAYOUT:DATA_MIB:HOW.  The data section is 8 MiB: mapping it
+# costs per page at every open (remap_vmalloc_range); "mmap-d64" shows that
+# cost at the device's maximum.  HOW: migrate (both ends in one process),
+# file (save to a tmpfs file, then resume from it: the two wall times
+# added), tcp (send to a receive on loopback; send's wall time, which ends
+# with the receiver's verdict, so after the destination runs).
+cases="mmap:whole:8:migrate trapped:none:8:migrate sparse:sparse4:8:migrate"
+big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp"
+ip link set lo up 2>/dev/null || true
 layout_knobs() {
 	case $1 in
 	whole) echo "mmap_layout=whole data_offset_policy=fixed" ;;
@@ -63,17 +69,50 @@ layout_knobs() {
 	esac
 }
 # timed FILE CMD...: run CMD under timeit, stdout to FILE; prints wall ns.
+# The command's peak RSS is left in $T/rss.
 timed() {
 	f=$1
 	shift
 	"$TIMEIT" "$@" > "$f" 2> "$T/err" || die "$name: $* failed: $(cat "$T/err") $(cat "$f")"
+	sed -n 's/^timeit .*maxrss-kib \([0-9]*\).*/\1/p' "$T/err" > "$T/rss"
 	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
+}
+# move HOW FROM TO: one offline migration; prints wall ns, the source
+# side's --json in $T/json, the highest peak RSS of the commands in $T/rss2.
+move() {
+	case $1 in
+	migrate)
+		timed "$T/json" "$V" migrate --offline --json --from "$2" --to "$3"
+		cp "$T/rss" "$T/rss2" ;;
+	file)
+		s_ns=$(timed "$T/json" "$V" save --offline --json "$2" -o "$T/stream")
+		cp "$T/rss" "$T/rss2"
+		r_ns=$(timed /dev/null "$V" resume -q "$3" -i "$T/stream")
+		rm -f "$T/stream"
+		[ "$(cat "$T/rss")" -gt "$(cat "$T/rss2")" ] && cp "$T/rss" "$T/rss2"
+		echo $((s_ns + r_ns)) ;;
+	tcp)
+		"$TIMEIT" "$V" receive -q "$3" --listen 7790 --bind 127.0.0.1 2> "$T/recv.err" &
+		rpid=$!
+		i=0
+		until ss -ltn 2>/dev/null | grep -q '127.0.0.1:7790'; do
+			i=$((i + 1))
+			[ "$i" -lt 50 ] || die "$name: receive does not listen: $(cat "$T/recv.err")"
+			sleep 0.1
+		done
+		ns=$(timed "$T/json" "$V" send --offline --json "$2" 127.0.0.1:7790)
+		cp "$T/rss" "$T/rss2"
+		wait "$rpid" || die "$name: receive failed: $(cat "$T/recv.err")"
+		r=$(sed -n 's/^timeit .*maxrss-kib \([0-9]*\).*/\1/p' "$T/recv.err")
+		[ "$r" -gt "$(cat "$T/rss2")" ] && echo "$r" > "$T/rss2"
+		echo "$ns" ;;
+	esac
 }
 
 rows=""
-printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib" > "$T/rows"
-run_case() { # run_case NAME SIZE LAYOUT DATA_MIB
-	name=$1 size=$2 layout=$3 data=$(($4 << 20))
+printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio" > "$T/rows"
+run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
+	name=$1 size=$2 layout=$3 data=$(($4 << 20)) how=$5
 	a=$("$V" mdev create vfmig-large) || die "mdev create"
 	b=$("$V" mdev create vfmig-large) || die "mdev create"
 	for u in "$a" "$b"; do
@@ -89,14 +128,14 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB
 	while [ "$i" -lt "$repeat" ]; do
 		# Alternate directions: the stopped source becomes the next destination.
 		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
-		ns=$(timed "$T/json" "$V" migrate --offline --json --from "$from" --to "$to")
+		ns=$(move "$how" "$from" "$to")
 		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
 		got=$(knob "$to" checksum)
 		[ "$got" = "$sum" ] || die "$name: checksum after migrate $got != source $sum"
 		[ "$(knob "$to" device_state)" = 1 ] || die "$name: destination not running"
 		eng=$(json_num "$T/json" total-time)
-		r=$(json_num "$T/json" peak-rss-kib)
-		[ -n "$r" ] || die "$name: no peak-rss-kib in $(cat "$T/json")"
+		r=$(cat "$T/rss2")
+		[ -n "$r" ] || die "$name: no peak RSS from timeit"
 		[ "$r" -gt "$rss" ] && rss=$r
 		if [ "$best_ns" = 0 ] || [ "$ns" -lt "$best_ns" ]; then best_ns=$ns best_eng=$eng; fi
 		runs="$runs${runs:+,}$(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
@@ -115,21 +154,23 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB
 	mbps=$(awk -v b="$size" -v ns="$best_ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
 	eng_mbps=$(awk -v b="$size" -v ms="$best_eng" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
 	echo "bench: $name $((size >> 20)) MiB: best $mbps MB/s, engine $eng_mbps MB/s, save only $save_mbps MB/s, peak RSS $rss KiB, runs [$runs], checksum $sum"
-	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4" >> "$T/rows"
-	rows="$rows${rows:+, }{\"case\": \"$name\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"}"
+	# The median run: the best alone flatters a noisy host.
+	med=$(echo "$runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med -" >> "$T/rows"
+	rows="$rows${rows:+, }{\"case\": \"$name\", \"how\": \"$how\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"median-mbps\": $med, \"median-ratio-to-memcpy-median\": @MRATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"}"
 }
 
 for c in $cases $big_only; do
-	IFS=: read -r n l d <<-EOF
+	IFS=: read -r n l d h <<-EOF
 	$c
 	EOF
-	run_case "$n" "$big" "$l" "$d"
+	run_case "$n" "$big" "$l" "$d" "$h"
 done
 for c in $cases; do
-	IFS=: read -r n l d <<-EOF
+	IFS=: read -r n l d h <<-EOF
 	$c
 	EOF
-	run_case "$n" "$small" "$l" "$d"
+	run_case "$n" "$small" "$l" "$d" "$h"
 done
 "$V" module unload || die "module unload"
 memcpy_run after
@@ -139,31 +180,34 @@ cp "$T/memcpy-$best_run.json" "$T/memcpy.json"
 memcpy=$(json_num "$T/memcpy.json" best-mbps)
 memcpy_med=$(json_num "$T/memcpy.json" median-mbps)
 # Ratios against the best memcpy of the run.
-awk -v c="$memcpy" 'NR == 1 { print; next } { $5 = sprintf("%.3f", $4 / c); print }' "$T/rows" > "$T/rows2"
+awk -v c="$memcpy" -v m="$memcpy_med" 'NR == 1 { print; next } { $5 = sprintf("%.3f", $4 / c); $11 = sprintf("%.3f", $10 / m); print }' "$T/rows" > "$T/rows2"
 mv "$T/rows2" "$T/rows"
 
 {
-	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "mem-mib": %s, ' \
-		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" \
+	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
 	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5}, "cases": [%s]}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
-while read -r c mib _ _ ratio _; do
+while read -r c mib _ _ ratio _ _ _ _ _ mratio; do
 	[ "$c" = case ] && continue
-	sed -i "s/@RATIO-$c-$mib@/$ratio/" "$T/bench.json"
+	sed -i "s/@RATIO-$c-$mib@/$ratio/; s/@MRATIO-$c-$mib@/$mratio/" "$T/bench.json"
 done < "$T/rows"
-grep -q @RATIO "$T/bench.json" && die "a ratio is missing in bench.json"
+grep -q @M*RATIO "$T/bench.json" && die "a ratio is missing in bench.json"
 cp "$T/bench.json" "$out/bench.json"
 
 {
-	echo "vfmig bench on Linux $(uname -r) ($(nproc) CPUs), MB = 10^6 bytes"
+	echo "vfmig bench on Linux $(uname -r) ($(nproc) CPUs, ERMS $erms), MB = 10^6 bytes"
 	echo "memcpy $((big >> 20)) MiB: best $memcpy MB/s, median $memcpy_med MB/s (better of the runs before and after)"
-	echo "save+resume = vfmig migrate --offline, best of $repeat, wall time of the command (fork to exit);"
+	echo "rep movsb $(json_num "$T/memcpy.json" rep-movsb-mbps) MB/s, rep movsq $(json_num "$T/memcpy.json" rep-movsq-mbps) MB/s (the kernel's copy primitives with and without ERMS)"
+	echo "save+resume = vfmig migrate --offline, $repeat runs, wall time of the command (fork to exit): best, x best memcpy,"
+	echo "median, x median memcpy;"
+	echo "*-file: save to a tmpfs file + resume from it; *-tcp: send to receive on loopback"
 	echo "engine = state / the engine's total-time; save only = vfmig save --offline -o /dev/null"
-	awk 'NR == 1 { printf "%-9s %9s %-8s %6s %8s %8s %9s %9s %12s  %s\n", "case", "state", "layout", "data", "MB/s", "xmemcpy", "engine", "save-only", "peakRSS KiB", "target"; next }
-		{ tgt = $1 ~ /^mmap/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : "-"
-		  printf "%-9s %5d MiB %-8s %2d MiB %8s %8s %9s %9s %12s  %s\n", $1, $2, $3, $9, $4, $5, $6, $8, $7, tgt }' "$T/rows"
+	awk 'NR == 1 { printf "%-12s %9s %-8s %6s %7s %7s %7s %7s %7s %9s %11s  %s\n", "case", "state", "layout", "data", "best", "xmemcpy", "median", "xmemcpy", "engine", "save-only", "peakRSS KiB", "target"; next }
+		{ tgt = $1 ~ /^mmap(-d64)?$/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : "-"
+		  printf "%-12s %5d MiB %-8s %2d MiB %7s %7s %7s %7s %7s %9s %11s  %s\n", $1, $2, $3, $9, $4, $5, $10, $11, $6, $8, $7, tgt }' "$T/rows"
 } > "$out/bench.txt"
 cat "$out/bench.txt"

@@ -11,7 +11,8 @@
 # Logs: DIR/console.log (serial console), DIR/dmesg.txt, DIR/tainted.
 #
 # Environment: VFMIG_ACCEL=tcg|kvm (default tcg: nested KVM hangs on some
-# hosts), VFMIG_VM_MEM (MiB, default 2048), VFMIG_VM_SMP (default 2).
+# hosts), VFMIG_VM_MEM (MiB, default 2048), VFMIG_VM_SMP (default 2),
+# VFMIG_CPU (the -cpu model; default max under TCG, host under KVM).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-vm: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -67,6 +68,7 @@ tcg) cpu=max ;;
 kvm) cpu=host ;;
 *) echo "run-vm: VFMIG_ACCEL must be tcg or kvm" >&2; exit 2 ;;
 esac
+cpu=${VFMIG_CPU:-$cpu}
 
 append="console=ttyS0 panic=-1 oops=panic loglevel=3 quiet VFMIG_OUT=$out VFMIG_INTERACTIVE=$interactive"
 set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
