@@ -210,6 +210,140 @@ static void test_stream_over_channel(void **state)
 	free(dst);
 }
 
+/* A filler that writes the pattern from where it is, and records each piece. */
+struct filler {
+	size_t pos;
+	unsigned int calls, fail_at;	/* fail_at: 1-based call to fail, 0 never */
+	void *dst[64];
+	size_t len[64];
+};
+
+static int fill_pattern(void *ctx, void *dst, size_t len, struct vfmig_err *err)
+{
+	struct filler *f = ctx;
+
+	if (++f->calls == f->fail_at)
+		return vfmig_err_set(err, -EIO, "fill %u failed", f->calls);
+	if (f->calls <= 64) {
+		f->dst[f->calls - 1] = dst;
+		f->len[f->calls - 1] = len;
+	}
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)dst)[i] = pattern(f->pos + i);
+	f->pos += len;
+	return 0;
+}
+
+struct fill_job {
+	struct vfmig_channel *ch;
+	struct filler f;
+	size_t n;
+	volatile sig_atomic_t *cancel;
+	struct vfmig_err err;
+	int ret;
+};
+
+static void *fill_thread(void *arg)
+{
+	struct fill_job *j = arg;
+
+	vfmig_err_clear(&j->err);
+	j->ret = vfmig_channel_write_fill(j->ch, j->n, fill_pattern, &j->f, j->cancel, &j->err);
+	vfmig_channel_close_write(j->ch);
+	return NULL;
+}
+
+/*
+ * A fill goes straight into the reader's buffer: each piece the filler
+ * writes is exactly one read's buffer and size, and the bytes arrive in
+ * order; then end of input.
+ */
+static void test_fill_into_reader(void **state)
+{
+	static const size_t rsizes[] = { 5000, 1u << 20, 1, 65536 };
+	struct fill_job j = { .n = BIG };
+	uint8_t *dst = malloc(BIG);
+	void *bufs[64];
+	size_t got = 0;
+	unsigned int k;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(vfmig_channel_new(&j.ch), 0);
+	assert_int_equal(pthread_create(&t, NULL, fill_thread, &j), 0);
+	for (k = 0;; k++) {
+		size_t want = rsizes[k % 4] < BIG - got ? rsizes[k % 4] : BIG - got;
+		ssize_t n;
+
+		if (!want)
+			want = 1;	/* one more read, to see the end of input */
+		n = vfmig_channel_read(j.ch, dst + got, want, NULL);
+		assert_true(n >= 0);
+		if (!n)
+			break;
+		assert_int_equal(n, (ssize_t)want);
+		if (k < 64)
+			bufs[k] = dst + got;
+		got += (size_t)n;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(got, BIG);
+	for (size_t i = 0; i < BIG; i++)
+		if (dst[i] != pattern(i))
+			fail_msg("byte %zu differs", i);
+	assert_int_equal(j.f.calls, k);
+	for (unsigned int i = 0; i < k && i < 64; i++)
+		assert_ptr_equal(j.f.dst[i], bufs[i]);
+	vfmig_channel_free(j.ch);
+	free(dst);
+}
+
+/*
+ * A failing fill hands nothing over: the reader gets the pieces before it
+ * and then end of input; the writer gets the fill's error.  A reader that
+ * closes makes a fill fail with EPIPE; a cancel ends a fill nobody reads.
+ */
+static void test_fill_errors(void **state)
+{
+	struct fill_job j = { .n = BIG, .f = { .fail_at = 2 } };
+	uint8_t buf[4096];
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(vfmig_channel_new(&j.ch), 0);
+	assert_int_equal(pthread_create(&t, NULL, fill_thread, &j), 0);
+	assert_int_equal(vfmig_channel_read(j.ch, buf, sizeof(buf), NULL), (ssize_t)sizeof(buf));
+	assert_int_equal(buf[100], pattern(100));
+	assert_int_equal(vfmig_channel_read(j.ch, buf, sizeof(buf), NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(j.ret, -EIO);
+	assert_string_equal(j.err.msg, "fill 2 failed");
+	vfmig_channel_free(j.ch);
+
+	memset(&j, 0, sizeof(j));
+	j.n = BIG;
+	assert_int_equal(vfmig_channel_new(&j.ch), 0);
+	assert_int_equal(pthread_create(&t, NULL, fill_thread, &j), 0);
+	assert_int_equal(vfmig_channel_read(j.ch, buf, 10, NULL), 10);
+	vfmig_channel_close_read(j.ch);
+	pthread_join(t, NULL);
+	assert_int_equal(j.ret, -EPIPE);
+	vfmig_channel_free(j.ch);
+
+	memset(&j, 0, sizeof(j));
+	j.n = 10;
+	j.cancel = &cancel_flag;
+	cancel_flag = 0;
+	assert_int_equal(vfmig_channel_new(&j.ch), 0);
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, NULL), 0);
+	fill_thread(&j);
+	pthread_join(t, NULL);
+	assert_int_equal(j.ret, -ECANCELED);
+	assert_int_equal(j.f.calls, 0);
+	vfmig_channel_free(j.ch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_reader_closes),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_stream_over_channel),
+		cmocka_unit_test(test_fill_into_reader),
+		cmocka_unit_test(test_fill_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -262,7 +262,7 @@ static void save_window(enum fake_layout layout, enum fake_policy policy,
 	assert_int_equal(vfmig_v1_set_state(&d->region, ~0u,
 					    VFMIG_V1_STATE_SAVING, NULL, &err), 0);
 	assert_int_equal(vfmig_v1_stage_chunk(&d->region, &win, &err), 0);
-	assert_int_equal(vfmig_v1_save_chunk(&d->region, &win, mem_sink, &m, bounce,
+	assert_int_equal(vfmig_v1_save_chunk(&d->region, &win, mem_sink, NULL, &m, bounce,
 					     sizeof(bounce), &err), 0);
 	assert_int_equal(m.len, win.size);
 	assert_memory_equal(m.p, d->back + win.offset, win.size);
@@ -313,7 +313,7 @@ static void test_short_read(void **state)
 					    VFMIG_V1_STATE_SAVING, NULL, &err), 0);
 	assert_int_equal(vfmig_v1_stage_chunk(&d->region, &win, &err), 0);
 	d->short_read = true;
-	assert_int_equal(vfmig_v1_save_chunk(&d->region, &win, mem_sink, &m, bounce,
+	assert_int_equal(vfmig_v1_save_chunk(&d->region, &win, mem_sink, NULL, &m, bounce,
 					     sizeof(bounce), &err), -EIO);
 	assert_string_equal(err.msg, "short region read at 0x1000: 2048 of 4096 bytes");
 	free(m.p);

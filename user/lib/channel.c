@@ -8,6 +8,11 @@
  * reader copies it too).  The writer returns only when no copy out of its
  * buffer is in progress, so its buffer is never read after
  * vfmig_channel_write() returned.
+ *
+ * A waiting reader also posts its own buffer, so a writer whose bytes do
+ * not exist yet (a trapped device window, read with pread) can have them
+ * written straight into it: vfmig_channel_write_fill().  The reader does not
+ * return while a fill into its buffer is in progress.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +40,11 @@ struct vfmig_channel {
 	const uint8_t *share_src;
 	size_t share_len;		/* 0: nothing offered */
 	bool share_busy;		/* the writer is copying it */
+	/* The waiting reader's buffer, for a writer that fills it in place. */
+	uint8_t *rbuf;
+	size_t rlen;			/* 0: no reader waiting */
+	bool rbusy;			/* the writer is filling it */
+	size_t rfilled;			/* bytes filled, for the reader to return */
 	bool write_closed, read_closed;
 };
 
@@ -150,6 +160,53 @@ out:
 	return ret;
 }
 
+int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_fill_fn fill,
+			     void *fill_ctx, volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&ch->lock);
+	while (done < n && !ret) {
+		uint8_t *dst;
+		size_t m;
+
+		if (ch->write_closed) {
+			ret = vfmig_err_set(err, -EBADF, "channel: write after close");
+			break;
+		}
+		if (ch->read_closed) {
+			ret = vfmig_err_set(err, -EPIPE, "channel: %s", strerror(EPIPE));
+			break;
+		}
+		/* A reader waiting with its buffer, not yet served. */
+		if (!ch->rlen || ch->rfilled) {
+			if (cancelled(cancel)) {
+				ret = vfmig_err_set(err, -ECANCELED, "channel: write cancelled");
+				break;
+			}
+			channel_wait(ch);
+			continue;
+		}
+		dst = ch->rbuf;
+		m = ch->rlen < n - done ? ch->rlen : n - done;
+		ch->rbusy = true;
+		pthread_mutex_unlock(&ch->lock);
+		ret = fill(fill_ctx, dst, m, err);
+		pthread_mutex_lock(&ch->lock);
+		ch->rbusy = false;
+		/* A failed fill hands nothing over: the reader keeps waiting. */
+		if (!ret) {
+			ch->rfilled = m;
+			ch->rlen = 0;
+			done += m;
+		}
+		pthread_cond_broadcast(&ch->cond);
+	}
+	pthread_mutex_unlock(&ch->lock);
+	return ret;
+}
+
 ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 			   volatile sig_atomic_t *cancel)
 {
@@ -159,12 +216,24 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 	if (!len)
 		return 0;
 	pthread_mutex_lock(&ch->lock);
-	while (!ch->len && !ch->write_closed && !ch->read_closed) {
-		if (cancelled(cancel)) {
+	ch->rbuf = buf;
+	ch->rlen = len;
+	pthread_cond_broadcast(&ch->cond);
+	while ((!ch->len && !ch->rfilled && !ch->write_closed && !ch->read_closed) ||
+	       ch->rbusy) {
+		if (cancelled(cancel) && !ch->rbusy) {
+			ch->rlen = 0;
 			pthread_mutex_unlock(&ch->lock);
 			return -ECANCELED;
 		}
 		channel_wait(ch);
+	}
+	ch->rlen = 0;		/* no more fills into buf */
+	if (ch->rfilled) {
+		n = ch->rfilled;
+		ch->rfilled = 0;
+		pthread_mutex_unlock(&ch->lock);
+		return (ssize_t)n;
 	}
 	if (!ch->len || ch->read_closed) {
 		pthread_mutex_unlock(&ch->lock);

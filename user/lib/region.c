@@ -96,8 +96,24 @@ static uint64_t piece_len(const struct vfmig_region *r, uint64_t pos, uint64_t e
 	return stop - pos;
 }
 
+/* A trapped piece being read into a fill sink: where the next bytes come from. */
+struct region_fill {
+	const struct vfmig_region *r;
+	uint64_t pos;
+};
+
+static int region_fill(void *ctx, void *dst, size_t len, struct vfmig_err *err)
+{
+	struct region_fill *f = ctx;
+	int ret = vfmig_region_read(f->r, dst, len, f->pos, err);
+
+	if (!ret)
+		f->pos += len;
+	return ret;
+}
+
 int vfmig_region_copy_out(const struct vfmig_region *r, uint64_t off, uint64_t len,
-			  vfmig_sink_fn sink, void *opaque,
+			  vfmig_sink_fn sink, vfmig_sink_fill_fn sink_fill, void *opaque,
 			  void *bounce, size_t bounce_len, struct vfmig_err *err)
 {
 	uint64_t pos = off, end;
@@ -115,6 +131,10 @@ int vfmig_region_copy_out(const struct vfmig_region *r, uint64_t off, uint64_t l
 
 		if (a) {
 			ret = sink(opaque, (const uint8_t *)a->map + (pos - a->offset), n, err);
+		} else if (sink_fill) {
+			struct region_fill f = { r, pos };
+
+			ret = sink_fill(opaque, n, region_fill, &f, err);
 		} else {
 			ret = vfmig_region_read(r, bounce, n, pos, err);
 			if (!ret)

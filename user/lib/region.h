@@ -44,6 +44,15 @@ typedef int (*vfmig_sink_fn)(void *opaque, const void *buf, size_t len,
 			     struct vfmig_err *err);
 typedef int (*vfmig_source_fn)(void *opaque, void *buf, size_t len,
 			       struct vfmig_err *err);
+/*
+ * A sink that takes len bytes by having fill(fill_ctx, dst, n) write them
+ * into its own memory, in pieces it chooses (fill is called with
+ * consecutive pieces): trapped windows are then read straight into the
+ * consumer's buffer instead of through the bounce buffer.
+ */
+typedef int (*vfmig_fill_fn)(void *fill_ctx, void *dst, size_t len, struct vfmig_err *err);
+typedef int (*vfmig_sink_fill_fn)(void *opaque, size_t len, vfmig_fill_fn fill, void *fill_ctx,
+				  struct vfmig_err *err);
 
 const char *vfmig_region_name(const struct vfmig_region *r);
 
@@ -67,10 +76,11 @@ int vfmig_region_check_window(const struct vfmig_region *r, uint64_t off,
 /*
  * Move [off, off + len) of the region to a sink, piece by piece: memcpy-free
  * hand-off straight from a mapping where the window is mapped, otherwise
- * region reads of up to bounce_len bytes through the bounce buffer.
+ * region reads of up to bounce_len bytes, through the bounce buffer or, if
+ * sink_fill is given, straight into the sink's memory.
  */
 int vfmig_region_copy_out(const struct vfmig_region *r, uint64_t off, uint64_t len,
-			  vfmig_sink_fn sink, void *opaque,
+			  vfmig_sink_fn sink, vfmig_sink_fill_fn sink_fill, void *opaque,
 			  void *bounce, size_t bounce_len, struct vfmig_err *err);
 /* The reverse: fill [off, off + len) from a source. */
 int vfmig_region_copy_in(const struct vfmig_region *r, uint64_t off, uint64_t len,

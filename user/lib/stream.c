@@ -136,6 +136,39 @@ int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_er
 	return vfmig_writer_put(opaque, buf, len, err);
 }
 
+bool vfmig_writer_can_fill(const struct vfmig_writer *w)
+{
+	return w->chan != NULL;
+}
+
+int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n,
+			  int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+			  void *fill_ctx, struct vfmig_err *err)
+{
+	int ret;
+
+	if (!w->chan)
+		return vfmig_err_set(err, -EINVAL, "stream writer: filling in place needs a channel");
+	/* What is buffered goes first, to keep the order. */
+	ret = vfmig_writer_flush(w, err);
+	if (ret)
+		return ret;
+	ret = vfmig_channel_write_fill(w->chan, n, fill, fill_ctx, w->cancel, err);
+	if (ret) {
+		w->error = ret;
+		return ret;
+	}
+	w->offset += n;
+	return 0;
+}
+
+int vfmig_writer_sink_fill(void *opaque, size_t len,
+			   int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+			   void *fill_ctx, struct vfmig_err *err)
+{
+	return vfmig_writer_put_fill(opaque, len, fill, fill_ctx, err);
+}
+
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err)
 {
 	int ret = vfmig_writer_put_be32(w, VFMIG_STREAM_MAGIC, err);

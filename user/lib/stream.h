@@ -77,6 +77,18 @@ int vfmig_writer_put_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *
 int vfmig_writer_flush(struct vfmig_writer *w, struct vfmig_err *err);
 /* Adapter with the vfmig_sink_fn signature (opaque = writer). */
 int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_err *err);
+/*
+ * Over a channel only: n bytes that fill() writes straight into the reader's
+ * buffer (see vfmig_channel_write_fill).  vfmig_writer_sink_fill is the
+ * adapter with the vfmig_sink_fill_fn signature.
+ */
+bool vfmig_writer_can_fill(const struct vfmig_writer *w);
+int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n,
+			  int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+			  void *fill_ctx, struct vfmig_err *err);
+int vfmig_writer_sink_fill(void *opaque, size_t len,
+			   int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+			   void *fill_ctx, struct vfmig_err *err);
 
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err);
 /* idstr/instance/version are only written for START and FULL. */

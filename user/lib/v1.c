@@ -139,10 +139,10 @@ int vfmig_v1_stage_chunk(const struct vfmig_region *r, struct vfmig_v1_window *w
 }
 
 int vfmig_v1_save_chunk(const struct vfmig_region *r, const struct vfmig_v1_window *win,
-			vfmig_sink_fn sink, void *opaque,
+			vfmig_sink_fn sink, vfmig_sink_fill_fn sink_fill, void *opaque,
 			void *bounce, size_t bounce_len, struct vfmig_err *err)
 {
-	return vfmig_region_copy_out(r, win->offset, win->size, sink, opaque,
+	return vfmig_region_copy_out(r, win->offset, win->size, sink, sink_fill, opaque,
 				     bounce, bounce_len, err);
 }
 

@@ -50,9 +50,12 @@ int vfmig_v1_set_state(const struct vfmig_region *r, uint32_t mask, uint32_t val
 /* Read data_offset then data_size, and check the window fits the region. */
 int vfmig_v1_stage_chunk(const struct vfmig_region *r, struct vfmig_v1_window *win,
 			 struct vfmig_err *err);
-/* Copy a staged window into sink (bounded by bounce_len per trapped piece). */
+/*
+ * Copy a staged window into sink (bounded by bounce_len per trapped piece;
+ * sink_fill, optional, takes trapped pieces without the bounce buffer).
+ */
 int vfmig_v1_save_chunk(const struct vfmig_region *r, const struct vfmig_v1_window *win,
-			vfmig_sink_fn sink, void *opaque,
+			vfmig_sink_fn sink, vfmig_sink_fill_fn sink_fill, void *opaque,
 			void *bounce, size_t bounce_len, struct vfmig_err *err);
 /*
  * Load one chunk of size bytes from src: read data_offset, write the bytes,

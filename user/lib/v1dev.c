@@ -103,8 +103,9 @@ static int save_one_chunk(struct vfmig_v1dev *dev, struct vfmig_save_io *io, uin
 		return fail(dev, ret, "stage chunk", io->err);
 	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_DATA, win.size, io->err);
 	if (!ret)
-		ret = vfmig_v1_save_chunk(dev->region, &win, vfmig_writer_sink, io->w,
-					  dev->bounce, dev->bounce_len, io->err);
+		ret = vfmig_v1_save_chunk(dev->region, &win, vfmig_writer_sink,
+					  vfmig_writer_can_fill(io->w) ? vfmig_writer_sink_fill : NULL,
+					  io->w, dev->bounce, dev->bounce_len, io->err);
 	if (ret)
 		return fail(dev, ret, "copy chunk", io->err);
 	dev->cnt.chunks++;
