@@ -19,9 +19,9 @@
 static const char migrate_usage[] =
 	"usage: vfmig migrate [OPTIONS] --from UUID --to UUID [--from UUID --to UUID]...\n\n"
 	"Migrate each --from device into the --to device paired with it, live, in one\n"
-	"stream, within this process.  When it completes the destinations run and the sources\n"
-	"are stopped; when anything fails or Ctrl-C is pressed the sources run again\n"
-	"with their state untouched and the destinations are reset.\n\n"
+	"stream, both ends in this process.  When it completes the destinations run\n"
+	"and the sources are stopped; when anything fails or Ctrl-C is pressed the\n"
+	"sources run again with their state untouched and the destinations are reset.\n\n"
 	"options:\n"
 	"  --from UUID           a source device (repeatable)\n"
 	"  --to UUID             its destination (repeatable, same count as --from)\n"
