@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "channel.h"
 #include "stream.h"
 
 /* ---- writer ---- */
@@ -141,8 +140,7 @@ bool vfmig_writer_can_fill(const struct vfmig_writer *w)
 	return w->chan != NULL;
 }
 
-int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n,
-			  int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n, vfmig_channel_fill_fn fill,
 			  void *fill_ctx, struct vfmig_err *err)
 {
 	int ret;
@@ -162,8 +160,7 @@ int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n,
 	return 0;
 }
 
-int vfmig_writer_sink_fill(void *opaque, size_t len,
-			   int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+int vfmig_writer_sink_fill(void *opaque, size_t len, vfmig_channel_fill_fn fill,
 			   void *fill_ctx, struct vfmig_err *err)
 {
 	return vfmig_writer_put_fill(opaque, len, fill, fill_ctx, err);

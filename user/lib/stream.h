@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "channel.h"
 #include "errbuf.h"
 
 #define VFMIG_STREAM_MAGIC		0x56464d47u	/* "VFMG" */
@@ -48,8 +49,6 @@
 #define VFMIG_IDSTR_MAX			255u
 
 #define VFMIG_STREAM_BUF		65536u
-
-struct vfmig_channel;
 
 /* Where a stream goes to or comes from: a file descriptor, or a channel. */
 struct vfmig_endpoint {
@@ -83,11 +82,9 @@ int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_er
  * adapter with the vfmig_sink_fill_fn signature.
  */
 bool vfmig_writer_can_fill(const struct vfmig_writer *w);
-int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n,
-			  int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n, vfmig_channel_fill_fn fill,
 			  void *fill_ctx, struct vfmig_err *err);
-int vfmig_writer_sink_fill(void *opaque, size_t len,
-			   int (*fill)(void *ctx, void *dst, size_t len, struct vfmig_err *err),
+int vfmig_writer_sink_fill(void *opaque, size_t len, vfmig_channel_fill_fn fill,
 			   void *fill_ctx, struct vfmig_err *err);
 
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err);
