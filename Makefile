@@ -8,6 +8,7 @@
 #   make deps         install build/test dependencies (Debian 12, as root)
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
 #   make bench        migration throughput vs memcpy and peak RSS, in a VM
+#   make fuzz-vm      the VM interface fuzzer, FUZZ_OPS (100000) per kernel
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -21,7 +22,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench
+	demo vm-shell deps clean bench fuzz-vm
 
 all: module user selftests unit
 
@@ -63,6 +64,12 @@ BENCH_KREL ?= $(firstword $(VM_KERNELS))
 bench: user
 	$(MAKE) -C tests/bench
 	sh tests/bench/run.sh $(BENCH_KREL)
+
+# The VM interface fuzzer on every tested kernel, with a random seed (printed;
+# VFMIG_FUZZ_SEED=<n> repeats a run).  `make check` runs a 10,000-op slice.
+FUZZ_OPS ?= 100000
+fuzz-vm: user selftests
+	FUZZ_OPS=$(FUZZ_OPS) sh tests/fuzz-vm.sh $(VM_KERNELS)
 
 KREL_VM ?= $(firstword $(VM_KERNELS))
 vm-shell: user selftests

@@ -1,6 +1,7 @@
 #!/bin/sh
-# `make check`: cmocka unit tests on the host (under valgrind), then the VM
-# suites on each kernel given.  Ends with one line "N passed, N failed".
+# `make check`: cmocka unit tests on the host (under valgrind) and the host
+# TAP tests (the VM runner's kernel-report matcher), then the VM suites on
+# each kernel given.  Ends with one line "N passed, N failed".
 # usage: run-checks.sh all|unit|vm KRELEASE...
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,24 @@ run_unit() {
 		if [ "$rc" = 99 ]; then
 			record fail "$name: valgrind found memory errors or leaks"
 		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
+			record fail "$name: exited with $rc"
+		fi
+	done
+}
+
+# Host TAP tests: each "ok"/"not ok" line is one test.
+run_host_tap() {
+	for t in "$top"/tests/vm/kernel-problems_test.sh; do
+		name=$(basename "$t" .sh)
+		echo "== host: $name"
+		sh "$t" > "$logs/$name.log" 2>&1
+		rc=$?
+		cat "$logs/$name.log"
+		p=$(grep -c '^ok ' "$logs/$name.log")
+		f=$(grep -c '^not ok ' "$logs/$name.log")
+		pass=$((pass + p))
+		fail=$((fail + f))
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			record fail "$name: exited with $rc"
 		fi
 	done
@@ -76,7 +95,7 @@ run_vm() {
 }
 
 case $mode in
-all|unit) run_unit ;;
+all|unit) run_unit; run_host_tap ;;
 esac
 case $mode in
 all|vm)

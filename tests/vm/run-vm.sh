@@ -6,8 +6,10 @@
 # The guest sees the host's / read-only (so CMD runs host binaries at their
 # host paths, from the current directory) and DIR read-write at the same path.
 # Exit status: the command's, unless the guest hung, crashed or its kernel log
-# shows a WARNING/BUG/Oops/KFENCE/KASAN report or a taint other than the
-# out-of-tree/unsigned-module ones; then non-zero with a message on stderr.
+# shows a kernel report (any pattern of tests/vm/kernel-problems.sh: oops
+# headers, call traces, BUG/WARNING, lock-ups, stalls, sanitizers, lockdep,
+# corruption) or a taint other than the out-of-tree/unsigned-module ones;
+# then non-zero with a message on stderr.
 # Logs: DIR/console.log (serial console), DIR/dmesg.txt, DIR/tainted.
 #
 # Environment: VFMIG_ACCEL=tcg|kvm (default tcg: nested KVM hangs on some
@@ -41,7 +43,7 @@ kernel=/boot/vmlinuz-$krel
 [ -n "$out" ] || out=$top/build/vm/$krel-$$
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/status" "$out/dmesg.txt" "$out/tainted" "$out/console.log"
+rm -f "$out/status" "$out/dmesg.txt" "$out/tainted" "$out/console.log" "$out/kernel-problems.txt"
 
 initrd=$top/build/vm/initramfs-$krel.cpio.gz
 if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$here/mkinitramfs.sh" -nt "$initrd" ]; then
@@ -94,6 +96,12 @@ fail() {
 	exit 1
 }
 if [ ! -f "$out/status" ]; then
+	# The console only shows what the guest printed before it died.
+	. "$here/kernel-problems.sh"
+	if kernel_problems "$out/console.log" > "$out/kernel-problems.txt"; then
+		echo "run-vm: $krel: kernel report on the console:" >&2
+		head -n 20 "$out/kernel-problems.txt" >&2
+	fi
 	if grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
 		fail "guest kernel panicked; see $out/console.log"
 	fi
@@ -101,13 +109,21 @@ if [ ! -f "$out/status" ]; then
 fi
 status=$(cat "$out/status")
 
-# Kernel log: any of these is a failed run, whatever the command said.
-if grep -nE 'WARNING:|BUG:|Oops|KFENCE:|KASAN:|UBSAN:|general protection fault|Kernel panic|list_(add|del) corruption|refcount_t:|INFO: task .* blocked' \
-	"$out/dmesg.txt" > "$out/kernel-problems.txt"; then
+# Kernel log: any report (tests/vm/kernel-problems.sh) is a failed run,
+# whatever the command said.
+. "$here/kernel-problems.sh"
+set +e
+kernel_problems "$out/dmesg.txt" > "$out/kernel-problems.txt"
+rc=$?
+set -e
+case $rc in
+0)
 	echo "run-vm: $krel: kernel log shows problems ($out/dmesg.txt):" >&2
 	head -n 20 "$out/kernel-problems.txt" >&2
 	exit 1
-fi
+	;;
+2) fail "cannot read the guest's kernel log $out/dmesg.txt" ;;
+esac
 # Allowed taints: O (out-of-tree, 4096) and E (unsigned, 8192).
 tainted=$(cat "$out/tainted" 2>/dev/null || echo missing)
 case $tainted in

@@ -1,0 +1,1679 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM suite "fuzz": the device's user-facing interface driven the way a
+ * hostile or buggy client would, from a seed.
+ *
+ * A single-threaded phase runs VFMIG_FUZZ_OPS operations (default 10,000)
+ * over four devices (two vfmig-small, two vfmig-large with a small state):
+ * region reads and writes at random offsets and widths on every region index
+ * (config, BAR0, the unimplemented ones, migration, bogus), device_state
+ * writes with garbage high bits, data_size writes while RESUMING, mmap/munmap
+ * of random ranges and touching mapped pages in every state, the VFIO ioctls
+ * with bad argsz and indexes, random writes to every vfmig/ knob (garbage,
+ * huge, negative, empty), the module's parameters, device remove while fds
+ * and mappings are open (from a thread: remove blocks until close), module
+ * unload attempts while in use, open/close, and real migrations between the
+ * fuzzed devices with equal checksums.  The operation sequence is a function
+ * of the seed alone: VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n> repeat a run.
+ *
+ * A concurrent phase (a quarter as many operations) runs short bursts of five
+ * threads on one device, with a remove started in the middle of some.
+ *
+ * Each operation checks what the device promises where Documentation/
+ * device.md and the lifetime rules fix it (valid accesses succeed, invalid
+ * ones fail, the state read back is the state written or refused, reset
+ * gives RUNNING, the last close ends sessions, dirty_rate is bounded,
+ * unload is refused while in use).  Where they do not, any errno is
+ * accepted, but never a hang: every operation runs under an alarm.  At the
+ * end every device is removed, the allocation counters are back to 0, a
+ * fresh pair still migrates with `vfmig migrate` and equal checksums, and
+ * the module unloads.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "util.h"
+
+#define PAGE		4096ULL
+#define NSLOTS		4
+#define MAXMAPS		8
+#define OP_TIMEOUT	30	/* seconds any one operation may take */
+#define DEFAULT_SEED	0x5eedf00dcafe2026ULL
+#define DEFAULT_OPS	10000UL
+#define DIRTY_RATE_MAX	(1ULL << 36)
+#define UUID_BASE	0x2000
+#define BUF_LEN		(2u << 20)
+
+/* ---- PRNG: splitmix64, one stream per run or thread ---- */
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd64(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n); n > 0. */
+static uint64_t rnd(struct rng *r, uint64_t n)
+{
+	return rnd64(r) % n;
+}
+
+static bool chance(struct rng *r, unsigned int one_in)
+{
+	return rnd(r, one_in) == 0;
+}
+
+/* ---- operation kinds and their counters ---- */
+
+enum op_kind {
+	OP_RW, OP_STATE, OP_RESUME, OP_MMAP, OP_TOUCH, OP_MUNMAP, OP_IOCTL, OP_RESET,
+	OP_KNOB, OP_KNOB_READ, OP_PARAM, OP_OPEN, OP_CLOSE, OP_REMOVE, OP_UNLOAD,
+	OP_MIGRATE, NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+	"region-rw", "device_state", "resume-data_size", "mmap", "touch", "munmap", "ioctl",
+	"reset", "knob-write", "knob-read", "module-param", "open", "close", "remove",
+	"unload", "migrate",
+};
+
+/* Weights (per mille) of the single-threaded phase. */
+static const unsigned int op_weight[NR_OPS] = {
+	[OP_RW] = 300, [OP_STATE] = 110, [OP_RESUME] = 60, [OP_MMAP] = 60, [OP_TOUCH] = 50,
+	[OP_MUNMAP] = 30, [OP_IOCTL] = 90, [OP_RESET] = 20, [OP_KNOB] = 180,
+	[OP_KNOB_READ] = 30, [OP_PARAM] = 6, [OP_OPEN] = 20, [OP_CLOSE] = 30,
+	[OP_REMOVE] = 4, [OP_UNLOAD] = 5, [OP_MIGRATE] = 5,
+};
+
+static _Atomic unsigned long op_count[NR_OPS];
+static _Atomic unsigned long findings;
+static _Atomic unsigned int finding_lines[4096];	/* by source line */
+
+/*
+ * A broken promise: counted by source line, the first three of each line
+ * shown, the phase fails at its end with a count per line.
+ */
+#define FINDING(fmt, ...) do {							\
+	unsigned int l_ = __LINE__ < 4096 ? __LINE__ : 0;			\
+	atomic_fetch_add(&findings, 1);						\
+	if (atomic_fetch_add(&finding_lines[l_], 1) < 3)			\
+		tap_diag("FINDING %s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__); \
+} while (0)
+
+static void print_findings(const char *phase)
+{
+	for (unsigned int l = 0; l < 4096; l++) {
+		unsigned int n = atomic_exchange(&finding_lines[l], 0);
+
+		if (n)
+			tap_diag("%s: %u findings at fuzz_test.c:%u", phase, n, l);
+	}
+}
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- devices ---- */
+
+struct map {
+	uint8_t *p;
+	size_t len;
+	int prot;
+};
+
+struct slot {
+	const char *type;
+	char uuid[VFMIG_UUID_LEN + 1];
+	bool exists, open;
+	struct dev d;
+	uint64_t region_size;		/* migration region, as of the last open */
+	struct map maps[MAXMAPS];
+	unsigned int nmaps;
+};
+
+static unsigned int uuid_counter;
+
+static int knob_path(char *path, size_t len, const char *uuid, const char *name)
+{
+	return snprintf(path, len, VFMIG_SYSFS_MDEVS "/%s/vfmig/%s", uuid, name) >= (int)len ?
+		-ENAMETOOLONG : 0;
+}
+
+/* Raw write of @len bytes to a sysfs file: 0 or -errno. */
+static int raw_write(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int knob_write(const char *uuid, const char *name, const char *v)
+{
+	char path[256];
+
+	if (knob_path(path, sizeof(path), uuid, name))
+		return -ENAMETOOLONG;
+	return raw_write(path, v, strlen(v));
+}
+
+static int knob_read(const char *uuid, const char *name, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	if (knob_path(path, sizeof(path), uuid, name))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int knob_u64(const char *uuid, const char *name, uint64_t *v)
+{
+	char buf[64];
+	int ret = knob_read(uuid, name, buf, sizeof(buf));
+
+	if (!ret)
+		*v = strtoull(buf, NULL, strcmp(name, "checksum") ? 10 : 16);
+	return ret;
+}
+
+static uint32_t sysfs_state(struct slot *s)
+{
+	uint64_t v = 0xdead;
+
+	knob_u64(s->uuid, "device_state", &v);
+	return (uint32_t)v;
+}
+
+static bool state_valid(uint32_t v)
+{
+	v &= VFMIG_V1_STATE_MASK;
+	return v != 5 && v != 7;
+}
+
+static int slot_create(struct slot *s)
+{
+	struct vfmig_err err = { 0 };
+	char want[VFMIG_UUID_LEN + 1];
+	unsigned int n = UUID_BASE + uuid_counter++;
+	int ret;
+
+	snprintf(want, sizeof(want), "f1e0%04x-0000-4000-8000-%012x", n & 0xffff, n);
+	ret = vfmig_mdev_create(s->type, want, s->uuid, &err);
+	if (ret) {
+		tap_diag("create %s: %s", s->type, err.msg);
+		return ret;
+	}
+	s->exists = true;
+	/* vfmig-large: keep its 16 MiB default out of the way under TCG. */
+	if (!strcmp(s->type, "vfmig-large") && knob_write(s->uuid, "state_size", "262144"))
+		return -EIO;
+	return 0;
+}
+
+static int slot_open(struct slot *s)
+{
+	struct vfmig_err err = { 0 };
+
+	memset(&s->d.v, 0, sizeof(s->d.v));
+	if (vfmig_vfio_open(&s->d.v, s->uuid, &err) || s->d.v.mig_index < 0) {
+		/* A mapping alive without its fd keeps the group busy. */
+		if (!s->nmaps)
+			FINDING("open %s: %s", s->uuid, err.msg);
+		return -1;
+	}
+	memcpy(s->d.uuid, s->uuid, sizeof(s->d.uuid));
+	s->d.base = s->d.v.mig.offset;
+	s->region_size = s->d.v.mig.size;
+	s->open = true;
+	return 0;
+}
+
+static void unmap_all(struct slot *s)
+{
+	for (unsigned int i = 0; i < s->nmaps; i++)
+		munmap(s->maps[i].p, s->maps[i].len);
+	s->nmaps = 0;
+}
+
+/*
+ * Lifetime rule 1: at the last close a save ends and a resume ends, so the
+ * state is one of RUNNING, STOP or ERROR: 1->1, 3->1, 0->0, 2->0, 4->0, 6->6.
+ */
+static void check_after_last_close(struct slot *s, uint32_t before)
+{
+	static const int8_t expect[8] = { 0, 1, 0, 1, 0, -1, 6, -1 };
+	uint32_t after = sysfs_state(s);
+	int e = expect[before & VFMIG_V1_STATE_MASK];
+
+	if (e >= 0 && after != (uint32_t)e)
+		FINDING("%s: state %u at last close became %u, not %d", s->uuid,
+			before & VFMIG_V1_STATE_MASK, after, e);
+}
+
+/* Close the fd (mappings may keep the device open). */
+static void slot_close(struct slot *s)
+{
+	uint32_t before;
+
+	if (!s->open)
+		return;
+	before = state_of(&s->d);
+	dev_close(&s->d);
+	s->open = false;
+	if (!s->nmaps)
+		check_after_last_close(s, before);
+}
+
+/* Nothing of ours holds the device any more. */
+static void slot_release(struct slot *s)
+{
+	uint32_t before = s->open ? state_of(&s->d) : sysfs_state(s);
+	bool held = s->open || s->nmaps;
+
+	if (s->open) {
+		dev_close(&s->d);
+		s->open = false;
+	}
+	unmap_all(s);
+	if (held)
+		check_after_last_close(s, before);
+}
+
+static bool slot_held(const struct slot *s)
+{
+	return s->open || s->nmaps;
+}
+
+/* ---- values for knobs ---- */
+
+enum expect { EXPECT_ANY, EXPECT_OK, EXPECT_EINVAL, EXPECT_BUSY_IF_OPEN, EXPECT_SEED };
+
+static size_t gen_garbage(struct rng *r, char *buf, size_t cap)
+{
+	static const char *const fixed[] = {
+		"", "\n", " ", "-1", "-4096", "-9223372036854775808", "18446744073709551615",
+		"18446744073709551616", "0xffffffffffffffff", "0x", "1e6", "4096abc", "abc",
+		"  4096  ", "+", "\n\n\n", "sparse:", "sparse:-1", "sparse:99999999999",
+		"none\n\n", "whole ", "fixed\0junk", "error\n", "\xff\xfe\x00\x01", "%s%s%n",
+		"99999999999999999999999999999999999999", "0x1p3", "0b101", "nan", "inf",
+	};
+	size_t n;
+
+	switch (rnd(r, 4)) {
+	case 0: {
+		const char *f = fixed[rnd(r, sizeof(fixed) / sizeof(fixed[0]))];
+
+		n = strlen(f);
+		memcpy(buf, f, n);
+		return n ? n : (size_t)chance(r, 2);	/* "" or one NUL byte */
+	}
+	case 1:	/* random bytes */
+		n = 1 + rnd(r, 64);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)rnd64(r);
+		return n;
+	case 2:	/* longer than a page of digits */
+		n = cap < 5000 ? cap : 5000;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)('0' + rnd(r, 10));
+		return n;
+	default:	/* a random number, sometimes signed or in hex */
+		return (size_t)snprintf(buf, cap, chance(r, 3) ? "-%" PRIu64 : chance(r, 2) ?
+					"0x%" PRIx64 : "%" PRIu64, rnd64(r) >> rnd(r, 64));
+	}
+}
+
+/* A value for knob @name into @buf; *exp says what must happen. */
+static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, enum expect *exp)
+{
+	static const char *const layouts[] = { "none", "whole", "sparse:2", "sparse:4",
+					       "sparse:16", "sparse:17", "sparse:1", "sparse:0" };
+	static const char *const policies[] = { "fixed", "rotate", "gap", "straddle", "fixe" };
+	static const char *const faults[] = { "none", "transition", "save_chunk", "short_chunk",
+					      "resume_chunk", "error", "errors", "" };
+
+	*exp = EXPECT_ANY;
+	if (chance(r, 3))
+		return gen_garbage(r, buf, cap);
+	if (!strcmp(name, "state_size")) {
+		*exp = EXPECT_BUSY_IF_OPEN;
+		return (size_t)snprintf(buf, cap, "%llu\n", (1 + rnd(r, 256)) * PAGE);
+	}
+	if (!strcmp(name, "data_size"))
+		return (size_t)snprintf(buf, cap, "%llu", (1 + rnd(r, 64)) * PAGE -
+					(chance(r, 8) ? 1 : 0));
+	if (!strcmp(name, "mmap_layout"))
+		return (size_t)snprintf(buf, cap, "%s", layouts[rnd(r, 8)]);
+	if (!strcmp(name, "data_offset_policy"))
+		return (size_t)snprintf(buf, cap, "%s", policies[rnd(r, 5)]);
+	if (!strcmp(name, "fault")) {
+		unsigned int i = rnd(r, 8);
+
+		*exp = i < 6 ? EXPECT_OK : EXPECT_ANY;
+		return (size_t)snprintf(buf, cap, "%s\n", faults[i]);
+	}
+	if (!strcmp(name, "dirty_rate")) {
+		uint64_t v;
+
+		switch (rnd(r, 6)) {
+		case 0:
+			v = DIRTY_RATE_MAX + 1 + (rnd64(r) >> rnd(r, 30));
+			if (v <= DIRTY_RATE_MAX)	/* wrapped */
+				v = UINT64_MAX;
+			break;
+		case 1:
+			v = DIRTY_RATE_MAX - rnd(r, 2);
+			break;
+		case 2:
+			v = 0;
+			break;
+		default:
+			v = rnd(r, 64ULL << 20);
+			break;
+		}
+		*exp = v > DIRTY_RATE_MAX ? EXPECT_EINVAL : EXPECT_OK;
+		return (size_t)snprintf(buf, cap, "%" PRIu64, v);
+	}
+	if (!strcmp(name, "dirty_working_set")) {
+		*exp = EXPECT_OK;
+		return (size_t)snprintf(buf, cap, "%" PRIu64, chance(r, 2) ? rnd(r, 1 << 21) :
+					rnd64(r) >> rnd(r, 64));
+	}
+	if (!strcmp(name, "seed")) {
+		*exp = EXPECT_SEED;
+		return (size_t)snprintf(buf, cap, "%" PRIu64, rnd64(r));
+	}
+	/* Read-only knobs, or ones added later: a plausible number. */
+	*exp = EXPECT_ANY;
+	return (size_t)snprintf(buf, cap, "%" PRIu64, rnd(r, 1 << 20));
+}
+
+/* The knob names, read from the first device's directory. */
+static char knob_names[64][48];
+static unsigned int nr_knobs;
+
+static int load_knob_names(const char *uuid)
+{
+	char path[256];
+	struct dirent *e;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), VFMIG_SYSFS_MDEVS "/%s/vfmig", uuid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	nr_knobs = 0;
+	while ((e = readdir(dir)) && nr_knobs < 64) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(knob_names[0]))
+			continue;
+		strcpy(knob_names[nr_knobs++], e->d_name);
+	}
+	closedir(dir);
+	/* readdir order is not guaranteed: sort for a reproducible choice. */
+	qsort(knob_names, nr_knobs, sizeof(knob_names[0]),
+	      (int (*)(const void *, const void *))strcmp);
+	return nr_knobs ? 0 : -ENOENT;
+}
+
+/*
+ * Write a random value to a random knob of @s and check what the rules
+ * fix.  @open: whether the device is held open (fd or mapping), for the
+ * configuration knobs' EBUSY.  @exact: single-threaded, so the state read
+ * before the write is still the state when it lands.
+ */
+static void fuzz_knob(struct rng *r, struct slot *s, bool open, bool exact, char *buf, size_t cap)
+{
+	const char *name = knob_names[rnd(r, nr_knobs)];
+	char path[256];
+	enum expect exp;
+	uint32_t state = exact ? sysfs_state(s) : 0;
+	size_t len = gen_value(r, name, buf, cap, &exp);
+	int ret;
+
+	if (knob_path(path, sizeof(path), s->uuid, name))
+		return;
+	ret = raw_write(path, buf, len);
+	if (!exact && (ret == -ENOENT || ret == -ENODEV))
+		return;		/* a concurrent remove got there first */
+	if (len < 60)
+		buf[len] = '\0';
+	else
+		strcpy(buf + 40, "...");
+	switch (exp) {
+	case EXPECT_OK:
+		if (ret)
+			FINDING("%s: %s <- '%s' refused: %s", s->uuid, name, buf, strerror(-ret));
+		break;
+	case EXPECT_EINVAL:
+		if (ret != -EINVAL) {
+			FINDING("%s: %s <- %s: %s, not EINVAL", s->uuid, name, buf,
+				ret ? strerror(-ret) : "accepted");
+			/* Put a sane value back before the generator trips over it. */
+			knob_write(s->uuid, name, "0");
+		}
+		break;
+	case EXPECT_BUSY_IF_OPEN:
+		if (open && ret != -EBUSY)
+			FINDING("%s: %s <- %s while open: %s, not EBUSY", s->uuid, name, buf,
+				ret ? strerror(-ret) : "accepted");
+		if (exact && !open && ret)
+			FINDING("%s: %s <- %s while closed: %s", s->uuid, name, buf,
+				strerror(-ret));
+		break;
+	case EXPECT_SEED:
+		/* EBUSY exactly in stop-and-copy, RESUMING and ERROR. */
+		if (exact && ((state == 2 || state == 4 || state == 6) ? ret != -EBUSY : ret != 0))
+			FINDING("%s: seed in state %u: %s", s->uuid, state,
+				ret ? strerror(-ret) : "accepted");
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- one fuzzing context: a thread's PRNG and buffers ---- */
+
+struct ctx {
+	struct rng r;
+	bool exact;			/* single-threaded: outcomes are checked exactly */
+	uint8_t *buf;			/* BUF_LEN bytes */
+	uint8_t *ibuf;			/* 4096 bytes for ioctl arguments */
+	struct map maps[MAXMAPS];	/* a thread's own mappings (concurrent phase) */
+	unsigned int nmaps;
+	unsigned long ops;
+};
+
+static void count(enum op_kind k)
+{
+	atomic_fetch_add(&op_count[k], 1);
+}
+
+static bool ctx_init(struct ctx *c, uint64_t seed, bool exact)
+{
+	memset(c, 0, sizeof(*c));
+	c->r.s = seed;
+	c->exact = exact;
+	c->buf = malloc(BUF_LEN);
+	c->ibuf = aligned_alloc(4096, 4096);
+	return c->buf && c->ibuf;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->nmaps; i++)
+		munmap(c->maps[i].p, c->maps[i].len);
+	free(c->buf);
+	free(c->ibuf);
+}
+
+static void fill_random(struct rng *r, void *p, size_t len)
+{
+	uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = rnd64(r);
+
+		memcpy(b + i, &v, len - i < 8 ? len - i : 8);
+	}
+}
+
+/* ---- region reads and writes ---- */
+
+static uint64_t pick_width(struct rng *r, uint64_t region)
+{
+	static const uint64_t w[] = { 1, 2, 4, 8, 8, 8, 4, 3, 16, 32 };
+
+	if (!chance(r, 5))
+		return w[rnd(r, sizeof(w) / sizeof(w[0]))];
+	if (chance(r, 20))
+		return 0;
+	return 1 + rnd(r, region + 2 * PAGE < BUF_LEN ? region + 2 * PAGE : BUF_LEN);
+}
+
+static uint64_t pick_mig_offset(struct rng *r, uint64_t region)
+{
+	switch (rnd(r, 8)) {
+	case 0:
+		return rnd(r, 36);
+	case 1:
+		return 8 * rnd(r, 4);
+	case 2:
+		return PAGE - 16 + rnd(r, 32);		/* header page / data boundary */
+	case 3:
+		return region - 16 + rnd(r, 32);	/* the region's end */
+	case 4:
+		return rnd64(r) & ((1ULL << 40) - 1);	/* anywhere in the index */
+	default:
+		return PAGE + rnd(r, region - PAGE);
+	}
+}
+
+/* What a migration region access must do: 1 succeed, 0 fail, -1 depends on state. */
+static int mig_expect(uint64_t off, uint64_t len, uint64_t region, bool is_write)
+{
+	if (!len)
+		return -1;
+	if (off < 32) {
+		switch (off) {
+		case 0:
+			return len == 4 ? (is_write ? -1 : 1) : 0;
+		case 4:
+			return len == 4;
+		case 8:
+			return len == 8 ? !is_write : 0;
+		case 16:
+			return len == 8 ? (is_write ? 0 : -1) : 0;
+		case 24:
+			return len == 8 ? -1 : 0;
+		default:
+			return 0;
+		}
+	}
+	if (off < PAGE || off >= region)
+		return 0;
+	return len <= region - off;
+}
+
+static void op_rw(struct ctx *c, struct slot *s)
+{
+	struct rng *r = &c->r;
+	bool is_write = chance(r, 3);
+	uint64_t idx, off, len, region;
+	int expect;
+	ssize_t n;
+
+	switch (rnd(r, 10)) {
+	case 0: case 1:
+		idx = VFIO_PCI_CONFIG_REGION_INDEX;
+		break;
+	case 2: case 3:
+		idx = VFIO_PCI_BAR0_REGION_INDEX;
+		break;
+	case 4:
+		idx = chance(r, 2) ? 2 + rnd(r, 7) : 10 + (rnd64(r) >> rnd(r, 64)) % ((1 << 23) - 10);
+		break;
+	default:
+		idx = VFMIG_MIGRATION_REGION_INDEX;
+		break;
+	}
+	region = idx == VFIO_PCI_CONFIG_REGION_INDEX ? VFMIG_PCI_CONFIG_SIZE :
+		 idx == VFIO_PCI_BAR0_REGION_INDEX ? VFMIG_BAR0_SIZE : s->region_size;
+	len = pick_width(r, region);
+	if (idx == VFMIG_MIGRATION_REGION_INDEX)
+		off = pick_mig_offset(r, region);
+	else if (chance(r, 8))
+		off = rnd64(r) & ((1ULL << 40) - 1);
+	else
+		off = rnd(r, region + 16);
+	if (len > BUF_LEN)
+		len = BUF_LEN;
+	/* device_state writes are op_state's business: keep them valid there. */
+	if (is_write && idx == VFMIG_MIGRATION_REGION_INDEX && off == 0)
+		is_write = false;
+
+	if (idx == VFIO_PCI_CONFIG_REGION_INDEX)
+		expect = len ? off < region && len <= region - off : -1;
+	else if (idx == VFIO_PCI_BAR0_REGION_INDEX)
+		expect = len ? (len == 1 || len == 2 || len == 4 || len == 8) &&
+			 !(off & (len - 1)) && off < region : -1;
+	else if (idx == VFMIG_MIGRATION_REGION_INDEX)
+		expect = mig_expect(off, len, region, is_write);
+	else
+		expect = len ? 0 : -1;
+
+	if (is_write)
+		fill_random(r, c->buf, len);
+	if (is_write)
+		n = pwrite(s->d.v.device, c->buf, len, VFMIG_REGION_OFFSET(idx) + off);
+	else
+		n = pread(s->d.v.device, c->buf, len, VFMIG_REGION_OFFSET(idx) + off);
+	if (expect == 1 && n != (ssize_t)len)
+		FINDING("%s: %s of %" PRIu64 " at region %" PRIu64 " + %#" PRIx64 " failed: %s",
+			s->uuid, is_write ? "write" : "read", len, idx, off,
+			n < 0 ? strerror(errno) : "short");
+	else if (expect == 0 && n >= 0)
+		FINDING("%s: %s of %" PRIu64 " at region %" PRIu64 " + %#" PRIx64 " accepted",
+			s->uuid, is_write ? "write" : "read", len, idx, off);
+	if (n == (ssize_t)len && !is_write) {
+		uint32_t v32;
+
+		if (idx == VFIO_PCI_BAR0_REGION_INDEX && off == 0 && len >= 4 &&
+		    (memcpy(&v32, c->buf, 4), v32 != VFMIG_BAR0_MAGIC))
+			FINDING("%s: BAR0 magic %#x", s->uuid, v32);
+		if (idx == VFMIG_MIGRATION_REGION_INDEX && off == 0 &&
+		    (memcpy(&v32, c->buf, 4), !state_valid(v32)))
+			FINDING("%s: device_state reads %#x", s->uuid, v32);
+		if (idx == VFMIG_MIGRATION_REGION_INDEX && off == 4 &&
+		    (memcpy(&v32, c->buf, 4), v32))
+			FINDING("%s: reserved reads %#x", s->uuid, v32);
+	}
+}
+
+/* ---- device_state ---- */
+
+static void op_state(struct ctx *c, struct slot *s)
+{
+	struct rng *r = &c->r;
+	uint32_t target = rnd(r, 8), v, before, after;
+	int ret;
+
+	switch (rnd(r, 4)) {
+	case 0:
+		v = (uint32_t)rnd64(r);
+		break;
+	case 1:
+		v = target | ((uint32_t)rnd64(r) << 3);
+		break;
+	default:
+		v = target < 5 ? target : rnd(r, 5);
+		break;
+	}
+	before = state_of(&s->d);
+	ret = set_state(&s->d, v);
+	after = state_of(&s->d);
+	if (!state_valid(after))
+		FINDING("%s: state %#x after writing %#x", s->uuid, after, v);
+	if (!c->exact)
+		return;
+	if (!ret && after != v)
+		FINDING("%s: wrote %#x, reads %#x", s->uuid, v, after);
+	if (ret && (after & 7) != (before & 7) && (after & 7) != VFMIG_V1_STATE_ERROR)
+		FINDING("%s: refused %#x (%s) but state %#x -> %#x", s->uuid, v, strerror(-ret),
+			before, after);
+	if (!ret && ((v & 7) == 5 || (v & 7) >= 6 || (before & 7) == VFMIG_V1_STATE_ERROR))
+		FINDING("%s: %#x -> %#x accepted", s->uuid, before, v);
+}
+
+/* ---- data_size while RESUMING ---- */
+
+struct chunk {
+	uint64_t size;
+	uint8_t *data;
+};
+
+struct stream {
+	struct chunk *c;
+	unsigned int n, cap;
+};
+
+static struct stream last_stream;	/* single-threaded phase only */
+
+static void stream_free(struct stream *st)
+{
+	for (unsigned int i = 0; i < st->n; i++)
+		free(st->c[i].data);
+	free(st->c);
+	memset(st, 0, sizeof(*st));
+}
+
+static void op_resume(struct ctx *c, struct slot *s, const struct stream *replay)
+{
+	struct rng *r = &c->r;
+	unsigned int rounds = 1 + rnd(r, 6), next = 0;
+	uint32_t st = state_of(&s->d);
+
+	if ((st & 7) != VFMIG_V1_STATE_RESUMING && set_state(&s->d, VFMIG_V1_STATE_RESUMING))
+		return;
+	for (unsigned int i = 0; i < rounds; i++) {
+		uint64_t off = 0, room, v, n;
+		bool have_off = rd64(&s->d, HDR(data_offset), &off) == 0;
+		int ret;
+
+		if (have_off && (off < PAGE || off >= s->region_size)) {
+			FINDING("%s: data_offset %#" PRIx64 " outside the data section", s->uuid, off);
+			return;
+		}
+		room = have_off ? s->region_size - off : 0;
+		if (replay && replay->n && have_off && next < replay->n && !chance(r, 4)) {
+			/* A real stream's next chunk, sometimes damaged. */
+			n = replay->c[next].size < room ? replay->c[next].size : room;
+			memcpy(c->buf, replay->c[next].data, n);
+			next++;
+			if (n && chance(r, 6))
+				c->buf[rnd(r, n)] ^= 1 << rnd(r, 8);
+			v = n;
+		} else {
+			switch (rnd(r, 6)) {
+			case 0:
+				v = 0;
+				break;
+			case 1:
+				v = room;
+				break;
+			case 2:
+				v = room + 1 + rnd(r, 8192);
+				break;
+			case 3:
+				v = rnd64(r) | (1ULL << 63);
+				break;
+			default:
+				v = rnd(r, room + 1);
+				break;
+			}
+			n = v < room ? v : room;
+			fill_random(r, c->buf, n);
+		}
+		if (have_off && n && pwrite(s->d.v.device, c->buf, n, s->d.base + off) != (ssize_t)n)
+			FINDING("%s: data write of %" PRIu64 " at %#" PRIx64 ": %s", s->uuid, n, off,
+				strerror(errno));
+		ret = wr64(&s->d, HDR(data_size), v);
+		if (c->exact && !ret && (!have_off || v > room))
+			FINDING("%s: data_size %" PRIu64 " accepted (%s, room %" PRIu64 ")", s->uuid,
+				v, have_off ? "offset read" : "no data_offset", room);
+	}
+}
+
+/* ---- mmap ---- */
+
+static void touch(struct rng *r, const struct map *m)
+{
+	for (size_t o = 0; o < m->len; o += PAGE) {
+		if (m->prot & PROT_READ)
+			(void)*(volatile uint8_t *)(m->p + o);
+		if (m->prot & PROT_WRITE)
+			*(volatile uint8_t *)(m->p + o + rnd(r, PAGE)) = (uint8_t)rnd64(r);
+	}
+}
+
+/* Map a random range; returns true with *m filled when it was mapped. */
+static bool op_mmap(struct ctx *c, struct slot *s, struct map *m)
+{
+	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ,
+				     PROT_WRITE, PROT_NONE };
+	const struct vfmig_region_desc *g = &s->d.v.mig;
+	struct rng *r = &c->r;
+	uint64_t off, len;
+	bool shared = !chance(r, 8), expect = false;
+	int prot = prots[rnd(r, 5)];
+	void *p;
+
+	if (g->nr_areas && !chance(r, 3)) {
+		unsigned int a = rnd(r, g->nr_areas);
+		uint64_t pages = g->areas[a].size / PAGE, first = rnd(r, pages);
+
+		off = g->areas[a].offset + first * PAGE;
+		len = (1 + rnd(r, pages - first + (chance(r, 6) ? 2 : 0))) * PAGE;
+	} else {
+		off = rnd(r, s->region_size / PAGE + 4) * PAGE;
+		len = (1 + rnd(r, 8)) * PAGE;
+	}
+	if (chance(r, 16))
+		off += 1 + rnd(r, PAGE - 1);	/* unaligned: refused by mmap itself */
+	if (chance(r, 32))
+		len = 0;
+	for (unsigned int i = 0; i < g->nr_areas; i++)
+		if (off >= g->areas[i].offset && len <= g->areas[i].size &&
+		    off - g->areas[i].offset <= g->areas[i].size - len)
+			expect = shared && len && !(off & (PAGE - 1));
+	p = mmap(NULL, len, prot, shared ? MAP_SHARED : MAP_PRIVATE, s->d.v.device, s->d.base + off);
+	if (expect && p == MAP_FAILED)
+		FINDING("%s: mmap of %" PRIu64 " at %#" PRIx64 " inside an area: %s", s->uuid, len,
+			off, strerror(errno));
+	if (!expect && p != MAP_FAILED)
+		FINDING("%s: mmap of %" PRIu64 " at %#" PRIx64 " (%s) accepted", s->uuid, len, off,
+			shared ? "shared" : "private");
+	if (p == MAP_FAILED)
+		return false;
+	m->p = p;
+	m->len = len;
+	m->prot = prot;
+	touch(r, m);
+	return true;
+}
+
+/* ---- ioctls ---- */
+
+static uint32_t pick_argsz(struct rng *r, uint32_t minsz)
+{
+	switch (rnd(r, 6)) {
+	case 0:
+		return rnd(r, minsz);
+	case 1:
+		return (uint32_t)rnd64(r);
+	case 2:
+		return minsz;
+	case 3:
+		return 4096;
+	default:
+		return minsz + rnd(r, 4096 - minsz);
+	}
+}
+
+static void op_ioctl(struct ctx *c, struct slot *s)
+{
+	struct rng *r = &c->r;
+	int fd = s->d.v.device, kind = rnd(r, 6), expect = -1;
+	unsigned long arg = (unsigned long)c->ibuf;
+	unsigned int cmd = 0;
+	uint32_t argsz = 0, index = 0;
+	int ret;
+
+	fill_random(r, c->ibuf, 4096);
+	if (chance(r, 24))
+		arg = chance(r, 2) ? 0 : 4096 + rnd(r, 4096);	/* bad pointer */
+	switch (kind) {
+	case 0: {
+		struct vfio_device_info *i = (void *)c->ibuf;
+
+		cmd = VFIO_DEVICE_GET_INFO;
+		argsz = i->argsz = pick_argsz(r, 16);
+		expect = argsz >= 16;
+		break;
+	}
+	case 1: case 2: {
+		struct vfio_region_info *i = (void *)c->ibuf;
+
+		cmd = VFIO_DEVICE_GET_REGION_INFO;
+		argsz = i->argsz = pick_argsz(r, 32);
+		index = i->index = chance(r, 4) ? (uint32_t)rnd64(r) : rnd(r, 12);
+		expect = argsz >= 32 && index < VFMIG_NUM_REGIONS;
+		break;
+	}
+	case 3: {
+		struct vfio_irq_info *i = (void *)c->ibuf;
+
+		cmd = VFIO_DEVICE_GET_IRQ_INFO;
+		argsz = i->argsz = pick_argsz(r, 16);
+		index = i->index = chance(r, 4) ? (uint32_t)rnd64(r) : rnd(r, 7);
+		expect = argsz < 16 || index >= VFIO_PCI_NUM_IRQS ? 0 :
+			 index <= VFIO_PCI_MSIX_IRQ_INDEX ? 1 : -1;
+		break;
+	}
+	case 4: {
+		struct vfio_irq_set *i = (void *)c->ibuf;
+
+		cmd = VFIO_DEVICE_SET_IRQS;
+		argsz = i->argsz = pick_argsz(r, sizeof(*i));
+		if (chance(r, 2)) {
+			i->index = rnd(r, 6);
+			i->start = rnd(r, 2);
+			i->count = rnd(r, 3);
+			i->flags = 1u << rnd(r, 6);
+		}
+		break;
+	}
+	default:
+		cmd = chance(r, 2) ? (unsigned int)_IO(VFIO_TYPE, VFIO_BASE + rnd(r, 40)) :
+		      (unsigned int)rnd64(r);
+		/* Not RESET (op_reset) and nothing that would hand out new fds. */
+		if (cmd == VFIO_DEVICE_RESET || _IOC_TYPE(cmd) != VFIO_TYPE)
+			cmd = _IO(VFIO_TYPE, VFIO_BASE + 60 + rnd(r, 100));
+		break;
+	}
+	if (arg != (unsigned long)c->ibuf)
+		expect = expect == 1 ? 0 : expect;	/* EFAULT */
+	ret = ioctl(fd, cmd, arg);
+	if (expect == 1 && ret)
+		FINDING("%s: ioctl %#x argsz %u index %u failed: %s", s->uuid, cmd, argsz, index,
+			strerror(errno));
+	if (expect == 0 && !ret)
+		FINDING("%s: ioctl %#x argsz %u index %u arg %#lx accepted", s->uuid, cmd, argsz,
+			index, arg);
+	if (!ret && cmd == VFIO_DEVICE_GET_REGION_INFO && index == VFMIG_MIGRATION_REGION_INDEX) {
+		struct vfio_region_info *i = (void *)c->ibuf;
+
+		if (i->offset != VFMIG_REGION_OFFSET(index) || i->size != s->region_size)
+			FINDING("%s: migration region at %#llx size %llu, opened with %" PRIu64,
+				s->uuid, (unsigned long long)i->offset,
+				(unsigned long long)i->size, s->region_size);
+	}
+}
+
+static void op_reset(struct ctx *c, struct slot *s)
+{
+	int ret = ioctl(s->d.v.device, VFIO_DEVICE_RESET);
+	uint32_t st = state_of(&s->d);
+
+	if (ret)
+		FINDING("%s: VFIO_DEVICE_RESET: %s", s->uuid, strerror(errno));
+	else if (c->exact && st != VFMIG_V1_STATE_RUNNING)
+		FINDING("%s: state %#x after reset", s->uuid, st);
+}
+
+static void op_knob_read(struct ctx *c, struct slot *s)
+{
+	const char *name = knob_names[rnd(&c->r, nr_knobs)];
+	char buf[256];
+	int ret = knob_read(s->uuid, name, buf, sizeof(buf));
+
+	/* Every knob is readable (even write-mostly ones) while the device exists. */
+	if (ret && c->exact)
+		FINDING("%s: read %s: %s", s->uuid, name, strerror(-ret));
+}
+
+/* ---- module parameters, remove, unload ---- */
+
+static void op_param(struct ctx *c)
+{
+	static const char *const params[] = { "live_objects", "live_bytes", "max_devices",
+					      "default_data_size", "default_layout",
+					      "default_policy", "default_dirty_rate" };
+	char path[128];
+	enum expect exp;
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s",
+		 params[rnd(&c->r, sizeof(params) / sizeof(params[0]))]);
+	len = gen_value(&c->r, "", (char *)c->buf, 4096, &exp);
+	ret = raw_write(path, c->buf, len);
+	/* All read-only (0444), live_* refuse even a privileged write. */
+	if (!ret && len)
+		FINDING("%s is writable", path);
+}
+
+static bool device_gone(const char *uuid)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), VFMIG_SYSFS_MDEVS "/%s", uuid);
+	return access(path, F_OK) < 0 && errno == ENOENT;
+}
+
+static void *remove_thread(void *uuid)
+{
+	long ret = vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+
+	return (void *)ret;
+}
+
+/* Remove the slot's device (from a thread while it is held), then create another. */
+static void op_remove(struct ctx *c, struct slot *s)
+{
+	char path[128];
+	pthread_t t;
+	void *res;
+
+	if (chance(&c->r, 4)) {
+		/* Garbage to the remove file: anything but a removal. */
+		static const char *const junk[] = { "0", "abc", "", "-1", "0x0" };
+		const char *j = junk[rnd(&c->r, 5)];
+
+		snprintf(path, sizeof(path), VFMIG_SYSFS_MDEVS "/%s/remove", s->uuid);
+		raw_write(path, j, strlen(j));
+		if (device_gone(s->uuid))
+			FINDING("%s: removed by a junk write", s->uuid);
+		return;
+	}
+	if (!slot_held(s)) {
+		if (vfmig_mdev_remove(s->uuid, &(struct vfmig_err){ 0 }))
+			FINDING("%s: remove of a closed device failed", s->uuid);
+	} else {
+		if (pthread_create(&t, NULL, remove_thread, s->uuid)) {
+			FINDING("pthread_create");
+			return;
+		}
+		sleep_ms(20 + rnd(&c->r, 30));
+		/* remove waits for the last close: the device still answers. */
+		if (s->open && !state_valid(state_of(&s->d)))
+			FINDING("%s: device stopped answering while its remove waits", s->uuid);
+		if (s->open)
+			dev_close(&s->d);
+		s->open = false;
+		if (s->nmaps && chance(&c->r, 2)) {
+			/* Touch what is still mapped while the remove waits. */
+			for (unsigned int i = 0; i < s->nmaps; i++)
+				touch(&c->r, &s->maps[i]);
+		}
+		unmap_all(s);
+		pthread_join(t, &res);
+		if (res)
+			FINDING("%s: remove while open failed: %ld", s->uuid, (long)res);
+	}
+	s->exists = false;
+	if (!device_gone(s->uuid))
+		FINDING("%s: still present after remove", s->uuid);
+	if (slot_create(s))
+		FINDING("re-create a %s device", s->type);
+}
+
+static void op_unload(struct ctx *c, struct slot *slots)
+{
+	bool held = false;
+	long ret;
+
+	for (unsigned int i = 0; i < NSLOTS; i++)
+		held |= slot_held(&slots[i]);
+	if (!held && slot_open(&slots[rnd(&c->r, NSLOTS)]))
+		return;
+	ret = syscall(SYS_delete_module, chance(&c->r, 8) ? "vfmig_nonexistent" : "vfmig",
+		      chance(&c->r, 2) ? O_NONBLOCK : 0);
+	if (!ret) {
+		FINDING("module unloaded while in use");
+		return;
+	}
+	if (errno != EBUSY && errno != EWOULDBLOCK && errno != ENOENT)
+		FINDING("delete_module while in use: %s", strerror(errno));
+}
+
+/* ---- a real migration between two fuzzed devices ---- */
+
+static int stream_add(struct stream *st, uint64_t size, uint8_t **data)
+{
+	if (st->n == st->cap) {
+		unsigned int cap = st->cap ? 2 * st->cap : 64;
+		struct chunk *n = realloc(st->c, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		st->c = n;
+		st->cap = cap;
+	}
+	st->c[st->n].size = size;
+	st->c[st->n].data = malloc(size ? size : 1);
+	if (!st->c[st->n].data)
+		return -1;
+	*data = st->c[st->n++].data;
+	return 0;
+}
+
+/* One save chunk; *pending and *size say what there was. */
+static int save_chunk(struct dev *d, struct stream *st, uint64_t *pending, uint64_t *size)
+{
+	uint64_t off;
+	uint8_t *buf;
+
+	*size = 0;
+	if (rd64(d, HDR(pending_bytes), pending))
+		return -1;
+	if (!*pending)
+		return 0;
+	if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), size))
+		return -1;
+	if (!*size)
+		return 0;
+	if (stream_add(st, *size, &buf) || xfer(d, off, buf, *size, false, false))
+		return -1;
+	return 0;
+}
+
+/* As QEMU resumes: per piece data_offset, at most up to the region's end. */
+static int resume_stream(struct dev *d, uint64_t region, const struct stream *st)
+{
+	for (unsigned int i = 0; i < st->n; i++) {
+		uint64_t done = 0;
+
+		while (done < st->c[i].size) {
+			uint64_t off, n;
+
+			if (rd64(d, HDR(data_offset), &off) || off < PAGE || off >= region)
+				return -1;
+			n = region - off < st->c[i].size - done ? region - off : st->c[i].size - done;
+			if (xfer(d, off, st->c[i].data + done, n, false, true) ||
+			    wr64(d, HDR(data_size), n))
+				return -1;
+			done += n;
+		}
+	}
+	return 0;
+}
+
+#define MIG_CHECK(cond, what) do {						\
+	if (!(cond)) {								\
+		FINDING("migrate %s -> %s: %s (errno %d: %s)", a->uuid, b->uuid,	\
+			what, errno, strerror(errno));				\
+		goto out;							\
+	}									\
+} while (0)
+
+static void op_migrate(struct ctx *c, struct slot *a, struct slot *b)
+{
+	struct stream st = { 0 };
+	uint64_t size = 0, pending, n, ca = 0, cb = 1;
+	char v[32];
+
+	slot_release(a);
+	slot_release(b);
+	MIG_CHECK(knob_write(a->uuid, "fault", "none") == 0 &&
+		  knob_write(b->uuid, "fault", "none") == 0, "clear faults");
+	MIG_CHECK(knob_u64(a->uuid, "state_size", &size) == 0, "state_size");
+	snprintf(v, sizeof(v), "%" PRIu64, size);
+	MIG_CHECK(knob_write(b->uuid, "state_size", v) == 0, "destination state_size");
+	MIG_CHECK(knob_write(b->uuid, "dirty_rate", "0") == 0, "destination dirty_rate");
+	MIG_CHECK(slot_open(a) == 0 && slot_open(b) == 0, "open");
+	MIG_CHECK(ioctl(a->d.v.device, VFIO_DEVICE_RESET) == 0 &&
+		  ioctl(b->d.v.device, VFIO_DEVICE_RESET) == 0, "reset");
+	snprintf(v, sizeof(v), "%" PRIu64, rnd64(&c->r));
+	MIG_CHECK(knob_write(a->uuid, "seed", v) == 0, "seed");
+	/* A few pre-copy rounds, then stop-and-copy until nothing is pending. */
+	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0,
+		  "pre-copy");
+	for (unsigned int i = rnd(&c->r, 8); i; i--)
+		MIG_CHECK(save_chunk(&a->d, &st, &pending, &n) == 0, "pre-copy chunk");
+	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
+	do {
+		MIG_CHECK(save_chunk(&a->d, &st, &pending, &n) == 0, "stop-and-copy chunk");
+		MIG_CHECK(!pending || n, "no progress in stop-and-copy");
+	} while (pending);
+	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_STOP) == 0, "source stop");
+	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	MIG_CHECK(resume_stream(&b->d, b->region_size, &st) == 0, "resume");
+	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_STOP) == 0, "resume complete");
+	MIG_CHECK(knob_u64(a->uuid, "checksum", &ca) == 0 &&
+		  knob_u64(b->uuid, "checksum", &cb) == 0, "checksum");
+	if (ca != cb)
+		FINDING("migrate %s -> %s: checksums %016" PRIx64 " != %016" PRIx64, a->uuid,
+			b->uuid, ca, cb);
+	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_RUNNING) == 0, "destination running");
+	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_RUNNING) == 0, "source running again");
+	stream_free(&last_stream);
+	last_stream = st;
+	return;
+out:
+	stream_free(&st);
+}
+
+/* ---- phases ---- */
+
+static const char *const slot_types[NSLOTS] = {
+	"vfmig-small", "vfmig-small", "vfmig-large", "vfmig-large"
+};
+
+static enum op_kind pick_op(struct rng *r)
+{
+	unsigned int total = 0, x;
+
+	for (int k = 0; k < NR_OPS; k++)
+		total += op_weight[k];
+	x = rnd(r, total);
+	for (int k = 0; k < NR_OPS; k++) {
+		if (x < op_weight[k])
+			return k;
+		x -= op_weight[k];
+	}
+	return OP_RW;
+}
+
+/* Ops that need the fd open; when it is not, the op opens it instead. */
+static bool needs_fd(enum op_kind k)
+{
+	return k == OP_RW || k == OP_STATE || k == OP_RESUME || k == OP_MMAP ||
+	       k == OP_IOCTL || k == OP_RESET;
+}
+
+static void print_counts(const char *phase, unsigned long ops, double secs)
+{
+	char line[1024];
+	int n = 0;
+
+	tap_diag("%s: %lu ops in %.1f s, %.0f ops/s", phase, ops, secs, ops / (secs > 0 ? secs : 1));
+	for (int k = 0; k < NR_OPS; k++)
+		n += snprintf(line + n, sizeof(line) - n, "%s%s %lu", k ? ", " : "", op_names[k],
+			      atomic_load(&op_count[k]));
+	tap_diag("%s: by kind: %s", phase, line);
+}
+
+static uint64_t fuzz_seed(void)
+{
+	return env_u64("VFMIG_FUZZ_SEED", DEFAULT_SEED);
+}
+
+static unsigned long fuzz_ops(void)
+{
+	return (unsigned long)env_u64("VFMIG_FUZZ_OPS", DEFAULT_OPS);
+}
+
+static int test_load(void)
+{
+	st_remove_all();
+	CHECK(st_load_module("max_devices=8") == 0, "load");
+	tap_diag("seed %" PRIu64 " (%#" PRIx64 "), %lu ops; reproduce with VFMIG_FUZZ_SEED=%" PRIu64
+		 " VFMIG_FUZZ_OPS=%lu", fuzz_seed(), fuzz_seed(), fuzz_ops(), fuzz_seed(), fuzz_ops());
+	return TAP_PASS;
+}
+
+static int test_fuzz_single(void)
+{
+	uint64_t seed = fuzz_seed();
+	unsigned long ops = fuzz_ops(), i;
+	struct slot slots[NSLOTS] = { 0 };
+	struct ctx c;
+	double t0;
+
+	st_remove_all();
+	uuid_counter = 0;
+	CHECK(ctx_init(&c, seed, true), "memory");
+	for (unsigned int k = 0; k < NSLOTS; k++) {
+		slots[k].type = slot_types[k];
+		CHECK(slot_create(&slots[k]) == 0, "create slot %u", k);
+	}
+	CHECK(load_knob_names(slots[0].uuid) == 0, "knob names");
+	tap_diag("seed %" PRIu64 ", %lu ops, %u knobs", seed, ops, nr_knobs);
+	t0 = now_s();
+	for (i = 0; i < ops; i++) {
+		enum op_kind k = pick_op(&c.r);
+		struct slot *s = &slots[rnd(&c.r, NSLOTS)];
+
+		alarm(OP_TIMEOUT);
+		if (needs_fd(k) && !s->open) {
+			k = OP_OPEN;
+		}
+		switch (k) {
+		case OP_RW:
+			op_rw(&c, s);
+			break;
+		case OP_STATE:
+			op_state(&c, s);
+			break;
+		case OP_RESUME:
+			op_resume(&c, s, chance(&c.r, 3) ? &last_stream : NULL);
+			break;
+		case OP_MMAP: {
+			struct map m;
+
+			if (op_mmap(&c, s, &m)) {
+				if (s->nmaps < MAXMAPS)
+					s->maps[s->nmaps++] = m;
+				else
+					munmap(m.p, m.len);
+			}
+			break;
+		}
+		case OP_TOUCH:
+			if (s->nmaps)
+				touch(&c.r, &s->maps[rnd(&c.r, s->nmaps)]);
+			break;
+		case OP_MUNMAP:
+			if (s->nmaps) {
+				unsigned int m = rnd(&c.r, s->nmaps);
+				uint32_t before = s->open ? 0 : sysfs_state(s);
+
+				if (s->maps[m].len > PAGE && chance(&c.r, 3)) {
+					/* Unmap the first page only. */
+					munmap(s->maps[m].p, PAGE);
+					s->maps[m].p += PAGE;
+					s->maps[m].len -= PAGE;
+				} else {
+					munmap(s->maps[m].p, s->maps[m].len);
+					s->maps[m] = s->maps[--s->nmaps];
+					if (!slot_held(s))
+						check_after_last_close(s, before);
+				}
+			}
+			break;
+		case OP_IOCTL:
+			op_ioctl(&c, s);
+			break;
+		case OP_RESET:
+			op_reset(&c, s);
+			break;
+		case OP_KNOB:
+			fuzz_knob(&c.r, s, slot_held(s), true, (char *)c.buf, BUF_LEN);
+			break;
+		case OP_KNOB_READ:
+			op_knob_read(&c, s);
+			break;
+		case OP_PARAM:
+			op_param(&c);
+			break;
+		case OP_OPEN:
+			if (!s->open)
+				slot_open(s);
+			break;
+		case OP_CLOSE:
+			slot_close(s);
+			break;
+		case OP_REMOVE:
+			op_remove(&c, s);
+			break;
+		case OP_UNLOAD:
+			op_unload(&c, slots);
+			break;
+		case OP_MIGRATE: {
+			unsigned int a = rnd(&c.r, NSLOTS), b = a ^ 1;	/* same type */
+
+			op_migrate(&c, &slots[a], &slots[b]);
+			break;
+		}
+		default:
+			break;
+		}
+		count(k);
+	}
+	alarm(OP_TIMEOUT * 4);
+	for (unsigned int k = 0; k < NSLOTS; k++)
+		slot_release(&slots[k]);
+	print_counts("single-threaded", i, now_s() - t0);
+	print_findings("single-threaded");
+	stream_free(&last_stream);
+	ctx_free(&c);
+	CHECK(i == ops, "%lu of %lu ops", i, ops);
+	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
+	      atomic_load(&findings), seed);
+	return TAP_PASS;
+}
+
+/* ---- concurrent bursts ---- */
+
+#define THREADS		5
+#define BURST_OPS	100	/* per thread */
+
+struct burst_thread {
+	pthread_t t;
+	struct ctx c;
+	struct slot *s;
+};
+
+static void *burst_run(void *arg)
+{
+	struct burst_thread *bt = arg;
+	struct ctx *c = &bt->c;
+	struct slot *s = bt->s;
+
+	for (unsigned int i = 0; i < BURST_OPS; i++) {
+		enum op_kind k;
+
+		switch (rnd(&c->r, 12)) {
+		case 0: case 1: case 2:
+			k = OP_RW;
+			op_rw(c, s);
+			break;
+		case 3: case 4:
+			k = OP_STATE;
+			op_state(c, s);
+			break;
+		case 5:
+			k = OP_RESUME;
+			op_resume(c, s, NULL);
+			break;
+		case 6: {
+			struct map m;
+
+			k = OP_MMAP;
+			if (op_mmap(c, s, &m)) {
+				if (c->nmaps < MAXMAPS)
+					c->maps[c->nmaps++] = m;
+				else
+					munmap(m.p, m.len);
+			}
+			if (c->nmaps && chance(&c->r, 2)) {
+				unsigned int j = rnd(&c->r, c->nmaps);
+
+				touch(&c->r, &c->maps[j]);
+				if (chance(&c->r, 2)) {
+					munmap(c->maps[j].p, c->maps[j].len);
+					c->maps[j] = c->maps[--c->nmaps];
+				}
+			}
+			break;
+		}
+		case 7:
+			k = OP_IOCTL;
+			op_ioctl(c, s);
+			break;
+		case 8:
+			k = OP_RESET;
+			op_reset(c, s);
+			break;
+		case 9: case 10:
+			k = OP_KNOB;
+			fuzz_knob(&c->r, s, true, false, (char *)c->buf, BUF_LEN);
+			break;
+		default:
+			k = OP_KNOB_READ;
+			op_knob_read(c, s);
+			break;
+		}
+		count(k);
+		c->ops++;
+	}
+	/* Mappings outlive the burst's fd on purpose: released by the main thread. */
+	return NULL;
+}
+
+static int test_fuzz_concurrent(void)
+{
+	uint64_t seed = fuzz_seed() ^ 0xc0c0c0c0c0c0c0c0ULL;
+	unsigned long want = fuzz_ops() / 4, done = 0;
+	unsigned int bursts = (want + THREADS * BURST_OPS - 1) / (THREADS * BURST_OPS);
+	struct burst_thread bt[THREADS];
+	struct slot s = { .type = "vfmig-large" };
+	struct rng r = { seed };
+	double t0 = now_s();
+
+	for (int k = 0; k < NR_OPS; k++)
+		atomic_store(&op_count[k], 0);
+	st_remove_all();
+	uuid_counter = 0x800;
+	CHECK(slot_create(&s) == 0, "create");
+	CHECK(load_knob_names(s.uuid) == 0, "knob names");
+	for (unsigned int b = 0; b < bursts; b++) {
+		bool do_remove = chance(&r, 3);
+		pthread_t rt;
+		void *res;
+
+		alarm(OP_TIMEOUT * 4);
+		if (slot_open(&s))
+			return TAP_FAIL;
+		for (unsigned int t = 0; t < THREADS; t++) {
+			bt[t].s = &s;
+			CHECK(ctx_init(&bt[t].c, rnd64(&r), false), "memory");
+			CHECK(pthread_create(&bt[t].t, NULL, burst_run, &bt[t]) == 0, "thread");
+		}
+		if (do_remove) {
+			sleep_ms(rnd(&r, 50));
+			CHECK(pthread_create(&rt, NULL, remove_thread, s.uuid) == 0, "thread");
+		}
+		for (unsigned int t = 0; t < THREADS; t++) {
+			pthread_join(bt[t].t, NULL);
+			done += bt[t].c.ops;
+		}
+		dev_close(&s.d);
+		s.open = false;
+		for (unsigned int t = 0; t < THREADS; t++)
+			ctx_free(&bt[t].c);	/* the last mapping goes: last close */
+		if (do_remove) {
+			pthread_join(rt, &res);
+			CHECK(!res && device_gone(s.uuid), "remove during a burst");
+			s.exists = false;
+			CHECK(slot_create(&s) == 0, "re-create");
+		} else {
+			uint32_t st = sysfs_state(&s);
+
+			if (st != 0 && st != 1 && st != 6)
+				FINDING("%s: state %u after the burst's last close", s.uuid, st);
+		}
+	}
+	alarm(OP_TIMEOUT * 4);
+	print_counts("concurrent", done, now_s() - t0);
+	tap_diag("concurrent: %u bursts of %d threads x %d ops", bursts, THREADS, BURST_OPS);
+	print_findings("concurrent");
+	st_remove_all();
+	CHECK(done == (unsigned long)bursts * THREADS * BURST_OPS && done >= want,
+	      "%lu of %lu ops", done, want);
+	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
+	      atomic_load(&findings), fuzz_seed());
+	return TAP_PASS;
+}
+
+/* ---- the end: clean, accounted, still working ---- */
+
+static int read_param(const char *name, long *v)
+{
+	char path[128], buf[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
+	ret = vfmig_sysfs_read(path, buf, sizeof(buf));
+	if (!ret)
+		*v = strtol(buf, NULL, 10);
+	return ret;
+}
+
+static int counters_zero(const char *when)
+{
+	long objects = -1, bytes = -1;
+
+	/* The last reference to a removed device may be dropped just after. */
+	for (int i = 0; i < 50; i++) {
+		if (read_param("live_objects", &objects) || read_param("live_bytes", &bytes))
+			break;
+		if (!objects && !bytes)
+			break;
+		sleep_ms(100);
+	}
+	tap_diag("%s: live_objects %ld, live_bytes %ld", when, objects, bytes);
+	return !objects && !bytes ? 0 : -1;
+}
+
+static int test_all_removed(void)
+{
+	struct vfmig_mdev_info devs[16];
+	char buf[32];
+	int n;
+
+	alarm(60);
+	st_remove_all();
+	n = vfmig_mdev_list(devs, 16, &(struct vfmig_err){ 0 });
+	CHECK(n == 0, "%d devices left", n);
+	CHECK(vfmig_sysfs_read("/sys/module/vfmig/refcnt", buf, sizeof(buf)) == 0 &&
+	      !strcmp(buf, "0"), "module refcnt %s", buf);
+	CHECK(counters_zero("after the fuzz") == 0, "allocation counters not back to 0");
+	return TAP_PASS;
+}
+
+/* Where the vfmig CLI is: $VFMIG_CLI, else <top>/user/build/vfmig. */
+static int cli_path(char *buf, size_t len)
+{
+	const char *env = getenv("VFMIG_CLI");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env)
+		return snprintf(buf, len, "%s", env) >= (int)len ? -1 : 0;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -1;
+	exe[n] = '\0';
+	for (int i = 0; i < 4; i++) {	/* tests/selftests/build/fuzz_test */
+		char *slash = strrchr(exe, '/');
+
+		if (!slash)
+			return -1;
+		*slash = '\0';
+	}
+	return snprintf(buf, len, "%s/user/build/vfmig", exe) >= (int)len ? -1 : 0;
+}
+
+static int test_migrate_after(void)
+{
+	char a[VFMIG_UUID_LEN + 1], b[VFMIG_UUID_LEN + 1], cli[PATH_MAX], log[PATH_MAX];
+	uint64_t ca = 0, cb = 1, sa = 9, sb = 9;
+	int status = 0;
+	bool ok;
+	pid_t pid;
+
+	alarm(300);
+	CHECK(cli_path(cli, sizeof(cli)) == 0 && access(cli, X_OK) == 0, "no vfmig CLI at %s", cli);
+	CHECK(st_create("vfmig-large", 0xf00, a) == 0 && st_create("vfmig-large", 0xf01, b) == 0,
+	      "create a fresh pair");
+	CHECK(knob_write(a, "state_size", "2097152") == 0 &&
+	      knob_write(b, "state_size", "2097152") == 0 && knob_write(a, "seed", "77") == 0 &&
+	      knob_write(a, "dirty_rate", "1048576") == 0, "set up");
+	snprintf(log, sizeof(log), "%s/fuzz_test.migrate.%d", getenv("TMPDIR") ? getenv("TMPDIR") :
+		 "/tmp", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		/* Progress and errors into a file: not TAP; shown if it fails. */
+		dup2(out, 1);
+		dup2(out, 2);
+		execl(cli, cli, "migrate", "--from", a, "--to", b, (char *)NULL);
+		_exit(127);
+	}
+	ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	     WEXITSTATUS(status) == 0;
+	if (!ok) {
+		char line[512];
+		FILE *f = fopen(log, "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			tap_diag("vfmig: %s", strtok(line, "\n") ? line : "");
+		if (f)
+			fclose(f);
+	}
+	unlink(log);
+	CHECK(ok, "vfmig migrate --from %s --to %s: status %#x", a, b, status);
+	CHECK(knob_u64(a, "checksum", &ca) == 0 && knob_u64(b, "checksum", &cb) == 0 && ca == cb,
+	      "checksums %016" PRIx64 " vs %016" PRIx64, ca, cb);
+	CHECK(knob_u64(a, "device_state", &sa) == 0 && knob_u64(b, "device_state", &sb) == 0 &&
+	      sa == 0 && sb == 1, "source state %" PRIu64 ", destination %" PRIu64, sa, sb);
+	tap_diag("fresh pair migrated after the fuzz: checksum %016" PRIx64 " on both", ca);
+	st_remove_all();
+	CHECK(counters_zero("after the fresh pair") == 0, "allocation counters not back to 0");
+	return TAP_PASS;
+}
+
+static int test_unload(void)
+{
+	alarm(60);
+	CHECK(st_test_unload() == TAP_PASS, "unload");
+	CHECK(!vfmig_module_is_loaded(), "vfmig still loaded");
+	return TAP_PASS;
+}
+
+static const struct tap_test tests[] = {
+	TAP_TEST(test_load),
+	TAP_TEST(test_fuzz_single),
+	TAP_TEST(test_fuzz_concurrent),
+	TAP_TEST(test_all_removed),
+	TAP_TEST_TIMEOUT(test_migrate_after, 300),
+	TAP_TEST(test_unload),
+};
+
+int main(void)
+{
+	return tap_run("fuzz", tests, TAP_COUNT(tests));
+}

@@ -1,0 +1,103 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Host test (TAP) of the VM runner's kernel-report matcher
+# (tests/vm/kernel-problems.sh): a sample line of every kind of report a
+# 6.1 or 6.12 kernel prints must match, and clean guest kernel logs of both
+# kernels (tests/vm/testdata/clean-*.dmesg, from real VM runs) must not.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kernel-problems.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+ok() { # ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=$((failed + 1))
+	fi
+}
+
+# kind<TAB>line: one report line as the kernel prints it (with its timestamp).
+samples() {
+	cat <<'SAMPLES'
+divide error (6.1, no "Oops")	[  812.331408] divide error: 0000 [#1] PREEMPT SMP NOPTI
+divide error (6.12)	[  455.101822] Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI
+invalid opcode (BUG_ON on 6.1)	[   93.002117] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI
+second oops	[   95.411003] general protection fault: 0000 [#2] PREEMPT SMP NOPTI
+general protection fault	[   61.118844] general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI
+stack segment	[   70.554120] stack segment: 0000 [#1] PREEMPT SMP NOPTI
+oops header without a known prefix	[   12.000001] some new trap: 0000 [#3] SMP PTI
+call trace	[  812.340811]  Call Trace:
+kernel BUG at	[   93.001991] kernel BUG at /work/kernel/payload.c:120!
+NULL pointer BUG	[   44.201877] BUG: kernel NULL pointer dereference, address: 0000000000000008
+page fault BUG	[   44.201902] BUG: unable to handle page fault for address: ffffc90000a5d000
+WARNING	[   37.765121] WARNING: CPU: 1 PID: 412 at kernel/workqueue.c:1698 __queue_work+0x2d1/0x3f0
+cut here	[   37.765102] ------------[ cut here ]------------
+kernel panic	[  812.401112] Kernel panic - not syncing: Fatal exception
+hung task	[  246.719003] INFO: task fuzz_test:312 blocked for more than 120 seconds.
+hung task (6.12 wording)	[  246.719003] INFO: task kworker/u4:2:57 blocked for more than 122 seconds.
+soft lockup	[   52.100211] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [fuzz_test:301]
+hard lockup	[   60.000111] watchdog: Watchdog detected hard LOCKUP on cpu 1
+hardlockup panic	[   60.000312] Kernel panic - not syncing: Hard LOCKUP
+hardlockup detector	[   60.000412] NMI watchdog: hardlockup detected on cpu 0
+rcu_sched self-detected stall	[   88.901001] INFO: rcu_sched self-detected stall on CPU
+rcu self-detected stall (6.x)	[   88.901001] rcu: INFO: rcu_preempt self-detected stall on CPU
+rcu stall on CPUs	[   88.901234] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:
+rcu expedited stall	[   88.901555] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 1-... } 21002 jiffies s: 341 root: 0x2/.
+KFENCE	[   30.100001] BUG: KFENCE: use-after-free read in vfmig_release_dev+0x1c/0x60 [vfmig]
+KASAN	[   30.100001] BUG: KASAN: slab-out-of-bounds in vfmig_payload_feed+0x2a1/0x530 [vfmig]
+UBSAN	[   30.100001] UBSAN: shift-out-of-bounds in /work/kernel/dirty.c:42:10
+circular locking	[   19.000001] WARNING: possible circular locking dependency detected
+inconsistent lock state	[   19.000001] WARNING: inconsistent lock state
+recursive locking	[   19.000001] WARNING: possible recursive locking detected
+suspicious RCU usage	[   19.000001] WARNING: suspicious RCU usage
+sleeping in atomic	[   19.000001] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580
+lock held at return	[   19.000001] WARNING: lock held when returning to user space!
+bad unlock balance	[   19.000001] WARNING: bad unlock balance detected!
+list_add corruption	[   71.000002] list_add corruption. prev->next should be next (ffff888003c8a0b8), but was 0000000000000000. (prev=ffff888003c8a0b8).
+list_del corruption	[   71.000002] list_del corruption, ffff8880041d6c00->next is LIST_POISON1 (dead000000000100)
+refcount_t	[   71.000002] refcount_t: underflow; use-after-free.
+slab corruption	[   71.000002] BUG kmalloc-64 (Tainted: G           OE     ): Redzone overwritten
+kmemleak	[  600.000002] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+SAMPLES
+}
+
+tab=$(printf '\t')
+samples > "$tmp/samples"
+while IFS="$tab" read -r kind line; do
+	printf '%s\n' "$line" > "$tmp/one"
+	kernel_problems "$tmp/one" > /dev/null
+	ok $? "matches: $kind"
+done < "$tmp/samples"
+
+# A report buried in a clean log is still found, with its line number.
+for f in "$here"/testdata/clean-*.dmesg; do
+	[ -r "$f" ] || continue
+	{ head -n 100 "$f"; echo '[  812.331408] divide error: 0000 [#1] PREEMPT SMP NOPTI'; tail -n +101 "$f"; } \
+		> "$tmp/buried"
+	out=$(kernel_problems "$tmp/buried")
+	[ "$out" = "101:[  812.331408] divide error: 0000 [#1] PREEMPT SMP NOPTI" ]
+	ok $? "finds the one report in $(basename "$f") with a report inserted"
+done
+
+# Clean guest logs of both kernels: nothing matches.
+clean=0
+for f in "$here"/testdata/clean-*.dmesg; do
+	[ -r "$f" ] || continue
+	clean=$((clean + 1))
+	out=$(kernel_problems "$f")
+	[ $? = 1 ]
+	ok $? "clean log $(basename "$f") ($(wc -l < "$f") lines) does not match${out:+: $out}"
+done
+[ "$clean" -ge 2 ]
+ok $? "clean logs of both kernels present ($clean)"
+
+kernel_problems "$tmp/does-not-exist" > /dev/null 2>&1
+[ $? = 2 ]
+ok $? "an unreadable log is an error, not a clean log"
+
+echo "1..$n"
+[ "$failed" = 0 ]
