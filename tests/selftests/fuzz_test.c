@@ -159,12 +159,24 @@ struct map {
 
 struct slot {
 	const char *type;
+	bool big;			/* keep vfmig-large's 16 MiB state */
 	char uuid[VFMIG_UUID_LEN + 1];
 	bool exists, open;
 	struct dev d;
 	uint64_t region_size;		/* migration region, as of the last open */
 	struct map maps[MAXMAPS];
 	unsigned int nmaps;
+	/*
+	 * Resume integrity (single-threaded phase): when a resume we watched
+	 * begin ends without a verified stream, the memory is what it was when
+	 * RESUMING began or cleared, never a mix; after a real stream, that
+	 * stream's state.
+	 */
+	bool rbase;			/* entered RESUMING under our eyes */
+	uint64_t base_ck;		/* checksum right after entering it */
+	bool replayed;			/* a real stream was fed since */
+	uint64_t replay_ck;		/* its source's checksum */
+	unsigned int replay_next;	/* next chunk of it to feed */
 };
 
 static unsigned int uuid_counter;
@@ -241,6 +253,74 @@ static bool state_valid(uint32_t v)
 	return v != 5 && v != 7;
 }
 
+/* Checksums of cleared devices (memory and registers zero), by state size. */
+static struct {
+	uint64_t size, ck;
+} zero_ck[512];
+static unsigned int nr_zero_ck;
+
+/* A device that was just created or resized is cleared: learn its checksum. */
+static void zero_learn(const char *uuid)
+{
+	uint64_t size, ck;
+
+	if (knob_u64(uuid, "state_size", &size) || knob_u64(uuid, "checksum", &ck))
+		return;
+	for (unsigned int i = 0; i < nr_zero_ck; i++)
+		if (zero_ck[i].size == size) {
+			if (zero_ck[i].ck != ck)
+				FINDING("%s: a cleared %" PRIu64 "-byte device has checksum %016"
+					PRIx64 ", another had %016" PRIx64, uuid, size, ck,
+					zero_ck[i].ck);
+			return;
+		}
+	if (nr_zero_ck < 512) {
+		zero_ck[nr_zero_ck].size = size;
+		zero_ck[nr_zero_ck++].ck = ck;
+	}
+}
+
+static bool zero_lookup(uint64_t size, uint64_t *ck)
+{
+	for (unsigned int i = 0; i < nr_zero_ck; i++)
+		if (zero_ck[i].size == size) {
+			*ck = zero_ck[i].ck;
+			return true;
+		}
+	return false;
+}
+
+static _Atomic unsigned long resume_checks;
+
+static void enter_resuming(struct slot *s)
+{
+	s->rbase = !knob_u64(s->uuid, "checksum", &s->base_ck);
+	s->replayed = false;
+	s->replay_next = 0;
+}
+
+/* A watched resume ended by @how without a verified stream: old state or cleared. */
+static void check_resume_end(struct slot *s, const char *how)
+{
+	uint64_t ck, size, zero = 0;
+	bool known;
+
+	if (!s->rbase)
+		return;
+	s->rbase = false;
+	if (knob_u64(s->uuid, "checksum", &ck) || knob_u64(s->uuid, "state_size", &size))
+		return;
+	known = zero_lookup(size, &zero);
+	if (ck == s->base_ck || (known && ck == zero) || (s->replayed && ck == s->replay_ck)) {
+		atomic_fetch_add(&resume_checks, 1);
+		return;
+	}
+	if (known)
+		FINDING("%s: resume ended by %s holds %016" PRIx64 ": neither its state before "
+			"(%016" PRIx64 ") nor cleared (%016" PRIx64 ")%s", s->uuid, how, ck,
+			s->base_ck, zero, s->replayed ? " nor the stream's" : "");
+}
+
 static int slot_create(struct slot *s)
 {
 	struct vfmig_err err = { 0 };
@@ -255,9 +335,12 @@ static int slot_create(struct slot *s)
 		return ret;
 	}
 	s->exists = true;
+	s->rbase = false;
 	/* vfmig-large: keep its 16 MiB default out of the way under TCG. */
-	if (!strcmp(s->type, "vfmig-large") && knob_write(s->uuid, "state_size", "262144"))
+	if (!strcmp(s->type, "vfmig-large") && !s->big &&
+	    knob_write(s->uuid, "state_size", "262144"))
 		return -EIO;
+	zero_learn(s->uuid);
 	return 0;
 }
 
@@ -299,6 +382,8 @@ static void check_after_last_close(struct slot *s, uint32_t before)
 	if (e >= 0 && after != (uint32_t)e)
 		FINDING("%s: state %u at last close became %u, not %d", s->uuid,
 			before & VFMIG_V1_STATE_MASK, after, e);
+	if ((after & VFMIG_V1_STATE_MASK) != VFMIG_V1_STATE_RESUMING)
+		check_resume_end(s, "close");
 }
 
 /* Close the fd (mappings may keep the device open). */
@@ -510,6 +595,10 @@ static void fuzz_knob(struct rng *r, struct slot *s, bool open, bool exact, char
 		if (exact && !open && ret)
 			FINDING("%s: %s <- %s while closed: %s", s->uuid, name, buf,
 				strerror(-ret));
+		if (exact && !ret) {
+			s->rbase = false;
+			zero_learn(s->uuid);	/* rule 4: a fresh device */
+		}
 		break;
 	case EXPECT_SEED:
 		/* EBUSY exactly in stop-and-copy, RESUMING and ERROR. */
@@ -726,6 +815,21 @@ static void op_state(struct ctx *c, struct slot *s)
 		FINDING("%s: state %#x after writing %#x", s->uuid, after, v);
 	if (!c->exact)
 		return;
+	if (!ret && (before & 7) != VFMIG_V1_STATE_RESUMING && (v & 7) == VFMIG_V1_STATE_RESUMING)
+		enter_resuming(s);
+	if (!ret && (before & 7) == VFMIG_V1_STATE_RESUMING && (v & 7) != VFMIG_V1_STATE_RESUMING &&
+	    s->rbase) {
+		uint64_t ck = 0, rate = 1;
+
+		/* Only a complete, verified stream lets a device out of RESUMING. */
+		if (!s->replayed)
+			FINDING("%s: left RESUMING (%#x) with no stream fed", s->uuid, v);
+		else if ((knob_u64(s->uuid, "dirty_rate", &rate), !rate || !(v & 1)) &&
+			 !knob_u64(s->uuid, "checksum", &ck) && ck != s->replay_ck)
+			FINDING("%s: resumed state %016" PRIx64 " is not the stream's %016" PRIx64,
+				s->uuid, ck, s->replay_ck);
+		s->rbase = false;
+	}
 	if (!ret && after != v)
 		FINDING("%s: wrote %#x, reads %#x", s->uuid, v, after);
 	if (ret && (after & 7) != (before & 7) && (after & 7) != VFMIG_V1_STATE_ERROR)
@@ -747,7 +851,9 @@ struct stream {
 	unsigned int n, cap;
 };
 
-static struct stream last_stream;	/* single-threaded phase only */
+/* The last stream saved per pair of slots, and its source's checksum. */
+static struct stream last_stream[NSLOTS / 2];
+static uint64_t last_stream_ck[NSLOTS / 2];
 
 static void stream_free(struct stream *st)
 {
@@ -757,14 +863,62 @@ static void stream_free(struct stream *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static void op_resume(struct ctx *c, struct slot *s, const struct stream *replay)
+/* Feed chunks of a real saved stream (sometimes damaged), as QEMU would. */
+static void resume_replay(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
 {
 	struct rng *r = &c->r;
-	unsigned int rounds = 1 + rnd(r, 6), next = 0;
+	unsigned int upto = chance(r, 2) ? st->n : s->replay_next + 1 + rnd(r, 4);
+	bool damage = chance(r, 6);
+
+	if (c->exact) {
+		s->replayed = true;
+		s->replay_ck = ck;
+	}
+	for (; s->replay_next < st->n && s->replay_next < upto; s->replay_next++) {
+		const struct chunk *ch = &st->c[s->replay_next];
+		uint64_t done = 0;
+
+		while (done < ch->size) {
+			uint64_t off, n;
+
+			if (rd64(&s->d, HDR(data_offset), &off))
+				return;
+			if (off < PAGE || off >= s->region_size) {
+				FINDING("%s: data_offset %#" PRIx64 " outside the data section",
+					s->uuid, off);
+				return;
+			}
+			n = s->region_size - off < ch->size - done ? s->region_size - off :
+			    ch->size - done;
+			memcpy(c->buf, ch->data + done, n);
+			if (damage && chance(r, 4)) {
+				c->buf[rnd(r, n)] ^= 1 << rnd(r, 8);
+				damage = false;
+			}
+			if (pwrite(s->d.v.device, c->buf, n, s->d.base + off) != (ssize_t)n ||
+			    wr64(&s->d, HDR(data_size), n))
+				return;
+			done += n;
+		}
+	}
+}
+
+static void op_resume(struct ctx *c, struct slot *s, const struct stream *replay, uint64_t ck)
+{
+	struct rng *r = &c->r;
+	unsigned int rounds = 1 + rnd(r, 6);
 	uint32_t st = state_of(&s->d);
 
-	if ((st & 7) != VFMIG_V1_STATE_RESUMING && set_state(&s->d, VFMIG_V1_STATE_RESUMING))
+	if ((st & 7) != VFMIG_V1_STATE_RESUMING) {
+		if (set_state(&s->d, VFMIG_V1_STATE_RESUMING))
+			return;
+		if (c->exact)
+			enter_resuming(s);
+	}
+	if (replay && replay->n && chance(r, 2)) {
+		resume_replay(c, s, replay, ck);
 		return;
+	}
 	for (unsigned int i = 0; i < rounds; i++) {
 		uint64_t off = 0, room, v, n;
 		bool have_off = rd64(&s->d, HDR(data_offset), &off) == 0;
@@ -775,35 +929,25 @@ static void op_resume(struct ctx *c, struct slot *s, const struct stream *replay
 			return;
 		}
 		room = have_off ? s->region_size - off : 0;
-		if (replay && replay->n && have_off && next < replay->n && !chance(r, 4)) {
-			/* A real stream's next chunk, sometimes damaged. */
-			n = replay->c[next].size < room ? replay->c[next].size : room;
-			memcpy(c->buf, replay->c[next].data, n);
-			next++;
-			if (n && chance(r, 6))
-				c->buf[rnd(r, n)] ^= 1 << rnd(r, 8);
-			v = n;
-		} else {
-			switch (rnd(r, 6)) {
-			case 0:
-				v = 0;
-				break;
-			case 1:
-				v = room;
-				break;
-			case 2:
-				v = room + 1 + rnd(r, 8192);
-				break;
-			case 3:
-				v = rnd64(r) | (1ULL << 63);
-				break;
-			default:
-				v = rnd(r, room + 1);
-				break;
-			}
-			n = v < room ? v : room;
-			fill_random(r, c->buf, n);
+		switch (rnd(r, 6)) {
+		case 0:
+			v = 0;
+			break;
+		case 1:
+			v = room;
+			break;
+		case 2:
+			v = room + 1 + rnd(r, 8192);
+			break;
+		case 3:
+			v = rnd64(r) | (1ULL << 63);
+			break;
+		default:
+			v = rnd(r, room + 1);
+			break;
 		}
+		n = v < room ? v : room;
+		fill_random(r, c->buf, n);
 		if (have_off && n && pwrite(s->d.v.device, c->buf, n, s->d.base + off) != (ssize_t)n)
 			FINDING("%s: data write of %" PRIu64 " at %#" PRIx64 ": %s", s->uuid, n, off,
 				strerror(errno));
@@ -972,13 +1116,24 @@ static void op_ioctl(struct ctx *c, struct slot *s)
 
 static void op_reset(struct ctx *c, struct slot *s)
 {
-	int ret = ioctl(s->d.v.device, VFIO_DEVICE_RESET);
-	uint32_t st = state_of(&s->d);
+	uint64_t rate = 1;
+	uint32_t before = c->exact ? state_of(&s->d) : 0, st;
+	int ret;
 
+	/* A running generator changes memory at once: check only without one. */
+	if (c->exact && s->rbase && (knob_u64(s->uuid, "dirty_rate", &rate) || rate))
+		s->rbase = false;
+	ret = ioctl(s->d.v.device, VFIO_DEVICE_RESET);
+	st = state_of(&s->d);
 	if (ret)
 		FINDING("%s: VFIO_DEVICE_RESET: %s", s->uuid, strerror(errno));
 	else if (c->exact && st != VFMIG_V1_STATE_RUNNING)
 		FINDING("%s: state %#x after reset", s->uuid, st);
+	if (c->exact && !ret && ((before & 7) == VFMIG_V1_STATE_RESUMING ||
+				 (before & 7) == VFMIG_V1_STATE_ERROR))
+		check_resume_end(s, "reset");
+	else if (c->exact)
+		s->rbase = false;
 }
 
 static void op_knob_read(struct ctx *c, struct slot *s)
@@ -1167,7 +1322,7 @@ static int resume_stream(struct dev *d, uint64_t region, const struct stream *st
 	}									\
 } while (0)
 
-static void op_migrate(struct ctx *c, struct slot *a, struct slot *b)
+static void op_migrate(struct ctx *c, struct slot *a, struct slot *b, unsigned int group)
 {
 	struct stream st = { 0 };
 	uint64_t size = 0, pending, n, ca = 0, cb = 1;
@@ -1175,6 +1330,7 @@ static void op_migrate(struct ctx *c, struct slot *a, struct slot *b)
 
 	slot_release(a);
 	slot_release(b);
+	a->rbase = b->rbase = false;
 	MIG_CHECK(knob_write(a->uuid, "fault", "none") == 0 &&
 		  knob_write(b->uuid, "fault", "none") == 0, "clear faults");
 	MIG_CHECK(knob_u64(a->uuid, "state_size", &size) == 0, "state_size");
@@ -1207,8 +1363,9 @@ static void op_migrate(struct ctx *c, struct slot *a, struct slot *b)
 			b->uuid, ca, cb);
 	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_RUNNING) == 0, "destination running");
 	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_RUNNING) == 0, "source running again");
-	stream_free(&last_stream);
-	last_stream = st;
+	stream_free(&last_stream[group]);
+	last_stream[group] = st;
+	last_stream_ck[group] = ca;
 	return;
 out:
 	stream_free(&st);
@@ -1307,7 +1464,7 @@ static int test_fuzz_single(void)
 			op_state(&c, s);
 			break;
 		case OP_RESUME:
-			op_resume(&c, s, chance(&c.r, 3) ? &last_stream : NULL);
+			op_resume(&c, s, &last_stream[(s - slots) / 2], last_stream_ck[(s - slots) / 2]);
 			break;
 		case OP_MMAP: {
 			struct map m;
@@ -1373,7 +1530,7 @@ static int test_fuzz_single(void)
 		case OP_MIGRATE: {
 			unsigned int a = rnd(&c.r, NSLOTS), b = a ^ 1;	/* same type */
 
-			op_migrate(&c, &slots[a], &slots[b]);
+			op_migrate(&c, &slots[a], &slots[b], a / 2);
 			break;
 		}
 		default:
@@ -1386,7 +1543,10 @@ static int test_fuzz_single(void)
 		slot_release(&slots[k]);
 	print_counts("single-threaded", i, now_s() - t0);
 	print_findings("single-threaded");
-	stream_free(&last_stream);
+	for (unsigned int k = 0; k < NSLOTS / 2; k++)
+		stream_free(&last_stream[k]);
+	tap_diag("single-threaded: %lu resume endings checked (old state, cleared or the stream's)",
+		 atomic_load(&resume_checks));
 	ctx_free(&c);
 	CHECK(i == ops, "%lu of %lu ops", i, ops);
 	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
@@ -1425,7 +1585,7 @@ static void *burst_run(void *arg)
 			break;
 		case 5:
 			k = OP_RESUME;
-			op_resume(c, s, NULL);
+			op_resume(c, s, NULL, 0);
 			break;
 		case 6: {
 			struct map m;
@@ -1478,7 +1638,8 @@ static int test_fuzz_concurrent(void)
 	unsigned long want = fuzz_ops() / 4, done = 0;
 	unsigned int bursts = (want + THREADS * BURST_OPS - 1) / (THREADS * BURST_OPS);
 	struct burst_thread bt[THREADS];
-	struct slot s = { .type = "vfmig-large" };
+	/* 16 MiB: seed fills take several steps, so bursts meet them. */
+	struct slot s = { .type = "vfmig-large", .big = true };
 	struct rng r = { seed };
 	double t0 = now_s();
 
