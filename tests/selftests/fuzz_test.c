@@ -1435,6 +1435,8 @@ static int test_fuzz_single(void)
 	uint64_t seed = fuzz_seed();
 	unsigned long ops = fuzz_ops(), i;
 	struct slot slots[NSLOTS] = { 0 };
+	uint64_t digest = 0;	/* of the operation sequence: equal seeds, equal digests */
+	struct rng seq = { seed };
 	struct ctx c;
 	double t0;
 
@@ -1449,8 +1451,15 @@ static int test_fuzz_single(void)
 	tap_diag("seed %" PRIu64 ", %lu ops, %u knobs", seed, ops, nr_knobs);
 	t0 = now_s();
 	for (i = 0; i < ops; i++) {
-		enum op_kind k = pick_op(&c.r);
-		struct slot *s = &slots[rnd(&c.r, NSLOTS)];
+		/*
+		 * The sequence of (kind, device, inner seed) comes from its own
+		 * stream: what an operation draws depends on what the device
+		 * answered, and must not shift the operations after it.
+		 */
+		enum op_kind k = pick_op(&seq), drawn = k;
+		struct slot *s = &slots[rnd(&seq, NSLOTS)];
+
+		c.r.s = rnd64(&seq);
 
 		alarm(OP_TIMEOUT);
 		if (needs_fd(k) && !s->open) {
@@ -1537,11 +1546,13 @@ static int test_fuzz_single(void)
 			break;
 		}
 		count(k);
+		digest = (digest ^ ((uint64_t)drawn << 8 | (uint64_t)(s - slots))) * 0x100000001b3ULL;
 	}
 	alarm(OP_TIMEOUT * 4);
 	for (unsigned int k = 0; k < NSLOTS; k++)
 		slot_release(&slots[k]);
 	print_counts("single-threaded", i, now_s() - t0);
+	tap_diag("single-threaded: sequence digest %016" PRIx64, digest);
 	print_findings("single-threaded");
 	for (unsigned int k = 0; k < NSLOTS / 2; k++)
 		stream_free(&last_stream[k]);

@@ -73,6 +73,21 @@ while IFS="$tab" read -r kind line; do
 	ok $? "matches: $kind"
 done < "$tmp/samples"
 
+# Lines of clean runs (seen in these VMs) that look close to a report but are
+# not one; the MP-BIOS line only reaches the console.
+while IFS= read -r line; do
+	printf '%s\n' "$line" > "$tmp/one"
+	kernel_problems "$tmp/one" > /dev/null
+	[ $? = 1 ]
+	ok $? "does not match: $line"
+done <<'CLEAN'
+[    0.000000] ..MP-BIOS bug: 8254 timer not connected to IO-APIC
+[    0.548993] NMI watchdog: Perf NMI watchdog permanently disabled
+[   17.549334] clocksource: Long readout interval, skipping watchdog check: cs_nsec: 1044393630 wd_nsec: 1044393200
+[   18.947357] vfmig: loading out-of-tree module taints kernel.
+[   18.948474] vfmig: module verification failed: signature and/or required key missing - tainting kernel
+CLEAN
+
 # A report buried in a clean log is still found, with its line number.
 for f in "$here"/testdata/clean-*.dmesg; do
 	[ -r "$f" ] || continue
