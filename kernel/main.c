@@ -34,7 +34,7 @@ MODULE_PARM_DESC(default_policy, "data_offset policy for new devices: fixed, rot
 
 static ulong default_dirty_rate;
 module_param(default_dirty_rate, ulong, 0444);
-MODULE_PARM_DESC(default_dirty_rate, "Dirty generation rate of new devices in bytes/s (0: off)");
+MODULE_PARM_DESC(default_dirty_rate, "Dirty generation rate of new devices in bytes/s (0: off, at most 2^36)");
 
 static struct vfmig_type vfmig_types[] = {
 	{
@@ -206,7 +206,10 @@ static ssize_t vfmig_write(struct vfio_device *vdev, const char __user *buf,
 			true);
 }
 
-/* Device reset: back to RUNNING with the PCI face reset; memory is kept. */
+/*
+ * Device reset: back to RUNNING with the PCI face reset and every session
+ * ended; memory is kept, except that a partial resume leaves it cleared.
+ */
 static void vfmig_reset(struct vfmig_dev *vd)
 {
 	vfmig_pci_reset(vd);
@@ -306,7 +309,7 @@ static int __init vfmig_init(void)
 {
 	int ret;
 
-	if (!max_devices)
+	if (!max_devices || default_dirty_rate > VFMIG_DIRTY_RATE_MAX)
 		return -EINVAL;
 	/* The mdev core counts instances for us across all types. */
 	vfmig_driver.max_instances = max_devices;
