@@ -26,7 +26,8 @@ MODULE_PARM_DESC(default_data_size, "Data section bytes for new devices (0: per 
 
 static char *default_layout = "";
 module_param(default_layout, charp, 0444);
-MODULE_PARM_DESC(default_layout, "Data section mmap layout for new devices: none, whole or sparse:N (empty: per type)");
+MODULE_PARM_DESC(default_layout,
+		 "mmap layout of new devices: none, whole or sparse:N (empty: per type)");
 
 static char *default_policy = "fixed";
 module_param(default_policy, charp, 0444);
@@ -49,7 +50,8 @@ static struct vfmig_type vfmig_types[] = {
 	{
 		.type.sysfs_name = "large",
 		.type.pretty_name = "vfmig-large",
-		.description = "vfmig large: 16 MiB device state, 1 MiB data section in 4 sparse mmap areas",
+		.description =
+		"vfmig large: 16 MiB device state, 1 MiB data section in 4 sparse mmap areas",
 		.code = 2,
 		.state_size = SZ_16M,
 		.data_size = SZ_1M,

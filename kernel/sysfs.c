@@ -52,16 +52,16 @@ static ssize_t vfmig_u64_show(struct device *dev, char *buf, size_t field)
 }
 
 #define VFMIG_U64_ATTR_RW(name, member, max)					\
+static const size_t name##_field = offsetof(struct vfmig_dev, member);		\
 static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 			   char *buf)						\
 {										\
-	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+	return vfmig_u64_show(dev, buf, name##_field);				\
 }										\
 static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
 			    const char *buf, size_t count)			\
 {										\
-	return vfmig_u64_store(dev, buf, count,					\
-			       offsetof(struct vfmig_dev, member), max);	\
+	return vfmig_u64_store(dev, buf, count, name##_field, max);		\
 }										\
 static DEVICE_ATTR_RW(name)
 
@@ -87,7 +87,7 @@ static ssize_t checksum_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(checksum);
 
 static ssize_t seed_show(struct device *dev, struct device_attribute *attr,
-			     char *buf)
+			 char *buf)
 {
 	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, regs.seed));
 }
@@ -135,7 +135,7 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RW(seed);
 
 static ssize_t state_size_show(struct device *dev, struct device_attribute *attr,
-			           char *buf)
+			       char *buf)
 {
 	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, mem_size));
 }
@@ -310,13 +310,12 @@ static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
 	int f = sysfs_match_string(fault_names, buf);
 
 	mutex_lock(&vd->lock);
-	if (f >= 0) {
+	if (f >= 0)
 		vd->fault = f;
-	} else if (sysfs_streq(buf, "error")) {
+	else if (sysfs_streq(buf, "error"))
 		vfmig_mig_enter_error(vd);
-	} else {
+	else
 		count = -EINVAL;
-	}
 	mutex_unlock(&vd->lock);
 	return count;
 }

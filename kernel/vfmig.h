@@ -9,6 +9,7 @@
 #ifndef VFMIG_H
 #define VFMIG_H
 
+#include <linux/bits.h>
 #include <linux/ktime.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
@@ -23,7 +24,7 @@
 /* A seed write fills this much per hold of the device lock. */
 #define VFMIG_FILL_STEP		(4ULL << 20)
 /* dirty_rate bound: keeps the generator's arithmetic far from overflow. */
-#define VFMIG_DIRTY_RATE_MAX	(1ULL << 36)
+#define VFMIG_DIRTY_RATE_MAX	BIT_ULL(36)
 
 /* Migration region: header page, then the data section. */
 #define VFMIG_DATA_START	PAGE_SIZE
