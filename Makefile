@@ -93,21 +93,24 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # kbuild installs the module into /lib/modules/<krelease>/updates/, which
-# modprobe prefers over the kernel's own tree; depmod indexes it.
+# modprobe prefers over the kernel's own tree; depmod indexes it (not into a
+# DESTDIR staging tree: a package runs depmod when it is installed).
 install: module user man
 	$(MAKE) -C "$(KDIR)" M="$(TOP)/build/$(KREL)" INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
-	depmod $(if $(DESTDIR),-b "$(DESTDIR)") "$(KREL)"
+	$(if $(DESTDIR),,depmod "$(KREL)")
 	install -D -m 0755 user/build/vfmig "$(DESTDIR)$(BINDIR)/vfmig"
 	for p in $(MAN_PAGES); do \
 		s=$${p##*.}; install -D -m 0644 "$$p" "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}" || exit 1; \
 	done
 	install -D -m 0644 user/cli/vfmig.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
 
+print-krel:
+	@echo $(KREL)
+
 uninstall:
 	rm -f "$(DESTDIR)"/lib/modules/"$(KREL)"/updates/vfmig.ko*
-	if [ -d "$(DESTDIR)/lib/modules/$(KREL)" ]; then \
-		depmod $(if $(DESTDIR),-b "$(DESTDIR)") "$(KREL)"; fi
+	$(if $(DESTDIR),,depmod "$(KREL)")
 	rm -f "$(DESTDIR)$(BINDIR)/vfmig" "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}"; done
 
