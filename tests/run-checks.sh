@@ -1,7 +1,7 @@
 #!/bin/sh
-# `make check`: cmocka unit tests on the host (under valgrind) and the host
-# TAP tests (the VM runner's kernel-report matcher), then the VM suites on
-# each kernel given.  Ends with one line "N passed, N failed".
+# `make check`: checkpatch, cmocka unit tests on the host (under valgrind) and
+# the host TAP tests (install layout, the VM runner's kernel-report matcher),
+# then the VM suites on each kernel given.  Ends with "N passed, N failed".
 # usage: run-checks.sh all|unit|vm KRELEASE...
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,24 +31,6 @@ run_unit() {
 		if [ "$rc" = 99 ]; then
 			record fail "$name: valgrind found memory errors or leaks"
 		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
-			record fail "$name: exited with $rc"
-		fi
-	done
-}
-
-# Host TAP tests: each "ok"/"not ok" line is one test.
-run_host_tap() {
-	for t in "$top"/tests/vm/kernel-problems_test.sh; do
-		name=$(basename "$t" .sh)
-		echo "== host: $name"
-		sh "$t" > "$logs/$name.log" 2>&1
-		rc=$?
-		cat "$logs/$name.log"
-		p=$(grep -c '^ok ' "$logs/$name.log")
-		f=$(grep -c '^not ok ' "$logs/$name.log")
-		pass=$((pass + p))
-		fail=$((fail + f))
-		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			record fail "$name: exited with $rc"
 		fi
 	done
@@ -94,8 +76,37 @@ run_vm() {
 	fi
 }
 
+run_lint() {
+	echo "== lint: checkpatch --strict"
+	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
+		record ok lint
+	else
+		record fail "checkpatch --strict (make lint)"
+	fi
+	cat "$logs/lint.log"
+}
+
+# A host TAP script: each "ok"/"not ok" line counts; a non-zero exit
+# without a "not ok" is one failure.
+run_tap() { # run_tap NAME SCRIPT
+	echo "== $1"
+	sh "$2" > "$logs/$1.log" 2>&1
+	rc=$?
+	cat "$logs/$1.log"
+	p=$(grep -c '^ok ' "$logs/$1.log")
+	f=$(grep -c '^not ok ' "$logs/$1.log")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || record fail "$1: exited with $rc"
+}
+
 case $mode in
-all|unit) run_unit; run_host_tap ;;
+all|unit)
+	run_lint
+	run_unit
+	run_tap install "$top/tests/install_test.sh"
+	run_tap kernel-problems "$top/tests/vm/kernel-problems_test.sh"
+	;;
 esac
 case $mode in
 all|vm)
