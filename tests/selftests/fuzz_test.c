@@ -719,6 +719,8 @@ static void op_rw(struct ctx *c, struct slot *s)
 	struct rng *r = &c->r;
 	bool is_write = chance(r, 3);
 	uint64_t idx, off, len, region;
+	uint8_t *ubuf = c->buf;
+	bool any = false, fault = false;
 	int expect;
 	ssize_t n;
 
@@ -751,6 +753,34 @@ static void op_rw(struct ctx *c, struct slot *s)
 	if (is_write && idx == VFMIG_MIGRATION_REGION_INDEX && off == 0)
 		is_write = false;
 
+	/*
+	 * The user buffer: usually ours; sometimes one of the device's own
+	 * mappings (the kernel copies between the data section and a mapping
+	 * of it, under the device lock), or an unmapped address (EFAULT).
+	 */
+	switch (rnd(r, 16)) {
+	case 0: {
+		struct map *maps = c->exact ? s->maps : c->maps;
+		unsigned int nmaps = c->exact ? s->nmaps : c->nmaps;
+
+		if (nmaps) {
+			const struct map *m = &maps[rnd(r, nmaps)];
+
+			ubuf = m->p;
+			if (len > m->len)
+				len = m->len;
+			/* x86 has no write-only pages: either answer will do. */
+			any = !(m->prot & (is_write ? PROT_READ : PROT_WRITE));
+		}
+		break;
+	}
+	case 1:
+		ubuf = (uint8_t *)8;
+		fault = true;
+		break;
+	default:
+		break;
+	}
 	if (idx == VFIO_PCI_CONFIG_REGION_INDEX)
 		expect = len ? off < region && len <= region - off : -1;
 	else if (idx == VFIO_PCI_BAR0_REGION_INDEX)
@@ -761,12 +791,17 @@ static void op_rw(struct ctx *c, struct slot *s)
 	else
 		expect = len ? 0 : -1;
 
-	if (is_write)
+	if (any || (fault && !len))
+		expect = -1;
+	else if (fault)
+		expect = 0;	/* EFAULT */
+
+	if (is_write && ubuf == c->buf)
 		fill_random(r, c->buf, len);
 	if (is_write)
-		n = pwrite(s->d.v.device, c->buf, len, VFMIG_REGION_OFFSET(idx) + off);
+		n = pwrite(s->d.v.device, ubuf, len, VFMIG_REGION_OFFSET(idx) + off);
 	else
-		n = pread(s->d.v.device, c->buf, len, VFMIG_REGION_OFFSET(idx) + off);
+		n = pread(s->d.v.device, ubuf, len, VFMIG_REGION_OFFSET(idx) + off);
 	if (expect == 1 && n != (ssize_t)len)
 		FINDING("%s: %s of %" PRIu64 " at region %" PRIu64 " + %#" PRIx64 " failed: %s",
 			s->uuid, is_write ? "write" : "read", len, idx, off,
@@ -774,7 +809,7 @@ static void op_rw(struct ctx *c, struct slot *s)
 	else if (expect == 0 && n >= 0)
 		FINDING("%s: %s of %" PRIu64 " at region %" PRIu64 " + %#" PRIx64 " accepted",
 			s->uuid, is_write ? "write" : "read", len, idx, off);
-	if (n == (ssize_t)len && !is_write) {
+	if (n == (ssize_t)len && !is_write && ubuf == c->buf) {
 		uint32_t v32;
 
 		if (idx == VFIO_PCI_BAR0_REGION_INDEX && off == 0 && len >= 4 &&
