@@ -85,13 +85,13 @@ static bool chance(struct rng *r, unsigned int one_in)
 enum op_kind {
 	OP_RW, OP_STATE, OP_RESUME, OP_MMAP, OP_TOUCH, OP_MUNMAP, OP_IOCTL, OP_RESET,
 	OP_KNOB, OP_KNOB_READ, OP_PARAM, OP_OPEN, OP_CLOSE, OP_REMOVE, OP_UNLOAD,
-	OP_MIGRATE, NR_OPS
+	OP_MIGRATE, OP_FORK, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"region-rw", "device_state", "resume-data_size", "mmap", "touch", "munmap", "ioctl",
 	"reset", "knob-write", "knob-read", "module-param", "open", "close", "remove",
-	"unload", "migrate",
+	"unload", "migrate", "fork",
 };
 
 /* Weights (per mille) of the single-threaded phase. */
@@ -99,7 +99,7 @@ static const unsigned int op_weight[NR_OPS] = {
 	[OP_RW] = 300, [OP_STATE] = 110, [OP_RESUME] = 60, [OP_MMAP] = 60, [OP_TOUCH] = 50,
 	[OP_MUNMAP] = 30, [OP_IOCTL] = 90, [OP_RESET] = 20, [OP_KNOB] = 180,
 	[OP_KNOB_READ] = 30, [OP_PARAM] = 6, [OP_OPEN] = 20, [OP_CLOSE] = 30,
-	[OP_REMOVE] = 4, [OP_UNLOAD] = 5, [OP_MIGRATE] = 5,
+	[OP_REMOVE] = 4, [OP_UNLOAD] = 5, [OP_MIGRATE] = 5, [OP_FORK] = 5,
 };
 
 static _Atomic unsigned long op_count[NR_OPS];
@@ -1268,6 +1268,53 @@ static void op_remove(struct ctx *c, struct slot *s)
 		FINDING("re-create a %s device", s->type);
 }
 
+/*
+ * A child inherits the fds and mappings and touches the mappings; half the
+ * time the parent lets go of everything first, so the child's exit is the
+ * last close (from exit_mmap and the fd table teardown).
+ */
+static void op_fork(struct ctx *c, struct slot *s)
+{
+	bool release = chance(&c->r, 2);
+	uint32_t before = 0;
+	int p[2], status;
+	char x = 0;
+	pid_t pid;
+
+	if (!s->nmaps || pipe(p))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		for (unsigned int i = 0; i < s->nmaps; i++)
+			touch(&c->r, &s->maps[i]);
+		if (read(p[0], &x, 1) < 0)
+			_exit(2);
+		for (unsigned int i = 0; i < s->nmaps; i++)
+			touch(&c->r, &s->maps[i]);
+		_exit(0);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return;
+	}
+	if (release) {
+		before = s->open ? state_of(&s->d) : sysfs_state(s);
+		if (s->open)
+			dev_close(&s->d);
+		s->open = false;
+		unmap_all(s);
+	}
+	if (write(p[1], &x, 1) != 1)
+		FINDING("pipe to child");
+	close(p[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		FINDING("%s: child with the device's mappings: status %#x", s->uuid, status);
+	if (release)
+		check_after_last_close(s, before);
+}
+
 static void op_unload(struct ctx *c, struct slot *slots)
 {
 	bool held = false;
@@ -1570,6 +1617,9 @@ static int test_fuzz_single(void)
 			break;
 		case OP_UNLOAD:
 			op_unload(&c, slots);
+			break;
+		case OP_FORK:
+			op_fork(&c, s);
 			break;
 		case OP_MIGRATE: {
 			unsigned int a = rnd(&c.r, NSLOTS), b = a ^ 1;	/* same type */
