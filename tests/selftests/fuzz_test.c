@@ -12,9 +12,12 @@
  * with bad argsz and indexes, random writes to every vfmig/ knob (garbage,
  * huge, negative, empty), the module's parameters, device remove while fds
  * and mappings are open (from a thread: remove blocks until close), module
- * unload attempts while in use, open/close, and real migrations between the
- * fuzzed devices with equal checksums.  The operation sequence is a function
- * of the seed alone: VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n> repeat a run.
+ * unload attempts while in use, open/close, fork with fds and mappings
+ * inherited, real saved streams (sometimes damaged) fed to resuming devices,
+ * and real migrations between the fuzzed devices with equal checksums.  The
+ * operation sequence is a function of the seed alone (it has its own PRNG
+ * stream, which outcomes never shift): VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n>
+ * repeat a run, and the phase prints a digest of its sequence.
  *
  * A concurrent phase (a quarter as many operations) runs short bursts of five
  * threads on one device, with a remove started in the middle of some.
@@ -22,8 +25,9 @@
  * Each operation checks what the device promises where Documentation/
  * device.md and the lifetime rules fix it (valid accesses succeed, invalid
  * ones fail, the state read back is the state written or refused, reset
- * gives RUNNING, the last close ends sessions, dirty_rate is bounded,
- * unload is refused while in use).  Where they do not, any errno is
+ * gives RUNNING, the last close ends sessions, a resume that ends without a
+ * verified stream leaves the old state or a cleared one, dirty_rate is
+ * bounded, unload is refused while in use).  Where they do not, any errno is
  * accepted, but never a hang: every operation runs under an alarm.  At the
  * end every device is removed, the allocation counters are back to 0, a
  * fresh pair still migrates with `vfmig migrate` and equal checksums, and
@@ -349,10 +353,15 @@ static int slot_open(struct slot *s)
 	struct vfmig_err err = { 0 };
 
 	memset(&s->d.v, 0, sizeof(s->d.v));
-	if (vfmig_vfio_open(&s->d.v, s->uuid, &err) || s->d.v.mig_index < 0) {
+	if (vfmig_vfio_open(&s->d.v, s->uuid, &err)) {
 		/* A mapping alive without its fd keeps the group busy. */
 		if (!s->nmaps)
 			FINDING("open %s: %s", s->uuid, err.msg);
+		return -1;
+	}
+	if (s->d.v.mig_index < 0) {
+		FINDING("%s: no migration region", s->uuid);
+		vfmig_vfio_close(&s->d.v);
 		return -1;
 	}
 	memcpy(s->d.uuid, s->uuid, sizeof(s->d.uuid));
