@@ -1502,6 +1502,15 @@ static void print_counts(const char *phase, unsigned long ops, double secs)
 	tap_diag("%s: by kind: %s", phase, line);
 }
 
+/*
+ * Besides the alarm on every operation, a phase as a whole must not crawl:
+ * ten times what 200 ops/s would take, at least 10 minutes.
+ */
+static double phase_budget(unsigned long ops)
+{
+	return ops / 20.0 > 600 ? ops / 20.0 : 600;
+}
+
 static uint64_t fuzz_seed(void)
 {
 	return env_u64("VFMIG_FUZZ_SEED", DEFAULT_SEED);
@@ -1553,9 +1562,13 @@ static int test_fuzz_single(void)
 		c.r.s = rnd64(&seq);
 
 		alarm(OP_TIMEOUT);
-		if (needs_fd(k) && !s->open) {
-			k = OP_OPEN;
+		if (now_s() - t0 > phase_budget(ops)) {
+			tap_diag("single-threaded: over its %.0f s budget after %lu ops",
+				 phase_budget(ops), i);
+			break;
 		}
+		if (needs_fd(k) && !s->open)
+			k = OP_OPEN;
 		switch (k) {
 		case OP_RW:
 			op_rw(&c, s);
@@ -1760,6 +1773,8 @@ static int test_fuzz_concurrent(void)
 		void *res;
 
 		alarm(OP_TIMEOUT * 4);
+		CHECK(now_s() - t0 < phase_budget(want), "concurrent: over its %.0f s budget after "
+		      "%u bursts", phase_budget(want), b);
 		if (slot_open(&s))
 			return TAP_FAIL;
 		for (unsigned int t = 0; t < THREADS; t++) {
