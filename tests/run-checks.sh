@@ -120,8 +120,18 @@ run_vm() {
 	fi
 }
 
+run_lint() {
+	echo "== lint: checkpatch --strict"
+	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
+		record ok lint
+	else
+		record fail "checkpatch --strict (make lint)"
+	fi
+	cat "$logs/lint.log"
+}
+
 case $mode in
-all|unit) run_unit; run_asan; run_hostfuzz ;;
+all|unit) run_lint; run_unit; run_asan; run_hostfuzz ;;
 esac
 case $mode in
 all|vm)
