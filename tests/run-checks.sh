@@ -68,7 +68,7 @@ run_asan() {
 
 # Each host fuzz target for a short, seeded run: one pass or fail each.
 run_hostfuzz() {
-	for t in stream_fuzz; do
+	for t in stream_fuzz payload_fuzz; do
 		if sh "$top/tests/fuzz/run.sh" "${FUZZ_CHECK_SECONDS:-60}" 1 "$t" \
 			> "$logs/fuzz-$t.log" 2>&1; then
 			tail -n 1 "$logs/fuzz-$t.log"

@@ -4,13 +4,19 @@
  *
  *   gen_corpus stream DIR   engine streams saved from the rig's fake devices
  *                           (rig.h) in several ways, each checked to load back
+ *   gen_corpus extract STREAM OUT
+ *                           the device payload inside an engine stream saved
+ *                           from a real vfmig device (its DATA chunks, in
+ *                           order), as a payload_fuzz input
  *
- * The committed corpus (tests/fuzz/corpus/) was made with this program;
+ * Device payloads: gen_payload.c.  The committed corpus (tests/fuzz/corpus/)
+ * was made with these programs;
  * `make -C tests/fuzz corpus` rewrites it.  The output is deterministic.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* memfd_create */
 #endif
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -217,12 +223,94 @@ static const struct stream_case stream_cases[] = {
 	{ "only-b-precopy", 2, false, 1, 12, { 0 }, 7 },
 };
 
+struct payload_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static uint8_t *payload_room(struct payload_buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			die("out of memory", NULL);
+	}
+	b->len += n;
+	return b->p + b->len - n;
+}
+
+/* The DATA chunks of an engine stream's sections, concatenated. */
+static void extract(const char *in, const char *out)
+{
+	struct vfmig_reader *r = malloc(sizeof(*r));
+	struct payload_buf b = { 0 };
+	struct vfmig_section sec;
+	struct vfmig_err err;
+	uint64_t tag, size, pages;
+	int fd = open(in, O_RDONLY), ret;
+	FILE *f;
+
+	if (fd < 0 || !r)
+		die(in, NULL);
+	vfmig_err_clear(&err);
+	vfmig_reader_init(r, fd);
+	payload_room(&b, 2);
+	b.p[1] = 0;
+	ret = vfmig_stream_get_header(r, &err);
+	while (!ret && (ret = vfmig_stream_get_section(r, &sec, &err)) == 1) {
+		for (;;) {
+			ret = vfmig_stream_get_tag(r, &tag, &err);
+			if (ret || tag == VFMIG_TAG_END_OF_STATE)
+				break;
+			if (tag == VFMIG_TAG_SETUP)
+				continue;
+			ret = vfmig_stream_get_size(r, VFMIG_STREAM_MAX_DATA, "size", &size, &err);
+			if (ret)
+				break;
+			if (tag == VFMIG_TAG_DATA)
+				ret = vfmig_reader_get(r, payload_room(&b, size), size, "data", &err);
+			else
+				ret = vfmig_reader_skip(r, size, "config", &err);
+			if (ret)
+				break;
+		}
+		if (!ret)
+			ret = vfmig_stream_get_footer(r, &sec, &err);
+	}
+	if (ret < 0)
+		die(in, &err);
+	/*
+	 * The first record is the HEADER (kernel/payload_fmt.h): a 28-byte
+	 * record header, then le64 magic, le32 version, le32 type, le64 size.
+	 */
+	if (b.len < 2 + 28 + 24)
+		die("no payload in the stream", NULL);
+	memcpy(&size, b.p + 2 + 28 + 16, sizeof(size));
+	pages = le64toh(size) / 4096;
+	if (pages < 1 || pages > 16)
+		die("state size outside payload_fuzz's 1..16 pages", NULL);
+	b.p[0] = (uint8_t)(pages - 1);
+	f = fopen(out, "wb");
+	if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f))
+		die(out, NULL);
+	printf("%-40s %7zu bytes\n", out, b.len);
+	free(b.p);
+	free(r);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
 
+	if (argc == 4 && !strcmp(argv[1], "extract")) {
+		extract(argv[2], argv[3]);
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "stream")) {
-		fprintf(stderr, "usage: gen_corpus stream DIR\n");
+		fprintf(stderr, "usage: gen_corpus stream DIR\n"
+			"       gen_corpus extract STREAM OUT\n");
 		return 2;
 	}
 	outdir = argv[2];

@@ -13,7 +13,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:?usage: run.sh SECONDS [SEED [TARGET...]]}
 seed=${2:-0}
-[ $# -gt 2 ] && shift 2 || set -- stream_fuzz
+[ $# -gt 2 ] && shift 2 || set -- stream_fuzz payload_fuzz
 bin=$top/build/fuzz
 runs=$top/build/fuzz/runs/$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$runs"
