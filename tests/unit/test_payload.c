@@ -169,6 +169,7 @@ static void test_module_payloads(void **state)
 {
 	static const char *const names[] = {
 		"real-small-6.1", "real-small-dirty-6.1",
+		"real-small-6.12", "real-small-dirty-6.12",
 	};
 	size_t i;
 
