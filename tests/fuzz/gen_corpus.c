@@ -221,6 +221,9 @@ static const struct stream_case stream_cases[] = {
 	{ "both-precopy-small-chunks", 3, false, 1, 40, { 1024 + 32, 1024 + 32 }, 5 },
 	{ "only-a", 1, false, 0, 0, { 0 }, 6 },
 	{ "only-b-precopy", 2, false, 1, 12, { 0 }, 7 },
+	{ "only-b-offline", 2, true, 0, 0, { 0 }, 8 },
+	{ "only-a-precopy-small-chunks", 1, false, 1, 30, { 1024 + 32, 0 }, 9 },
+	{ "both-precopy-long", 3, false, 1, 80, { 2048 + 32, 1024 + 32 }, 10 },
 };
 
 struct payload_buf {

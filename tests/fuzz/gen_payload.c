@@ -156,6 +156,9 @@ static const struct payload_case payload_cases[] = {
 	{ "gen-16pages-resend", 16, 0, 16, 6, true },
 	{ "gen-9pages-resend-split", 9, 200, 4, 5, true },
 	{ "gen-8pages-no-end", 8, 11, 8, 0, false },
+	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true },
+	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true },
+	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true },
 };
 
 int main(int argc, char **argv)
