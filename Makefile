@@ -8,6 +8,7 @@
 #   make deps         install build/test dependencies (Debian 12, as root)
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
 #   make bench        migration throughput vs memcpy and peak RSS, in a VM
+#   make lint         checkpatch.pl --strict over kernel/ and include/
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -21,7 +22,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench
+	demo vm-shell deps clean bench lint
 
 all: module user selftests unit
 
@@ -37,6 +38,10 @@ modules-all:
 
 user:
 	$(MAKE) -C user
+
+# checkpatch --strict from Debian's linux-source-6.12 (exceptions in the script).
+lint:
+	sh scripts/lint.sh
 
 unit: user
 	$(MAKE) -C tests/unit

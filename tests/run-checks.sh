@@ -75,8 +75,18 @@ run_vm() {
 	fi
 }
 
+run_lint() {
+	echo "== lint: checkpatch --strict"
+	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
+		record ok lint
+	else
+		record fail "checkpatch --strict (make lint)"
+	fi
+	cat "$logs/lint.log"
+}
+
 case $mode in
-all|unit) run_unit ;;
+all|unit) run_lint; run_unit ;;
 esac
 case $mode in
 all|vm)
