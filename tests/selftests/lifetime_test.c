@@ -1031,7 +1031,8 @@ static int test_seed_fill_responsive(void)
 	struct fill f = { 0 };
 	double worst = 0, t;
 	unsigned int reads = 0;
-	int seed_busy = 1, state_busy = 1, size_busy = 1;
+	int seed_busy = 1, state_busy = 1, size_busy = 1, bad_size_busy = 1;
+	int rate_ok = 1, none_ok = 1, layout_ok = 1;
 	bool probed = false;
 	pthread_t th;
 	struct dev d;
@@ -1067,6 +1068,8 @@ static int test_seed_fill_responsive(void)
 		if (!probed) {
 			seed_busy = kw(d.uuid, "seed", "78");
 			state_busy = set_state(&d, VFMIG_V1_STATE_STOP);
+			rate_ok = kw(d.uuid, "dirty_rate", "68719476736");
+			none_ok = kw(d.uuid, "fault", "none");
 			probed = !atomic_load(&f.done);
 		}
 		sleep_ms(50);
@@ -1078,6 +1081,8 @@ static int test_seed_fill_responsive(void)
 	CHECK(reads > 0 && worst < 2.0, "device_state read took %.3f s during the fill", worst);
 	CHECK(seed_busy == -EBUSY, "second seed during a fill answered %d", seed_busy);
 	CHECK(state_busy == -EBUSY, "device_state write during a fill answered %d", state_busy);
+	CHECK(rate_ok == 0 && none_ok == 0, "dirty_rate %d, fault=none %d during a fill", rate_ok,
+	      none_ok);
 	CHECK(probed, "the fill ended before the probes (%.2f s)", f.t1 - f.t0);
 	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && ku(d.uuid, "seed") == 77, "after fill");
 	CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
@@ -1092,11 +1097,15 @@ static int test_seed_fill_responsive(void)
 	probed = false;
 	if (!atomic_load(&f.done)) {
 		size_busy = kw(d.uuid, "state_size", "1048576");
+		bad_size_busy = kw(d.uuid, "state_size", "4095");
+		layout_ok = kw(d.uuid, "data_size", "32768");
 		probed = !atomic_load(&f.done);
 	}
 	pthread_join(th, NULL);
 	CHECK(f.ret == 0 && probed, "closed fill %d, probed %d", f.ret, probed);
-	CHECK(size_busy == -EBUSY, "state_size during a fill answered %d", size_busy);
+	CHECK(size_busy == -EBUSY && bad_size_busy == -EBUSY,
+	      "state_size during a fill answered %d, %d", size_busy, bad_size_busy);
+	CHECK(layout_ok == 0, "data_size on a closed device during a fill answered %d", layout_ok);
 	CHECK(ku(d.uuid, "state_size") == 1073741824ULL, "state_size changed under the fill");
 	st_remove_all();
 	return TAP_PASS;
