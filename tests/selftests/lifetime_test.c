@@ -525,8 +525,11 @@ static void expect(enum sit s, const struct row *r, int *ret, uint32_t *state, e
 	case R_FAULT_ERROR:
 		*ret = 0;
 		*state = ST_ERROR;
-		/* An abandoned partial resume is cleared. */
-		if (s == S_RESUMING)
+		/*
+		 * An abandoned resume is cleared, a verified one that never ran
+		 * too: the error state aborts the migration.
+		 */
+		if (s == S_RESUMING || s == S_RESUMED)
 			*sum = SUM_ZERO;
 		break;
 	case R_RO:
