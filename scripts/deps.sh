@@ -16,7 +16,7 @@ newest_612() {
 # device's payload parser.
 pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
-linux-image-amd64 linux-headers-amd64 linux-source-6.12
+linux-image-amd64 linux-headers-amd64 linux-source-6.12 scdoc bash-completion
 clang libclang-rt-14-dev llvm libxxhash-dev zlib1g-dev"
 
 missing=""
