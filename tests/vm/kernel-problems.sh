@@ -26,6 +26,9 @@ WARNING:
 ------------\[ cut here \]------------
 Kernel panic
 Unable to handle kernel
+# every register/stack dump, whatever printed it
+Modules linked in:
+Hardware name:
 # hung tasks, lock-ups, RCU stalls
 INFO: task .* blocked for more than
 blocked for more than [0-9]+ seconds
@@ -53,6 +56,7 @@ bad unlock balance
 # corruption detectors
 list_[a-z_]* corruption
 [Ll]ist corruption
+list_add double add
 refcount_t:
 BUG [^ ]+ \((Not tainted|Tainted)
 Poison overwritten

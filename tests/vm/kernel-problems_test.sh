@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Host test (TAP) of the VM runner's kernel-report matcher
 # (tests/vm/kernel-problems.sh): a sample line of every kind of report a
-# 6.1 or 6.12 kernel prints must match, and clean guest kernel logs of both
-# kernels (tests/vm/testdata/clean-*.dmesg, from real VM runs) must not.
+# 6.1 or 6.12 kernel prints must match, so must the reports in a real debug
+# kernel's log, and clean guest kernel logs of both kernels and of the debug
+# kernel (tests/vm/testdata/clean-*.dmesg, from real VM runs) must not.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/kernel-problems.sh"
 tmp=$(mktemp -d)
@@ -59,6 +60,9 @@ lock held at return	[   19.000001] WARNING: lock held when returning to user spa
 bad unlock balance	[   19.000001] WARNING: bad unlock balance detected!
 list_add corruption	[   71.000002] list_add corruption. prev->next should be next (ffff888003c8a0b8), but was 0000000000000000. (prev=ffff888003c8a0b8).
 list_del corruption	[   71.000002] list_del corruption, ffff8880041d6c00->next is LIST_POISON1 (dead000000000100)
+list double add	[   57.175809] list_add double add: new=ffffffffa0003200, prev=ffffffffa0002140, next=ffffffffa0003200.
+stack dump	[   57.177456] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
+modules in a dump	[   57.176743] Modules linked in: vfmig_canary(O+)
 refcount_t	[   71.000002] refcount_t: underflow; use-after-free.
 slab corruption	[   71.000002] BUG kmalloc-64 (Tainted: G           OE     ): Redzone overwritten
 kmemleak	[  600.000002] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
@@ -98,7 +102,20 @@ for f in "$here"/testdata/clean-*.dmesg; do
 	ok $? "finds the one report in $(basename "$f") with a report inserted"
 done
 
-# Clean guest logs of both kernels: nothing matches.
+# Real reports: the log of a debug 6.12 kernel (KASAN, KFENCE, UBSAN,
+# lockdep, DEBUG_LIST) that loaded a module committing one bug of each kind
+# on purpose; each report's first line is found.
+real=$here/testdata/reports-6.12-debug.dmesg
+kernel_problems "$real" > "$tmp/real"
+for want in 'WARNING: possible circular locking dependency detected' \
+	'BUG: sleeping function called from invalid context' \
+	'list_add double add' 'UBSAN: shift-out-of-bounds' 'BUG: KFENCE: use-after-free read' \
+	'BUG: KASAN: slab-out-of-bounds'; do
+	grep -qF "$want" "$tmp/real"
+	ok $? "found in a real debug-kernel log: $want"
+done
+
+# Clean guest logs of both kernels (and of the debug kernel): nothing matches.
 clean=0
 for f in "$here"/testdata/clean-*.dmesg; do
 	[ -r "$f" ] || continue
@@ -107,8 +124,8 @@ for f in "$here"/testdata/clean-*.dmesg; do
 	[ $? = 1 ]
 	ok $? "clean log $(basename "$f") ($(wc -l < "$f") lines) does not match${out:+: $out}"
 done
-[ "$clean" -ge 2 ]
-ok $? "clean logs of both kernels present ($clean)"
+[ "$clean" -ge 3 ]
+ok $? "clean logs present: $clean (6.1, 6.12, debug 6.12)"
 
 kernel_problems "$tmp/does-not-exist" > /dev/null 2>&1
 [ $? = 2 ]
