@@ -301,10 +301,11 @@ int cmd_receive(int argc, char **argv)
 		dprintf(fd, "OK\n");
 	}
 	close(fd);
+	cli_report_prepared(&o, s);
 	if (!ret && !o.quiet)
 		fprintf(stderr, "received %u device%s on port %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", port);
-	vfmig_session_close(s);
+	vfmig_session_close_err(s, ret ? &err : NULL);
 	if (ret) {
 		vfmig_err_prefix(&err, "receive failed (devices reset): ");
 		return cli_fail(&err);

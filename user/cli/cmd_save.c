@@ -141,10 +141,11 @@ int cmd_resume(int argc, char **argv)
 				 &err);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	cli_report_prepared(&o, s);
 	if (!ret && !o.quiet)
 		fprintf(stderr, "resumed %u device%s from %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", strcmp(path, "-") ? path : "stdin");
-	vfmig_session_close(s);
+	vfmig_session_close_err(s, ret ? &err : NULL);
 	if (ret) {
 		vfmig_err_prefix(&err, "resume failed (devices reset): ");
 		return cli_fail(&err);
