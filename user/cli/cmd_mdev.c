@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kmod.h"
 #include "mdev.h"
 
 static const char mdev_usage[] =
@@ -37,8 +38,11 @@ static int mdev_list(void)
 {
 	struct vfmig_mdev_info devs[MAX_ITEMS];
 	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
+	int n;
 
+	if (!vfmig_module_is_loaded())
+		return cli_failf("mdev list: the vfmig module is not loaded ('vfmig module load')");
+	n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
 	if (n < 0)
 		return cli_fail(&err);
 	for (int i = 0; i < n && i < MAX_ITEMS; i++)
