@@ -35,17 +35,27 @@ static void vfmig_dirty_work(struct work_struct *work)
 {
 	struct vfmig_dev *vd = container_of(to_delayed_work(work), struct vfmig_dev,
 					    dirty_work);
-	u64 npages, set, bytes, pages, i;
+	u64 npages, set, bytes, pages, elapsed, i;
 	ktime_t now;
 
 	mutex_lock(&vd->lock);
 	if (!vfmig_dirty_should_run(vd))
 		goto out;
-
 	now = ktime_get();
-	bytes = mul_u64_u64_div_u64(vd->dirty_rate,
-				    ktime_to_ns(ktime_sub(now, vd->dirty_last)),
-				    NSEC_PER_SEC) + vd->dirty_carry;
+	if (vd->filling) {
+		/* A seed fill owns memory; time spent waiting is not owed. */
+		vd->dirty_last = now;
+		goto again;
+	}
+
+	/*
+	 * A late tick (a long seed fill, a busy host) owes at most one second:
+	 * with dirty_rate <= VFMIG_DIRTY_RATE_MAX the quotient stays far below
+	 * 2^64, so the 128-bit division can neither overflow nor trap.
+	 */
+	elapsed = min_t(u64, ktime_to_ns(ktime_sub(now, vd->dirty_last)), NSEC_PER_SEC);
+	bytes = mul_u64_u64_div_u64(vd->dirty_rate, elapsed, NSEC_PER_SEC) +
+		vd->dirty_carry;
 	vd->dirty_last = now;
 	npages = vd->mem_size >> PAGE_SHIFT;
 	set = vd->dirty_working_set ? min(vd->dirty_working_set >> PAGE_SHIFT, npages) : npages;
@@ -69,6 +79,7 @@ static void vfmig_dirty_work(struct work_struct *work)
 		vfmig_dirty_mark(vd, page);
 	}
 	vd->stats.bytes_dirtied += pages << PAGE_SHIFT;
+again:
 	schedule_delayed_work(&vd->dirty_work, msecs_to_jiffies(VFMIG_DIRTY_TICK_MS));
 out:
 	mutex_unlock(&vd->lock);

@@ -78,6 +78,9 @@ static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 	if (VFMIG_V1_STATE_IS_ERROR(cur) || !VFMIG_V1_STATE_VALID(target) ||
 	    VFMIG_V1_STATE_IS_ERROR(target) || !(vfmig_allowed[cur] & BIT(target)))
 		return -EINVAL;
+	/* A seed write is rewriting memory: no save or resume may start on it. */
+	if (vd->filling)
+		return -EBUSY;
 
 	if (vd->fault == VFMIG_FAULT_TRANSITION) {
 		vd->fault = VFMIG_FAULT_NONE;
@@ -210,13 +213,13 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 		return -EINVAL;
 	/* From here on a refused write poisons the session: bytes were lost. */
 	if (!r->offset_read || size > vd->region_size - r->offset) {
-		r->failed = true;
+		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}
 	r->offset_read = false;
 	if (vd->fault == VFMIG_FAULT_RESUME_CHUNK) {
 		vd->fault = VFMIG_FAULT_NONE;
-		r->failed = true;
+		vfmig_payload_resume_fail(vd);
 		return -EIO;
 	}
 	ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
@@ -300,18 +303,21 @@ void vfmig_mig_reset(struct vfmig_dev *vd)
 }
 
 /*
- * Last close: an unfinished save is abandoned (the device keeps running or
- * stays stopped), an unfinished resume leaves the device in RESUMING with
- * nothing to complete it, so only a reset gets it out.
+ * Last close ends every session, so none outlives the fd (see device.md,
+ * "Lifetimes").  A device that was running keeps running; one that was
+ * stopped stays stopped, since its stream may already have reached a
+ * destination.  A verified resume leaves its state stopped, a partial one
+ * leaves the device stopped and cleared.  The error state stays.
  */
 void vfmig_mig_close(struct vfmig_dev *vd)
 {
-	if (vd->save.active) {
-		vfmig_payload_save_end(vd);
-		vd->device_state &= ~VFMIG_V1_STATE_SAVING;
-	}
-	if (vd->resume.active && !vd->resume.complete)
-		vd->resume.failed = true;
+	u32 state = vd->device_state;
+
+	vfmig_mig_stop_sessions(vd);
+	if (VFMIG_V1_STATE_IS_ERROR(state))
+		return;
+	vd->device_state = state & VFMIG_V1_STATE_RUNNING;
+	vd->state_reserved_bits = 0;
 }
 
 void vfmig_mig_free(struct vfmig_dev *vd)

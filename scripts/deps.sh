@@ -12,7 +12,7 @@ newest_612() {
 
 pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
-linux-image-amd64 linux-headers-amd64"
+linux-image-amd64 linux-headers-amd64 linux-source-6.12 scdoc bash-completion"
 
 missing=""
 for p in $pkgs; do

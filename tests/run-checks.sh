@@ -75,8 +75,36 @@ run_vm() {
 	fi
 }
 
+run_lint() {
+	echo "== lint: checkpatch --strict"
+	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
+		record ok lint
+	else
+		record fail "checkpatch --strict (make lint)"
+	fi
+	cat "$logs/lint.log"
+}
+
+# A host TAP script: each "ok"/"not ok" line counts; a non-zero exit
+# without a "not ok" is one failure.
+run_tap() { # run_tap NAME SCRIPT
+	echo "== $1"
+	sh "$2" > "$logs/$1.log" 2>&1
+	rc=$?
+	cat "$logs/$1.log"
+	p=$(grep -c '^ok ' "$logs/$1.log")
+	f=$(grep -c '^not ok ' "$logs/$1.log")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || record fail "$1: exited with $rc"
+}
+
 case $mode in
-all|unit) run_unit ;;
+all|unit)
+	run_lint
+	run_unit
+	run_tap install "$top/tests/install_test.sh"
+	;;
 esac
 case $mode in
 all|vm)

@@ -45,6 +45,9 @@ static int mdev_list(void)
 	n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
 	if (n < 0)
 		return cli_fail(&err);
+	/* An empty list would hide why: say so, and fail like a missing module should. */
+	if (!n && !vfmig_module_is_loaded())
+		return cli_failf("mdev list: the vfmig module is not loaded ('vfmig module load')");
 	for (int i = 0; i < n && i < MAX_ITEMS; i++)
 		printf("%s %s\n", devs[i].uuid, devs[i].type);
 	return 0;
