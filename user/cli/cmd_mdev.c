@@ -38,11 +38,8 @@ static int mdev_list(void)
 {
 	struct vfmig_mdev_info devs[MAX_ITEMS];
 	struct vfmig_err err = { 0 };
-	int n;
+	int n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
 
-	if (!vfmig_module_is_loaded())
-		return cli_failf("mdev list: the vfmig module is not loaded ('vfmig module load')");
-	n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
 	if (n < 0)
 		return cli_fail(&err);
 	/* An empty list would hide why: say so, and fail like a missing module should. */
