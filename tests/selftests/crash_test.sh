@@ -22,9 +22,9 @@ export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 T=${TMPDIR:-/tmp}/crash_test.$$
 # 4 MiB at 1 MiB/s: pre-copy and the resume last seconds.  Stop-and-copy
 # is not rate-limited (as in QEMU, the limit is lifted for the downtime):
-# 64 MiB of it at a few hundred MB/s under TCG is long enough to be seen.
+# 32 MiB of it at a few hundred MB/s under TCG is long enough to be seen.
 SIZE=4194304
-BIG=67108864
+BIG=33554432
 BW=1M
 
 knob() { # knob UUID NAME [VALUE]
@@ -85,15 +85,23 @@ expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, one stderr line mat
 	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
 }
 
-# until_phase PID COND...: poll until COND holds; fail if PID ends first.
+# alive PID...: every engine process of this run still runs.
+alive() {
+	for _p in "$@" $PIDS; do
+		kill -0 "$_p" 2>/dev/null || return 1
+	done
+}
+
+# until_phase PID COND...: poll until COND holds; fail if PID (or another
+# process of the run) ends first.
 until_phase() {
 	_pid=$1
 	shift
 	_n=0
 	until "$@"; do
-		kill -0 "$_pid" 2>/dev/null || fail "engine ended before the phase: $*"
+		alive "$_pid" || fail "engine ended before the phase: $* ($(cat "$T"/*.err 2>/dev/null))"
 		_n=$((_n + 1))
-		[ $_n -lt 1500 ] || fail "phase never reached: $*"
+		[ $_n -lt 1000 ] || fail "phase never reached: $*"
 		sleep 0.02
 	done
 }
@@ -104,7 +112,7 @@ spin_phase() {
 	_pid=$1
 	shift
 	until "$@"; do
-		kill -0 "$_pid" 2>/dev/null || fail "engine ended before the phase: $*"
+		alive "$_pid" || fail "engine ended before the phase: $* ($(cat "$T"/*.err 2>/dev/null))"
 	done
 }
 
@@ -395,6 +403,7 @@ test_no_module() {
 
 if [ "${1:-}" != --one ]; then
 	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+	ip link set lo up 2>/dev/null	# the VM's loopback starts down
 	# What a cleared device of each size reads: a fresh one's checksum.
 	for sz in SMALL:$SIZE BIG:$BIG; do
 		u=$("$V" mdev create vfmig-small) && echo "${sz#*:}" > "$S/$u/vfmig/state_size" &&
