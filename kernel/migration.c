@@ -53,19 +53,29 @@ static void vfmig_save_ack(struct vfmig_dev *vd)
 	s->staged = false;
 }
 
-/* Drop any save or resume session; the device keeps its memory. */
-static void vfmig_mig_stop_sessions(struct vfmig_dev *vd)
+/*
+ * Drop any save or resume session.  A resume that is still in RESUMING
+ * leaves memory cleared if it wrote any, unless it is verified and
+ * @keep_verified: only a close keeps a verified state that never ran.
+ * A reset or an internal error aborts the migration, and a client that
+ * aborts after the END record (a later section was bad, another device
+ * failed) must not find the source's state ready to run beside the source.
+ */
+static void vfmig_mig_stop_sessions(struct vfmig_dev *vd, bool keep_verified)
 {
 	if (vd->save.active)
 		vfmig_payload_save_end(vd);
-	if (vd->resume.active)
+	if (vd->resume.active) {
+		if (!keep_verified)
+			vd->resume.complete = false;
 		vfmig_payload_resume_end(vd);
+	}
 }
 
 /* Internal failure: only VFIO_DEVICE_RESET leaves this state. */
 void vfmig_mig_enter_error(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, false);
 	vd->device_state = VFMIG_V1_STATE_ERROR;
 }
 
@@ -295,7 +305,7 @@ ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 /* VFIO_DEVICE_RESET: back to RUNNING, sessions and faults gone. */
 void vfmig_mig_reset(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, false);
 	vd->fault = VFMIG_FAULT_NONE;
 	vd->state_reserved_bits = 0;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
@@ -313,7 +323,7 @@ void vfmig_mig_close(struct vfmig_dev *vd)
 {
 	u32 state = vd->device_state;
 
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, true);
 	if (VFMIG_V1_STATE_IS_ERROR(state))
 		return;
 	vd->device_state = state & VFMIG_V1_STATE_RUNNING;
@@ -322,5 +332,5 @@ void vfmig_mig_close(struct vfmig_dev *vd)
 
 void vfmig_mig_free(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, true);
 }

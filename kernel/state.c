@@ -87,21 +87,33 @@ void vfmig_state_clear(struct vfmig_dev *vd)
 	memset(&vd->regs, 0, sizeof(vd->regs));
 }
 
-/* xxh64 over the memory, then over the registers in a fixed LE layout. */
+/*
+ * xxh64 over the memory, then over the registers in a fixed LE layout.
+ * Called with the lock held; it drops and retakes it between 1 MiB pieces
+ * so that hashing a large state never holds the device for long.  While
+ * vd->hashing is non-zero the memory cannot be replaced (state_size answers
+ * EBUSY); a device that changes meanwhile (running, resuming) gives a sum
+ * of no particular moment, as any read of a moving state would.
+ */
 u64 vfmig_state_checksum(struct vfmig_dev *vd)
 {
 	struct xxh64_state st;
 	__le64 regs[3];
 	u64 done = 0;
 
+	lockdep_assert_held(&vd->lock);
+	vd->hashing++;
 	xxh64_reset(&st, 0);
 	while (done < vd->mem_size) {
 		size_t n = min_t(u64, vd->mem_size - done, SZ_1M);
 
 		xxh64_update(&st, (u8 *)vd->mem + done, n);
 		done += n;
+		mutex_unlock(&vd->lock);
 		cond_resched();
+		mutex_lock(&vd->lock);
 	}
+	vd->hashing--;
 	regs[0] = cpu_to_le64(vd->regs.generation);
 	regs[1] = cpu_to_le64(vd->regs.seed);
 	regs[2] = cpu_to_le64(vd->regs.scratch);

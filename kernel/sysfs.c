@@ -156,7 +156,7 @@ static ssize_t state_size_store(struct device *dev,
 	if (ret)
 		return ret;
 	mutex_lock(&vd->lock);
-	if (vd->opened || vd->filling)
+	if (vd->opened || vd->filling || vd->hashing)
 		ret = -EBUSY;
 	else
 		ret = vfmig_state_alloc(vd, size);

@@ -147,6 +147,7 @@ struct vfmig_dev {
 	struct mutex lock;		/* protects everything below */
 	bool opened;			/* user space holds the device open */
 	bool filling;			/* a seed write is filling memory */
+	unsigned int hashing;		/* checksum reads walking memory */
 
 	/* Device state: memory plus registers; see state.c. */
 	void *mem;
