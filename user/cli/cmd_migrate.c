@@ -147,7 +147,7 @@ int cmd_migrate(int argc, char **argv)
 	}
 	cli_report_save(&o, &st, src);
 	cli_report_prepared(&o, dst);
-	vfmig_session_close_err(dst, l.ret ? &err : NULL);
+	vfmig_session_close(dst);
 	dst = NULL;
 	if (ret)
 		cli_fail(&err);

@@ -305,7 +305,7 @@ int cmd_receive(int argc, char **argv)
 	if (!ret && !o.quiet)
 		fprintf(stderr, "received %u device%s on port %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", port);
-	vfmig_session_close_err(s, ret ? &err : NULL);
+	vfmig_session_close(s);
 	if (ret) {
 		vfmig_err_prefix(&err, "receive failed (devices reset): ");
 		return cli_fail(&err);

@@ -145,7 +145,7 @@ int cmd_resume(int argc, char **argv)
 	if (!ret && !o.quiet)
 		fprintf(stderr, "resumed %u device%s from %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", strcmp(path, "-") ? path : "stdin");
-	vfmig_session_close_err(s, ret ? &err : NULL);
+	vfmig_session_close(s);
 	if (ret) {
 		vfmig_err_prefix(&err, "resume failed (devices reset): ");
 		return cli_fail(&err);

@@ -77,49 +77,14 @@ int vfmig_session_open(struct vfmig_session **out, char *const *uuids, unsigned 
 	return 0;
 }
 
-/* A closed device's memory and registers to zero: state_size rewritten. */
-static int clear_closed(const char *uuid, struct vfmig_err *err)
-{
-	char size[32];
-	int ret;
-
-	ret = vfmig_knob_read(uuid, "state_size", size, sizeof(size), err);
-	if (!ret)
-		ret = vfmig_knob_write(uuid, "state_size", size, err);
-	return ret;
-}
-
-int vfmig_session_close_err(struct vfmig_session *s, struct vfmig_err *err)
-{
-	char uuid[VFMIG_UUID_LEN + 1];
-	int ret = 0;
-
-	if (!s)
-		return 0;
-	for (unsigned int i = 0; i < s->nr; i++) {
-		bool clear = s->dev[i]->clear_at_close;
-		struct vfmig_err sub = { 0 };
-
-		snprintf(uuid, sizeof(uuid), "%s", s->dev[i]->vfio.uuid);
-		dev_close(s->dev[i]);
-		if (clear && clear_closed(uuid, &sub)) {
-			if (!ret)
-				ret = sub.code;
-			if (err && err->code)
-				vfmig_err_append(err, "clearing refused destination: %s", sub.msg);
-			else
-				vfmig_err_set(err, sub.code, "clearing refused destination: %s",
-					      sub.msg);
-		}
-	}
-	vfmig_savevm_free(s->sv);
-	free(s);
-	return ret;
-}
-
 void vfmig_session_close(struct vfmig_session *s)
 {
-	vfmig_session_close_err(s, NULL);
+	if (!s)
+		return;
+	for (unsigned int i = 0; i < s->nr; i++)
+		dev_close(s->dev[i]);
+	vfmig_savevm_free(s->sv);
+	free(s);
 }
 
 int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
@@ -129,22 +94,9 @@ int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
 	return vfmig_savevm_save_to(s->sv, to, opts, NULL, cancel, stats, err);
 }
 
-/* The device's count of accepted data_size writes; UINT64_MAX when unknown. */
-static uint64_t restored_bytes(const char *uuid)
-{
-	char buf[32];
-	uint64_t v;
-
-	if (vfmig_knob_read(uuid, "stat_bytes_restored", buf, sizeof(buf), NULL) ||
-	    sscanf(buf, "%" SCNu64, &v) != 1)
-		return UINT64_MAX;
-	return v;
-}
-
 int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
 		       volatile sig_atomic_t *cancel, struct vfmig_err *err)
 {
-	uint64_t before[VFMIG_SESSION_MAX_DEVICES];
 	int ret;
 
 	/* A clean start: nothing left over from a killed or failed run. */
@@ -157,24 +109,22 @@ int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *fro
 					 sd->vfio.uuid, sd->prep.why);
 			return ret;
 		}
-		before[i] = restored_bytes(sd->vfio.uuid);
 	}
 	ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = vfmig_v1dev_start(s->dev[i]->v1, err);
 	if (!ret)
 		return 0;
-	/* Nothing half-loaded stays behind: reset gives a usable, running device. */
+	/*
+	 * Reset gives a usable, running device; the kernel clears whatever part
+	 * of the stream had reached it (device.md, "Lifetimes"), so nothing
+	 * half-loaded stays behind.
+	 */
 	for (unsigned int i = 0; i < s->nr; i++) {
-		struct vfmig_session_dev *sd = s->dev[i];
 		struct vfmig_err sub = { 0 };
-		uint64_t after;
 
-		if (vfmig_vfio_reset(&sd->vfio, &sub))
+		if (vfmig_vfio_reset(&s->dev[i]->vfio, &sub))
 			vfmig_err_append(err, "%s", sub.msg);
-		/* Data reached the device (or we cannot tell): clear it at close. */
-		after = restored_bytes(sd->vfio.uuid);
-		sd->clear_at_close = before[i] == UINT64_MAX || after != before[i];
 	}
 	return ret;
 }

@@ -32,8 +32,6 @@ struct vfmig_session_dev {
 	struct vfmig_v1dev_config_ops config;
 	/* Destination: what was done before the resume for a clean start. */
 	struct vfmig_recover_result prep;
-	/* Destination: a refused resume had reached the device; clear it at close. */
-	bool clear_at_close;
 };
 
 struct vfmig_session {
@@ -46,14 +44,6 @@ struct vfmig_session {
 int vfmig_session_open(struct vfmig_session **out, char *const *uuids, unsigned int nr,
 		       const struct vfmig_session_opts *opts, struct vfmig_err *err);
 void vfmig_session_close(struct vfmig_session *s);
-/*
- * The same, and for a destination whose resume was refused after the device
- * had accepted data: with the device closed, clear it (memory and registers
- * zero, as a fresh device) by rewriting its state_size, so a refused resume
- * never leaves the source's state, or part of it, behind, whatever the
- * kernel's reset keeps.  A failure to clear is appended to err.
- */
-int vfmig_session_close_err(struct vfmig_session *s, struct vfmig_err *err);
 
 /*
  * Save (source).  On success every device is stopped, as QEMU leaves a
@@ -67,8 +57,8 @@ int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
  * in RUNNING or STOP, e.g. left in RESUMING or the error state by a killed
  * run, is reset first; dev[i]->prep says what was done), load the stream,
  * then start every device.  On failure each device is reset, so it is
- * usable again and running; one the refused stream had reached is cleared
- * at vfmig_session_close_err(); err says which section and offset was bad.
+ * usable again and running (the kernel clears what a refused stream had
+ * written); err says which section and offset was bad.
  */
 int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
 		       volatile sig_atomic_t *cancel, struct vfmig_err *err);
