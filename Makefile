@@ -12,6 +12,7 @@
 #   make install      module (updates/, depmod), CLI, man page, bash completion;
 #                     PREFIX (default /usr/local) and DESTDIR as usual
 #   make uninstall    undo make install (same PREFIX, DESTDIR, KDIR)
+#   make fuzz         both below: every fuzzer for its long run
 #   make fuzz-vm      the VM interface fuzzer, FUZZ_OPS (100000) per kernel
 #   make fuzz-host    the host fuzz targets (stream reader, device payload
 #                     parser), FUZZ_SECONDS each (default 600)
@@ -30,7 +31,7 @@ VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
 	demo vm-shell deps clean bench lint man install uninstall unit-asan fuzz-build \
-	fuzz-host fuzz-vm
+	fuzz-host fuzz-vm fuzz
 
 all: module user selftests unit
 
@@ -105,6 +106,10 @@ bench: user
 FUZZ_OPS ?= 100000
 fuzz-vm: user selftests
 	FUZZ_OPS=$(FUZZ_OPS) sh tests/fuzz-vm.sh $(VM_KERNELS)
+
+# The long runs of every fuzzer (Documentation/reliability.md): host targets
+# for FUZZ_SECONDS each, then the VM fuzzer for FUZZ_OPS on each kernel.
+fuzz: fuzz-host fuzz-vm
 
 KREL_VM ?= $(firstword $(VM_KERNELS))
 vm-shell: user selftests
