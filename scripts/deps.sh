@@ -13,6 +13,9 @@ newest_612() {
 pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
 linux-image-amd64 linux-headers-amd64"
+# The debug kernel (scripts/debug-kernel.sh): Debian's 6.12 source tarball and
+# what building a kernel needs.
+pkgs="$pkgs linux-source-6.12 bc bison flex libelf-dev libssl-dev"
 
 missing=""
 for p in $pkgs; do
