@@ -8,7 +8,8 @@
 # Environment: VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out of all|vm;
 # VFMIG_DEBUG_SUITES (default "device_test migration_test fuzz_test"),
 # VFMIG_DEBUG_VM_MEM (MiB, default 3072), VFMIG_DEBUG_BIG_STATE (MiB,
-# default 256) and VFMIG_DEBUG_VM_TIMEOUT (s, default 1500) tune that part.
+# default 256) and VFMIG_DEBUG_VM_TIMEOUT (s, default 1500) tune that part;
+# VFMIG_DEBUG_CANARY=0 skips tests/vm/debug-kernel-canary.sh.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=$1
@@ -122,6 +123,19 @@ run_debug() {
 		VFMIG_SUITES="${VFMIG_DEBUG_SUITES:-device_test migration_test fuzz_test}" \
 		"$top/tests/selftests/run.sh" > "$logs/vm-debug.log" 2>&1
 	count_vm "$k" "$out" "$logs/vm-debug.log"
+	# A check that cannot fail is no check: a module that commits each kind
+	# of bug on purpose must get each reported and the run failed.
+	[ "${VFMIG_DEBUG_CANARY:-1}" = 0 ] && return
+	echo "== debug kernel canary (each kind of report must fail a run)"
+	sh "$top/tests/vm/debug-kernel-canary.sh" "$top/build/vm/check-canary" \
+		> "$logs/vm-canary.log" 2>&1
+	rc=$?
+	cat "$logs/vm-canary.log"
+	p=$(grep -c '^ok ' "$logs/vm-canary.log")
+	f=$(grep -c '^not ok ' "$logs/vm-canary.log")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || record fail "debug kernel canary (exit $rc)"
 }
 
 case $mode in
