@@ -11,6 +11,10 @@
 #   make deps         install build/test dependencies (Debian 12, as root)
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
 #   make bench        migration throughput vs memcpy and peak RSS, in a VM
+#   make lint         checkpatch.pl --strict over kernel/ and include/
+#   make install      module (updates/, depmod), CLI, man page, bash completion;
+#                     PREFIX (default /usr/local) and DESTDIR as usual
+#   make uninstall    undo make install (same PREFIX, DESTDIR, KDIR)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -24,7 +28,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench debug-kernel debug-check
+	demo vm-shell deps clean bench lint man install uninstall debug-kernel debug-check
 
 all: module user selftests unit
 
@@ -40,6 +44,10 @@ modules-all:
 
 user:
 	$(MAKE) -C user
+
+# checkpatch --strict from Debian's linux-source-6.12 (exceptions in the script).
+lint:
+	sh scripts/lint.sh
 
 unit: user
 	$(MAKE) -C tests/unit
@@ -89,6 +97,40 @@ vm-shell: user selftests
 
 deps:
 	sh scripts/deps.sh
+
+# Man pages: scdoc sources in Documentation/man/, the one source for each page.
+MAN_SRCS := $(wildcard Documentation/man/*.scd)
+MAN_PAGES := $(MAN_SRCS:Documentation/man/%.scd=build/man/%)
+man: $(MAN_PAGES)
+build/man/%: Documentation/man/%.scd
+	@mkdir -p build/man
+	scdoc < $< > $@
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# kbuild installs the module into /lib/modules/<krelease>/updates/, which
+# modprobe prefers over the kernel's own tree; depmod indexes it (not into a
+# DESTDIR staging tree: a package runs depmod when it is installed).
+install: module user man
+	$(MAKE) -C "$(KDIR)" M="$(TOP)/build/$(KREL)" INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
+	$(if $(DESTDIR),,depmod "$(KREL)")
+	install -D -m 0755 user/build/vfmig "$(DESTDIR)$(BINDIR)/vfmig"
+	for p in $(MAN_PAGES); do \
+		s=$${p##*.}; install -D -m 0644 "$$p" "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}" || exit 1; \
+	done
+	install -D -m 0644 user/cli/vfmig.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
+
+print-krel:
+	@echo $(KREL)
+
+uninstall:
+	rm -f "$(DESTDIR)"/lib/modules/"$(KREL)"/updates/vfmig.ko*
+	$(if $(DESTDIR),,depmod "$(KREL)")
+	rm -f "$(DESTDIR)$(BINDIR)/vfmig" "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
+	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}"; done
 
 clean:
 	rm -rf build

@@ -15,6 +15,8 @@
 #include "vfmig.h"
 
 #define VFMIG_DIRTY_TICK_MS	10
+/* Pages changed per hold of the device lock (4 MiB of pages). */
+#define VFMIG_DIRTY_BATCH	1024
 
 static bool vfmig_dirty_should_run(struct vfmig_dev *vd)
 {
@@ -31,26 +33,29 @@ static u64 vfmig_mix64(u64 x)
 	return x;
 }
 
-static void vfmig_dirty_work(struct work_struct *work)
+/* Pages of the working set: the first dirty_working_set bytes, or all. */
+static u64 vfmig_dirty_set(struct vfmig_dev *vd)
 {
-	struct vfmig_dev *vd = container_of(to_delayed_work(work), struct vfmig_dev,
-					    dirty_work);
-	u64 npages, set, bytes, pages, i;
-	ktime_t now;
+	u64 npages = vd->mem_size >> PAGE_SHIFT;
+	u64 set = vd->dirty_working_set ? min(vd->dirty_working_set >> PAGE_SHIFT, npages) :
+		  npages;
 
-	mutex_lock(&vd->lock);
-	if (!vfmig_dirty_should_run(vd))
-		goto out;
+	return set ? set : 1;
+}
 
-	now = ktime_get();
-	bytes = mul_u64_u64_div_u64(vd->dirty_rate,
-				    ktime_to_ns(ktime_sub(now, vd->dirty_last)),
-				    NSEC_PER_SEC) + vd->dirty_carry;
+/* Pages owed since the last tick, at most one working set. */
+static u64 vfmig_dirty_owed(struct vfmig_dev *vd, ktime_t now)
+{
+	u64 elapsed, bytes, pages, set = vfmig_dirty_set(vd);
+
+	/*
+	 * A late tick (a long seed fill, a busy host) owes at most one second:
+	 * with dirty_rate <= VFMIG_DIRTY_RATE_MAX the quotient stays far below
+	 * 2^64, so the 128-bit division can neither overflow nor trap.
+	 */
+	elapsed = min_t(u64, ktime_to_ns(ktime_sub(now, vd->dirty_last)), NSEC_PER_SEC);
+	bytes = mul_u64_u64_div_u64(vd->dirty_rate, elapsed, NSEC_PER_SEC) + vd->dirty_carry;
 	vd->dirty_last = now;
-	npages = vd->mem_size >> PAGE_SHIFT;
-	set = vd->dirty_working_set ? min(vd->dirty_working_set >> PAGE_SHIFT, npages) : npages;
-	if (!set)
-		set = 1;
 	pages = bytes >> PAGE_SHIFT;
 	vd->dirty_carry = bytes & (PAGE_SIZE - 1);
 	/* More than a whole working set per tick changes nothing new. */
@@ -58,7 +63,15 @@ static void vfmig_dirty_work(struct work_struct *work)
 		pages = set;
 		vd->dirty_carry = 0;
 	}
-	for (i = 0; i < pages; i++) {
+	return pages;
+}
+
+/* Change @n pages at the cursor; called with the lock held. */
+static void vfmig_dirty_pages(struct vfmig_dev *vd, u64 n)
+{
+	u64 set = vfmig_dirty_set(vd), i;
+
+	for (i = 0; i < n; i++) {
 		u64 page = vd->dirty_cursor % set;
 		u64 *word = (u64 *)((u8 *)vd->mem + (page << PAGE_SHIFT)) +
 			    (vd->regs.generation % (PAGE_SIZE / sizeof(u64)));
@@ -68,7 +81,45 @@ static void vfmig_dirty_work(struct work_struct *work)
 		vd->dirty_cursor = page + 1;
 		vfmig_dirty_mark(vd, page);
 	}
-	vd->stats.bytes_dirtied += pages << PAGE_SHIFT;
+	vd->stats.bytes_dirtied += n << PAGE_SHIFT;
+}
+
+/*
+ * One tick: the pages owed are changed VFMIG_DIRTY_BATCH at a time with the
+ * lock dropped in between, so a high rate on a large device never holds the
+ * device for long; the state is re-checked before every batch, so the
+ * generator stops the moment a transition clears RUNNING.
+ */
+static void vfmig_dirty_work(struct work_struct *work)
+{
+	struct vfmig_dev *vd = container_of(to_delayed_work(work), struct vfmig_dev,
+					    dirty_work);
+	u64 owed, n;
+
+	mutex_lock(&vd->lock);
+	if (!vfmig_dirty_should_run(vd))
+		goto out;
+	if (vd->filling) {
+		/* A seed fill owns memory; time spent waiting is not owed. */
+		vd->dirty_last = ktime_get();
+		goto again;
+	}
+	owed = vfmig_dirty_owed(vd, ktime_get());
+	while (owed) {
+		n = min_t(u64, owed, VFMIG_DIRTY_BATCH);
+		vfmig_dirty_pages(vd, n);
+		owed -= n;
+		if (!owed)
+			break;
+		mutex_unlock(&vd->lock);
+		cond_resched();
+		mutex_lock(&vd->lock);
+		if (!vfmig_dirty_should_run(vd))
+			goto out;
+		if (vd->filling)
+			break;
+	}
+again:
 	schedule_delayed_work(&vd->dirty_work, msecs_to_jiffies(VFMIG_DIRTY_TICK_MS));
 out:
 	mutex_unlock(&vd->lock);

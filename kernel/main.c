@@ -26,7 +26,8 @@ MODULE_PARM_DESC(default_data_size, "Data section bytes for new devices (0: per 
 
 static char *default_layout = "";
 module_param(default_layout, charp, 0444);
-MODULE_PARM_DESC(default_layout, "Data section mmap layout for new devices: none, whole or sparse:N (empty: per type)");
+MODULE_PARM_DESC(default_layout,
+		 "mmap layout of new devices: none, whole or sparse:N (empty: per type)");
 
 static char *default_policy = "fixed";
 module_param(default_policy, charp, 0444);
@@ -34,7 +35,7 @@ MODULE_PARM_DESC(default_policy, "data_offset policy for new devices: fixed, rot
 
 static ulong default_dirty_rate;
 module_param(default_dirty_rate, ulong, 0444);
-MODULE_PARM_DESC(default_dirty_rate, "Dirty generation rate of new devices in bytes/s (0: off)");
+MODULE_PARM_DESC(default_dirty_rate, "Dirty generation rate of new devices in bytes/s (0: off, at most 2^36)");
 
 static struct vfmig_type vfmig_types[] = {
 	{
@@ -49,7 +50,8 @@ static struct vfmig_type vfmig_types[] = {
 	{
 		.type.sysfs_name = "large",
 		.type.pretty_name = "vfmig-large",
-		.description = "vfmig large: 16 MiB device state, 1 MiB data section in 4 sparse mmap areas",
+		.description =
+		"vfmig large: 16 MiB device state, 1 MiB data section in 4 sparse mmap areas",
 		.code = 2,
 		.state_size = SZ_16M,
 		.data_size = SZ_1M,
@@ -206,7 +208,10 @@ static ssize_t vfmig_write(struct vfio_device *vdev, const char __user *buf,
 			true);
 }
 
-/* Device reset: back to RUNNING with the PCI face reset; memory is kept. */
+/*
+ * Device reset: back to RUNNING with the PCI face reset and every session
+ * ended; memory is kept, except that a partial resume leaves it cleared.
+ */
 static void vfmig_reset(struct vfmig_dev *vd)
 {
 	vfmig_pci_reset(vd);
@@ -306,7 +311,7 @@ static int __init vfmig_init(void)
 {
 	int ret;
 
-	if (!max_devices)
+	if (!max_devices || default_dirty_rate > VFMIG_DIRTY_RATE_MAX)
 		return -EINVAL;
 	/* The mdev core counts instances for us across all types. */
 	vfmig_driver.max_instances = max_devices;

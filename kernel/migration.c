@@ -53,19 +53,29 @@ static void vfmig_save_ack(struct vfmig_dev *vd)
 	s->staged = false;
 }
 
-/* Drop any save or resume session; the device keeps its memory. */
-static void vfmig_mig_stop_sessions(struct vfmig_dev *vd)
+/*
+ * Drop any save or resume session.  A resume that is still in RESUMING
+ * leaves memory cleared if it wrote any, unless it is verified and
+ * @keep_verified: only a close keeps a verified state that never ran.
+ * A reset or an internal error aborts the migration, and a client that
+ * aborts after the END record (a later section was bad, another device
+ * failed) must not find the source's state ready to run beside the source.
+ */
+static void vfmig_mig_stop_sessions(struct vfmig_dev *vd, bool keep_verified)
 {
 	if (vd->save.active)
 		vfmig_payload_save_end(vd);
-	if (vd->resume.active)
+	if (vd->resume.active) {
+		if (!keep_verified)
+			vd->resume.complete = false;
 		vfmig_payload_resume_end(vd);
+	}
 }
 
 /* Internal failure: only VFIO_DEVICE_RESET leaves this state. */
 void vfmig_mig_enter_error(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, false);
 	vd->device_state = VFMIG_V1_STATE_ERROR;
 }
 
@@ -78,6 +88,9 @@ static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 	if (VFMIG_V1_STATE_IS_ERROR(cur) || !VFMIG_V1_STATE_VALID(target) ||
 	    VFMIG_V1_STATE_IS_ERROR(target) || !(vfmig_allowed[cur] & BIT(target)))
 		return -EINVAL;
+	/* A seed write is rewriting memory: no save or resume may start on it. */
+	if (vd->filling)
+		return -EBUSY;
 
 	if (vd->fault == VFMIG_FAULT_TRANSITION) {
 		vd->fault = VFMIG_FAULT_NONE;
@@ -210,13 +223,13 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 		return -EINVAL;
 	/* From here on a refused write poisons the session: bytes were lost. */
 	if (!r->offset_read || size > vd->region_size - r->offset) {
-		r->failed = true;
+		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}
 	r->offset_read = false;
 	if (vd->fault == VFMIG_FAULT_RESUME_CHUNK) {
 		vd->fault = VFMIG_FAULT_NONE;
-		r->failed = true;
+		vfmig_payload_resume_fail(vd);
 		return -EIO;
 	}
 	ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
@@ -292,7 +305,7 @@ ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 /* VFIO_DEVICE_RESET: back to RUNNING, sessions and faults gone. */
 void vfmig_mig_reset(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, false);
 	vd->fault = VFMIG_FAULT_NONE;
 	vd->state_reserved_bits = 0;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
@@ -300,21 +313,24 @@ void vfmig_mig_reset(struct vfmig_dev *vd)
 }
 
 /*
- * Last close: an unfinished save is abandoned (the device keeps running or
- * stays stopped), an unfinished resume leaves the device in RESUMING with
- * nothing to complete it, so only a reset gets it out.
+ * Last close ends every session, so none outlives the fd (see device.md,
+ * "Lifetimes").  A device that was running keeps running; one that was
+ * stopped stays stopped, since its stream may already have reached a
+ * destination.  A verified resume leaves its state stopped, a partial one
+ * leaves the device stopped and cleared.  The error state stays.
  */
 void vfmig_mig_close(struct vfmig_dev *vd)
 {
-	if (vd->save.active) {
-		vfmig_payload_save_end(vd);
-		vd->device_state &= ~VFMIG_V1_STATE_SAVING;
-	}
-	if (vd->resume.active && !vd->resume.complete)
-		vd->resume.failed = true;
+	u32 state = vd->device_state;
+
+	vfmig_mig_stop_sessions(vd, true);
+	if (VFMIG_V1_STATE_IS_ERROR(state))
+		return;
+	vd->device_state = state & VFMIG_V1_STATE_RUNNING;
+	vd->state_reserved_bits = 0;
 }
 
 void vfmig_mig_free(struct vfmig_dev *vd)
 {
-	vfmig_mig_stop_sessions(vd);
+	vfmig_mig_stop_sessions(vd, true);
 }

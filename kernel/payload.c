@@ -158,7 +158,8 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	s->dirty_bits = vfmig_pages(vd);
 	s->dirty = vfmig_bitmap_zalloc(s->dirty_bits);
 	s->rec = vfmig_kvmalloc(REC_MAX);
-	s->page_hash = vfmig_vzalloc(vfmig_page_hash_size(vd));
+	s->page_hash_size = vfmig_page_hash_size(vd);
+	s->page_hash = vfmig_vzalloc(s->page_hash_size);
 	if (!s->dirty || !s->rec || !s->page_hash) {
 		vfmig_payload_save_end(vd);
 		return -ENOMEM;
@@ -175,9 +176,10 @@ void vfmig_payload_save_end(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
 
+	/* Freed with the sizes they were allocated with, whatever changed since. */
 	vfmig_bitmap_free(s->dirty, s->dirty_bits);
 	vfmig_kvfree(s->rec, REC_MAX);
-	vfmig_vfree(s->page_hash, vfmig_page_hash_size(vd));
+	vfmig_vfree(s->page_hash, s->page_hash_size);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -190,15 +192,16 @@ void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page)
 		s->nr_dirty++;
 }
 
-/* The whole memory changed (a seed was written): a running save resends it. */
-void vfmig_dirty_mark_all(struct vfmig_dev *vd)
+/* @n pages from @first changed (a seed fill step): a running save resends them. */
+void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n)
 {
 	struct vfmig_save *s = &vd->save;
 
-	if (!s->active)
+	if (!s->active || first >= s->dirty_bits)
 		return;
-	bitmap_fill(s->dirty, s->dirty_bits);
-	s->nr_dirty = s->dirty_bits;
+	n = min_t(u64, n, s->dirty_bits - first);
+	bitmap_set(s->dirty, first, n);
+	s->nr_dirty = bitmap_weight(s->dirty, s->dirty_bits);
 }
 
 /* Take the next run of dirty pages (1..VFMIG_REC_MAX_PAGES); returns its length. */
@@ -298,7 +301,8 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 
 	memset(r, 0, sizeof(*r));
 	r->rec = vfmig_kvmalloc(REC_MAX);
-	r->page_hash = vfmig_vzalloc(vfmig_page_hash_size(vd));
+	r->page_hash_size = vfmig_page_hash_size(vd);
+	r->page_hash = vfmig_vzalloc(r->page_hash_size);
 	if (!r->rec || !r->page_hash) {
 		vfmig_payload_resume_end(vd);
 		return -ENOMEM;
@@ -307,12 +311,30 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 	return 0;
 }
 
+/*
+ * Bad data, a refused write or an injected fault: the session is poisoned
+ * until reset or close.  Memory that already took part of the stream is
+ * cleared now, so a half-loaded state can never run.
+ */
+void vfmig_payload_resume_fail(struct vfmig_dev *vd)
+{
+	struct vfmig_resume *r = &vd->resume;
+
+	if (r->applied && !r->complete)
+		vfmig_state_clear(vd);
+	r->applied = false;
+	r->failed = true;
+}
+
+/* End the session; an unverified one that changed memory leaves it cleared. */
 void vfmig_payload_resume_end(struct vfmig_dev *vd)
 {
 	struct vfmig_resume *r = &vd->resume;
 
+	if (r->applied && !r->complete)
+		vfmig_state_clear(vd);
 	vfmig_kvfree(r->rec, REC_MAX);
-	vfmig_vfree(r->page_hash, vfmig_page_hash_size(vd));
+	vfmig_vfree(r->page_hash, r->page_hash_size);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -367,6 +389,7 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 		return 0;
 	}
 	case VFMIG_REC_PAGES:
+		r->applied = true;
 		memcpy((u8 *)vd->mem + le64_to_cpu(h->offset), p, len);
 		vfmig_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
 				 len >> PAGE_SHIFT, p);
@@ -374,6 +397,7 @@ static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
 	case VFMIG_REC_END: {
 		const struct vfmig_rec_end *e = (const void *)p;
 
+		r->applied = true;
 		vd->regs.generation = le64_to_cpu(e->generation);
 		vd->regs.seed = le64_to_cpu(e->seed);
 		vd->regs.scratch = (u32)le64_to_cpu(e->scratch);
@@ -461,6 +485,6 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 	}
 	return 0;
 bad:
-	r->failed = true;
+	vfmig_payload_resume_fail(vd);
 	return -EINVAL;
 }

@@ -6,6 +6,8 @@
  * state a destination resumed equals what the source had when it stopped.
  */
 #include <linux/kernel.h>
+#include <linux/sizes.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/xxhash.h>
 
@@ -26,6 +28,8 @@ int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 	vfmig_vfree(vd->mem, vd->mem_size);
 	vd->mem = mem;
 	vd->mem_size = size;
+	/* New memory is a new device: no registers from the old one. */
+	memset(&vd->regs, 0, sizeof(vd->regs));
 	return 0;
 }
 
@@ -45,37 +49,71 @@ static u64 vfmig_mix(u64 x)
 	return x ^ (x >> 31);
 }
 
-/* Fill the whole memory deterministically from @seed; resets the registers. */
-void vfmig_state_fill(struct vfmig_dev *vd, u64 seed)
+/*
+ * Fill [offset, offset + len) of memory from @seed, u64-aligned; the whole
+ * memory filled piece by piece equals one fill.  The caller bounds @len so
+ * the device lock is never held for long.
+ */
+void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
 {
 	u64 *p = vd->mem;
-	u64 i, n = vd->mem_size / sizeof(u64);
+	u64 i = offset / sizeof(u64);
+	u64 end = min(offset + len, vd->mem_size) / sizeof(u64);
 
-	for (i = 0; i < n; i++) {
+	for (; i < end; i++) {
 		p[i] = vfmig_mix(seed ^ (i * 0x100000001b3ULL));
 		if (!(i & 0xffff))
 			cond_resched();
 	}
+}
+
+/* The registers after a completed fill. */
+void vfmig_state_set_seed(struct vfmig_dev *vd, u64 seed)
+{
 	vd->regs.seed = seed;
 	vd->regs.generation = 0;
 	vd->regs.scratch = 0;
 }
 
-/* xxh64 over the memory, then over the registers in a fixed LE layout. */
+/* Back to a fresh device's state: all memory and registers zero. */
+void vfmig_state_clear(struct vfmig_dev *vd)
+{
+	u64 done;
+
+	for (done = 0; done < vd->mem_size; done += SZ_1M) {
+		memset((u8 *)vd->mem + done, 0, min_t(u64, vd->mem_size - done, SZ_1M));
+		cond_resched();
+	}
+	memset(&vd->regs, 0, sizeof(vd->regs));
+}
+
+/*
+ * xxh64 over the memory, then over the registers in a fixed LE layout.
+ * Called with the lock held; it drops and retakes it between 1 MiB pieces
+ * so that hashing a large state never holds the device for long.  While
+ * vd->hashing is non-zero the memory cannot be replaced (state_size answers
+ * EBUSY); a device that changes meanwhile (running, resuming) gives a sum
+ * of no particular moment, as any read of a moving state would.
+ */
 u64 vfmig_state_checksum(struct vfmig_dev *vd)
 {
 	struct xxh64_state st;
 	__le64 regs[3];
 	u64 done = 0;
 
+	lockdep_assert_held(&vd->lock);
+	vd->hashing++;
 	xxh64_reset(&st, 0);
 	while (done < vd->mem_size) {
 		size_t n = min_t(u64, vd->mem_size - done, SZ_1M);
 
 		xxh64_update(&st, (u8 *)vd->mem + done, n);
 		done += n;
+		mutex_unlock(&vd->lock);
 		cond_resched();
+		mutex_lock(&vd->lock);
 	}
+	vd->hashing--;
 	regs[0] = cpu_to_le64(vd->regs.generation);
 	regs[1] = cpu_to_le64(vd->regs.seed);
 	regs[2] = cpu_to_le64(vd->regs.scratch);

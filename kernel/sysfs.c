@@ -17,9 +17,12 @@ static struct vfmig_dev *dev_to_vfmig(struct device *dev)
 	return dev_get_drvdata(dev);
 }
 
-/* u64 members: read under the lock; stores also restart the dirty worker. */
+/*
+ * u64 members: read under the lock; stores are bounded by @max and also
+ * restart the dirty worker.
+ */
 static ssize_t vfmig_u64_store(struct device *dev, const char *buf, size_t count,
-			       size_t field)
+			       size_t field, u64 max)
 {
 	struct vfmig_dev *vd = dev_to_vfmig(dev);
 	u64 v;
@@ -28,6 +31,8 @@ static ssize_t vfmig_u64_store(struct device *dev, const char *buf, size_t count
 	ret = kstrtou64(buf, 0, &v);
 	if (ret)
 		return ret;
+	if (v > max)
+		return -EINVAL;
 	mutex_lock(&vd->lock);
 	*(u64 *)((u8 *)vd + field) = v;
 	vfmig_dirty_update(vd);
@@ -46,17 +51,17 @@ static ssize_t vfmig_u64_show(struct device *dev, char *buf, size_t field)
 	return sysfs_emit(buf, "%llu\n", v);
 }
 
-#define VFMIG_U64_ATTR_RW(name, member)						\
+#define VFMIG_U64_ATTR_RW(name, member, max)					\
+static const size_t name##_field = offsetof(struct vfmig_dev, member);		\
 static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 			   char *buf)						\
 {										\
-	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, member));	\
+	return vfmig_u64_show(dev, buf, name##_field);				\
 }										\
 static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
 			    const char *buf, size_t count)			\
 {										\
-	return vfmig_u64_store(dev, buf, count,					\
-			       offsetof(struct vfmig_dev, member));		\
+	return vfmig_u64_store(dev, buf, count, name##_field, max);		\
 }										\
 static DEVICE_ATTR_RW(name)
 
@@ -82,17 +87,22 @@ static ssize_t checksum_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(checksum);
 
 static ssize_t seed_show(struct device *dev, struct device_attribute *attr,
-			     char *buf)
+			 char *buf)
 {
 	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, regs.seed));
 }
 
-/* Writing a seed fills the whole state deterministically. */
+/*
+ * Writing a seed fills the whole state deterministically, VFMIG_FILL_STEP
+ * at a time with the lock dropped in between, so a 1 GiB fill never holds
+ * the device for long.  While it runs, vd->filling refuses another seed,
+ * a resize and any device_state write; a running save resends each step.
+ */
 static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 			  const char *buf, size_t count)
 {
 	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	u64 seed;
+	u64 seed, done;
 	int ret;
 
 	ret = kstrtou64(buf, 0, &seed);
@@ -100,28 +110,40 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 		return ret;
 	mutex_lock(&vd->lock);
 	/*
-	 * A stopped device in stop-and-copy, or one being resumed, must not
-	 * change: the stream would no longer describe it.
+	 * A stopped device in stop-and-copy, or one being resumed (or in the
+	 * error state, which has the RESUMING bit), must not change: the
+	 * stream would no longer describe it.
 	 */
-	if ((vd->save.active && !(vd->device_state & VFMIG_V1_STATE_RUNNING)) ||
+	if (vd->filling || (vd->save.active && !(vd->device_state & VFMIG_V1_STATE_RUNNING)) ||
 	    (vd->device_state & VFMIG_V1_STATE_RESUMING)) {
 		mutex_unlock(&vd->lock);
 		return -EBUSY;
 	}
-	vfmig_state_fill(vd, seed);
-	vfmig_dirty_mark_all(vd);
+	vd->filling = true;
+	for (done = 0; done < vd->mem_size; done += VFMIG_FILL_STEP) {
+		vfmig_state_fill(vd, seed, done, VFMIG_FILL_STEP);
+		vfmig_dirty_mark_range(vd, done >> PAGE_SHIFT, VFMIG_FILL_STEP >> PAGE_SHIFT);
+		mutex_unlock(&vd->lock);
+		cond_resched();
+		mutex_lock(&vd->lock);
+	}
+	vfmig_state_set_seed(vd, seed);
+	vd->filling = false;
 	mutex_unlock(&vd->lock);
 	return count;
 }
 static DEVICE_ATTR_RW(seed);
 
 static ssize_t state_size_show(struct device *dev, struct device_attribute *attr,
-			           char *buf)
+			       char *buf)
 {
 	return vfmig_u64_show(dev, buf, offsetof(struct vfmig_dev, mem_size));
 }
 
-/* Resizing replaces the memory (zeroed); refused while the device is open. */
+/*
+ * Resizing replaces the memory and registers (zeroed: a fresh device);
+ * refused while the device is open.  No session outlives close.
+ */
 static ssize_t state_size_store(struct device *dev,
 				struct device_attribute *attr,
 				const char *buf, size_t count)
@@ -134,7 +156,7 @@ static ssize_t state_size_store(struct device *dev,
 	if (ret)
 		return ret;
 	mutex_lock(&vd->lock);
-	if (vd->opened)
+	if (vd->opened || vd->filling || vd->hashing)
 		ret = -EBUSY;
 	else
 		ret = vfmig_state_alloc(vd, size);
@@ -251,8 +273,8 @@ static ssize_t data_offset_policy_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(data_offset_policy);
 
-VFMIG_U64_ATTR_RW(dirty_rate, dirty_rate);
-VFMIG_U64_ATTR_RW(dirty_working_set, dirty_working_set);
+VFMIG_U64_ATTR_RW(dirty_rate, dirty_rate, VFMIG_DIRTY_RATE_MAX);
+VFMIG_U64_ATTR_RW(dirty_working_set, dirty_working_set, U64_MAX);
 VFMIG_U64_ATTR_RO(stat_bytes_dirtied, stats.bytes_dirtied);
 VFMIG_U64_ATTR_RO(stat_bytes_saved, stats.bytes_saved);
 VFMIG_U64_ATTR_RO(stat_bytes_restored, stats.bytes_restored);
@@ -288,13 +310,12 @@ static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
 	int f = sysfs_match_string(fault_names, buf);
 
 	mutex_lock(&vd->lock);
-	if (f >= 0) {
+	if (f >= 0)
 		vd->fault = f;
-	} else if (sysfs_streq(buf, "error")) {
+	else if (sysfs_streq(buf, "error"))
 		vfmig_mig_enter_error(vd);
-	} else {
+	else
 		count = -EINVAL;
-	}
 	mutex_unlock(&vd->lock);
 	return count;
 }

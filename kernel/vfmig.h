@@ -9,6 +9,7 @@
 #ifndef VFMIG_H
 #define VFMIG_H
 
+#include <linux/bits.h>
 #include <linux/ktime.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
@@ -20,6 +21,10 @@
 
 #define VFMIG_STATE_SIZE_MIN	(4ULL << 10)
 #define VFMIG_STATE_SIZE_MAX	(2ULL << 30)
+/* A seed write fills this much per hold of the device lock. */
+#define VFMIG_FILL_STEP		(4ULL << 20)
+/* dirty_rate bound: keeps the generator's arithmetic far from overflow. */
+#define VFMIG_DIRTY_RATE_MAX	BIT_ULL(36)
 
 /* Migration region: header page, then the data section. */
 #define VFMIG_DATA_START	PAGE_SIZE
@@ -98,6 +103,7 @@ struct vfmig_save {
 	bool active;
 	unsigned long *dirty;		/* one bit per page of device memory */
 	unsigned int dirty_bits;	/* its size, for the accounting */
+	size_t page_hash_size;		/* bytes, as allocated */
 	u64 nr_dirty;
 	u64 cursor;			/* next page to look at */
 	u32 seq;			/* next record sequence number */
@@ -115,6 +121,7 @@ struct vfmig_resume {
 	bool active;
 	bool failed;			/* bad data seen: only reset helps */
 	bool complete;			/* end record verified */
+	bool applied;			/* memory or registers written */
 	bool offset_read;		/* data_offset read for this chunk */
 	u64 offset;			/* where the current chunk goes */
 	u32 seq;			/* expected sequence number */
@@ -122,6 +129,7 @@ struct vfmig_resume {
 	u8 *rec;			/* record being assembled, unless checked in place */
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
 	__le64 *page_hash;		/* per page, as last applied */
+	size_t page_hash_size;		/* bytes, as allocated */
 	unsigned int window;
 };
 
@@ -138,6 +146,8 @@ struct vfmig_dev {
 
 	struct mutex lock;		/* protects everything below */
 	bool opened;			/* user space holds the device open */
+	bool filling;			/* a seed write is filling memory */
+	unsigned int hashing;		/* checksum reads walking memory */
 
 	/* Device state: memory plus registers; see state.c. */
 	void *mem;
@@ -178,7 +188,9 @@ static inline struct vfmig_dev *vdev_to_vfmig(struct vfio_device *vdev)
 /* state.c: device memory and its checksum. */
 int vfmig_state_alloc(struct vfmig_dev *vd, u64 size);
 void vfmig_state_free(struct vfmig_dev *vd);
-void vfmig_state_fill(struct vfmig_dev *vd, u64 seed);
+void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len);
+void vfmig_state_set_seed(struct vfmig_dev *vd, u64 seed);
+void vfmig_state_clear(struct vfmig_dev *vd);
 u64 vfmig_state_checksum(struct vfmig_dev *vd);
 
 /* pci.c: config space, BAR0 and the standard VFIO PCI ioctls. */
@@ -216,11 +228,12 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
 int vfmig_payload_resume_begin(struct vfmig_dev *vd);
+void vfmig_payload_resume_fail(struct vfmig_dev *vd);
 void vfmig_payload_resume_end(struct vfmig_dev *vd);
 int vfmig_payload_save_begin(struct vfmig_dev *vd);
 void vfmig_payload_save_end(struct vfmig_dev *vd);
 void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);	/* for a running save */
-void vfmig_dirty_mark_all(struct vfmig_dev *vd);
+void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n);
 
 /* dirty.c: the dirty data generator. */
 void vfmig_dirty_init(struct vfmig_dev *vd);

@@ -12,10 +12,10 @@ newest_612() {
 
 pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
-linux-image-amd64 linux-headers-amd64"
-# The debug kernel (scripts/debug-kernel.sh): Debian's 6.12 source tarball and
-# what building a kernel needs.
-pkgs="$pkgs linux-source-6.12 bc bison flex libelf-dev libssl-dev"
+linux-image-amd64 linux-headers-amd64 linux-source-6.12 scdoc bash-completion"
+# The debug kernel (scripts/debug-kernel.sh) also needs what building a
+# kernel needs (the source is linux-source-6.12 above).
+pkgs="$pkgs bc bison flex libelf-dev libssl-dev"
 
 missing=""
 for p in $pkgs; do

@@ -87,6 +87,30 @@ count_vm() { # count_vm NAME OUTDIR LOG: TAP results and the VM run itself
 	fi
 }
 
+run_lint() {
+	echo "== lint: checkpatch --strict"
+	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
+		record ok lint
+	else
+		record fail "checkpatch --strict (make lint)"
+	fi
+	cat "$logs/lint.log"
+}
+
+# A host TAP script: each "ok"/"not ok" line counts; a non-zero exit
+# without a "not ok" is one failure.
+run_tap() { # run_tap NAME SCRIPT
+	echo "== $1"
+	sh "$2" > "$logs/$1.log" 2>&1
+	rc=$?
+	cat "$logs/$1.log"
+	p=$(grep -c '^ok ' "$logs/$1.log")
+	f=$(grep -c '^not ok ' "$logs/$1.log")
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || record fail "$1: exited with $rc"
+}
+
 # The debug kernel (KASAN, lockdep, UBSAN, KFENCE): any report in its log
 # fails the VM run (run-vm.sh reads the guest's whole kernel log).
 run_debug() {
@@ -126,20 +150,15 @@ run_debug() {
 	# A check that cannot fail is no check: a module that commits each kind
 	# of bug on purpose must get each reported and the run failed.
 	[ "${VFMIG_DEBUG_CANARY:-1}" = 0 ] && return
-	echo "== debug kernel canary (each kind of report must fail a run)"
-	sh "$top/tests/vm/debug-kernel-canary.sh" "$top/build/vm/check-canary" \
-		> "$logs/vm-canary.log" 2>&1
-	rc=$?
-	cat "$logs/vm-canary.log"
-	p=$(grep -c '^ok ' "$logs/vm-canary.log")
-	f=$(grep -c '^not ok ' "$logs/vm-canary.log")
-	pass=$((pass + p))
-	fail=$((fail + f))
-	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || record fail "debug kernel canary (exit $rc)"
+	run_tap debug-kernel-canary "$top/tests/vm/debug-kernel-canary.sh"
 }
 
 case $mode in
-all|unit) run_unit ;;
+all|unit)
+	run_lint
+	run_unit
+	run_tap install "$top/tests/install_test.sh"
+	;;
 esac
 case $mode in
 all|vm)

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * vfmig ABI shared by the kernel module and user space.
  *
@@ -7,22 +7,19 @@
  * migration region lives, and a private copy of the VFIO migration protocol
  * v1 header (the uapi copy is deprecated and may disappear one day).
  *
- * This header must compile both in the kernel (with <linux/types.h>) and in
- * user space (with <stdint.h>), so it only uses fixed-width types.
+ * Written like a kernel uapi header: it compiles in the kernel and in user
+ * space, with the __u32/__u64 types of <linux/types.h> in both.
  */
 #ifndef VFMIG_ABI_H
 #define VFMIG_ABI_H
 
-#ifdef __KERNEL__
 #include <linux/types.h>
+#ifdef __KERNEL__
 #include <linux/build_bug.h>
 #include <linux/stddef.h>
-#define VFMIG_STATIC_ASSERT(e, msg) static_assert(e, msg)
 #else
-#include <stdint.h>
 #include <stddef.h>
 #include <assert.h>
-#define VFMIG_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
 #endif
 
 /* Module, parent and type names as they appear in sysfs. */
@@ -46,7 +43,7 @@
  * VFIO_DEVICE_GET_REGION_INFO; this is only the driver's choice.
  */
 #define VFMIG_REGION_SHIFT	40
-#define VFMIG_REGION_OFFSET(index)	((uint64_t)(index) << VFMIG_REGION_SHIFT)
+#define VFMIG_REGION_OFFSET(index)	((__u64)(index) << VFMIG_REGION_SHIFT)
 
 /* Region indexes beyond the standard VFIO PCI ones (VFIO_PCI_NUM_REGIONS = 9). */
 #define VFMIG_MIGRATION_REGION_INDEX	9
@@ -72,11 +69,11 @@
  * (struct vfio_device_migration_info in <linux/vfio.h>).
  */
 struct vfmig_v1_info {
-	uint32_t device_state;
-	uint32_t reserved;
-	uint64_t pending_bytes;
-	uint64_t data_offset;
-	uint64_t data_size;
+	__u32 device_state;
+	__u32 reserved;
+	__u64 pending_bytes;
+	__u64 data_offset;
+	__u64 data_size;
 };
 
 #define VFMIG_V1_STATE_STOP	0u
@@ -97,11 +94,11 @@ struct vfmig_v1_info {
 #define VFMIG_REGION_TYPE_MIGRATION	3
 #define VFMIG_REGION_SUBTYPE_MIGRATION	1
 
-VFMIG_STATIC_ASSERT(sizeof(struct vfmig_v1_info) == 32, "v1 header size");
-VFMIG_STATIC_ASSERT(offsetof(struct vfmig_v1_info, device_state) == 0, "device_state");
-VFMIG_STATIC_ASSERT(offsetof(struct vfmig_v1_info, reserved) == 4, "reserved");
-VFMIG_STATIC_ASSERT(offsetof(struct vfmig_v1_info, pending_bytes) == 8, "pending_bytes");
-VFMIG_STATIC_ASSERT(offsetof(struct vfmig_v1_info, data_offset) == 16, "data_offset");
-VFMIG_STATIC_ASSERT(offsetof(struct vfmig_v1_info, data_size) == 24, "data_size");
+static_assert(sizeof(struct vfmig_v1_info) == 32, "v1 header size");
+static_assert(offsetof(struct vfmig_v1_info, device_state) == 0, "device_state");
+static_assert(offsetof(struct vfmig_v1_info, reserved) == 4, "reserved");
+static_assert(offsetof(struct vfmig_v1_info, pending_bytes) == 8, "pending_bytes");
+static_assert(offsetof(struct vfmig_v1_info, data_offset) == 16, "data_offset");
+static_assert(offsetof(struct vfmig_v1_info, data_size) == 24, "data_size");
 
 #endif /* VFMIG_ABI_H */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kmod.h"
 #include "mdev.h"
 
 static const char mdev_usage[] =
@@ -41,6 +42,9 @@ static int mdev_list(void)
 
 	if (n < 0)
 		return cli_fail(&err);
+	/* An empty list would hide why: say so, and fail like a missing module should. */
+	if (!n && !vfmig_module_is_loaded())
+		return cli_failf("mdev list: the vfmig module is not loaded ('vfmig module load')");
 	for (int i = 0; i < n && i < MAX_ITEMS; i++)
 		printf("%s %s\n", devs[i].uuid, devs[i].type);
 	return 0;

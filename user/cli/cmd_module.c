@@ -48,13 +48,17 @@ int cmd_module(int argc, char **argv)
 			return cli_failf("module load: unexpected argument '%s'", argv[i]);
 		}
 	}
+	/* Neither given nor built in this tree: the installed one, by name. */
 	if (!path[0] && vfmig_module_default_path(path, sizeof(path)))
-		return cli_failf("module load: no vfmig.ko found; build it or pass --path");
-	if (vfmig_module_load(path, params[0] ? params : NULL, &was_loaded, &err))
+		path[0] = '\0';
+	if (vfmig_module_load(path[0] ? path : NULL, params[0] ? params : NULL, &was_loaded,
+			      &err))
 		return cli_fail(&err);
 	if (was_loaded)
 		printf("vfmig module already loaded\n");
-	else
+	else if (path[0])
 		printf("vfmig module loaded from %s\n", path);
+	else
+		printf("vfmig module loaded from the installed modules\n");
 	return 0;
 }

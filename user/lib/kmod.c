@@ -28,9 +28,12 @@ static struct kmod_ctx *quiet_ctx(const struct vfmig_libkmod *k)
 	return ctx;
 }
 
-/* Load one dependency by name, as modprobe would (deps, softdeps, aliases). */
+/*
+ * Load a module by name, as modprobe would (deps, softdeps, aliases), with
+ * @params (may be NULL).
+ */
 static int load_by_name(const struct vfmig_libkmod *k, struct kmod_ctx *ctx, const char *name,
-			struct vfmig_err *err)
+			const char *params, struct vfmig_err *err)
 {
 	struct kmod_list *list = NULL, *l;
 	int ret;
@@ -43,7 +46,7 @@ static int load_by_name(const struct vfmig_libkmod *k, struct kmod_ctx *ctx, con
 	for (l = list; l; l = k->kmod_list_next(list, l)) {
 		struct kmod_module *m = k->kmod_module_get_module(l);
 
-		ret = k->kmod_module_probe_insert_module(m, 0, NULL, NULL, NULL, NULL);
+		ret = k->kmod_module_probe_insert_module(m, 0, params, NULL, NULL, NULL);
 		k->kmod_module_unref(m);
 		if (ret < 0 && ret != -EEXIST) {
 			vfmig_err_set(err, ret, "module %s: load failed: %s",
@@ -88,7 +91,7 @@ static int load_dependencies(const struct vfmig_libkmod *k, struct kmod_ctx *ctx
 		     tok = strtok_r(NULL, sep, &save)) {
 			if (!strcmp(tok, "post:"))
 				break;	/* post-softdeps come after us */
-			ret = load_by_name(k, ctx, tok, err);
+			ret = load_by_name(k, ctx, tok, NULL, err);
 		}
 		if (ret)
 			break;
@@ -124,6 +127,12 @@ int vfmig_module_load(const char *path, const char *params, bool *was_loaded,
 	if (!ctx)
 		return vfmig_err_set(err, -ENOMEM, "module load: cannot create a libkmod context");
 
+	/* No file: the one installed in this kernel's module tree (make install). */
+	if (!path) {
+		ret = load_by_name(k, ctx, VFMIG_KMOD_NAME, params, err);
+		k->kmod_unref(ctx);
+		return ret;
+	}
 	ret = k->kmod_module_new_from_path(ctx, path, &mod);
 	if (ret < 0) {
 		vfmig_err_set(err, ret, "module load: %s: %s", path, strerror(-ret));

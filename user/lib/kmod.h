@@ -8,7 +8,9 @@
 #include "errbuf.h"
 
 /*
- * Load the module at @path with @params (may be NULL).  Its dependencies
+ * Load the module at @path with @params (may be NULL); with no @path, the
+ * vfmig module installed for the running kernel (make install), by name,
+ * as modprobe would.  With a @path, its dependencies
  * (modinfo "depends" and "softdep pre:") are loaded by name first through
  * the running kernel's module index.  Already loaded is success, with
  * *was_loaded set when the caller passed it.  0 or -errno.
