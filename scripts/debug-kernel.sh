@@ -44,7 +44,8 @@ die() {
 srcver=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null) ||
 	die "cannot read the version of linux-source-6.12 (make deps)"
 srcver=$(printf '%s' "$srcver" | tr -c 'A-Za-z0-9.-' '_')
-hash=$({ cat "$frag"; ${CC:-gcc} --version | head -n 1; echo "recipe $recipe"; } |
+# The kernel's Makefile builds with gcc whatever CC says in the environment.
+hash=$({ cat "$frag"; gcc --version | head -n 1; echo "recipe $recipe"; } |
 	sha256sum | cut -c1-12)
 key=$srcver-$hash
 
