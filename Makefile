@@ -15,6 +15,9 @@
 #   make install      module (updates/, depmod), CLI, man page, bash completion;
 #                     PREFIX (default /usr/local) and DESTDIR as usual
 #   make uninstall    undo make install (same PREFIX, DESTDIR, KDIR)
+#   make fuzz-host    the host fuzz targets (stream reader, device payload
+#                     parser), FUZZ_SECONDS each (default 600)
+#   make unit-asan    the unit tests built with ASan + UBSan (build/asan/)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -28,7 +31,8 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench lint man install uninstall debug-kernel debug-check
+	demo vm-shell deps clean bench lint man install uninstall unit-asan fuzz-build \
+	fuzz-host debug-kernel debug-check
 
 all: module user selftests unit
 
@@ -55,15 +59,38 @@ unit: user
 selftests: user
 	$(MAKE) -C tests/selftests
 
-unit-check: unit
-	$(MAKE) -C tests/unit check
+# The unit tests and libvfmig again with AddressSanitizer + UBSan, into
+# build/asan/ (`make check` runs them besides the valgrind run).
+ASAN_CC ?= clang
+ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+unit-asan:
+	$(MAKE) -C user CC=$(ASAN_CC) CFLAGS="$(ASAN_CFLAGS)" BUILD=$(TOP)/build/asan/user \
+		$(TOP)/build/asan/user/libvfmig.a
+	$(MAKE) -C tests/unit CC=$(ASAN_CC) CFLAGS="$(ASAN_CFLAGS)" BUILD=$(TOP)/build/asan/unit \
+		LIBVFMIG=$(TOP)/build/asan/user/libvfmig.a
+
+# libFuzzer targets (clang): tests/fuzz/.
+fuzz-build:
+	$(MAKE) -C tests/fuzz
+
+# Each host fuzz target for FUZZ_SECONDS (FUZZ_SEED: 0 = random, printed);
+# a new run directory under build/fuzz/runs/, the committed corpus only read.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?= 0
+fuzz-host: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_SEED)
+
+# valgrind run, ASan/UBSan run, host fuzz smoke (FUZZ_CHECK_SECONDS each).
+unit-check: unit unit-asan fuzz-build
+	sh tests/run-checks.sh unit
 
 vm-check: user selftests
 	sh tests/run-checks.sh vm $(VM_KERNELS)
 
 # Unit tests and the VM suite on each kernel; ends with "N passed, N failed".
 # VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out.
-check: user unit selftests
+check: user unit unit-asan fuzz-build selftests
 	sh tests/run-checks.sh all $(VM_KERNELS)
 
 # Build (first time, ~10-20 min on 2 cores) or reuse the debug kernel; see

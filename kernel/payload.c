@@ -37,53 +37,19 @@
  * page the destination never received keeps a zero hash and fails the check.
  */
 #include <linux/bitmap.h>
-#include <linux/crc32.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/xxhash.h>
 
 #include "vfmig.h"
 
-#define VFMIG_REC_MAGIC		0x43524656u		/* "VFRC" */
-#define VFMIG_STREAM_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1" */
-#define VFMIG_STREAM_VERSION	2
-#define VFMIG_REC_MAX_PAGES	16
-
-enum vfmig_rec_kind {
-	VFMIG_REC_HEADER = 1,
-	VFMIG_REC_PAGES = 2,
-	VFMIG_REC_END = 3,
-};
-
-struct vfmig_rec_hdr {
-	__le32 magic;
-	__le16 kind;
-	__le16 flags;
-	__le32 seq;
-	__le32 len;
-	__le64 offset;
-	__le32 crc;		/* of the fields above */
-} __packed;
-
-struct vfmig_rec_header {
-	__le64 magic;
-	__le32 version;
-	__le32 type_code;
-	__le64 state_size;
-} __packed;
-
-struct vfmig_rec_end {
-	__le64 generation;
-	__le64 seed;
-	__le64 scratch;
-	__le64 checksum;
-} __packed;
-
-#define HDR_LEN		sizeof(struct vfmig_rec_hdr)
-#define HDR_CRC_SPAN	offsetof(struct vfmig_rec_hdr, crc)
+/*
+ * The record layouts and the resume side's parser are in payload_fmt.h and
+ * payload_parse.c, which also build on the host for fuzzing.
+ */
+#define HDR_LEN		VFMIG_REC_HDR_LEN
 #define REC_OVERHEAD	HDR_LEN
-#define REC_MAX		(REC_OVERHEAD + VFMIG_REC_MAX_PAGES * PAGE_SIZE)
+#define REC_MAX		VFMIG_REC_MAX
 
 static u64 vfmig_pages(struct vfmig_dev *vd)
 {
@@ -95,32 +61,6 @@ static size_t vfmig_page_hash_size(struct vfmig_dev *vd)
 	return vfmig_pages(vd) * sizeof(__le64);
 }
 
-/* Record the hashes of @n pages from @first whose bytes are at @p. */
-static void vfmig_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
-{
-	u64 i;
-
-	for (i = 0; i < n; i++)
-		page_hash[first + i] = cpu_to_le64(xxh64(p + (i << PAGE_SHIFT), PAGE_SIZE,
-							 first + i));
-}
-
-/* The END record's digest: the page hashes, then the registers. */
-static u64 vfmig_digest(struct vfmig_dev *vd, const __le64 *page_hash,
-			const struct vfmig_regs *regs)
-{
-	struct xxh64_state st;
-	__le64 r[3];
-
-	xxh64_reset(&st, 0);
-	xxh64_update(&st, page_hash, vfmig_page_hash_size(vd));
-	r[0] = cpu_to_le64(regs->generation);
-	r[1] = cpu_to_le64(regs->seed);
-	r[2] = cpu_to_le64(regs->scratch);
-	xxh64_update(&st, r, sizeof(r));
-	return xxh64_digest(&st);
-}
-
 /*
  * Seal the record at @rec whose payload is in place: the header fields and
  * their crc.  Returns the record length.
@@ -128,16 +68,7 @@ static u64 vfmig_digest(struct vfmig_dev *vd, const __le64 *page_hash,
 static u32 vfmig_rec_seal(struct vfmig_save *s, u8 *rec, enum vfmig_rec_kind kind,
 			  u32 len, u64 offset)
 {
-	struct vfmig_rec_hdr *h = (void *)rec;
-
-	h->magic = cpu_to_le32(VFMIG_REC_MAGIC);
-	h->kind = cpu_to_le16(kind);
-	h->flags = 0;
-	h->seq = cpu_to_le32(s->seq++);
-	h->len = cpu_to_le32(len);
-	h->offset = cpu_to_le64(offset);
-	h->crc = cpu_to_le32(crc32_le(~0, rec, HDR_CRC_SPAN));
-	return REC_OVERHEAD + len;
+	return vfmig_payload_seal(rec, kind, s->seq++, len, offset);
 }
 
 /* Seal the record built in vd->save.rec and emit it from the start. */
@@ -258,7 +189,7 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 			rec = dst;
 		/* The one copy of device memory a save makes; hashed as sent. */
 		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
-		vfmig_hash_pages(s->page_hash, first, n, rec + HDR_LEN);
+		vfmig_payload_hash_pages(s->page_hash, first, n, rec + HDR_LEN);
 		if (rec == dst)
 			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
 					      first << PAGE_SHIFT);
@@ -268,11 +199,13 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 	/* The final record only once the device is stopped. */
 	if (!(vd->device_state & VFMIG_V1_STATE_RUNNING) && !s->end_sent) {
 		struct vfmig_rec_end *e = (void *)(s->rec + HDR_LEN);
+		u64 digest;
 
 		e->generation = cpu_to_le64(vd->regs.generation);
 		e->seed = cpu_to_le64(vd->regs.seed);
 		e->scratch = cpu_to_le64(vd->regs.scratch);
-		e->checksum = cpu_to_le64(vfmig_digest(vd, s->page_hash, &vd->regs));
+		digest = vfmig_payload_digest(s->page_hash, vfmig_pages(vd), &vd->regs);
+		e->checksum = cpu_to_le64(digest);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_END, sizeof(*e), 0);
 		s->end_sent = true;
 		return 0;
@@ -338,153 +271,22 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A record header arrived whole: is it what may come next? */
-static int vfmig_check_hdr(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h)
-{
-	struct vfmig_resume *r = &vd->resume;
-	u32 len = le32_to_cpu(h->len);
-	u64 off = le64_to_cpu(h->offset);
-
-	if (le32_to_cpu(h->magic) != VFMIG_REC_MAGIC || h->flags ||
-	    crc32_le(~0, (const u8 *)h, HDR_CRC_SPAN) != le32_to_cpu(h->crc))
-		return -EINVAL;
-	if (le32_to_cpu(h->seq) != r->seq)
-		return -EINVAL;		/* out of order, repeated or lost */
-	switch (le16_to_cpu(h->kind)) {
-	case VFMIG_REC_HEADER:
-		return !r->header_seen && len == sizeof(struct vfmig_rec_header) &&
-		       !off ? 0 : -EINVAL;
-	case VFMIG_REC_PAGES:
-		if (!r->header_seen || !len || len > VFMIG_REC_MAX_PAGES * PAGE_SIZE ||
-		    !PAGE_ALIGNED(len) || !PAGE_ALIGNED(off) || off >= vd->mem_size ||
-		    len > vd->mem_size - off)
-			return -EINVAL;
-		return 0;
-	case VFMIG_REC_END:
-		return r->header_seen && len == sizeof(struct vfmig_rec_end) &&
-		       !off ? 0 : -EINVAL;
-	default:
-		return -EINVAL;
-	}
-}
-
-/* A whole record whose header checked out: apply it; @p is its payload. */
-static int vfmig_apply(struct vfmig_dev *vd, const struct vfmig_rec_hdr *h,
-		       const u8 *p)
-{
-	struct vfmig_resume *r = &vd->resume;
-	u32 len = le32_to_cpu(h->len);
-
-	switch (le16_to_cpu(h->kind)) {
-	case VFMIG_REC_HEADER: {
-		const struct vfmig_rec_header *hd = (const void *)p;
-
-		/* A stream for another type or state size changes nothing. */
-		if (le64_to_cpu(hd->magic) != VFMIG_STREAM_MAGIC ||
-		    le32_to_cpu(hd->version) != VFMIG_STREAM_VERSION ||
-		    le32_to_cpu(hd->type_code) != vd->type->code ||
-		    le64_to_cpu(hd->state_size) != vd->mem_size)
-			return -EINVAL;
-		r->header_seen = true;
-		return 0;
-	}
-	case VFMIG_REC_PAGES:
-		r->applied = true;
-		memcpy((u8 *)vd->mem + le64_to_cpu(h->offset), p, len);
-		vfmig_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
-				 len >> PAGE_SHIFT, p);
-		return 0;
-	case VFMIG_REC_END: {
-		const struct vfmig_rec_end *e = (const void *)p;
-
-		r->applied = true;
-		vd->regs.generation = le64_to_cpu(e->generation);
-		vd->regs.seed = le64_to_cpu(e->seed);
-		vd->regs.scratch = (u32)le64_to_cpu(e->scratch);
-		if (vfmig_digest(vd, r->page_hash, &vd->regs) != le64_to_cpu(e->checksum))
-			return -EINVAL;
-		r->complete = true;
-		return 0;
-	}
-	}
-	return -EINVAL;
-}
-
 /*
- * At a record boundary with a whole PAGES record at the start of @buf (the
- * data section): check its header and copy its pages straight to device
- * memory.  The header is copied out first, so the bounds checked are the
- * bounds used.  Returns the bytes consumed, 0 to leave @buf to the
- * accumulating path (another kind, or a record not whole in @buf), or
- * -EINVAL.
- */
-static int vfmig_feed_whole(struct vfmig_dev *vd, const u8 *buf, u64 len)
-{
-	struct vfmig_resume *r = &vd->resume;
-	struct vfmig_rec_hdr *h = (void *)r->rec;
-	u32 plen;
-
-	if (len < REC_OVERHEAD)
-		return 0;
-	memcpy(h, buf, HDR_LEN);
-	plen = le32_to_cpu(h->len);
-	if (le16_to_cpu(h->kind) != VFMIG_REC_PAGES || plen > len - REC_OVERHEAD)
-		return 0;
-	if (vfmig_check_hdr(vd, h))
-		return -EINVAL;
-	if (vfmig_apply(vd, h, buf + HDR_LEN))
-		return -EINVAL;
-	r->seq++;
-	return REC_OVERHEAD + plen;
-}
-
-/*
- * Feed resumed bytes; any inconsistency poisons the session.  Whole PAGES
- * records are applied from where they lie; everything else (other kinds,
- * records split across data_size writes) is assembled in resume.rec first.
+ * Feed resumed bytes to the record parser (payload_parse.c); any
+ * inconsistency poisons the session.
  */
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {
-	struct vfmig_resume *r = &vd->resume;
-	const struct vfmig_rec_hdr *h = (const void *)r->rec;
-	int ret;
+	const struct vfmig_payload_target t = {
+		.mem = vd->mem,
+		.mem_size = vd->mem_size,
+		.type_code = vd->type->code,
+		.regs = &vd->regs,
+	};
 
-	while (len) {
-		u32 want = r->rec_len ? r->rec_len : HDR_LEN;
-		u32 n = min_t(u64, len, want - r->rec_pos);
-
-		if (r->complete)
-			goto bad;		/* data after the end record */
-		if (!r->rec_pos) {
-			ret = vfmig_feed_whole(vd, buf, len);
-			if (ret < 0)
-				goto bad;
-			if (ret) {
-				buf += ret;
-				len -= ret;
-				continue;
-			}
-		}
-		memcpy(r->rec + r->rec_pos, buf, n);
-		r->rec_pos += n;
-		buf += n;
-		len -= n;
-		if (r->rec_pos < want)
-			break;
-		if (!r->rec_len) {
-			if (vfmig_check_hdr(vd, h))
-				goto bad;
-			r->rec_len = REC_OVERHEAD + le32_to_cpu(h->len);
-			continue;
-		}
-		if (vfmig_apply(vd, h, r->rec + HDR_LEN))
-			goto bad;
-		r->seq++;
-		r->rec_len = 0;
-		r->rec_pos = 0;
+	if (vfmig_payload_parse(&vd->resume, &t, buf, len)) {
+		vfmig_payload_resume_fail(vd);
+		return -EINVAL;
 	}
 	return 0;
-bad:
-	vfmig_payload_resume_fail(vd);
-	return -EINVAL;
 }

@@ -18,6 +18,7 @@
 #include <linux/workqueue.h>
 
 #include "vfmig/abi.h"
+#include "payload_fmt.h"
 
 #define VFMIG_STATE_SIZE_MIN	(4ULL << 10)
 #define VFMIG_STATE_SIZE_MAX	(2ULL << 30)
@@ -116,29 +117,10 @@ struct vfmig_save {
 	unsigned int window;		/* next window index */
 };
 
-/* Resume side: an incremental parser of that record stream. */
-struct vfmig_resume {
-	bool active;
-	bool failed;			/* bad data seen: only reset helps */
-	bool complete;			/* end record verified */
-	bool applied;			/* memory or registers written */
-	bool offset_read;		/* data_offset read for this chunk */
-	u64 offset;			/* where the current chunk goes */
-	u32 seq;			/* expected sequence number */
-	bool header_seen;
-	u8 *rec;			/* record being assembled, unless checked in place */
-	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
-	__le64 *page_hash;		/* per page, as last applied */
-	size_t page_hash_size;		/* bytes, as allocated */
-	unsigned int window;
-};
-
-/* Registers that are part of the device state besides its memory. */
-struct vfmig_regs {
-	u64 generation;			/* bumped by every dirtying pass */
-	u64 seed;			/* last seed written through sysfs */
-	u32 scratch;			/* guest-writable BAR0 register */
-};
+/*
+ * struct vfmig_resume (the resume side's record parser) and struct
+ * vfmig_regs are in payload_fmt.h, shared with the host build of the parser.
+ */
 
 struct vfmig_dev {
 	struct vfio_device vdev;	/* must be first: vfio_alloc_device() */

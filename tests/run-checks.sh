@@ -1,16 +1,17 @@
 #!/bin/sh
-# `make check`: cmocka unit tests on the host (under valgrind), then the VM
-# suites on each kernel given, then the device, migration and fuzz suites on
+# `make check`: cmocka unit tests on the host (under valgrind, then built with
+# ASan + UBSan), a short run of each host fuzz target, then the VM suites on
+# each kernel given, then the device, migration, lifetime and fuzz suites on
 # the debug kernel (scripts/debug-kernel.sh: built once, then reused from its
 # cache).  Ends with one line "N passed, N failed".
+# FUZZ_CHECK_SECONDS: seconds per fuzz target (default 60).
 # usage: run-checks.sh all|unit|vm|debug KRELEASE...
 #   debug: only the debug-kernel part (no KRELEASE needed)
 # Environment: VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out of all|vm;
 # VFMIG_DEBUG_SUITES (default "device_test migration_test lifetime_test
-# fuzz_test"),
-# VFMIG_DEBUG_VM_MEM (MiB, default 4096), VFMIG_DEBUG_BIG_STATE (MiB,
-# default 1024) and VFMIG_DEBUG_VM_TIMEOUT (s, default 1500) tune that part;
-# VFMIG_DEBUG_CANARY=0 skips tests/vm/debug-kernel-canary.sh.
+# fuzz_test"), VFMIG_DEBUG_VM_MEM (MiB, default 4096), VFMIG_DEBUG_BIG_STATE
+# (MiB, default 1024) and VFMIG_DEBUG_VM_TIMEOUT (s, default 1500) tune that
+# part; VFMIG_DEBUG_CANARY=0 skips tests/vm/debug-kernel-canary.sh.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=$1
@@ -40,6 +41,49 @@ run_unit() {
 			record fail "$name: valgrind found memory errors or leaks"
 		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
 			record fail "$name: exited with $rc"
+		fi
+	done
+}
+
+# The same tests built with -fsanitize=address,undefined (make unit-asan).
+run_asan() {
+	set -- "$top"/build/asan/unit/test_*
+	if [ ! -x "$1" ]; then
+		record fail "asan: unit tests not built (make unit-asan)"
+		return
+	fi
+	for t in "$@"; do
+		[ -x "$t" ] || continue
+		name=asan:$(basename "$t")
+		echo "== unit: $name"
+		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			"$t" > "$logs/$name.log" 2>&1
+		rc=$?
+		cat "$logs/$name.log"
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
+		pass=$((pass + ${p:-0}))
+		fail=$((fail + ${f:-0}))
+		if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|Undefined|Leak)Sanitizer)|runtime error:' \
+			"$logs/$name.log"; then
+			record fail "$name: sanitizer report"
+		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
+			record fail "$name: exited with $rc"
+		fi
+	done
+}
+
+# Each host fuzz target for a short, seeded run: one pass or fail each.
+run_hostfuzz() {
+	for t in stream_fuzz payload_fuzz; do
+		if sh "$top/tests/fuzz/run.sh" "${FUZZ_CHECK_SECONDS:-60}" 1 "$t" \
+			> "$logs/fuzz-$t.log" 2>&1; then
+			tail -n 1 "$logs/fuzz-$t.log"
+			record ok "fuzz: $t"
+		else
+			cat "$logs/fuzz-$t.log"
+			record fail "fuzz: $t (see $logs/fuzz-$t.log)"
 		fi
 	done
 }
@@ -160,6 +204,8 @@ case $mode in
 all|unit)
 	run_lint
 	run_unit
+	run_asan
+	run_hostfuzz
 	run_tap install "$top/tests/install_test.sh"
 	;;
 esac

@@ -696,6 +696,90 @@ static void test_load_stream_errors(void **state)
 	side_free(dst2);
 }
 
+/*
+ * A live device's stream without its FULL section (the config) is refused as
+ * incomplete once the stream ends, although every byte of memory arrived.
+ */
+static void test_stream_without_full(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
+	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
+	/* FULL "dev0": type, id, names 13, CONFIG tag + size, END_OF_STATE, footer. */
+	const size_t full_len = 1 + 4 + 13 + 16 + 8 + 5;
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+	char want[256];
+	size_t len;
+	uint8_t *buf;
+	int fd = tu_memfd(), fd2;
+
+	(void)state;
+	vfmig_err_clear(&err);
+	tu_clock_init(&clk, MS);
+	vfmig_conv_opts_init(&o);
+	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	buf = tu_slurp(fd, &len);
+	/* ... END section, FULL section, EOF: cut FULL, keep EOF. */
+	assert_int_equal(buf[len - 1], VFMIG_SECTION_EOF);
+	assert_int_equal(buf[len - 1 - full_len], VFMIG_SECTION_FULL);
+	buf[len - 1 - full_len] = VFMIG_SECTION_EOF;
+	fd2 = tu_memfd_with(buf, len - full_len);
+	assert_int_equal(load_one(dst, "dev0", fd2, &err), -ENODATA);
+	snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
+		 "stream incomplete: no FULL section (device config) after its END",
+		 len - full_len);
+	assert_string_equal(err.msg, want);
+	/* The memory itself was whole: the refusal is the engine's, not the device's. */
+	assert_true(dst->fake.resume_done);
+	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
+	close(fd2);
+
+	/* The whole stream still loads into the same (reset) device. */
+	fake_reset(&dst->fake);
+	vfmig_err_clear(&err);
+	if (load_one(dst, "dev0", fd, &err))
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+
+	/* Only START and FULL, no END: the device state never came. */
+	fake_reset(&dst->fake);
+	vfmig_err_clear(&err);
+	{
+		/* START "dev0" is 8..46: header, START, then the FULL section and EOF. */
+		size_t n = 0;
+		uint8_t *b2 = malloc(len);
+
+		buf[len - 1 - full_len] = VFMIG_SECTION_FULL;
+		memcpy(b2, buf, 47);
+		n = 47;
+		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
+		n += full_len + 1;
+		fd2 = tu_memfd_with(b2, n);
+		assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPROTO);
+		assert_str_contains(err.msg, "stream offset 47: FULL section 1 (\"dev0\") before the END of its live state");
+		close(fd2);
+
+		/* Only FULL: the config without the state is refused too. */
+		fake_reset(&dst->fake);
+		vfmig_err_clear(&err);
+		n = 8;
+		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
+		n += full_len + 1;
+		fd2 = tu_memfd_with(b2, n);
+		assert_int_equal(load_one(dst, "dev0", fd2, &err), -ENODATA);
+		snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
+			 "stream incomplete: no START/END sections (device state)", n);
+		assert_string_equal(err.msg, want);
+		close(fd2);
+		free(b2);
+	}
+	free(buf);
+	close(fd);
+	side_free(src);
+	side_free(dst);
+}
+
 /* max_bandwidth throttles pre-copy and the measured bandwidth follows it. */
 static void test_rate_limited_save(void **state)
 {
@@ -849,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_failing_resume),
 		cmocka_unit_test(test_load_stream_errors),
+		cmocka_unit_test(test_stream_without_full),
 		cmocka_unit_test(test_rate_limited_save),
 		cmocka_unit_test(test_config_blob),
 		cmocka_unit_test(test_register_errors),

@@ -26,5 +26,6 @@ int cmd_migrate(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif /* VFMIG_CLI_H */

@@ -146,6 +146,9 @@ int cmd_migrate(int argc, char **argv)
 			ret = -ECANCELED;
 	}
 	cli_report_save(&o, &st, src);
+	cli_report_prepared(&o, dst);
+	vfmig_session_close(dst);
+	dst = NULL;
 	if (ret)
 		cli_fail(&err);
 	ret = ret ? 1 : 0;

@@ -301,6 +301,7 @@ int cmd_receive(int argc, char **argv)
 		dprintf(fd, "OK\n");
 	}
 	close(fd);
+	cli_report_prepared(&o, s);
 	if (!ret && !o.quiet)
 		fprintf(stderr, "received %u device%s on port %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", port);

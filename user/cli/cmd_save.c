@@ -141,6 +141,7 @@ int cmd_resume(int argc, char **argv)
 				 &err);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	cli_report_prepared(&o, s);
 	if (!ret && !o.quiet)
 		fprintf(stderr, "resumed %u device%s from %s; running\n", s->nr,
 			s->nr == 1 ? "" : "s", strcmp(path, "-") ? path : "stdin");

@@ -16,6 +16,7 @@ static const struct vfmig_cmd commands[] = {
 	{ "send", "migrate devices live to a 'vfmig receive' over TCP", cmd_send },
 	{ "receive", "accept a 'vfmig send' and resume its devices", cmd_receive },
 	{ "inspect", "print a stream's structure without a device", cmd_inspect },
+	{ "recover", "bring devices left by a killed migration back to running", cmd_recover },
 };
 
 int cli_fail(const struct vfmig_err *err)

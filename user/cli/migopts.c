@@ -186,3 +186,14 @@ void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
 		s->nr, s->nr == 1 ? "" : "s", st->iterations, st->iterations == 1 ? "" : "s",
 		st->mbps);
 }
+
+void cli_report_prepared(const struct migopts *o, const struct vfmig_session *s)
+{
+	for (unsigned int i = 0; s && !o->quiet && i < s->nr; i++) {
+		const struct vfmig_session_dev *sd = s->dev[i];
+
+		if (sd->prep.action == VFMIG_RECOVER_RESET)
+			fprintf(stderr, "vfmig: destination %s: %s; reset it before the resume\n",
+				sd->vfio.uuid, sd->prep.why);
+	}
+}

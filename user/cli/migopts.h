@@ -62,6 +62,8 @@ void cli_progress(void *opaque, const struct vfmig_progress *p);
 /* End the progress line (if one was drawn). */
 void cli_progress_done(const struct migopts *o);
 
+/* Destination: say which devices had to be reset for a clean start (unless quiet). */
+void cli_report_prepared(const struct migopts *o, const struct vfmig_session *s);
 /* Summary on stderr, or JSON on stdout with --json. */
 void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
 		     struct vfmig_session *s);

@@ -20,6 +20,7 @@ struct savevm_entry {
 	uint64_t bytes;			/* stream bytes of its sections */
 	bool load_set_up;
 	bool loaded;			/* at least one section loaded */
+	unsigned int seen;		/* section types loaded, bit (1 << type) */
 	bool load_id_valid;
 	uint32_t load_id;
 };
@@ -441,7 +442,37 @@ static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
 	if (ret)
 		return ret;
 	e->loaded = true;
+	e->seen |= 1u << sec->type;
 	return vfmig_stream_get_footer(r, sec, err);
+}
+
+/*
+ * A live device's stream is whole only with its START/END (memory) and its
+ * FULL section (config): without FULL the PCI config would never be restored.
+ */
+static int load_check_complete(struct vfmig_savevm *sv, struct vfmig_reader *r,
+			       struct vfmig_err *err)
+{
+	const unsigned int state = 1u << VFMIG_SECTION_END, full = 1u << VFMIG_SECTION_FULL;
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct savevm_entry *e = &sv->e[i];
+		const char *what = NULL;
+
+		if (!e->h->load_state || !e->h->setup)
+			continue;
+		if (!(e->seen & state))
+			what = "no START/END sections (device state)";
+		else if (e->h->save_config && !(e->seen & full))
+			what = "no FULL section (device config) after its END";
+		if (what)
+			return vfmig_err_set(err, -ENODATA,
+					     "load of \"%s\" instance %u at end of stream (offset %" PRIu64
+					     "): stream incomplete: %s",
+					     e->idstr, e->instance, vfmig_reader_offset(r), what);
+	}
+	return 0;
 }
 
 static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
@@ -489,7 +520,7 @@ static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
 		if (sv->e[i].h->load_state && !sv->e[i].loaded)
 			return vfmig_err_set(err, -ENODATA, "stream has no state for \"%s\" instance %u",
 					     sv->e[i].idstr, sv->e[i].instance);
-	return 0;
+	return load_check_complete(sv, r, err);
 }
 
 int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
@@ -519,6 +550,7 @@ int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint 
 	r->cancel = cancel;
 	for (i = 0; i < sv->nr; i++) {
 		sv->e[i].load_set_up = sv->e[i].loaded = sv->e[i].load_id_valid = false;
+		sv->e[i].seen = 0;
 	}
 	ret = load_run(sv, r, cancel, err);
 	for (i = 0; i < sv->nr; i++) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Migration sessions over real vfmig devices. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,13 +97,29 @@ int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
 int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
 		       volatile sig_atomic_t *cancel, struct vfmig_err *err)
 {
-	int ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
+	int ret;
 
+	/* A clean start: nothing left over from a killed or failed run. */
+	for (unsigned int i = 0; i < s->nr; i++) {
+		struct vfmig_session_dev *sd = s->dev[i];
+
+		ret = vfmig_recover_idle(&sd->vfio, &sd->prep, err);
+		if (ret) {
+			vfmig_err_prefix(err, "device %s: clean start before the resume (%s): ",
+					 sd->vfio.uuid, sd->prep.why);
+			return ret;
+		}
+	}
+	ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = vfmig_v1dev_start(s->dev[i]->v1, err);
 	if (!ret)
 		return 0;
-	/* Nothing half-loaded stays behind: reset gives a clean, running device. */
+	/*
+	 * Reset gives a usable, running device; the kernel clears whatever part
+	 * of the stream had reached it (device.md, "Lifetimes"), so nothing
+	 * half-loaded stays behind.
+	 */
 	for (unsigned int i = 0; i < s->nr; i++) {
 		struct vfmig_err sub = { 0 };
 

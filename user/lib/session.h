@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "recover.h"
 #include "savevm.h"
 #include "v1dev.h"
 #include "vfio.h"
@@ -29,6 +30,8 @@ struct vfmig_session_dev {
 	struct vfmig_vfio_dev vfio;
 	struct vfmig_v1dev *v1;
 	struct vfmig_v1dev_config_ops config;
+	/* Destination: what was done before the resume for a clean start. */
+	struct vfmig_recover_result prep;
 };
 
 struct vfmig_session {
@@ -50,9 +53,12 @@ int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
 		       const struct vfmig_conv_opts *opts, volatile sig_atomic_t *cancel,
 		       struct vfmig_stats *stats, struct vfmig_err *err);
 /*
- * Resume (destination): load the stream, then start every device.  On
- * failure each device is reset, so it is usable again and holds nothing
- * half-loaded; err says which section and offset was bad.
+ * Resume (destination): bring every device to a clean start (a device not
+ * in RUNNING or STOP, e.g. left in RESUMING or the error state by a killed
+ * run, is reset first; dev[i]->prep says what was done), load the stream,
+ * then start every device.  On failure each device is reset, so it is
+ * usable again and running (the kernel clears what a refused stream had
+ * written); err says which section and offset was bad.
  */
 int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
 		       volatile sig_atomic_t *cancel, struct vfmig_err *err);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vfmig/abi.h"
+#include "kmod.h"
 #include "vfio.h"
 
 static int group_of(const char *uuid, int *id, struct vfmig_err *err)
@@ -24,6 +25,14 @@ static int group_of(const char *uuid, int *id, struct vfmig_err *err)
 
 	snprintf(path, sizeof(path), "%s/%s/iommu_group", VFMIG_SYSFS_MDEVS, uuid);
 	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 && errno == ENOENT) {
+		if (!vfmig_module_is_loaded())
+			return vfmig_err_set(err, -ENODEV, "device %s: the vfmig module is not loaded",
+					     uuid);
+		snprintf(path, sizeof(path), "%s/%s", VFMIG_SYSFS_MDEVS, uuid);
+		if (access(path, F_OK))
+			return vfmig_err_set(err, -ENODEV, "device %s: no such mdev device", uuid);
+	}
 	if (n < 0)
 		return vfmig_err_set(err, -errno, "device %s: no IOMMU group (%s): %s",
 				     uuid, path, strerror(errno));

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vfmig payload records (see payload.c for the format) and the resume
+ * side's record parser, payload_parse.c.  Both build in the kernel and, for
+ * the host fuzz target, in user space with tests/fuzz/payload_host.h in
+ * place of the kernel headers.
+ */
+#ifndef VFMIG_PAYLOAD_FMT_H
+#define VFMIG_PAYLOAD_FMT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include "payload_host.h"
+#endif
+
+#define VFMIG_REC_MAGIC		0x43524656u		/* "VFRC" */
+#define VFMIG_STREAM_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1" */
+#define VFMIG_STREAM_VERSION	2
+#define VFMIG_REC_MAX_PAGES	16
+
+enum vfmig_rec_kind {
+	VFMIG_REC_HEADER = 1,
+	VFMIG_REC_PAGES = 2,
+	VFMIG_REC_END = 3,
+};
+
+struct vfmig_rec_hdr {
+	__le32 magic;
+	__le16 kind;
+	__le16 flags;
+	__le32 seq;
+	__le32 len;
+	__le64 offset;
+	__le32 crc;		/* of the fields above */
+} __packed;
+
+struct vfmig_rec_header {
+	__le64 magic;
+	__le32 version;
+	__le32 type_code;
+	__le64 state_size;
+} __packed;
+
+struct vfmig_rec_end {
+	__le64 generation;
+	__le64 seed;
+	__le64 scratch;
+	__le64 checksum;
+} __packed;
+
+#define VFMIG_REC_HDR_LEN	sizeof(struct vfmig_rec_hdr)
+#define VFMIG_REC_MAX		(VFMIG_REC_HDR_LEN + VFMIG_REC_MAX_PAGES * PAGE_SIZE)
+
+/* Registers that are part of the device state besides its memory. */
+struct vfmig_regs {
+	u64 generation;			/* bumped by every dirtying pass */
+	u64 seed;			/* last seed written through sysfs */
+	u32 scratch;			/* guest-writable BAR0 register */
+};
+
+/* Resume side: an incremental parser of that record stream. */
+struct vfmig_resume {
+	bool active;
+	bool failed;			/* bad data seen: only reset helps */
+	bool complete;			/* end record verified */
+	bool applied;			/* memory or registers written */
+	bool offset_read;		/* data_offset read for this chunk */
+	u64 offset;			/* where the current chunk goes */
+	u32 seq;			/* expected sequence number */
+	bool header_seen;
+	u8 *rec;			/* record being assembled, unless checked in place */
+	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
+	__le64 *page_hash;		/* per page, as last applied */
+	size_t page_hash_size;		/* bytes, as allocated */
+	unsigned int window;
+};
+
+/* What the resume parser may see and change of a device. */
+struct vfmig_payload_target {
+	u8 *mem;			/* device memory, mem_size bytes */
+	u64 mem_size;			/* a multiple of PAGE_SIZE */
+	u32 type_code;			/* the stream's HEADER must name it */
+	struct vfmig_regs *regs;	/* set from the END record */
+};
+
+/* page_hash[first + i] := xxh64 of page i at @p, seeded with its index. */
+void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p);
+/* The END record's digest over @pages page hashes and the registers. */
+u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs);
+/* Fill in the header of the record at @rec (payload in place); its length. */
+u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 offset);
+/*
+ * Parse resumed bytes into @r (rec and page_hash allocated, the rest zero at
+ * the start of a session) and apply them to @t.  0, or -EINVAL at the first
+ * inconsistency; the caller then poisons the session.
+ */
+int vfmig_payload_parse(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			const u8 *buf, u64 len);
+
+#endif /* VFMIG_PAYLOAD_FMT_H */

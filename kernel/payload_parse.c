@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig payload records: sealing, hashing, and the resume side's parser
+ * (format in payload.c).  Nothing here touches struct vfmig_dev, so the same
+ * file builds for the host fuzz target (tests/fuzz/payload_fuzz.c).
+ */
+#ifdef __KERNEL__
+#include <linux/crc32.h>
+#include <linux/errno.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/xxhash.h>
+#endif
+
+#include "payload_fmt.h"
+
+#define HDR_LEN		VFMIG_REC_HDR_LEN
+#define HDR_CRC_SPAN	offsetof(struct vfmig_rec_hdr, crc)
+
+void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++)
+		page_hash[first + i] = cpu_to_le64(xxh64(p + (i << PAGE_SHIFT), PAGE_SIZE,
+							 first + i));
+}
+
+u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs)
+{
+	struct xxh64_state st;
+	__le64 r[3];
+
+	xxh64_reset(&st, 0);
+	xxh64_update(&st, page_hash, pages * sizeof(__le64));
+	r[0] = cpu_to_le64(regs->generation);
+	r[1] = cpu_to_le64(regs->seed);
+	r[2] = cpu_to_le64(regs->scratch);
+	xxh64_update(&st, r, sizeof(r));
+	return xxh64_digest(&st);
+}
+
+u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 offset)
+{
+	struct vfmig_rec_hdr *h = (void *)rec;
+
+	h->magic = cpu_to_le32(VFMIG_REC_MAGIC);
+	h->kind = cpu_to_le16(kind);
+	h->flags = 0;
+	h->seq = cpu_to_le32(seq);
+	h->len = cpu_to_le32(len);
+	h->offset = cpu_to_le64(offset);
+	h->crc = cpu_to_le32(crc32_le(~0, rec, HDR_CRC_SPAN));
+	return HDR_LEN + len;
+}
+
+/* A record header arrived whole: is it what may come next? */
+static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			   const struct vfmig_rec_hdr *h)
+{
+	u32 len = le32_to_cpu(h->len);
+	u64 off = le64_to_cpu(h->offset);
+
+	if (le32_to_cpu(h->magic) != VFMIG_REC_MAGIC || h->flags ||
+	    crc32_le(~0, (const u8 *)h, HDR_CRC_SPAN) != le32_to_cpu(h->crc))
+		return -EINVAL;
+	if (le32_to_cpu(h->seq) != r->seq)
+		return -EINVAL;		/* out of order, repeated or lost */
+	switch (le16_to_cpu(h->kind)) {
+	case VFMIG_REC_HEADER:
+		return !r->header_seen && len == sizeof(struct vfmig_rec_header) &&
+		       !off ? 0 : -EINVAL;
+	case VFMIG_REC_PAGES:
+		if (!r->header_seen || !len || len > VFMIG_REC_MAX_PAGES * PAGE_SIZE ||
+		    !PAGE_ALIGNED(len) || !PAGE_ALIGNED(off) || off >= t->mem_size ||
+		    len > t->mem_size - off)
+			return -EINVAL;
+		return 0;
+	case VFMIG_REC_END:
+		return r->header_seen && len == sizeof(struct vfmig_rec_end) &&
+		       !off ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A whole record whose header checked out: apply it; @p is its payload. */
+static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+		       const struct vfmig_rec_hdr *h, const u8 *p)
+{
+	u32 len = le32_to_cpu(h->len);
+
+	switch (le16_to_cpu(h->kind)) {
+	case VFMIG_REC_HEADER: {
+		const struct vfmig_rec_header *hd = (const void *)p;
+
+		/* A stream for another type or state size changes nothing. */
+		if (le64_to_cpu(hd->magic) != VFMIG_STREAM_MAGIC ||
+		    le32_to_cpu(hd->version) != VFMIG_STREAM_VERSION ||
+		    le32_to_cpu(hd->type_code) != t->type_code ||
+		    le64_to_cpu(hd->state_size) != t->mem_size)
+			return -EINVAL;
+		r->header_seen = true;
+		return 0;
+	}
+	case VFMIG_REC_PAGES:
+		r->applied = true;
+		memcpy(t->mem + le64_to_cpu(h->offset), p, len);
+		vfmig_payload_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+					 len >> PAGE_SHIFT, p);
+		return 0;
+	case VFMIG_REC_END: {
+		const struct vfmig_rec_end *e = (const void *)p;
+
+		r->applied = true;
+		t->regs->generation = le64_to_cpu(e->generation);
+		t->regs->seed = le64_to_cpu(e->seed);
+		t->regs->scratch = (u32)le64_to_cpu(e->scratch);
+		if (vfmig_payload_digest(r->page_hash, t->mem_size >> PAGE_SHIFT, t->regs) !=
+		    le64_to_cpu(e->checksum))
+			return -EINVAL;
+		r->complete = true;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+/*
+ * At a record boundary with a whole PAGES record at the start of @buf (the
+ * data section): check its header and copy its pages straight to device
+ * memory.  The header is copied out first, so the bounds checked are the
+ * bounds used.  Returns the bytes consumed, 0 to leave @buf to the
+ * accumulating path (another kind, or a record not whole in @buf), or
+ * -EINVAL.
+ */
+static int vfmig_feed_whole(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			    const u8 *buf, u64 len)
+{
+	struct vfmig_rec_hdr *h = (void *)r->rec;
+	u32 plen;
+
+	if (len < HDR_LEN)
+		return 0;
+	memcpy(h, buf, HDR_LEN);
+	plen = le32_to_cpu(h->len);
+	if (le16_to_cpu(h->kind) != VFMIG_REC_PAGES || plen > len - HDR_LEN)
+		return 0;
+	if (vfmig_check_hdr(r, t, h))
+		return -EINVAL;
+	if (vfmig_apply(r, t, h, buf + HDR_LEN))
+		return -EINVAL;
+	r->seq++;
+	return HDR_LEN + plen;
+}
+
+/*
+ * Whole PAGES records are applied from where they lie; everything else
+ * (other kinds, records split across data_size writes) is assembled in
+ * r->rec first.
+ */
+int vfmig_payload_parse(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			const u8 *buf, u64 len)
+{
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
+	int ret;
+
+	while (len) {
+		u32 want = r->rec_len ? r->rec_len : HDR_LEN;
+		u32 n = min_t(u64, len, want - r->rec_pos);
+
+		if (r->complete)
+			return -EINVAL;		/* data after the end record */
+		if (!r->rec_pos) {
+			ret = vfmig_feed_whole(r, t, buf, len);
+			if (ret < 0)
+				return -EINVAL;
+			if (ret) {
+				buf += ret;
+				len -= ret;
+				continue;
+			}
+		}
+		memcpy(r->rec + r->rec_pos, buf, n);
+		r->rec_pos += n;
+		buf += n;
+		len -= n;
+		if (r->rec_pos < want)
+			break;
+		if (!r->rec_len) {
+			if (vfmig_check_hdr(r, t, h))
+				return -EINVAL;
+			r->rec_len = HDR_LEN + le32_to_cpu(h->len);
+			continue;
+		}
+		if (vfmig_apply(r, t, h, r->rec + HDR_LEN))
+			return -EINVAL;
+		r->seq++;
+		r->rec_len = 0;
+		r->rec_pos = 0;
+	}
+	return 0;
+}

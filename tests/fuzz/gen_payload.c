@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Seed corpus generator for payload_fuzz:
+ *
+ *   gen_payload DIR   device payloads (kernel/payload.c's records) built with
+ *                     the module's own sealing and hashing code
+ *                     (kernel/payload_parse.c), each checked to verify
+ *
+ * Payloads saved by the real module are extracted from engine streams with
+ * `gen_corpus extract`.  `make -C tests/fuzz corpus` rewrites the gen-* seeds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "payload_fmt.h"
+
+static const char *outdir;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "gen_payload: %s failed\n", what);
+	exit(1);
+}
+
+static void write_file(const char *name, const uint8_t *buf, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+		die(path);
+	printf("%-40s %7zu bytes\n", path, len);
+}
+
+/* ---- device payloads ---- */
+
+struct payload_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static uint8_t *payload_room(struct payload_buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			die("allocation");
+	}
+	b->len += n;
+	return b->p + b->len - n;
+}
+
+/* A PAGES record of n pages from first, as the device's save side sends it. */
+static void put_pages(struct payload_buf *b, uint32_t *seq, const uint8_t *mem,
+		      __le64 *page_hash, uint64_t first, uint64_t n)
+{
+	uint8_t *rec = payload_room(b, VFMIG_REC_HDR_LEN + n * PAGE_SIZE);
+
+	memcpy(rec + VFMIG_REC_HDR_LEN, mem + first * PAGE_SIZE, n * PAGE_SIZE);
+	vfmig_payload_hash_pages(page_hash, first, n, rec + VFMIG_REC_HDR_LEN);
+	vfmig_payload_seal(rec, VFMIG_REC_PAGES, (*seq)++, (uint32_t)(n * PAGE_SIZE),
+			   first * PAGE_SIZE);
+}
+
+struct payload_case {
+	const char *name;
+	unsigned int pages;	/* 1..16 */
+	uint8_t split;		/* payload_fuzz's byte 1 */
+	unsigned int run;	/* pages per PAGES record, 1..16 */
+	unsigned int resend;	/* pages changed and sent again after the first pass */
+	bool end;		/* with the END record */
+};
+
+/*
+ * payload_fuzz input: pages - 1, split, then the payload: HEADER, a pass
+ * over memory, resent pages (as a pre-copy round after the guest wrote),
+ * END; then checked with the parser as payload_fuzz runs it.
+ */
+static void gen_payload(const struct payload_case *pc)
+{
+	uint64_t pages = pc->pages, mem_size = pages * PAGE_SIZE, i, n;
+	uint8_t *mem = malloc(mem_size), *dst = calloc(1, mem_size);
+	__le64 *hash = calloc(pages, sizeof(__le64));
+	struct payload_buf b = { 0 };
+	struct vfmig_regs regs = { .generation = 3, .seed = pc->pages * 77, .scratch = 0xabcd };
+	struct vfmig_rec_header *hd;
+	struct vfmig_rec_end *e;
+	struct vfmig_resume r = { 0 };
+	struct vfmig_regs dregs = { 0 };
+	struct vfmig_payload_target t = { dst, mem_size, 1, &dregs };
+	uint32_t seq = 0, x = pc->pages * 2654435761u + pc->resend;
+	uint8_t *rec;
+
+	if (!mem || !dst || !hash)
+		die("allocation");
+	for (i = 0; i < mem_size; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		mem[i] = (uint8_t)x;
+	}
+	payload_room(&b, 2);
+	b.p[0] = (uint8_t)(pc->pages - 1);
+	b.p[1] = pc->split;
+	rec = payload_room(&b, VFMIG_REC_HDR_LEN + sizeof(*hd));
+	hd = (void *)(rec + VFMIG_REC_HDR_LEN);
+	hd->magic = cpu_to_le64(VFMIG_STREAM_MAGIC);
+	hd->version = cpu_to_le32(VFMIG_STREAM_VERSION);
+	hd->type_code = cpu_to_le32(1);
+	hd->state_size = cpu_to_le64(mem_size);
+	vfmig_payload_seal(rec, VFMIG_REC_HEADER, seq++, sizeof(*hd), 0);
+	for (i = 0; i < pages; i += n) {
+		n = pages - i < pc->run ? pages - i : pc->run;
+		put_pages(&b, &seq, mem, hash, i, n);
+	}
+	for (i = 0; i < pc->resend; i++) {
+		uint64_t pg = (i * 5 + 1) % pages;
+
+		mem[pg * PAGE_SIZE + i] ^= 0xff;
+		put_pages(&b, &seq, mem, hash, pg, 1);
+	}
+	if (pc->end) {
+		rec = payload_room(&b, VFMIG_REC_HDR_LEN + sizeof(*e));
+		e = (void *)(rec + VFMIG_REC_HDR_LEN);
+		e->generation = cpu_to_le64(regs.generation);
+		e->seed = cpu_to_le64(regs.seed);
+		e->scratch = cpu_to_le64(regs.scratch);
+		e->checksum = cpu_to_le64(vfmig_payload_digest(hash, pages, &regs));
+		vfmig_payload_seal(rec, VFMIG_REC_END, seq++, sizeof(*e), 0);
+	}
+	/* It verifies (whole, in one write) into memory equal to the source's. */
+	r.rec = malloc(VFMIG_REC_MAX);
+	r.page_hash = calloc(pages, sizeof(__le64));
+	if (!r.rec || !r.page_hash)
+		die("allocation");
+	if (vfmig_payload_parse(&r, &t, b.p + 2, b.len - 2) || r.complete != pc->end ||
+	    (pc->end && memcmp(dst, mem, mem_size)))
+		die(pc->name);
+	write_file(pc->name, b.p, b.len);
+	free(r.rec);
+	free(r.page_hash);
+	free(b.p);
+	free(hash);
+	free(mem);
+	free(dst);
+}
+
+static const struct payload_case payload_cases[] = {
+	{ "gen-1page", 1, 0, 1, 0, true },
+	{ "gen-4pages-split", 4, 7, 2, 0, true },
+	{ "gen-16pages", 16, 0, 16, 0, true },
+	{ "gen-16pages-runs3-split", 16, 3, 3, 0, true },
+	{ "gen-16pages-resend", 16, 0, 16, 6, true },
+	{ "gen-9pages-resend-split", 9, 200, 4, 5, true },
+	{ "gen-8pages-no-end", 8, 11, 8, 0, false },
+	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true },
+	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true },
+	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_payload DIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	for (i = 0; i < sizeof(payload_cases) / sizeof(payload_cases[0]); i++)
+		gen_payload(&payload_cases[i]);
+	return 0;
+}

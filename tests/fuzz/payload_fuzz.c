@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target: the device's payload parser (kernel/payload_parse.c,
+ * the code vfmig.ko runs on every data_size write while RESUMING), built on
+ * the host with payload_host.h.
+ *
+ * Input: byte 0 sets the device (memory of (b0 & 15) + 1 pages, type code 1
+ * as vfmig-small), byte 1 how the rest is cut into data_size writes (0: one
+ * write; else a pattern of tiny, page-sized, record-sized and whole pieces
+ * drawn from it), the rest is the payload.  Each piece is fed from its own
+ * exactly sized buffer, as the kernel feeds from the data section, and the
+ * parser's buffers are allocated at their kernel sizes, so ASan sees any
+ * access beyond them.  Feeding stops at the first refusal, as the device
+ * refuses every write after one.
+ *
+ * Besides the sanitizers, the target aborts when
+ *  - a resume is verified (complete) but a page of memory differs from what
+ *    its recorded hash says: the END digest would then vouch for state the
+ *    device does not hold;
+ *  - complete without the HEADER record, or without anything applied;
+ *  - the parser's assembly position leaves its bounds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "payload_fmt.h"
+
+#define FUZZ_TYPE_CODE	1u
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void finding(const char *what)
+{
+	fprintf(stderr, "payload_fuzz: %s\n", what);
+	abort();
+}
+
+static u64 next_piece(u32 *x, u64 left)
+{
+	u64 n;
+
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	switch (*x % 5) {
+	case 0:
+		n = left;
+		break;
+	case 1:
+		n = 1 + (*x >> 8) % 40;		/* splits record headers */
+		break;
+	case 2:
+		n = PAGE_SIZE;
+		break;
+	case 3:
+		n = 4 * PAGE_SIZE;		/* vfmig-small's data section */
+		break;
+	default:
+		n = VFMIG_REC_HDR_LEN + (1 + (*x >> 8) % VFMIG_REC_MAX_PAGES) * PAGE_SIZE;
+		break;
+	}
+	return n < left ? n : left;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vfmig_resume r = { 0 };
+	struct vfmig_regs regs = { 0 };
+	struct vfmig_payload_target t;
+	u64 pages, i, left;
+	u32 x;
+	int ret = 0;
+
+	if (size < 2)
+		return 0;
+	pages = (data[0] & 15) + 1;
+	x = data[1] ? (u32)data[1] * 2654435761u : 0;
+	data += 2;
+	size -= 2;
+
+	t.mem_size = pages * PAGE_SIZE;
+	t.mem = malloc(t.mem_size);
+	t.type_code = FUZZ_TYPE_CODE;
+	t.regs = &regs;
+	r.rec = malloc(VFMIG_REC_MAX);
+	r.page_hash_size = pages * sizeof(__le64);
+	r.page_hash = calloc(1, r.page_hash_size);
+	if (!t.mem || !r.rec || !r.page_hash)
+		finding("out of memory");
+	memset(t.mem, 0x5a, t.mem_size);
+	r.active = true;
+
+	for (left = size; left && !ret; ) {
+		u64 n = x ? next_piece(&x, left) : left;
+		u8 *piece = malloc(n);
+
+		if (!piece)
+			finding("out of memory");
+		memcpy(piece, data + (size - left), n);
+		ret = vfmig_payload_parse(&r, &t, piece, n);
+		free(piece);
+		left -= n;
+		if (ret && ret != -EINVAL)
+			finding("refusal other than -EINVAL");
+		if (!ret && (r.rec_pos > (r.rec_len ? r.rec_len : VFMIG_REC_HDR_LEN) ||
+			     r.rec_len > VFMIG_REC_MAX))
+			finding("assembly position out of bounds");
+	}
+	if (r.complete) {
+		if (!r.header_seen || !r.applied)
+			finding("complete without HEADER or without anything applied");
+		for (i = 0; i < pages; i++)
+			if (le64_to_cpu(r.page_hash[i]) !=
+			    xxh64(t.mem + i * PAGE_SIZE, PAGE_SIZE, i))
+				finding("verified resume, but memory differs from its page hash");
+	}
+	free(r.page_hash);
+	free(r.rec);
+	free(t.mem);
+	return 0;
+}

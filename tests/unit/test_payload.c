@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The device's payload parser (kernel/payload_parse.c) built on the host
+ * with tests/fuzz/payload_host.h: the shim's crc32 and xxh64 against the
+ * kernel's conventions, payloads the module itself saved (in a VM), every
+ * way of cutting a payload into writes, and refusals.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* Not testutil.h: the kernel's payload_fmt.h and user space's stream.h share names. */
+#include "payload_fmt.h"
+
+#ifndef VFMIG_TOP
+#error "VFMIG_TOP (the source tree) must be defined"
+#endif
+
+/* The kernel's crc32_le(), bit by bit: reflected 0xedb88320, no inversions. */
+static u32 ref_crc32_le(u32 crc, const u8 *p, size_t len)
+{
+	int k;
+
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ ((crc & 1) ? 0xedb88320u : 0);
+	}
+	return crc;
+}
+
+static void test_crc32_le_matches_kernel(void **state)
+{
+	static const u8 check[] = "123456789";
+	u8 buf[300];
+	u32 x = 1, seeds[] = { ~0u, 0, 0x12345678u, 0xdeadbeefu };
+	size_t i, s, len;
+
+	(void)state;
+	/* CRC-32's check value is 0xcbf43926 after the final inversion. */
+	assert_int_equal(crc32_le(~0u, check, 9), 0x340bc6d9u);
+	assert_int_equal(~crc32_le(~0u, check, 9), 0xcbf43926u);
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (u8)(x >> 16);
+	}
+	for (s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++)
+		for (len = 0; len <= sizeof(buf); len += 7)
+			assert_int_equal(crc32_le(seeds[s], buf, len),
+					 ref_crc32_le(seeds[s], buf, len));
+}
+
+/*
+ * XXH64 values computed with the kernel's own lib/xxhash.c (Linux 6.12,
+ * built on the host); the END digests of module-saved payloads
+ * (test_module_payloads) check the same on real data.
+ */
+static void test_xxh64_matches_kernel(void **state)
+{
+	static const u8 abc[] = "abc";
+	u8 page[PAGE_SIZE];
+	struct xxh64_state st;
+	size_t i;
+
+	(void)state;
+	assert_true(xxh64("", 0, 0) == 0xef46db3751d8e999ull);
+	assert_true(xxh64(abc, 3, 0) == 0x44bc2cf5ad770999ull);
+	for (i = 0; i < sizeof(page); i++)
+		page[i] = (u8)(i * 7 + 3);
+	assert_true(xxh64(page, sizeof(page), 5) == 0x9b95a478f0ad0d51ull);
+	/* Streaming in uneven pieces equals one shot. */
+	xxh64_reset(&st, 9);
+	xxh64_update(&st, page, 1);
+	xxh64_update(&st, page + 1, 100);
+	xxh64_update(&st, page + 101, sizeof(page) - 101);
+	assert_true(xxh64_digest(&st) == xxh64(page, sizeof(page), 9));
+}
+
+struct pl {
+	u8 *buf;
+	size_t len;
+	u64 pages;
+};
+
+static struct pl read_seed(const char *name)
+{
+	char path[4096];
+	struct pl p;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/payload/%s", VFMIG_TOP, name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 2);
+	rewind(f);
+	p.buf = malloc((size_t)n);
+	assert_non_null(p.buf);
+	assert_int_equal(fread(p.buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	/* payload_fuzz's input: pages - 1, split pattern, payload. */
+	p.pages = (p.buf[0] & 15) + 1;
+	p.len = (size_t)n - 2;
+	memmove(p.buf, p.buf + 2, p.len);
+	return p;
+}
+
+struct dev {
+	struct vfmig_resume r;
+	struct vfmig_regs regs;
+	struct vfmig_payload_target t;
+};
+
+static void dev_init(struct dev *d, u64 pages)
+{
+	memset(d, 0, sizeof(*d));
+	d->t.mem_size = pages * PAGE_SIZE;
+	d->t.mem = malloc(d->t.mem_size);
+	d->t.type_code = 1;
+	d->t.regs = &d->regs;
+	d->r.rec = malloc(VFMIG_REC_MAX);
+	d->r.page_hash = calloc(pages, sizeof(__le64));
+	assert_non_null(d->t.mem);
+	assert_non_null(d->r.rec);
+	assert_non_null(d->r.page_hash);
+	memset(d->t.mem, 0xee, d->t.mem_size);
+}
+
+static void dev_fini(struct dev *d)
+{
+	free(d->t.mem);
+	free(d->r.rec);
+	free(d->r.page_hash);
+}
+
+/* Feed in pieces of step bytes (0: whole); the parser's result. */
+static int feed(struct dev *d, const u8 *p, size_t len, size_t step)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	while (off < len && !ret) {
+		size_t n = step && step < len - off ? step : len - off;
+		u8 *piece = malloc(n);
+
+		assert_non_null(piece);
+		memcpy(piece, p + off, n);
+		ret = vfmig_payload_parse(&d->r, &d->t, piece, n);
+		free(piece);
+		off += n;
+	}
+	return ret;
+}
+
+/*
+ * Payloads vfmig.ko saved in a VM (tests/fuzz/capture-guest.sh, extracted
+ * with gen_corpus extract) verify here: the module's crc32 and xxh64 agree
+ * with the host's on real data, END digest included.
+ */
+static void test_module_payloads(void **state)
+{
+	static const char *const names[] = {
+		"real-small-6.1", "real-small-dirty-6.1",
+		"real-small-6.12", "real-small-dirty-6.12",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct pl p = read_seed(names[i]);
+		struct dev d;
+
+		assert_int_equal(p.pages, 16);	/* vfmig-small: 64 KiB */
+		dev_init(&d, p.pages);
+		if (feed(&d, p.buf, p.len, 0))
+			fail_msg("%s: refused", names[i]);
+		if (!d.r.complete)
+			fail_msg("%s: not verified", names[i]);
+		dev_fini(&d);
+		free(p.buf);
+	}
+}
+
+/* Every cut of a payload into writes gives the same verified state. */
+static void test_any_split(void **state)
+{
+	struct pl p = read_seed("gen-16pages-resend");
+	u8 *want = NULL;
+	size_t steps[] = { 0, 1, 2, 3, 27, 28, 29, 31, 100, 4095, 4096, 4097, 4124, 16384,
+			   65536 + 28 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct dev d;
+
+		dev_init(&d, p.pages);
+		assert_int_equal(feed(&d, p.buf, p.len, steps[i]), 0);
+		assert_true(d.r.complete);
+		if (!want) {
+			want = malloc(d.t.mem_size);
+			assert_non_null(want);
+			memcpy(want, d.t.mem, d.t.mem_size);
+		} else {
+			assert_memory_equal(d.t.mem, want, d.t.mem_size);
+		}
+		dev_fini(&d);
+	}
+	free(want);
+	free(p.buf);
+}
+
+/* Any flipped bit, anywhere, is refused by the end of the payload. */
+static void test_bit_flips_refused(void **state)
+{
+	struct pl p = read_seed("gen-4pages-split");
+	size_t pos;
+
+	(void)state;
+	for (pos = 0; pos < p.len; pos += 61) {
+		struct dev d;
+		int ret;
+
+		dev_init(&d, p.pages);
+		p.buf[pos] ^= 0x10;
+		ret = feed(&d, p.buf, p.len, 0);
+		p.buf[pos] ^= 0x10;
+		if (!ret && d.r.complete)
+			fail_msg("flip at byte %zu: verified", pos);
+		dev_fini(&d);
+	}
+	free(p.buf);
+}
+
+/* Another type, another state size, data after END, a truncated END. */
+static void test_refusals(void **state)
+{
+	struct pl p = read_seed("gen-1page");
+	struct dev d;
+	u8 extra = 0;
+
+	(void)state;
+	dev_init(&d, p.pages);
+	d.t.type_code = 2;
+	assert_int_equal(feed(&d, p.buf, p.len, 0), -EINVAL);
+	assert_false(d.r.applied);
+	dev_fini(&d);
+
+	dev_init(&d, p.pages + 1);
+	assert_int_equal(feed(&d, p.buf, p.len, 0), -EINVAL);
+	assert_false(d.r.applied);
+	dev_fini(&d);
+
+	dev_init(&d, p.pages);
+	assert_int_equal(feed(&d, p.buf, p.len, 0), 0);
+	assert_true(d.r.complete);
+	assert_int_equal(vfmig_payload_parse(&d.r, &d.t, &extra, 1), -EINVAL);
+	dev_fini(&d);
+
+	dev_init(&d, p.pages);
+	assert_int_equal(feed(&d, p.buf, p.len - 1, 7), 0);
+	assert_false(d.r.complete);
+	assert_true(d.r.applied);
+	dev_fini(&d);
+	free(p.buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32_le_matches_kernel),
+		cmocka_unit_test(test_xxh64_matches_kernel),
+		cmocka_unit_test(test_module_payloads),
+		cmocka_unit_test(test_any_split),
+		cmocka_unit_test(test_bit_flips_refused),
+		cmocka_unit_test(test_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Recovery of devices left behind by killed or failed migrations. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "recover.h"
+#include "v1.h"
+
+const char *vfmig_recover_action_name(enum vfmig_recover_action a)
+{
+	switch (a) {
+	case VFMIG_RECOVER_WRITE:
+		return "device_state write";
+	case VFMIG_RECOVER_RESET:
+		return "VFIO_DEVICE_RESET";
+	default:
+		return "nothing to do";
+	}
+}
+
+/* Reset, then insist on RUNNING: that is what VFIO_DEVICE_RESET promises. */
+static int do_reset(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+		    struct vfmig_err *err)
+{
+	int ret;
+
+	res->action = VFMIG_RECOVER_RESET;
+	ret = vfmig_vfio_reset(d, err);
+	if (!ret)
+		ret = vfmig_v1_get_state(&d->region, &res->after, err);
+	if (ret)
+		return ret;
+	if ((res->after & VFMIG_V1_STATE_MASK) != VFMIG_V1_STATE_RUNNING)
+		return vfmig_err_set(err, -EIO, "device %s: still %s after VFIO_DEVICE_RESET",
+				     d->uuid, vfmig_v1_state_name(res->after));
+	return 0;
+}
+
+static int read_before(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res)
+{
+	struct vfmig_err sub;
+
+	memset(res, 0, sizeof(*res));
+	vfmig_err_clear(&sub);
+	if (vfmig_v1_get_state(&d->region, &res->before, &sub)) {
+		snprintf(res->why, sizeof(res->why), "device_state unreadable (%.100s)", sub.msg);
+		return -1;
+	}
+	res->before_valid = true;
+	return 0;
+}
+
+int vfmig_recover_running(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+			  struct vfmig_err *err)
+{
+	uint32_t s;
+	struct vfmig_err sub;
+	int ret;
+
+	if (read_before(d, res))
+		return do_reset(d, res, err);
+	s = res->before & VFMIG_V1_STATE_MASK;
+	if (VFMIG_V1_STATE_IS_ERROR(res->before) || (s & VFMIG_V1_STATE_RESUMING)) {
+		snprintf(res->why, sizeof(res->why), "device was in %s",
+			 vfmig_v1_state_name(res->before));
+		return do_reset(d, res, err);
+	}
+	/* STOP, RUNNING, pre-copy, stop-and-copy: a write keeps the memory as it is. */
+	res->action = VFMIG_RECOVER_WRITE;
+	vfmig_err_clear(&sub);
+	ret = vfmig_v1_set_state(&d->region, ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
+				 VFMIG_V1_STATE_RUNNING, &res->after, &sub);
+	if (ret) {
+		snprintf(res->why, sizeof(res->why), "write refused (%.120s)", sub.msg);
+		return do_reset(d, res, err);
+	}
+	ret = vfmig_v1_get_state(&d->region, &res->after, err);
+	if (!ret && (res->after & VFMIG_V1_STATE_MASK) != VFMIG_V1_STATE_RUNNING)
+		ret = vfmig_err_set(err, -EIO, "device %s: still %s after writing RUNNING", d->uuid,
+				    vfmig_v1_state_name(res->after));
+	return ret;
+}
+
+int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+		       struct vfmig_err *err)
+{
+	uint32_t s;
+
+	if (read_before(d, res))
+		return do_reset(d, res, err);
+	s = res->before & VFMIG_V1_STATE_MASK;
+	if (!VFMIG_V1_STATE_IS_ERROR(res->before) &&
+	    (s == VFMIG_V1_STATE_RUNNING || s == VFMIG_V1_STATE_STOP)) {
+		res->after = res->before;
+		return 0;
+	}
+	snprintf(res->why, sizeof(res->why), "device was in %s", vfmig_v1_state_name(res->before));
+	return do_reset(d, res, err);
+}
+
+int vfmig_recover(const char *uuid, struct vfmig_recover_result *res, struct vfmig_err *err)
+{
+	struct vfmig_vfio_dev d;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = vfmig_vfio_open(&d, uuid, err);
+	if (!ret)
+		ret = vfmig_vfio_map_migration(&d, false, err);
+	if (!ret)
+		ret = vfmig_recover_running(&d, res, err);
+	if (ret)
+		vfmig_err_prefix(err, "recover: ");
+	vfmig_vfio_close(&d);
+	return ret;
+}
