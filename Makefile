@@ -93,7 +93,8 @@ vm-check: user selftests
 check: user unit unit-asan fuzz-build selftests
 	sh tests/run-checks.sh all $(VM_KERNELS)
 
-# Build (first time, ~10-20 min on 2 cores) or reuse the debug kernel; see
+# Build (first time: 8-10 min on an idle 2-core machine, 40 min measured on a
+# busy one) or reuse the debug kernel; see
 # Documentation/vm-runner.md.
 debug-kernel:
 	sh scripts/debug-kernel.sh
