@@ -3,6 +3,9 @@
 #
 #   make              module for KDIR, user-space library, CLI and tests
 #   make check        unit tests on the host + VM suites on Linux 6.1 and 6.12
+#                     + device/migration/fuzz suites on the debug kernel
+#   make debug-kernel the debug 6.12 kernel (KASAN, lockdep, UBSAN), cached
+#   make debug-check  only the debug-kernel part of `make check`
 #   make demo         the main job in a VM (see README)
 #   make vm-shell     a shell in a VM with the module built for KREL
 #   make deps         install build/test dependencies (Debian 12, as root)
@@ -31,7 +34,7 @@ VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
 	demo vm-shell deps clean bench lint man install uninstall unit-asan fuzz-build \
-	fuzz-host fuzz-vm fuzz
+	fuzz-host fuzz-vm fuzz debug-kernel debug-check
 
 all: module user selftests unit
 
@@ -88,8 +91,18 @@ vm-check: user selftests
 	sh tests/run-checks.sh vm $(VM_KERNELS)
 
 # Unit tests and the VM suite on each kernel; ends with "N passed, N failed".
+# VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out.
 check: user unit unit-asan fuzz-build selftests
 	sh tests/run-checks.sh all $(VM_KERNELS)
+
+# Build (first time: 8-10 min on an idle 2-core machine, 40 min measured on a
+# busy one) or reuse the debug kernel; see
+# Documentation/vm-runner.md.
+debug-kernel:
+	sh scripts/debug-kernel.sh
+
+debug-check: user selftests
+	sh tests/run-checks.sh debug
 
 demo: user selftests
 	sh tests/demo.sh $(firstword $(VM_KERNELS))
@@ -111,9 +124,15 @@ fuzz-vm: user selftests
 # for FUZZ_SECONDS each, then the VM fuzzer for FUZZ_OPS on each kernel.
 fuzz: fuzz-host fuzz-vm
 
+# KREL_VM=debug-6.12: the debug kernel.
 KREL_VM ?= $(firstword $(VM_KERNELS))
 vm-shell: user selftests
-	sh scripts/build-module.sh $(KREL_VM) /usr/src/linux-headers-$(KREL_VM)
+	@if [ "$(KREL_VM)" = debug-6.12 ]; then \
+		dk=$$(sh scripts/debug-kernel.sh) && \
+		sh scripts/build-module.sh "$$(cat "$$dk/release")" "$$dk/linux"; \
+	else \
+		sh scripts/build-module.sh $(KREL_VM) /usr/src/linux-headers-$(KREL_VM); \
+	fi
 	sh tests/vm/run-vm.sh --interactive $(KREL_VM)
 
 deps:

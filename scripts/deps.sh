@@ -18,6 +18,9 @@ pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
 linux-image-amd64 linux-headers-amd64 linux-source-6.12 scdoc bash-completion
 clang libclang-rt-14-dev llvm libxxhash-dev zlib1g-dev"
+# The debug kernel (scripts/debug-kernel.sh) also needs what building a
+# kernel needs (the source is linux-source-6.12 above).
+pkgs="$pkgs bc bison flex libelf-dev libssl-dev"
 
 missing=""
 for p in $pkgs; do

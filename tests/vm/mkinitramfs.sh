@@ -3,16 +3,23 @@
 # It holds busybox, our init, and exactly the modules needed to mount the
 # host over virtio-9p (resolved with modprobe, decompressed if .ko.xz).
 # Everything else (vfio, mdev, vfmig, tests) comes from the host over 9p.
-# usage: mkinitramfs.sh KRELEASE OUTPUT.cpio.gz
+# usage: mkinitramfs.sh [-d MODBASE] KRELEASE OUTPUT.cpio.gz
+#   -d MODBASE  modules under MODBASE/lib/modules/KRELEASE (modprobe -d), as
+#               for the debug kernel (scripts/debug-kernel.sh); default /
 set -eu
+base=/
+if [ "${1:-}" = -d ]; then
+	base=$2
+	shift 2
+fi
 krel=$1
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
 command -v busybox >/dev/null || [ -x /bin/busybox ] || {
 	echo "mkinitramfs: busybox-static is not installed (make deps)" >&2; exit 1; }
-[ -d "/lib/modules/$krel" ] || {
-	echo "mkinitramfs: no /lib/modules/$krel (install linux-image-$krel)" >&2; exit 1; }
+[ -d "$base/lib/modules/$krel" ] || {
+	echo "mkinitramfs: no $base/lib/modules/$krel (install linux-image-$krel)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,7 +31,7 @@ chmod 755 "$tmp/init"
 # Load order as modprobe resolves it; built-in ones print "builtin ...".
 : > "$tmp/modules/order"
 for mod in virtio_pci 9pnet_virtio 9p; do
-	modprobe -S "$krel" --show-depends "$mod"
+	modprobe -d "$base" -S "$krel" --show-depends "$mod"
 done |
 while read -r kind path _; do
 	[ "$kind" = insmod ] || continue
