@@ -707,7 +707,7 @@ static int test_table_removing(void)
 	snprintf(dir, sizeof(dir), VFMIG_SYSFS_MDEVS "/%s/vfmig", d.uuid);
 	CHECK(pthread_create(&th, NULL, remove_thread, d.uuid) == 0, "thread");
 	for (i = 0; i < 100 && access(dir, F_OK) == 0; i++)
-		sleep_ms(20);
+		sleep_ms(50);
 	CHECK(i < 100, "vfmig/ still there 2 s into the remove");
 	for (size_t r = 0; r < TAP_COUNT(rows); r++) {
 		int got = kw(d.uuid, rows[r].knob, rows[r].value);
@@ -1050,36 +1050,44 @@ static int test_seed_fill_responsive(void)
 	CHECK(kw(d.uuid, "dirty_working_set", "67108864") == 0 &&
 	      kw(d.uuid, "dirty_rate", "68719476736") == 0, "dirty_rate 2^36");
 	sleep_ms(100);
-	f.uuid = d.uuid;
-	f.seed = "77";
-	CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
-	sleep_ms(200);
-	while (!atomic_load(&f.done)) {
-		t = now_s();
-		if (sysfs_state(d.uuid) != VFMIG_V1_STATE_RUNNING)
-			tap_diag("device_state read failed during the fill");
-		t = now_s() - t;
-		worst = t > worst ? t : worst;
-		reads++;
-		if (!probed) {
-			seed_busy = kw(d.uuid, "seed", "78");
-			state_busy = set_state(&d, VFMIG_V1_STATE_STOP);
-			rate_ok = kw(d.uuid, "dirty_rate", "68719476736");
-			none_ok = kw(d.uuid, "fault", "none");
-			probed = !atomic_load(&f.done);
-		}
+	/*
+	 * The probes count only if the fill was still running after them; a
+	 * fill that a quiet host finished first is run again (a new seed).
+	 */
+	for (unsigned int attempt = 0; attempt < 5 && !probed; attempt++) {
+		memset(&f, 0, sizeof(f));
+		f.uuid = d.uuid;
+		f.seed = "77";
+		CHECK(set_state(&d, VFMIG_V1_STATE_RUNNING) == 0, "running before the fill");
+		CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
 		sleep_ms(50);
+		while (!atomic_load(&f.done)) {
+			t = now_s();
+			if (sysfs_state(d.uuid) != VFMIG_V1_STATE_RUNNING)
+				tap_diag("device_state read failed during the fill");
+			t = now_s() - t;
+			worst = t > worst ? t : worst;
+			reads++;
+			if (!probed) {
+				seed_busy = kw(d.uuid, "seed", "78");
+				state_busy = set_state(&d, VFMIG_V1_STATE_STOP);
+				rate_ok = kw(d.uuid, "dirty_rate", "68719476736");
+				none_ok = kw(d.uuid, "fault", "none");
+				probed = !atomic_load(&f.done);
+			}
+			sleep_ms(50);
+		}
+		pthread_join(th, NULL);
+		CHECK(f.ret == 0, "seed fill answered %d", f.ret);
 	}
-	pthread_join(th, NULL);
 	tap_diag("1 GiB seed fill at dirty_rate 2^36: %.2f s; %u device_state reads during it, "
 		 "slowest %.3f s", f.t1 - f.t0, reads, worst);
-	CHECK(f.ret == 0, "seed fill answered %d", f.ret);
+	CHECK(probed, "every fill ended before the probes (last %.2f s)", f.t1 - f.t0);
 	CHECK(reads > 0 && worst < 2.0, "device_state read took %.3f s during the fill", worst);
 	CHECK(seed_busy == -EBUSY, "second seed during a fill answered %d", seed_busy);
 	CHECK(state_busy == -EBUSY, "device_state write during a fill answered %d", state_busy);
 	CHECK(rate_ok == 0 && none_ok == 0, "dirty_rate %d, fault=none %d during a fill", rate_ok,
 	      none_ok);
-	CHECK(probed, "the fill ended before the probes (%.2f s)", f.t1 - f.t0);
 	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && ku(d.uuid, "seed") == 77, "after fill");
 	CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
 	/* For the record: a checksum read hashes the whole 1 GiB under the device lock. */
@@ -1088,20 +1096,22 @@ static int test_seed_fill_responsive(void)
 	tap_diag("checksum of 1 GiB: %.2f s", now_s() - t);
 	dev_close(&d);
 
-	/* Closed: a state_size write during a fill. */
-	memset(&f, 0, sizeof(f));
-	f.uuid = d.uuid;
-	f.seed = "79";
-	CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
-	sleep_ms(200);
+	/* Closed: a state_size write during a fill (again if the fill won the race). */
 	probed = false;
-	if (!atomic_load(&f.done)) {
-		size_busy = kw(d.uuid, "state_size", "1048576");
-		bad_size_busy = kw(d.uuid, "state_size", "4095");
-		layout_ok = kw(d.uuid, "data_size", "32768");
-		probed = !atomic_load(&f.done);
+	for (unsigned int attempt = 0; attempt < 5 && !probed; attempt++) {
+		memset(&f, 0, sizeof(f));
+		f.uuid = d.uuid;
+		f.seed = "79";
+		CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
+		sleep_ms(50);
+		if (!atomic_load(&f.done)) {
+			size_busy = kw(d.uuid, "state_size", "1048576");
+			bad_size_busy = kw(d.uuid, "state_size", "4095");
+			layout_ok = kw(d.uuid, "data_size", "32768");
+			probed = !atomic_load(&f.done);
+		}
+		pthread_join(th, NULL);
 	}
-	pthread_join(th, NULL);
 	CHECK(f.ret == 0 && probed, "closed fill %d, probed %d", f.ret, probed);
 	CHECK(size_busy == -EBUSY && bad_size_busy == -EBUSY,
 	      "state_size during a fill answered %d, %d", size_busy, bad_size_busy);
