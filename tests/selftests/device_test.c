@@ -71,21 +71,6 @@ static void stream_free(struct stream *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static uint64_t knob(struct dev *d, const char *name)
 {
 	uint64_t v = UINT64_MAX;

@@ -38,21 +38,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void knob_path(char *buf, size_t len, const char *uuid, const char *name)
 {
 	snprintf(buf, len, VFMIG_SYSFS_MDEVS "/%s/vfmig/%s", uuid, name);

@@ -52,4 +52,8 @@ int set_state(struct dev *d, uint32_t s);
 int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
 	 bool to_device);
 
+/* Monotonic time in seconds, and a sleep, for the suites' timings. */
+double now_s(void);
+void sleep_ms(unsigned int ms);
+
 #endif /* VFMIG_SELFTEST_UTIL_H */
