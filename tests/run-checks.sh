@@ -89,21 +89,26 @@ run_hostfuzz() {
 	done
 }
 
+# build_module KRELEASE KDIR: vfmig.ko with W=1, one result (a warning fails
+# it); non-zero when there is no module to test.
+build_module() {
+	echo "== module build for $1 (W=1)"
+	if ! sh "$top/scripts/build-module.sh" "$1" "$2" W=1 > "$logs/build-$1.log" 2>&1; then
+		cat "$logs/build-$1.log"
+		record fail "vfmig.ko does not build for $1"
+		return 1
+	fi
+	if grep -q 'warning:' "$logs/build-$1.log"; then
+		grep 'warning:' "$logs/build-$1.log"
+		record fail "vfmig.ko builds with warnings for $1"
+	else
+		record ok "build $1"
+	fi
+}
+
 run_vm() {
 	k=$1
-	echo "== module build for $k (W=1)"
-	if ! sh "$top/scripts/build-module.sh" "$k" "/usr/src/linux-headers-$k" W=1 \
-		> "$logs/build-$k.log" 2>&1; then
-		cat "$logs/build-$k.log"
-		record fail "vfmig.ko does not build for $k"
-		return
-	fi
-	if grep -q 'warning:' "$logs/build-$k.log"; then
-		grep 'warning:' "$logs/build-$k.log"
-		record fail "vfmig.ko builds with warnings for $k"
-	else
-		record ok "build $k"
-	fi
+	build_module "$k" "/usr/src/linux-headers-$k" || return
 	echo "== VM suites on $k"
 	out=$top/build/vm/check-$k
 	rm -rf "$out"
@@ -168,19 +173,7 @@ run_debug() {
 	fi
 	cat "$logs/debug-kernel.log"
 	k=$(cat "$dk/release")
-	echo "== module build for $k (W=1)"
-	if ! sh "$top/scripts/build-module.sh" "$k" "$dk/linux" W=1 \
-		> "$logs/build-$k.log" 2>&1; then
-		cat "$logs/build-$k.log"
-		record fail "vfmig.ko does not build for $k"
-		return
-	fi
-	if grep -q 'warning:' "$logs/build-$k.log"; then
-		grep 'warning:' "$logs/build-$k.log"
-		record fail "vfmig.ko builds with warnings for $k"
-	else
-		record ok "build $k"
-	fi
+	build_module "$k" "$dk/linux" || return
 	echo "== VM suites on $k (debug kernel)"
 	out=$top/build/vm/check-debug
 	rm -rf "$out"
