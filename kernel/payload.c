@@ -14,7 +14,7 @@
  *	HEADER (seq 0): le64 magic "VFMIGST1", le32 version, le32 type code,
  *			le64 state size
  *	PAGES:		len bytes of device memory at byte offset hdr.offset
- *			(page aligned, 1..VFMIG_REC_MAX_PAGES pages)
+ *			(page aligned, 1..VFMIG_PAYLOAD_MAX_PAGES pages)
  *	END:		le64 generation, seed, scratch, le64 digest of the
  *			state; resuming is complete once it verifies
  *
@@ -135,7 +135,7 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n)
 	s->nr_dirty = bitmap_weight(s->dirty, s->dirty_bits);
 }
 
-/* Take the next run of dirty pages (1..VFMIG_REC_MAX_PAGES); returns its length. */
+/* Take the next run of dirty pages (1..VFMIG_PAYLOAD_MAX_PAGES); returns its length. */
 static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 {
 	struct vfmig_save *s = &vd->save;
@@ -147,7 +147,7 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 		f = find_first_bit(s->dirty, npages);
 		vd->stats.iterations++;
 	}
-	for (n = 0; n < VFMIG_REC_MAX_PAGES && f + n < npages &&
+	for (n = 0; n < VFMIG_PAYLOAD_MAX_PAGES && f + n < npages &&
 	     test_bit(f + n, s->dirty); n++)
 		clear_bit(f + n, s->dirty);
 	s->nr_dirty -= n;
@@ -171,8 +171,8 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 	if (!s->header_sent) {
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
 
-		p->magic = cpu_to_le64(VFMIG_STREAM_MAGIC);
-		p->version = cpu_to_le32(VFMIG_STREAM_VERSION);
+		p->magic = cpu_to_le64(VFMIG_PAYLOAD_MAGIC);
+		p->version = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
 		p->type_code = cpu_to_le32(vd->type->code);
 		p->state_size = cpu_to_le64(vd->mem_size);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_HEADER, sizeof(*p), 0);
@@ -222,7 +222,7 @@ u64 vfmig_payload_pending(struct vfmig_dev *vd)
 	if (!s->header_sent)
 		p += REC_OVERHEAD + sizeof(struct vfmig_rec_header);
 	p += s->nr_dirty * PAGE_SIZE +
-	     DIV_ROUND_UP(s->nr_dirty, VFMIG_REC_MAX_PAGES) * REC_OVERHEAD;
+	     DIV_ROUND_UP(s->nr_dirty, VFMIG_PAYLOAD_MAX_PAGES) * REC_OVERHEAD;
 	if (!(vd->device_state & VFMIG_V1_STATE_RUNNING) && !s->end_sent)
 		p += REC_OVERHEAD + sizeof(struct vfmig_rec_end);
 	return p;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vfmig payload records (see payload.c for the format) and the resume
- * side's record parser, payload_parse.c.  Both build in the kernel and, for
+ * The device payload's record parser (payload_parse.c) and what it shares
+ * with payload.c; the format itself is include/vfmig/payload.h.  Both build in the kernel and, for
  * the host fuzz target, in user space with tests/fuzz/payload_host.h in
  * place of the kernel headers.
  */
@@ -14,43 +14,9 @@
 #include "payload_host.h"
 #endif
 
-#define VFMIG_REC_MAGIC		0x43524656u		/* "VFRC" */
-#define VFMIG_STREAM_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1" */
-#define VFMIG_STREAM_VERSION	2
-#define VFMIG_REC_MAX_PAGES	16
+#include "vfmig/payload.h"
 
-enum vfmig_rec_kind {
-	VFMIG_REC_HEADER = 1,
-	VFMIG_REC_PAGES = 2,
-	VFMIG_REC_END = 3,
-};
-
-struct vfmig_rec_hdr {
-	__le32 magic;
-	__le16 kind;
-	__le16 flags;
-	__le32 seq;
-	__le32 len;
-	__le64 offset;
-	__le32 crc;		/* of the fields above */
-} __packed;
-
-struct vfmig_rec_header {
-	__le64 magic;
-	__le32 version;
-	__le32 type_code;
-	__le64 state_size;
-} __packed;
-
-struct vfmig_rec_end {
-	__le64 generation;
-	__le64 seed;
-	__le64 scratch;
-	__le64 checksum;
-} __packed;
-
-#define VFMIG_REC_HDR_LEN	sizeof(struct vfmig_rec_hdr)
-#define VFMIG_REC_MAX		(VFMIG_REC_HDR_LEN + VFMIG_REC_MAX_PAGES * PAGE_SIZE)
+#define VFMIG_REC_MAX		(VFMIG_REC_HDR_LEN + VFMIG_PAYLOAD_MAX_PAGES * PAGE_SIZE)
 
 /* Registers that are part of the device state besides its memory. */
 struct vfmig_regs {

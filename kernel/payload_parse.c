@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfmig payload records: sealing, hashing, and the resume side's parser
- * (format in payload.c).  Nothing here touches struct vfmig_dev, so the same
- * file builds for the host fuzz target (tests/fuzz/payload_fuzz.c).
+ * (format in include/vfmig/payload.h, rules in payload.c).  Nothing here
+ * touches struct vfmig_dev, so the same file builds for the host fuzz
+ * target (tests/fuzz/payload_fuzz.c).
  */
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/crc32.h>
 #include <linux/errno.h>
 #include <linux/minmax.h>
@@ -16,7 +18,13 @@
 #include "payload_fmt.h"
 
 #define HDR_LEN		VFMIG_REC_HDR_LEN
-#define HDR_CRC_SPAN	offsetof(struct vfmig_rec_hdr, crc)
+#define HDR_CRC_SPAN	VFMIG_REC_HDR_CRC_SPAN
+
+/* The shared header spells the layout out; hold it to it. */
+static_assert(sizeof(struct vfmig_rec_hdr) == 28, "record header size");
+static_assert(offsetof(struct vfmig_rec_hdr, crc) == HDR_CRC_SPAN, "crc span");
+static_assert(sizeof(struct vfmig_rec_header) == 24, "HEADER payload size");
+static_assert(sizeof(struct vfmig_rec_end) == 32, "END payload size");
 
 void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
 {
@@ -45,7 +53,7 @@ u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 
 {
 	struct vfmig_rec_hdr *h = (void *)rec;
 
-	h->magic = cpu_to_le32(VFMIG_REC_MAGIC);
+	h->magic = cpu_to_le32(VFMIG_PAYLOAD_REC_MAGIC);
 	h->kind = cpu_to_le16(kind);
 	h->flags = 0;
 	h->seq = cpu_to_le32(seq);
@@ -62,7 +70,7 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 	u32 len = le32_to_cpu(h->len);
 	u64 off = le64_to_cpu(h->offset);
 
-	if (le32_to_cpu(h->magic) != VFMIG_REC_MAGIC || h->flags ||
+	if (le32_to_cpu(h->magic) != VFMIG_PAYLOAD_REC_MAGIC || h->flags ||
 	    crc32_le(~0, (const u8 *)h, HDR_CRC_SPAN) != le32_to_cpu(h->crc))
 		return -EINVAL;
 	if (le32_to_cpu(h->seq) != r->seq)
@@ -72,7 +80,7 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 		return !r->header_seen && len == sizeof(struct vfmig_rec_header) &&
 		       !off ? 0 : -EINVAL;
 	case VFMIG_REC_PAGES:
-		if (!r->header_seen || !len || len > VFMIG_REC_MAX_PAGES * PAGE_SIZE ||
+		if (!r->header_seen || !len || len > VFMIG_PAYLOAD_MAX_PAGES * PAGE_SIZE ||
 		    !PAGE_ALIGNED(len) || !PAGE_ALIGNED(off) || off >= t->mem_size ||
 		    len > t->mem_size - off)
 			return -EINVAL;
@@ -96,8 +104,8 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 		const struct vfmig_rec_header *hd = (const void *)p;
 
 		/* A stream for another type or state size changes nothing. */
-		if (le64_to_cpu(hd->magic) != VFMIG_STREAM_MAGIC ||
-		    le32_to_cpu(hd->version) != VFMIG_STREAM_VERSION ||
+		if (le64_to_cpu(hd->magic) != VFMIG_PAYLOAD_MAGIC ||
+		    le32_to_cpu(hd->version) != VFMIG_PAYLOAD_VERSION ||
 		    le32_to_cpu(hd->type_code) != t->type_code ||
 		    le64_to_cpu(hd->state_size) != t->mem_size)
 			return -EINVAL;

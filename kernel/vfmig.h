@@ -31,7 +31,6 @@
 #define VFMIG_DATA_START	PAGE_SIZE
 #define VFMIG_DATA_SIZE_MIN	PAGE_SIZE
 #define VFMIG_DATA_SIZE_MAX	(64ULL << 20)
-#define VFMIG_MAX_AREAS		16
 
 /* How the data section may be mmapped. */
 enum vfmig_layout {
@@ -90,7 +89,7 @@ enum vfmig_fault {
 	VFMIG_FAULT_RESUME_CHUNK,	/* next data_size write while resuming fails */
 };
 
-struct vfmig_stats {
+struct vfmig_dev_stats {
 	u64 bytes_dirtied;
 	u64 bytes_saved;
 	u64 bytes_restored;
@@ -148,7 +147,7 @@ struct vfmig_dev {
 	struct vfmig_save save;
 	struct vfmig_resume resume;
 	enum vfmig_fault fault;
-	struct vfmig_stats stats;
+	struct vfmig_dev_stats stats;
 
 	/* Dirty generation; see dirty.c. */
 	u64 dirty_rate;			/* bytes per second, 0 = off */

@@ -45,6 +45,9 @@
 #define VFMIG_REGION_SHIFT	40
 #define VFMIG_REGION_OFFSET(index)	((__u64)(index) << VFMIG_REGION_SHIFT)
 
+/* At most this many sparse-mmap areas in the migration region. */
+#define VFMIG_MAX_AREAS		16
+
 /* Region indexes beyond the standard VFIO PCI ones (VFIO_PCI_NUM_REGIONS = 9). */
 #define VFMIG_MIGRATION_REGION_INDEX	9
 #define VFMIG_NUM_REGIONS		10

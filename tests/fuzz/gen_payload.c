@@ -107,8 +107,8 @@ static void gen_payload(const struct payload_case *pc)
 	b.p[1] = pc->split;
 	rec = payload_room(&b, VFMIG_REC_HDR_LEN + sizeof(*hd));
 	hd = (void *)(rec + VFMIG_REC_HDR_LEN);
-	hd->magic = cpu_to_le64(VFMIG_STREAM_MAGIC);
-	hd->version = cpu_to_le32(VFMIG_STREAM_VERSION);
+	hd->magic = cpu_to_le64(VFMIG_PAYLOAD_MAGIC);
+	hd->version = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
 	hd->type_code = cpu_to_le32(1);
 	hd->state_size = cpu_to_le64(mem_size);
 	vfmig_payload_seal(rec, VFMIG_REC_HEADER, seq++, sizeof(*hd), 0);

@@ -56,7 +56,7 @@ static u64 next_piece(u32 *x, u64 left)
 		n = 4 * PAGE_SIZE;		/* vfmig-small's data section */
 		break;
 	default:
-		n = VFMIG_REC_HDR_LEN + (1 + (*x >> 8) % VFMIG_REC_MAX_PAGES) * PAGE_SIZE;
+		n = VFMIG_REC_HDR_LEN + (1 + (*x >> 8) % VFMIG_PAYLOAD_MAX_PAGES) * PAGE_SIZE;
 		break;
 	}
 	return n < left ? n : left;

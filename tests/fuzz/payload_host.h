@@ -14,6 +14,7 @@
 #ifndef VFMIG_PAYLOAD_HOST_H
 #define VFMIG_PAYLOAD_HOST_H
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/types.h>	/* __le16, __le32, __le64 */

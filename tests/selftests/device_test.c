@@ -26,9 +26,6 @@
 #define KiB		1024ULL
 #define MiB		(1024 * KiB)
 
-/* The record framing of Documentation/device.md, for parsing a stream. */
-#define REC_HDR_LEN	28	/* payload format 2: the crc is in the header */
-#define REC_PAGES	2
 
 /* A saved stream: the non-empty chunks in the order they were read. */
 struct chunk {
@@ -201,24 +198,24 @@ static long stream_passes(const struct stream *s)
 		memcpy(p, s->c[i].data, s->c[i].size);
 		p += s->c[i].size;
 	}
-	while (pos + REC_HDR_LEN <= total) {
+	while (pos + VFMIG_REC_HDR_LEN <= total) {
 		uint16_t kind;
 		uint32_t len;
 		uint64_t off;
 
-		memcpy(&kind, all + pos + 4, 2);
-		memcpy(&len, all + pos + 12, 4);
-		memcpy(&off, all + pos + 16, 8);
-		if (memcmp(all + pos, "VFRC", 4)) {
+		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		memcpy(&off, all + pos + offsetof(struct vfmig_rec_hdr, offset), 8);
+		if (!rec_magic_ok(all + pos)) {
 			passes = -1;
 			break;
 		}
-		if (kind == REC_PAGES) {
+		if (kind == VFMIG_REC_PAGES) {
 			if (!passes || off < prev_end)
 				passes++;
 			prev_end = off + len;
 		}
-		pos += REC_HDR_LEN + len;
+		pos += VFMIG_REC_HDR_LEN + len;
 	}
 	if (passes >= 0 && pos != total)
 		passes = -1;
@@ -505,7 +502,7 @@ static uint32_t hdr_crc(const uint8_t *p)
 {
 	uint32_t crc = ~0u;
 
-	for (int i = 0; i < REC_HDR_LEN - 4; i++) {
+	for (int i = 0; i < (int)VFMIG_REC_HDR_LEN - 4; i++) {
 		crc ^= p[i];
 		for (int k = 0; k < 8; k++)
 			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1));
@@ -531,25 +528,25 @@ static int stream_rebuild(const struct stream *s, int drop, uint64_t piece, stru
 		memcpy(p, s->c[i].data, s->c[i].size);
 		p += s->c[i].size;
 	}
-	while (pos + REC_HDR_LEN <= s->bytes) {
+	while (pos + VFMIG_REC_HDR_LEN <= s->bytes) {
 		uint32_t len, crc;
 		uint16_t kind;
 
-		memcpy(&kind, all + pos + 4, 2);
-		memcpy(&len, all + pos + 12, 4);
-		if (memcmp(all + pos, "VFRC", 4) || len > s->bytes - pos - REC_HDR_LEN)
+		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		if (!rec_magic_ok(all + pos) || len > s->bytes - pos - VFMIG_REC_HDR_LEN)
 			goto out;
-		if (kind == REC_PAGES && pages++ == drop) {
-			pos += REC_HDR_LEN + len;
+		if (kind == VFMIG_REC_PAGES && pages++ == drop) {
+			pos += VFMIG_REC_HDR_LEN + len;
 			continue;
 		}
-		memcpy(res + len_out, all + pos, REC_HDR_LEN + len);
+		memcpy(res + len_out, all + pos, VFMIG_REC_HDR_LEN + len);
 		memcpy(res + len_out + 8, &seq, 4);
 		crc = hdr_crc(res + len_out);
 		memcpy(res + len_out + 24, &crc, 4);
 		seq++;
-		len_out += REC_HDR_LEN + len;
-		pos += REC_HDR_LEN + len;
+		len_out += VFMIG_REC_HDR_LEN + len;
+		pos += VFMIG_REC_HDR_LEN + len;
 	}
 	if (pos != s->bytes)
 		goto out;
@@ -589,7 +586,7 @@ static int test_resume_missing_pages(void)
 	CHECK(knob_set(&a, "seed", "12") == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(stream_rebuild(&s, -1, 16384, &same) == 0 && stream_rebuild(&s, 1, 16384, &holed) == 0,
 	      "stream does not parse");
-	CHECK(holed.bytes + 16 * PAGE + REC_HDR_LEN == s.bytes, "dropped %llu bytes",
+	CHECK(holed.bytes + 16 * PAGE + VFMIG_REC_HDR_LEN == s.bytes, "dropped %llu bytes",
 	      (unsigned long long)(s.bytes - holed.bytes));
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
@@ -718,10 +715,10 @@ static int test_fault_short_chunk(void)
 
 	/* The first PAGES record (after the 52-byte HEADER record) spans the hole. */
 	memcpy(&len, s.c[0].data + 52 + 12, 4);
-	rec_end = 52 + REC_HDR_LEN + len;
+	rec_end = 52 + VFMIG_REC_HDR_LEN + len;
 	CHECK(rec_end > 16384 && rec_end < s.bytes, "first record ends at %llu",
 	      (unsigned long long)rec_end);
-	for (expect = 0; expect < s.n && (cum += s.c[expect].size) < rec_end + REC_HDR_LEN; expect++)
+	for (expect = 0; expect < s.n && (cum += s.c[expect].size) < rec_end + VFMIG_REC_HDR_LEN; expect++)
 		;
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	ret = resume_split(&b, &s, false, &failed_at);

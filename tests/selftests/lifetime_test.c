@@ -30,9 +30,6 @@
 
 #define KiB		1024ULL
 #define MiB		(1024 * KiB)
-#define REC_HDR_LEN	28
-#define REC_PAGES	2
-#define REC_END		3
 #define ST_ERROR	VFMIG_V1_STATE_ERROR
 #define ST_PRECOPY	(VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING)
 
@@ -158,15 +155,15 @@ static int stream_index(struct stream *s)
 	uint64_t pos = 0;
 
 	s->nrec = 0;
-	while (pos + REC_HDR_LEN <= s->len && s->nrec < 64) {
+	while (pos + VFMIG_REC_HDR_LEN <= s->len && s->nrec < 64) {
 		uint32_t len;
 
-		if (memcmp(s->buf + pos, "VFRC", 4))
+		if (!rec_magic_ok(s->buf + pos))
 			return -1;
-		memcpy(&s->kind[s->nrec], s->buf + pos + 4, 2);
-		memcpy(&len, s->buf + pos + 12, 4);
+		memcpy(&s->kind[s->nrec], s->buf + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, s->buf + pos + offsetof(struct vfmig_rec_hdr, len), 4);
 		s->rec[s->nrec++] = pos;
-		pos += REC_HDR_LEN + len;
+		pos += VFMIG_REC_HDR_LEN + len;
 	}
 	return pos == s->len ? 0 : -1;
 }
@@ -624,7 +621,7 @@ static int walk_setup(struct walk *w)
 	w->src = sum_of(a.uuid);
 	dev_close(&a);
 	remove_dev(a.uuid);
-	if (w->s.nrec != 3 || w->s.kind[1] != REC_PAGES || w->s.kind[2] != REC_END) {
+	if (w->s.nrec != 3 || w->s.kind[1] != VFMIG_REC_PAGES || w->s.kind[2] != VFMIG_REC_END) {
 		tap_diag("unexpected stream: %u records", w->s.nrec);
 		return -1;
 	}
@@ -863,7 +860,7 @@ static int refused_once(struct dev *b, const struct stream *s, enum how h, uint6
 		CHECK(ret == -EIO, "%s: answered %d", how_name[h], ret);
 		break;
 	case H_BAD_HEADER:
-		buf[REC_HDR_LEN + 12] ^= 0x01;	/* HEADER payload: type code */
+		buf[VFMIG_REC_HDR_LEN + 12] ^= 0x01;	/* HEADER payload: type code */
 		ret = feed(b, buf, s->len);
 		CHECK(ret == -EINVAL, "%s: answered %d", how_name[h], ret);
 		want = own;
@@ -937,7 +934,7 @@ static int test_refused_resume_never_mixes(void)
 	CHECK(dev_reopen(&a) == 0 && save_all(&a, &s) == 0, "save");
 	src = sum_of(a.uuid);
 	dev_close(&a);
-	CHECK(s.nrec == 6 && s.kind[3] == REC_PAGES && s.kind[5] == REC_END,
+	CHECK(s.nrec == 6 && s.kind[3] == VFMIG_REC_PAGES && s.kind[5] == VFMIG_REC_END,
 	      "stream of %u records", s.nrec);
 	for (enum how h = 0; h < H_COUNT; h++) {
 		pid_t pid = fork();

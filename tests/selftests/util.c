@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <endian.h>
 
 #include "util.h"
 
@@ -204,4 +205,12 @@ void sleep_ms(unsigned int ms)
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+bool rec_magic_ok(const uint8_t *p)
+{
+	uint32_t magic;
+
+	memcpy(&magic, p, sizeof(magic));
+	return le32toh(magic) == VFMIG_PAYLOAD_REC_MAGIC;
 }

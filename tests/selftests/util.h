@@ -13,6 +13,7 @@
 #include "tap.h"
 #include "vfio.h"
 #include "vfmig/abi.h"
+#include "vfmig/payload.h"
 
 /* Load vfmig.ko (from $VFMIG_MODULE) with @params; 0 or -errno, diag on error. */
 int st_load_module(const char *params);
@@ -55,5 +56,8 @@ int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
 /* Monotonic time in seconds, and a sleep, for the suites' timings. */
 double now_s(void);
 void sleep_ms(unsigned int ms);
+
+/* A device payload record header starts at @p (include/vfmig/payload.h). */
+bool rec_magic_ok(const uint8_t *p);
 
 #endif /* VFMIG_SELFTEST_UTIL_H */

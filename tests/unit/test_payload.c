@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-/* Not testutil.h: the kernel's payload_fmt.h and user space's stream.h share names. */
+/* Only the payload code: the parser (kernel/payload_parse.c) and its format. */
 #include "payload_fmt.h"
 
 #ifndef VFMIG_TOP

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 
 #include "errbuf.h"
+#include "vfmig/abi.h"
 
-#define VFMIG_MAX_AREAS 16
 
 struct vfmig_region_area {
 	uint64_t offset;

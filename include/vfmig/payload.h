@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The vfmig device payload: the record stream a saving device hands out
+ * through its migration data (and a resuming device validates), whatever
+ * carries it: the v1 region's data section, a file, another engine.  It is
+ * the device's own format, inside one "device state" section of the
+ * engine's stream (user/lib/stream.h, Documentation/stream-format.md),
+ * which has its own, different magic.
+ *
+ *	record := hdr payload[hdr.len]
+ *	hdr    := le32 magic "VFRC", le16 kind, le16 flags (0), le32 seq,
+ *		  le32 len, le64 offset, le32 crc32_le(~0) of the 24 bytes before
+ *
+ * The rules (sequence numbers, page alignment, the END digest) are in
+ * kernel/payload.c and Documentation/device.md.
+ */
+#ifndef VFMIG_PAYLOAD_H
+#define VFMIG_PAYLOAD_H
+
+#include <linux/types.h>
+
+#define VFMIG_PAYLOAD_REC_MAGIC	0x43524656u		/* "VFRC" */
+#define VFMIG_PAYLOAD_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1", in HEADER */
+#define VFMIG_PAYLOAD_VERSION	2
+/* A PAGES record carries 1 to this many whole pages. */
+#define VFMIG_PAYLOAD_MAX_PAGES	16
+
+enum vfmig_rec_kind {
+	VFMIG_REC_HEADER = 1,	/* seq 0: struct vfmig_rec_header */
+	VFMIG_REC_PAGES = 2,	/* len bytes of device memory at hdr.offset */
+	VFMIG_REC_END = 3,	/* struct vfmig_rec_end; verifies the state */
+};
+
+struct vfmig_rec_hdr {
+	__le32 magic;
+	__le16 kind;
+	__le16 flags;
+	__le32 seq;
+	__le32 len;
+	__le64 offset;
+	__le32 crc;		/* of the fields above */
+} __attribute__((packed));
+
+struct vfmig_rec_header {
+	__le64 magic;
+	__le32 version;
+	__le32 type_code;
+	__le64 state_size;
+} __attribute__((packed));
+
+struct vfmig_rec_end {
+	__le64 generation;
+	__le64 seed;
+	__le64 scratch;
+	__le64 checksum;	/* digest of the page hashes and registers */
+} __attribute__((packed));
+
+#define VFMIG_REC_HDR_LEN	sizeof(struct vfmig_rec_hdr)
+#define VFMIG_REC_HDR_CRC_SPAN	24	/* bytes of the header the crc covers */
+
+#endif /* VFMIG_PAYLOAD_H */
