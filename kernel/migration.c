@@ -79,7 +79,7 @@ void vfmig_mig_enter_error(struct vfmig_dev *vd)
 	vd->device_state = VFMIG_V1_STATE_ERROR;
 }
 
-static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
+static int vfmig_change_state(struct vfmig_dev *vd, u32 value)
 {
 	u32 cur = vd->device_state & VFMIG_V1_STATE_MASK;
 	u32 target = value & VFMIG_V1_STATE_MASK;
@@ -125,6 +125,21 @@ static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 	return 0;
 }
 
+/* A device_state write; dynamic debug shows each one and its verdict. */
+static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
+{
+	u32 cur = vd->device_state;
+	int ret = vfmig_change_state(vd, value);
+
+	if (ret)
+		dev_dbg(vd->vdev.dev, "device_state %s -> %s (0x%x) refused: %d\n",
+			vfmig_state_name(cur), vfmig_state_name(value), value, ret);
+	else
+		dev_dbg(vd->vdev.dev, "device_state %s -> %s\n", vfmig_state_name(cur),
+			vfmig_state_name(value));
+	return ret;
+}
+
 /* Stage the next chunk: fill the next window from the record stream. */
 static int vfmig_stage(struct vfmig_dev *vd)
 {
@@ -161,6 +176,8 @@ static int vfmig_stage(struct vfmig_dev *vd)
 	s->staged = true;
 	s->staged_offset = w->offset;
 	s->staged_size = pos;
+	dev_dbg(vd->vdev.dev, "staged %llu bytes at 0x%llx, %llu pending\n", pos, w->offset,
+		vfmig_payload_pending(vd));
 	return 0;
 }
 
@@ -324,10 +341,12 @@ void vfmig_mig_close(struct vfmig_dev *vd)
 	u32 state = vd->device_state;
 
 	vfmig_mig_stop_sessions(vd, true);
-	if (VFMIG_V1_STATE_IS_ERROR(state))
-		return;
-	vd->device_state = state & VFMIG_V1_STATE_RUNNING;
-	vd->state_reserved_bits = 0;
+	if (!VFMIG_V1_STATE_IS_ERROR(state)) {
+		vd->device_state = state & VFMIG_V1_STATE_RUNNING;
+		vd->state_reserved_bits = 0;
+	}
+	dev_dbg(vd->vdev.dev, "closed: %s -> %s\n", vfmig_state_name(state),
+		vfmig_state_name(vd->device_state));
 }
 
 void vfmig_mig_free(struct vfmig_dev *vd)

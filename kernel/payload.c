@@ -253,6 +253,8 @@ void vfmig_payload_resume_fail(struct vfmig_dev *vd)
 {
 	struct vfmig_resume *r = &vd->resume;
 
+	dev_dbg(vd->vdev.dev, "resume refused at record %u%s\n", r->seq,
+		r->applied && !r->complete ? ": memory cleared" : "");
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	r->applied = false;
@@ -283,10 +285,14 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 		.type_code = vd->type->code,
 		.regs = &vd->regs,
 	};
+	bool was_complete = vd->resume.complete;
 
 	if (vfmig_payload_parse(&vd->resume, &t, buf, len)) {
 		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}
+	if (vd->resume.complete && !was_complete)
+		dev_dbg(vd->vdev.dev, "resume verified: %u records, END digest equal\n",
+			vd->resume.seq);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 
 #include "util.h"
@@ -519,6 +520,71 @@ static int test_remove_while_open(void)
 	return TAP_PASS;
 }
 
+/* Where dynamic debug is switched (Documentation/device.md, "Watching a device"). */
+static const char *dyndbg_control(void)
+{
+	static const char *const paths[] = {
+		"/proc/dynamic_debug/control",
+		"/sys/kernel/debug/dynamic_debug/control",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], W_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* The kernel's log buffer (klogctl's READ_ALL = 3, SIZE_BUFFER = 10). */
+static char *kernel_log(void)
+{
+	int size = klogctl(10, NULL, 0);
+	char *buf;
+	int n;
+
+	if (size <= 0 || !(buf = malloc(size + 1)))
+		return NULL;
+	n = klogctl(3, buf, size);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Dynamic debug: with "module vfmig +p", transitions, staged chunks, resume
+ * verdicts and closes show in the kernel log, naming the device.
+ */
+static int test_dynamic_debug(void)
+{
+	const char *ctl = dyndbg_control();
+	char *log;
+	uint64_t v;
+	struct dev d;
+
+	if (!ctl)
+		SKIP("no dynamic debug control file (CONFIG_DYNAMIC_DEBUG off)");
+	/* Only this test switches it on: every vfmig line of this device is ours. */
+	CHECK(dev_open(&d, "vfmig-small", 70, NULL) == 0, "open");
+	CHECK(st_write(ctl, "module vfmig +p") == 0, "enable dynamic debug");
+	CHECK(set_state(&d, VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RUNNING) == 0, "pre-copy");
+	CHECK(rd64(&d, HDR(pending_bytes), &v) == 0 && rd64(&d, HDR(data_offset), &v) == 0,
+	      "stage a chunk");
+	CHECK(set_state(&d, 7) == -EINVAL, "invalid state refused");
+	dev_close(&d);
+	CHECK(st_write(ctl, "module vfmig -p") == 0, "disable dynamic debug");
+	log = kernel_log();
+	CHECK(log, "read the kernel log");
+	CHECK(strstr(log, d.uuid), "no line names the device");
+	CHECK(strstr(log, "device_state running -> pre-copy"), "no transition line");
+	CHECK(strstr(log, "staged "), "no staging line");
+	CHECK(strstr(log, "refused: -22"), "no refusal line");
+	CHECK(strstr(log, "closed: pre-copy -> running"), "no close line");
+	free(log);
+	return TAP_PASS;
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_region_info),
@@ -531,6 +597,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_mmap_checks),
 	TAP_TEST(test_faults_and_reset),
 	TAP_TEST(test_remove_while_open),
+	TAP_TEST(test_dynamic_debug),
 	{ "test_unload", st_test_unload, 0 },
 };
 
