@@ -321,6 +321,20 @@ static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(fault);
 
+/* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
+static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,
+				  char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	u64 v;
+
+	mutex_lock(&vd->lock);
+	v = vd->save.active ? vfmig_payload_pending(vd) : 0;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+static DEVICE_ATTR_RO(pending_bytes);
+
 static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_data_size.attr,
 	&dev_attr_mmap_layout.attr,
@@ -339,6 +353,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_state_size.attr,
 	&dev_attr_generation.attr,
 	&dev_attr_device_state.attr,
+	&dev_attr_pending_bytes.attr,
 	NULL,
 };
 

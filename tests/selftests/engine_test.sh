@@ -195,6 +195,39 @@ test_offline() {
 	same_state "$a" "$b"
 }
 
+# vfmig status reads a save another process drives: pre-copy with bytes
+# pending while the stream's reader stalls, then the counters after resume.
+test_status() {
+	begin
+	a=$(mk vfmig-large seed=21) b=$(mk vfmig-large)
+	mkfifo "$T/fifo"
+	"$V" save -q "$a" -o "$T/fifo" &
+	pid=$!
+	exec 3< "$T/fifo"	# opened, never read yet: the save blocks in pre-copy
+	i=0
+	until "$V" status --json "$a" > "$T/st" &&
+		grep -q '"device_state": "pre-copy"' "$T/st"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "save never seen in pre-copy: $(cat "$T/st")"
+		sleep 0.1
+	done
+	pending=$(sed -n 's/.*"pending_bytes": \([0-9]*\).*/\1/p' "$T/st")
+	[ "${pending:-0}" -gt 0 ] || fail "no pending bytes in pre-copy: $(cat "$T/st")"
+	diag "pre-copy, $pending bytes pending"
+	cat <&3 > "$T/s"
+	exec 3<&-
+	wait $pid || fail "save failed"
+	"$V" resume -q "$b" -i "$T/s" || fail "resume failed"
+	same_state "$a" "$b"
+	"$V" status --json "$a" "$b" > "$T/st" || fail "status failed"
+	grep -q "\"uuid\": \"$a\", \"device_state\": \"stop\", \"pending_bytes\": 0," "$T/st" ||
+		fail "source after the save: $(cat "$T/st")"
+	grep "\"uuid\": \"$b\", \"device_state\": \"running\"" "$T/st" |
+		grep -q '"stat_chunks_restored": [1-9]' || fail "destination after resume: $(cat "$T/st")"
+	"$V" status "$a" | grep -q 'device_state *stop (0)' || fail "text status: $("$V" status "$a")"
+	expect_fail "not a UUID" "$V" status nope
+}
+
 test_converging() {
 	begin
 	a=$(mk vfmig-large dirty_rate=2000000 seed=10) b=$(mk vfmig-large)

@@ -27,5 +27,6 @@ int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* VFMIG_CLI_H */

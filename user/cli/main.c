@@ -10,6 +10,7 @@ static const struct vfmig_cmd commands[] = {
 	{ "module", "load or unload the vfmig kernel module", cmd_module },
 	{ "mdev", "list types; create, remove and list vfmig devices", cmd_mdev },
 	{ "info", "what VFIO reports about a device, its knobs and checksum", cmd_info },
+	{ "status", "devices' live migration state and counters, from sysfs", cmd_status },
 	{ "save", "save devices' state into a stream (live by default)", cmd_save },
 	{ "resume", "load a stream into devices and start them", cmd_resume },
 	{ "migrate", "migrate devices into other devices, both ends in one run", cmd_migrate },
