@@ -455,6 +455,7 @@ static const struct row rows[] = {
 	{ "checksum", "0", false, R_RO },
 	{ "generation", "0", false, R_RO },
 	{ "device_state", "1", false, R_RO },
+	{ "pending_bytes", "0", false, R_RO },
 	{ "stat_bytes_dirtied", "0", false, R_RO },
 	{ "stat_bytes_saved", "0", false, R_RO },
 	{ "stat_bytes_restored", "0", false, R_RO },
