@@ -95,7 +95,7 @@ vm-check: user selftests
 check: user unit unit-asan fuzz-build selftests
 	sh tests/run-checks.sh all $(VM_KERNELS)
 
-# Build (first time: 8-10 min on an idle 2-core machine, 40 min measured on a
+# Build (first time: 8 min measured on an idle 2-core machine, 40 min on a
 # busy one) or reuse the debug kernel; see
 # Documentation/vm-runner.md.
 debug-kernel:
