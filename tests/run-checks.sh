@@ -25,6 +25,15 @@ record() { # record ok|fail NAME
 	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $2"; fi
 }
 
+# count_cmocka LOG: add a cmocka program's totals; $f is its failure count
+# (empty when it printed none, e.g. it crashed).
+count_cmocka() {
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0}))
+}
+
 run_unit() {
 	for t in "$top"/tests/unit/build/test_*; do
 		[ -x "$t" ] || continue
@@ -34,10 +43,7 @@ run_unit() {
 			--error-exitcode=99 "$t" > "$logs/$name.log" 2>&1
 		rc=$?
 		cat "$logs/$name.log"
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
-		pass=$((pass + ${p:-0}))
-		fail=$((fail + ${f:-0}))
+		count_cmocka "$logs/$name.log"
 		if [ "$rc" = 99 ]; then
 			record fail "$name: valgrind found memory errors or leaks"
 		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
@@ -62,10 +68,7 @@ run_asan() {
 			"$t" > "$logs/$name.log" 2>&1
 		rc=$?
 		cat "$logs/$name.log"
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" | tail -n 1)
-		pass=$((pass + ${p:-0}))
-		fail=$((fail + ${f:-0}))
+		count_cmocka "$logs/$name.log"
 		if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|Undefined|Leak)Sanitizer)|runtime error:' \
 			"$logs/$name.log"; then
 			record fail "$name: sanitizer report"
