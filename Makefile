@@ -8,7 +8,9 @@
 #   make debug-check  only the debug-kernel part of `make check`
 #   make demo         the main job in a VM (see README)
 #   make vm-shell     a shell in a VM with the module built for KREL
-#   make deps         install build/test dependencies (Debian 12, as root)
+#   make deps         install build/test dependencies (Debian 12, as root),
+#                     QEMU 10 from bookworm-backports in a private root included
+#   make qemu10-path  print the QEMU 10 wrapper's path (VFMIG_QEMU10)
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
 #   make bench        migration throughput vs memcpy and peak RSS, in a VM
 #   make lint         checkpatch.pl --strict over kernel/ and include/
@@ -34,7 +36,7 @@ VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
 	demo vm-shell deps clean bench lint man install uninstall unit-asan fuzz-build \
-	fuzz-host fuzz-vm fuzz debug-kernel debug-check
+	fuzz-host fuzz-vm fuzz debug-kernel debug-check qemu10-path
 
 all: module user selftests unit
 
@@ -137,6 +139,13 @@ vm-shell: user selftests
 
 deps:
 	sh scripts/deps.sh
+
+# QEMU 10 (scripts/qemu10.sh installs it under /var/cache/vfmig/qemu10/):
+# the wrapper the qemu10 VM suite runs as VFMIG_QEMU10; empty if absent.
+QEMU10 ?= $(shell sh $(TOP)/scripts/qemu10.sh --path 2>/dev/null)
+qemu10-path:
+	@test -n "$(QEMU10)" || { echo "QEMU 10 not installed; run 'make deps'" >&2; exit 1; }
+	@echo "$(QEMU10)"
 
 # Man pages: scdoc sources in Documentation/man/, the one source for each page.
 MAN_SRCS := $(wildcard Documentation/man/*.scd)
