@@ -17,37 +17,29 @@ destination that refuses the stream (injected EIO, or a wrong device type):
 the source device is RUNNING again with its state and migrates fine after.
 QEMU 7.2 quirks this relies on are in Documentation/qemu-interop.md.
 """
-import contextlib
 import os
 import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmtap import (Fail, Qemu, QmpError, Skip, Timeout, check, check_eq,  # noqa: E402
+from vmtap import (Fail, Qemu, QmpError, Skip, check, check_eq,  # noqa: E402
                    create, diag, knob, knob_int, load_module, remove_all, run,
                    set_knob, unload_module)
+from qemu_mig import (SLOT, WORK, check_slot, check_unblocked, next_n,  # noqa: E402
+                      qemus, trace_sum, wait_generation)
+import qemu_mig  # noqa: E402
 
 SUITE = "qemu"
 TYPE = "vfmig-small"
-VENDOR, DEVICE = 0x1234, 0x7F10
-SLOT = 4
 MIG_REGION, REGION_SHIFT = 9, 40   # region 9 at fd offset 9 << 40 (include/vfmig/abi.h)
 # BAR0 registers (include/vfmig/abi.h) and where the qtest "firmware" maps it.
 REG_MAGIC, REG_SCRATCH, REG_DEVICE_STATE, BAR0_MAGIC = 0x00, 0x20, 0x24, 0x67696D66
 BAR0_ADDR, SCRATCH = 0xE0000000, 0x5EED1234
-DIRTY_RATE = 262144            # bytes/s on every source device
+DIRTY_RATE = qemu_mig.DIRTY_RATE
 LOGDIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "vfmig-qemu-%d" % os.getpid())
-WORK = "/dev/shm"
 
 S_STOP, S_RUNNING, S_STOP_COPY, S_PRE_COPY, S_RESUMING = 0, 1, 2, 3, 4
-
-_seq = [0]
-
-
-def next_n():
-    _seq[0] += 1
-    return _seq[0]
 
 
 def have_qemu():
@@ -75,15 +67,8 @@ def start(name, uuid, paused=True, incoming=False, props="", extra=(), qtest=Fal
 
 def check_realized(q):
     """QEMU realized our device at the slot and added no migration blocker."""
-    devs = q.cmd("query-pci")[0]["devices"]
-    ours = [d for d in devs if d["slot"] == SLOT]
-    check(ours, "QEMU %s: no PCI device in slot %d: %r" % (q.name, SLOT, devs))
-    d = ours[0]
-    check((d["id"]["vendor"], d["id"]["device"]) == (VENDOR, DEVICE),
-          "QEMU %s: slot %d is %04x:%04x" % (q.name, SLOT, d["id"]["vendor"], d["id"]["device"]))
-    info = q.cmd("query-migrate")
-    check(not info.get("blocked-reasons"),
-          "QEMU %s: migration blocked: %r" % (q.name, info.get("blocked-reasons")))
+    check_slot(q)
+    check_unblocked(q)
 
 
 def mmap_count(q):
@@ -93,58 +78,19 @@ def mmap_count(q):
                if "vfio_region_mmap" in line and "migration mmaps" in line)
 
 
-def wait_generation(uuid, timeout=20):
-    """Dirty generation is running: the generation counter moves."""
-    g0 = knob_int(uuid, "generation")
-    deadline = time.monotonic() + timeout
-    while knob_int(uuid, "generation") == g0:
-        check(time.monotonic() < deadline,
-              "%s: generation stuck at %d with dirty_rate %d" % (uuid, g0, DIRTY_RATE))
-        time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def qemus(*procs):
-    """Stop the QEMUs at the end; on failure add the tail of their output."""
-    try:
-        yield procs
-    except (Fail, Timeout) as e:
-        msg = [str(e)]
-        for q in procs:
-            msg.append("--- QEMU %s (%s):" % (q.name, q.logpath))
-            msg += q.output().splitlines()[-15:]
-        raise type(e)("\n".join(msg))
-    finally:
-        for q in procs:
-            q.stop()
-
-
 def new_pair(layout=None, policy=None, data_size=None, type_name=TYPE, dst_type=None,
              dirty_rate=DIRTY_RATE):
     """Source (dirty generation on) and destination mdevs, seeded differently;
     layout knobs left out keep the type's defaults."""
-    src_n, dst_n = next_n(), next_n()
-    knobs = {}
-    for k, v in (("data_size", data_size), ("mmap_layout", layout),
-                 ("data_offset_policy", policy)):
-        if v is not None:
-            knobs[k] = v
-    src = create(type_name, src_n, seed=1000 + src_n, dirty_rate=dirty_rate, **knobs)
-    dst = create(dst_type or type_name, dst_n, seed=1000 + dst_n, **knobs)
-    check(knob(src, "checksum") != knob(dst, "checksum"), "seeds give equal checksums")
-    return src, dst
+    return qemu_mig.new_pair(type_name, dst_type, dirty_rate, data_size=data_size,
+                             mmap_layout=layout, data_offset_policy=policy)
 
 
 def trace_bytes(q, event):
-    """Sum of the "size 0x..." fields of a vfio trace event in QEMU's log:
-    vfio_save_buffer (source) and vfio_load_state_device_data (destination)
-    log each device data chunk QEMU moved."""
-    total = 0
-    for line in q.output().splitlines():
-        m = re.search(event + r" .* size (0x[0-9a-f]+)", line)
-        if m:
-            total += int(m.group(1), 16)
-    return total
+    """vfio_save_buffer (source) and vfio_load_state_device_data
+    (destination) log each device data chunk QEMU moved with "size 0x...";
+    their sum."""
+    return trace_sum(q, event)
 
 
 def finish_source(q, uuid, info, dirty=True):

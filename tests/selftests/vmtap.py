@@ -285,14 +285,14 @@ class Qtest:
 
 
 class Qemu:
-    """A nested qemu-system-x86_64: tiny firmware-only guest, QMP on /dev/shm.
-    With qtest=True, .qtest makes guest accesses (keep the guest paused with
+    """A nested qemu-system-x86_64 (@binary, default BINARY): tiny
+    firmware-only guest, QMP on /dev/shm.  With qtest=True, .qtest makes guest accesses (keep the guest paused with
     -S so that the firmware does not reprogram what the test set up)."""
 
     BINARY = os.environ.get("VFMIG_QEMU", "/usr/bin/qemu-system-x86_64")
     started = []
 
-    def __init__(self, name, args, logdir, qtest=False):
+    def __init__(self, name, args, logdir, qtest=False, binary=None):
         self.name = name
         self.sock = "/dev/shm/vfmig-%s-%d.qmp" % (name, os.getpid())
         self.qtest = None
@@ -303,7 +303,7 @@ class Qemu:
         self.logpath = os.path.join(logdir, "qemu-%s.log" % name)
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        self.argv = [self.BINARY] + accel_args + ["-machine", "pc", "-m", "32",
+        self.argv = [binary or self.BINARY] + accel_args + ["-machine", "pc", "-m", "32",
                      "-nodefaults", "-no-user-config", "-display", "none",
                      "-qmp", "unix:%s,server=on,wait=off" % self.sock] + list(args)
         self.log = open(self.logpath, "w")

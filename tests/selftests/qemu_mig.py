@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Migration scenario helpers shared by the QEMU suites (qemu_suite.py for
+QEMU 7.2 over protocol v1, qemu10_suite.py for QEMU 10 over v2): vfmig mdev
+pairs, waiting for dirty generation, QEMU processes that are always stopped,
+sums from QEMU's own trace lines, the realized-device check."""
+import contextlib
+import re
+import time
+
+from vmtap import Fail, Timeout, check, create, knob, knob_int
+
+VENDOR, DEVICE = 0x1234, 0x7F10
+SLOT = 4
+DIRTY_RATE = 262144            # bytes/s on every dirtying source device
+WORK = "/dev/shm"
+
+_seq = [0]
+
+
+def next_n():
+    """A fresh number for an mdev UUID (vmtap.make_uuid)."""
+    _seq[0] += 1
+    return _seq[0]
+
+
+def wait_generation(uuid, timeout=20):
+    """Dirty generation is running: the generation counter moves."""
+    g0 = knob_int(uuid, "generation")
+    deadline = time.monotonic() + timeout
+    while knob_int(uuid, "generation") == g0:
+        check(time.monotonic() < deadline,
+              "%s: generation stuck at %d with dirty_rate %s"
+              % (uuid, g0, knob(uuid, "dirty_rate")))
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def qemus(*procs):
+    """Stop the QEMUs at the end; on failure add the tail of their output."""
+    try:
+        yield procs
+    except (Fail, Timeout) as e:
+        msg = [str(e)]
+        for q in procs:
+            msg.append("--- QEMU %s (%s):" % (q.name, q.logpath))
+            msg += q.output().splitlines()[-15:]
+        raise type(e)("\n".join(msg))
+    finally:
+        for q in procs:
+            q.stop()
+
+
+def new_pair(type_name, dst_type=None, dirty_rate=DIRTY_RATE, **knobs):
+    """Source (dirty generation at @dirty_rate) and destination mdevs, seeded
+    differently; @knobs are set on both after the seed, in the order given
+    (None values skipped: those keep the type's defaults)."""
+    knobs = {k: v for k, v in knobs.items() if v is not None}
+    src_n, dst_n = next_n(), next_n()
+    src = create(type_name, src_n, seed=1000 + src_n, dirty_rate=dirty_rate, **knobs)
+    dst = create(dst_type or type_name, dst_n, seed=1000 + dst_n, **knobs)
+    check(knob(src, "checksum") != knob(dst, "checksum"), "seeds give equal checksums")
+    return src, dst
+
+
+def trace_values(q, event, field):
+    """The values of "<field> N" (decimal or 0x hex) in QEMU's trace lines of
+    @event, in order."""
+    out = []
+    pat = re.compile(re.escape(event) + r" .*\b" + re.escape(field) + r" (0x[0-9a-f]+|\d+)")
+    for line in q.output().splitlines():
+        m = pat.search(line)
+        if m:
+            out.append(int(m.group(1), 0))
+    return out
+
+
+def trace_sum(q, event, field="size"):
+    return sum(trace_values(q, event, field))
+
+
+def check_slot(q, vendor=VENDOR, device=DEVICE, slot=SLOT):
+    """QEMU realized the device at the slot with these IDs."""
+    devs = q.cmd("query-pci")[0]["devices"]
+    ours = [d for d in devs if d["slot"] == slot]
+    check(ours, "QEMU %s: no PCI device in slot %d: %r" % (q.name, slot, devs))
+    d = ours[0]
+    check((d["id"]["vendor"], d["id"]["device"]) == (vendor, device),
+          "QEMU %s: slot %d is %04x:%04x" % (q.name, slot, d["id"]["vendor"], d["id"]["device"]))
+
+
+def blocked_reasons(q):
+    return q.cmd("query-migrate").get("blocked-reasons", [])
+
+
+def check_unblocked(q):
+    reasons = blocked_reasons(q)
+    check(not reasons, "QEMU %s: migration blocked: %r" % (q.name, reasons))
