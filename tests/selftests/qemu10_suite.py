@@ -206,44 +206,75 @@ def test_load():
         diag(out.splitlines()[0])
 
 
-def test_mtty_reference():
-    """Control: the kernel's own mtty sample (a v2 driver with STOP_COPY,
-    P2P and PRE_COPY) migrates with the suite's QEMU 10 command line."""
+def mtty_live(caps, props, check_fn):
+    """The kernel's own mtty sample (a v2 driver with STOP_COPY, P2P and
+    PRE_COPY, no dirtying), live between two QEMU 10 with @caps: the
+    harness against a known v2 driver."""
     have_qemu10()
     ko = os.environ.get("VFMIG_MTTY")
     if not ko:
         raise Skip("VFMIG_MTTY not set (scripts/build-mtty.sh builds the 6.12 sample)")
     sh("insmod", ko)
+    uuids = ["d00dfeed-0000-4000-8000-00000000000%d" % i for i in (1, 2)]
     try:
         parent = "/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create"
-        uuids = ["d00dfeed-0000-4000-8000-00000000000%d" % i for i in (1, 2)]
         for u in uuids:
             with open(parent, "w") as f:
                 f.write(u)
-        path = os.path.join(WORK, "vfmig-mtty-%d.bin" % os.getpid())
-        s = start10("mtty-src", mdev(uuids[0]))
-        d = start10("mtty-dst", mdev(uuids[1]), incoming=True)
+        sock = os.path.join(WORK, "vfmig-mtty-%d.sock" % os.getpid())
+        s = start10("mtty-src", mdev(uuids[0]), props=props)
+        d = start10("mtty-dst", mdev(uuids[1]), incoming=True, props=props)
+        capl = [{"capability": c, "state": True} for c in caps]
         with qemus(s, d):
-            s.connect()
-            d.connect()
-            check_unblocked(s)
-            s.cmd("migrate", uri="exec:cat > %s" % path)
+            for q in (s, d):
+                q.connect()
+                check_unblocked(q)
+                q.cmd("migrate-set-capabilities", capabilities=capl)
+            d.cmd("migrate-incoming", uri="unix:" + sock)
+            s.cmd("migrate", uri="unix:" + sock)
             info = migration_done(s)
             check(info.get("vfio", {}).get("transferred", 0) > 0, "no vfio data: %r" % info)
-            d.cmd("migrate-incoming", uri="exec:cat %s" % path)
             check_eq(d.wait_migration()["status"], "completed", "mtty destination")
             d.cmd("cont")
             check_eq(d.status(), "running", "mtty destination after cont")
-            check_eq(trace_sum(d, "vfio_load_state_device_data", "size"),
-                     trace_sum(s, "vfio_save_block", "data_size"), "mtty bytes loaded vs saved")
+            check_fn(s, d)
             diag("mtty: %d vfio bytes" % info["vfio"]["transferred"])
-        os.unlink(path)
     finally:
         for u in uuids:
             if os.path.exists(mdev(u)):
                 with open(mdev(u) + "/remove", "w") as f:
                     f.write("1")
         subprocess.run(["rmmod", "mtty"], check=False)
+
+
+def check_switchover_ack(s, d):
+    """PRECOPY_INFO's initial bytes in QEMU's estimates, INIT_DATA_SENT at
+    the destination, bytes loaded = saved."""
+    check_eq(trace_sum(d, "vfio_load_state_device_data", "size"),
+             trace_sum(s, "vfio_save_block", "data_size"), "vfio bytes loaded vs saved")
+    init = trace_values(s, "vfio_state_pending_estimate", "precopy initial size")
+    check(init and init[0] > 0, "no PRECOPY_INFO initial bytes: %r" % init)
+    flags = trace_values(d, "vfio_load_state", "data")
+    check(FLAG_DEV_INIT_DATA_SENT in flags,
+          "destination never got INIT_DATA_SENT: %s" % [hex(f) for f in flags])
+
+
+def check_multifd_threads(s, d):
+    check("vfio_save_complete_precopy_thread_start" in s.output(),
+          "source did not save the device state in its multifd thread")
+    check("vfio_load_bufs_thread_start" in d.output(),
+          "destination did not load the device state in its multifd thread")
+
+
+def test_mtty_switchover_ack():
+    """Control: mtty live with return-path and switchover-ack."""
+    mtty_live(("return-path", "switchover-ack"), DEV_PROPS, check_switchover_ack)
+
+
+def test_mtty_multifd():
+    """Control: mtty live with multifd device-state transfer."""
+    mtty_live(("multifd",), DEV_PROPS + ",x-migration-multifd-transfer=on",
+              check_multifd_threads)
 
 
 def test_v1_device_refused():
@@ -255,10 +286,12 @@ def test_v1_device_refused():
     if os.path.exists(mdev(uuid) + "/vfmig/protocol"):
         set_knob(uuid, "protocol", "v1")
     check_eq(knob_int(uuid, "device_state"), 1, "v1 device_state (RUNNING)")
+    t0 = time.monotonic()
     q = start10("v1on", mdev(uuid))
     check_eq(q.wait_exit(60), 1, "QEMU 10 exit status with enable-migration=on on a v1 device")
     out = q.output()
-    diag(out.strip().splitlines()[-1] if out.strip() else "(no output)")
+    diag("%.1f s: %s" % (time.monotonic() - t0,
+                         out.strip().splitlines()[-1] if out.strip() else "(no output)"))
     check("migration" in out.lower() and uuid in out, "no migration error naming the device:\n" + out)
     q.stop()
     q = start10("v1auto", mdev(uuid), props="enable-migration=auto")
@@ -333,9 +366,7 @@ def test_live_switchover_ack():
     need_precopy()
 
     def acked(s, d, loaded):
-        flags = trace_values(d, "vfio_load_state", "data")
-        check(FLAG_DEV_INIT_DATA_SENT in flags,
-              "destination never got INIT_DATA_SENT: %s" % [hex(f) for f in flags])
+        check_switchover_ack(s, d)
         check_precopy_info(s)
     live(caps=("return-path", "switchover-ack"), check_fn=acked)
 
@@ -347,10 +378,7 @@ def test_live_multifd():
     have_qemu10()
 
     def threads(s, d, loaded):
-        check("vfio_save_complete_precopy_thread_start" in s.output(),
-              "source did not save the device state in its multifd thread")
-        check("vfio_load_bufs_thread_start" in d.output(),
-              "destination did not load the device state in its multifd thread")
+        check_multifd_threads(s, d)
     live(caps=("multifd",), props=DEV_PROPS + ",x-migration-multifd-transfer=on",
          check_fn=threads)
 
@@ -515,7 +543,8 @@ def main():
     os.makedirs(LOGDIR, exist_ok=True)
     tests = [
         (test_load, 60),
-        (test_mtty_reference, 240),
+        (test_mtty_switchover_ack, 240),
+        (test_mtty_multifd, 240),
         (test_v1_device_refused, 120),
         (test_qemu72_v2_only_blocked, 120),
         (test_file_paused, 240),
