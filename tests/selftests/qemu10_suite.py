@@ -17,8 +17,9 @@ transfer; a corrupted stream and a destination fault refused with the source
 running again; a `both` device carried by QEMU 7.2 (v1) then QEMU 10 (v2);
 QEMU 10 refusing a v1-only device and QEMU 7.2 a v2-only one, cleanly.
 Kernels without PRE_COPY (6.1) run the stop-copy cases only.  When
-VFMIG_MTTY names the kernel's mtty sample (scripts/build-mtty.sh), a control
-case migrates it first: the harness against a known v2 driver.
+the kernel's mtty sample is built for the running kernel (scripts/build-mtty.sh
+puts it in build/mtty/<release>/; VFMIG_MTTY names another), two control
+cases migrate it first: the harness against a known v2 driver.
 """
 import glob
 import os
@@ -28,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmtap import (MDEVS, Fail, Qemu, QmpError, Skip, check, check_eq,  # noqa: E402
+from vmtap import (MDEVS, TOP, Fail, Qemu, QmpError, Skip, check, check_eq,  # noqa: E402
                    create, diag, knob, knob_int, load_module, remove_all, run,
                    set_knob, sh, unload_module)
 from qemu_mig import (SLOT, WORK, blocked_reasons, check_slot, check_unblocked,  # noqa: E402
@@ -211,9 +212,10 @@ def mtty_live(caps, props, check_fn):
     PRE_COPY, no dirtying), live between two QEMU 10 with @caps: the
     harness against a known v2 driver."""
     have_qemu10()
-    ko = os.environ.get("VFMIG_MTTY")
-    if not ko:
-        raise Skip("VFMIG_MTTY not set (scripts/build-mtty.sh builds the 6.12 sample)")
+    ko = os.environ.get("VFMIG_MTTY") or os.path.join(
+        TOP, "build", "mtty", os.uname().release, "mtty.ko")
+    if not os.path.exists(ko):
+        raise Skip("no %s (scripts/build-mtty.sh builds the 6.12 sample)" % ko)
     sh("insmod", ko)
     uuids = ["d00dfeed-0000-4000-8000-00000000000%d" % i for i in (1, 2)]
     try:
