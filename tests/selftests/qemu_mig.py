@@ -62,20 +62,25 @@ def new_pair(type_name, dst_type=None, dirty_rate=DIRTY_RATE, **knobs):
     return src, dst
 
 
-def trace_values(q, event, field):
+def trace_values(q, event, field, since=0):
     """The values of "<field> N" (decimal or 0x hex) in QEMU's trace lines of
-    @event, in order."""
+    @event, in order, from output line @since on (see log_mark)."""
     out = []
     pat = re.compile(re.escape(event) + r" .*\b" + re.escape(field) + r" (0x[0-9a-f]+|\d+)")
-    for line in q.output().splitlines():
+    for line in q.output().splitlines()[since:]:
         m = pat.search(line)
         if m:
             out.append(int(m.group(1), 0))
     return out
 
 
-def trace_sum(q, event, field="size"):
-    return sum(trace_values(q, event, field))
+def trace_sum(q, event, field="size", since=0):
+    return sum(trace_values(q, event, field, since))
+
+
+def log_mark(q):
+    """Where QEMU's output is now: trace sums from here cover what follows."""
+    return len(q.output().splitlines())
 
 
 def check_slot(q, vendor=VENDOR, device=DEVICE, slot=SLOT):
