@@ -238,7 +238,7 @@ static void test_stats_json(void **state)
 	strcpy(s->error, "line\nbreak\x01");
 	vfmig_stats_finish(s);
 	f = open_memstream(&out, &len);
-	assert_int_equal(vfmig_stats_print_json(s, f), 0);
+	assert_int_equal(vfmig_stats_write_json(s, f), 0);
 	fclose(f);
 	assert_string_equal(out,
 		"{\"status\": \"failed\", \"total-time\": 1500, \"setup-time\": 500, \"downtime\": 20, "
