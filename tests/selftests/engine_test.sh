@@ -8,32 +8,13 @@
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
+. "$here/lib.sh"
 
-V=$top/user/build/vfmig
-S=/sys/bus/mdev/devices
-export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 T=${TMPDIR:-/tmp}/engine_test.$$
 DEVS=""
 
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || fail "cannot set $2=$3 on $1"
-	else
-		# read, not cat: every exec is slow under TCG
-		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
-	fi
-}
-
-# mk TYPE [NAME=VALUE...]: a new device with knobs set; prints its UUID.
-mk() {
-	u=$("$V" mdev create "$1") || fail "mdev create $1"
-	shift
-	for kv in "$@"; do knob "$u" "${kv%%=*}" "${kv#*=}"; done
-	echo "$u"
-}
-
 cleanup() {
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	remove_all_mdevs
 	rm -rf "$T"
 }
 
@@ -363,7 +344,7 @@ if [ "${1:-}" != --one ]; then
 	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
 	tap_main "$0" engine "$@"
 	rc=$?
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	remove_all_mdevs
 	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
 	exit $rc
 fi
