@@ -374,7 +374,7 @@ test_no_module() {
 }
 
 if [ "${1:-}" != --one ]; then
-	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+	load_module_or_bail
 	ip link set lo up 2>/dev/null	# the VM's loopback starts down
 	# What a cleared device of each size reads: a fresh one's checksum.
 	for sz in SMALL:$SIZE BIG:$BIG; do
@@ -383,10 +383,6 @@ if [ "${1:-}" != --one ]; then
 			{ echo "Bail out! cleared checksum"; exit 1; }
 		export "ZERO_${sz%%:*}=$c"
 	done
-	tap_main "$0" crash "$@"
-	rc=$?
-	remove_all_mdevs
-	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
-	exit $rc
+	run_then_unload "$0" crash "$@"
 fi
 tap_main "$0" crash "$@"

@@ -23,19 +23,6 @@ begin() {
 	trap cleanup EXIT
 }
 
-same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
-	_a=$(knob "$1" checksum) _b=$(knob "$2" checksum)
-	[ "$_a" = "$_b" ] || fail "checksum $1 $_a != $2 $_b"
-	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
-	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
-	diag "checksum $_a on both"
-}
-
-running_intact() { # running_intact UUID CHECKSUM
-	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running again: $(knob "$1" device_state)"
-	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
-}
-
 expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
 	pat=$1
 	shift
@@ -341,11 +328,7 @@ test_usage_errors() {
 }
 
 if [ "${1:-}" != --one ]; then
-	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
-	tap_main "$0" engine "$@"
-	rc=$?
-	remove_all_mdevs
-	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
-	exit $rc
+	load_module_or_bail
+	run_then_unload "$0" engine "$@"
 fi
 tap_main "$0" engine "$@"

@@ -38,3 +38,17 @@ running_intact() { # running_intact UUID CHECKSUM: running again, state unchange
 	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running: $(knob "$1" device_state)"
 	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
 }
+
+load_module_or_bail() { # vfmig loaded (if it is not yet), or the whole suite bails out
+	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+}
+
+# run_then_unload SCRIPT SUITE [TEST...]: tap_main, then every mdev removed
+# and the module unloaded; a failed unload fails the suite.  Exits.
+run_then_unload() {
+	tap_main "$@"
+	rc=$?
+	remove_all_mdevs
+	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
+	exit $rc
+}
