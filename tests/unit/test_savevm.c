@@ -94,6 +94,14 @@ static int load_one(struct side *dst, const char *id, int fd, struct vfmig_err *
 	return ret;
 }
 
+/* Load @fd into @dst as "dev0": it must succeed and leave @dst's memory at @sum. */
+static void load_expecting(struct side *dst, int fd, struct engine *e, uint64_t sum)
+{
+	if (load_one(dst, "dev0", fd, &e->err))
+		fail_msg("load: %s", e->err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), sum);
+}
+
 static uint32_t dev_state(struct side *s)
 {
 	return s->fake.state & VFMIG_V1_STATE_MASK;
@@ -383,10 +391,8 @@ static void test_dirty_then_converge(void **state)
 	assert_true(w.calls > w.limit);
 	assert_int_equal(st->nr_pending, st->iterations + 1);
 	assert_int_equal(st->pending[0], 64 * 1024);	/* all dirty at first */
-	if (load_one(dst, "dev0", fd, &e.err))
-		fail_msg("load: %s", e.err.msg);
 	/* The destination matches the source's final memory, dirtied pages included. */
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 	close(fd);
 	free(st);
 	side_free(src);
@@ -429,9 +435,7 @@ static void test_non_convergence(void **state)
 	e.o.max_iterations = 0;
 	if (save_one(src, "dev0", fd, &e, NULL, st))
 		fail_msg("save: %s", e.err.msg);
-	if (load_one(dst, "dev0", fd, &e.err))
-		fail_msg("load: %s", e.err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), sum);
+	load_expecting(dst, fd, &e, sum);
 	close(fd);
 	free(st);
 	side_free(src);
@@ -588,9 +592,7 @@ static void test_failing_resume(void **state)
 	vfmig_err_clear(&e.err);
 	fake_reset(&src->fake);
 	assert_int_equal(save_one(src, "dev0", fd2, &e, NULL, NULL), 0);
-	if (load_one(dst, "dev0", fd2, &e.err))
-		fail_msg("load: %s", e.err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd2, &e, fake_checksum(&src->fake));
 	close(fd);
 	close(fd2);
 	side_free(src);
@@ -685,9 +687,7 @@ static void test_stream_without_full(void **state)
 	/* The whole stream still loads into the same (reset) device. */
 	fake_reset(&dst->fake);
 	vfmig_err_clear(&e.err);
-	if (load_one(dst, "dev0", fd, &e.err))
-		fail_msg("load: %s", e.err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 
 	/* Only START and FULL, no END: the device state never came. */
 	fake_reset(&dst->fake);
@@ -750,9 +750,7 @@ static void test_rate_limited_save(void **state)
 	/* Switched over once the rest fitted in 300 ms at ~1 MB/s. */
 	assert_true(st->pending[st->nr_pending - 1] <= st->threshold);
 	assert_true(st->threshold < 330000);
-	if (load_one(dst, "dev0", fd, &e.err))
-		fail_msg("load: %s", e.err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 	close(fd);
 	free(st);
 	side_free(src);
