@@ -94,7 +94,7 @@ VFMIG_EXPORT void vfmig_set_progress(struct vfmig_ctx *ctx, vfmig_progress_fn fn
 enum vfmig_option {
 	VFMIG_OPT_DOWNTIME_LIMIT_MS,	/* stop-and-copy once the rest fits; 300, max 2000000 */
 	VFMIG_OPT_MAX_BANDWIDTH,	/* bytes/s, 0 = unlimited (default) */
-	VFMIG_OPT_MAX_ITERATIONS,	/* give up after N rounds; 0 = never (default), max 1000000 */
+	VFMIG_OPT_MAX_ITERATIONS,	/* give up after N rounds; 0 = never (default); max 1e6 */
 	VFMIG_OPT_OFFLINE,		/* 1: stop the devices first, no pre-copy */
 	VFMIG_OPT_NO_MMAP,		/* 1: pread/pwrite only, never the mappings (at open) */
 };

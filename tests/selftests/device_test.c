@@ -118,7 +118,7 @@ static int test_load(void)
 {
 	st_remove_all();
 	if (vfmig_module_is_loaded())
-		CHECK(vfmig_module_unload(&(struct vfmig_err){ 0 }) == 0, "unload first");
+		CHECK(vfmig_module_unload(st_ctx()) == 0, "unload first");
 	CHECK(st_load_module("max_devices=8") == 0, "load");
 	return TAP_PASS;
 }

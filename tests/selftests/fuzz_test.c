@@ -306,15 +306,14 @@ static void check_resume_end(struct slot *s, const char *how)
 
 static int slot_create(struct slot *s)
 {
-	struct vfmig_err err = { 0 };
 	char want[VFMIG_UUID_LEN + 1];
 	unsigned int n = UUID_BASE + uuid_counter++;
 	int ret;
 
 	snprintf(want, sizeof(want), "f1e0%04x-0000-4000-8000-%012x", n & 0xffff, n);
-	ret = vfmig_mdev_create(s->type, want, s->uuid, &err);
+	ret = vfmig_mdev_create(st_ctx(), s->type, want, s->uuid);
 	if (ret) {
-		tap_diag("create %s: %s", s->type, err.msg);
+		tap_diag("create %s: %s", s->type, st_err());
 		return ret;
 	}
 	s->exists = true;
@@ -1183,7 +1182,7 @@ static bool device_gone(const char *uuid)
 
 static void *remove_thread(void *uuid)
 {
-	long ret = vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	long ret = vfmig_mdev_remove(st_ctx(), uuid);
 
 	return (void *)ret;
 }
@@ -1207,7 +1206,7 @@ static void op_remove(struct ctx *c, struct slot *s)
 		return;
 	}
 	if (!slot_held(s)) {
-		if (vfmig_mdev_remove(s->uuid, &(struct vfmig_err){ 0 }))
+		if (vfmig_mdev_remove(st_ctx(), s->uuid))
 			FINDING("%s: remove of a closed device failed", s->uuid);
 	} else {
 		if (pthread_create(&t, NULL, remove_thread, s->uuid)) {
@@ -1739,13 +1738,13 @@ static int counters_zero(const char *when)
 
 static int test_all_removed(void)
 {
-	struct vfmig_mdev_info devs[16];
+	struct vfmig_mdev devs[16];
 	char buf[32];
 	int n;
 
 	alarm(60);
 	st_remove_all();
-	n = vfmig_mdev_list(devs, 16, &(struct vfmig_err){ 0 });
+	n = vfmig_mdev_list(st_ctx(), devs, 16);
 	CHECK(n == 0, "%d devices left", n);
 	CHECK(vfmig_sysfs_read("/sys/module/vfmig/refcnt", buf, sizeof(buf)) == 0 &&
 	      !strcmp(buf, "0"), "module refcnt %s", buf);

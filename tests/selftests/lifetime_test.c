@@ -60,7 +60,7 @@ static int live_zero(long *objects, long *bytes)
 
 static int remove_dev(const char *uuid)
 {
-	return vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	return vfmig_mdev_remove(st_ctx(), uuid);
 }
 
 /* A saved stream, flat, with its record boundaries. */
@@ -662,7 +662,7 @@ static int test_load(void)
 
 	st_remove_all();
 	if (vfmig_module_is_loaded())
-		CHECK(vfmig_module_unload(&(struct vfmig_err){ 0 }) == 0, "unload first");
+		CHECK(vfmig_module_unload(st_ctx()) == 0, "unload first");
 	CHECK(st_load_module("max_devices=8") == 0, "load");
 	CHECK(live_zero(&o, &b), "live_objects %ld live_bytes %ld after load", o, b);
 	return TAP_PASS;
@@ -1081,7 +1081,6 @@ static int test_generator_responsive(void)
 /* (e) Module unload with a device open: EBUSY, and the device still works. */
 static int test_unload_while_open(void)
 {
-	struct vfmig_err err = { 0 };
 	uint64_t sum;
 	struct dev d;
 	int ret;
@@ -1090,8 +1089,8 @@ static int test_unload_while_open(void)
 	CHECK(make_dev(&d, "vfmig-small", 60, NULL) == 0 && st_knob_write_raw(d.uuid, "seed", "3") == 0 &&
 	      dev_attach(&d) == 0, "open");
 	sum = sum_of(d.uuid);
-	ret = vfmig_module_unload(&err);
-	CHECK(ret == -EBUSY, "unload with a device open answered %d: %s", ret, err.msg);
+	ret = vfmig_module_unload(st_ctx());
+	CHECK(ret == -EBUSY, "unload with a device open answered %d: %s", ret, st_err());
 	CHECK(vfmig_module_is_loaded(), "module gone");
 	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && set_state(&d, VFMIG_V1_STATE_STOP) == 0 &&
 	      state_of(&d) == VFMIG_V1_STATE_STOP && sum_of(d.uuid) == sum, "device after refusal");

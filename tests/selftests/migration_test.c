@@ -495,7 +495,7 @@ static int test_faults_and_reset(void)
 
 static void *remove_later(void *uuid)
 {
-	vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	vfmig_mdev_remove(st_ctx(), uuid);
 	return NULL;
 }
 

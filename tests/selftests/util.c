@@ -10,9 +10,24 @@
 
 #include "util.h"
 
+struct vfmig_ctx *st_ctx(void)
+{
+	static struct vfmig_ctx *ctx;
+
+	if (!ctx && vfmig_ctx_new(&ctx)) {
+		tap_diag("out of memory");
+		exit(1);
+	}
+	return ctx;
+}
+
+const char *st_err(void)
+{
+	return vfmig_error_message(st_ctx());
+}
+
 int st_load_module(const char *params)
 {
-	struct vfmig_err err = { 0 };
 	char path[PATH_MAX];
 	int ret;
 
@@ -21,41 +36,37 @@ int st_load_module(const char *params)
 		tap_diag("no vfmig.ko (set VFMIG_MODULE): %s", strerror(-ret));
 		return ret;
 	}
-	ret = vfmig_module_load(path, params, NULL, &err);
+	ret = vfmig_module_load(st_ctx(), path, params, NULL);
 	if (ret)
-		tap_diag("%s", err.msg);
+		tap_diag("%s", st_err());
 	return ret;
 }
 
 int st_create(const char *type, unsigned int n, char uuid[VFMIG_UUID_LEN + 1])
 {
-	struct vfmig_err err = { 0 };
 	char want[VFMIG_UUID_LEN + 1];
 	int ret;
 
 	snprintf(want, sizeof(want), "f1e0%04x-0000-4000-8000-%012x", n & 0xffff, n);
-	ret = vfmig_mdev_create(type, want, uuid, &err);
+	ret = vfmig_mdev_create(st_ctx(), type, want, uuid);
 	if (ret)
-		tap_diag("%s", err.msg);
+		tap_diag("%s", st_err());
 	return ret;
 }
 
 void st_remove_all(void)
 {
-	struct vfmig_mdev_info devs[64];
-	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_list(devs, 64, &err);
+	struct vfmig_mdev devs[64];
+	int n = vfmig_mdev_list(st_ctx(), devs, 64);
 
 	for (int i = 0; i < n && i < 64; i++)
-		vfmig_mdev_remove(devs[i].uuid, &err);
+		vfmig_mdev_remove(st_ctx(), devs[i].uuid);
 }
 
 int st_test_unload(void)
 {
-	struct vfmig_err err = { 0 };
-
 	st_remove_all();
-	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	CHECK(vfmig_module_unload(st_ctx()) == 0, "%s", st_err());
 	return TAP_PASS;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "errbuf.h"
+#include "vfmig/libvfmig.h"
 #include "kmod.h"
 #include "mdev.h"
 #include "tap.h"
@@ -16,6 +17,10 @@
 #include "vfmig/payload.h"
 
 /* Load vfmig.ko (from $VFMIG_MODULE) with @params; 0 or -errno, diag on error. */
+/* The suites' library context (created on first use), and its last error. */
+struct vfmig_ctx *st_ctx(void);
+const char *st_err(void);
+
 int st_load_module(const char *params);
 /* Create a device of @type with a UUID derived from @n; 0 or -errno. */
 int st_create(const char *type, unsigned int n, char uuid[VFMIG_UUID_LEN + 1]);
