@@ -12,14 +12,19 @@
 #   make modules-all  vfmig.ko for every tested kernel, W=1 and sparse
 #   make bench        migration throughput vs memcpy and peak RSS, in a VM
 #   make lint         checkpatch.pl --strict over kernel/ and include/
-#   make install      module (updates/, depmod), CLI, man page, bash completion;
-#                     PREFIX (default /usr/local) and DESTDIR as usual
+#   make install      module (updates/, depmod), CLI, libvfmig (.so.0, .a,
+#                     headers, libvfmig.pc), man pages, bash completion;
+#                     PREFIX (default /usr/local), LIBDIR and DESTDIR as usual
+#   make examples     examples/ built with pkg-config alone against an
+#                     install into build/example-root
 #   make uninstall    undo make install (same PREFIX, DESTDIR, KDIR)
 #   make fuzz         both below: every fuzzer for its long run
 #   make fuzz-vm      the VM interface fuzzer, FUZZ_OPS (100000) per kernel
 #   make fuzz-host    the host fuzz targets (stream reader, device payload
 #                     parser), FUZZ_SECONDS each (default 600)
 #   make unit-asan    the unit tests built with ASan + UBSan (build/asan/)
+
+.DELETE_ON_ERROR:
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -33,7 +38,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench lint man install uninstall unit-asan fuzz-build \
+	demo vm-shell deps clean bench lint man install uninstall examples unit-asan fuzz-build \
 	fuzz-host fuzz-vm fuzz debug-kernel debug-check
 
 all: module user selftests unit
@@ -87,12 +92,12 @@ fuzz-host: fuzz-build
 unit-check: unit unit-asan fuzz-build
 	sh tests/run-checks.sh unit
 
-vm-check: user selftests
+vm-check: user selftests examples
 	sh tests/run-checks.sh vm $(VM_KERNELS)
 
 # Unit tests and the VM suite on each kernel; ends with "N passed, N failed".
 # VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out.
-check: user unit unit-asan fuzz-build selftests
+check: user unit unit-asan fuzz-build selftests examples
 	sh tests/run-checks.sh all $(VM_KERNELS)
 
 # Build (first time: 8 min measured on an idle 2-core machine, 40 min on a
@@ -148,8 +153,13 @@ build/man/%: Documentation/man/%.scd
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+LIB_VERSION = $(shell sed -n 's/^VERSION := //p' user/Makefile)
+PUBLIC_HEADERS := $(wildcard include/vfmig/*.h)
 # kbuild installs the module into /lib/modules/<krelease>/updates/, which
 # modprobe prefers over the kernel's own tree; depmod indexes it (not into a
 # DESTDIR staging tree: a package runs depmod when it is installed).
@@ -158,10 +168,32 @@ install: module user man
 		$(if $(DESTDIR),INSTALL_MOD_PATH="$(DESTDIR)") modules_install
 	$(if $(DESTDIR),,depmod "$(KREL)")
 	install -D -m 0755 user/build/vfmig "$(DESTDIR)$(BINDIR)/vfmig"
+	install -D -m 0755 user/build/libvfmig.so.$(LIB_VERSION) \
+		"$(DESTDIR)$(LIBDIR)/libvfmig.so.$(LIB_VERSION)"
+	ln -sf libvfmig.so.$(LIB_VERSION) "$(DESTDIR)$(LIBDIR)/libvfmig.so.0"
+	ln -sf libvfmig.so.0 "$(DESTDIR)$(LIBDIR)/libvfmig.so"
+	install -m 0644 user/build/libvfmig.a "$(DESTDIR)$(LIBDIR)/libvfmig.a"
+	install -d "$(DESTDIR)$(INCLUDEDIR)/vfmig"
+	install -m 0644 $(PUBLIC_HEADERS) "$(DESTDIR)$(INCLUDEDIR)/vfmig/"
+	install -d "$(DESTDIR)$(PKGCONFIGDIR)"
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|' \
+		user/libvfmig.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/libvfmig.pc"
+	$(if $(DESTDIR),,ldconfig)
 	for p in $(MAN_PAGES); do \
 		s=$${p##*.}; install -D -m 0644 "$$p" "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}" || exit 1; \
 	done
 	install -D -m 0644 user/cli/vfmig.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
+
+# The examples see only what an install gives a user: a DESTDIR tree
+# (build/example-root, PREFIX=/usr) found through pkg-config's sysroot.
+EXAMPLE_ROOT := $(TOP)/build/example-root
+examples:
+	rm -rf "$(EXAMPLE_ROOT)"
+	$(MAKE) install DESTDIR="$(EXAMPLE_ROOT)" PREFIX=/usr
+	PKG_CONFIG_SYSROOT_DIR="$(EXAMPLE_ROOT)" \
+	PKG_CONFIG_LIBDIR="$(EXAMPLE_ROOT)/usr/lib/pkgconfig" \
+		$(MAKE) -C examples BUILD=$(TOP)/build/examples
 
 print-krel:
 	@echo $(KREL)
@@ -170,6 +202,11 @@ uninstall:
 	rm -f "$(DESTDIR)"/lib/modules/"$(KREL)"/updates/vfmig.ko*
 	$(if $(DESTDIR),,depmod "$(KREL)")
 	rm -f "$(DESTDIR)$(BINDIR)/vfmig" "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
+	rm -f "$(DESTDIR)$(LIBDIR)"/libvfmig.so* "$(DESTDIR)$(LIBDIR)/libvfmig.a" \
+		"$(DESTDIR)$(PKGCONFIGDIR)/libvfmig.pc"
+	rm -f $(PUBLIC_HEADERS:include/vfmig/%="$(DESTDIR)$(INCLUDEDIR)/vfmig/%")
+	-rmdir "$(DESTDIR)$(INCLUDEDIR)/vfmig" 2>/dev/null
+	$(if $(DESTDIR),,ldconfig)
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f "$(DESTDIR)$(MANDIR)/man$$s/$${p##*/}"; done
 
 clean:
@@ -178,3 +215,4 @@ clean:
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/selftests clean
 	$(MAKE) -C tests/bench clean
+	$(MAKE) -C examples clean

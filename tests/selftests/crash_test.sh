@@ -15,10 +15,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
+. "$here/lib.sh"
 
-V=$top/user/build/vfmig
-S=/sys/bus/mdev/devices
-export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 T=${TMPDIR:-/tmp}/crash_test.$$
 # 4 MiB at 1 MiB/s: pre-copy and the resume last seconds.  Stop-and-copy
 # is not rate-limited (as in QEMU, the limit is lifted for the downtime):
@@ -27,25 +25,10 @@ SIZE=4194304
 BIG=33554432
 BW=1M
 
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || fail "cannot set $2=$3 on $1"
-	else
-		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
-	fi
-}
-
-mk() { # mk TYPE [NAME=VALUE...]: a new device with knobs set; prints its UUID
-	u=$("$V" mdev create "$1") || fail "mdev create $1"
-	shift
-	for kv in "$@"; do knob "$u" "${kv%%=*}" "${kv#*=}"; done
-	echo "$u"
-}
-
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	remove_all_mdevs
 	rm -rf "$T"
 }
 
@@ -54,19 +37,7 @@ begin() {
 	PIDS=""
 	trap cleanup EXIT
 	trap 'exit 1' TERM	# fail() ends the test with SIGTERM: clean up too
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
-}
-
-same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
-	_a=$(knob "$1" checksum) _b=$(knob "$2" checksum)
-	[ "$_a" = "$_b" ] || fail "checksum $1 $_a != $2 $_b"
-	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
-	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
-}
-
-running_intact() { # running_intact UUID CHECKSUM
-	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running: $(knob "$1" device_state)"
-	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
+	remove_all_mdevs
 }
 
 one_line() { # one_line FILE WHAT: exactly one line, starting "vfmig: "
@@ -403,7 +374,7 @@ test_no_module() {
 }
 
 if [ "${1:-}" != --one ]; then
-	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+	load_module_or_bail
 	ip link set lo up 2>/dev/null	# the VM's loopback starts down
 	# What a cleared device of each size reads: a fresh one's checksum.
 	for sz in SMALL:$SIZE BIG:$BIG; do
@@ -412,10 +383,6 @@ if [ "${1:-}" != --one ]; then
 			{ echo "Bail out! cleared checksum"; exit 1; }
 		export "ZERO_${sz%%:*}=$c"
 	done
-	tap_main "$0" crash "$@"
-	rc=$?
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
-	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
-	exit $rc
+	run_then_unload "$0" crash "$@"
 fi
 tap_main "$0" crash "$@"

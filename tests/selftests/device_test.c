@@ -27,47 +27,6 @@
 #define MiB		(1024 * KiB)
 
 
-/* A saved stream: the non-empty chunks in the order they were read. */
-struct chunk {
-	uint64_t size;
-	uint8_t *data;
-};
-
-struct stream {
-	struct chunk *c;
-	unsigned int n, cap;
-	uint64_t bytes;
-};
-
-static int stream_add(struct stream *s, uint64_t size, uint8_t **data)
-{
-	if (s->n == s->cap) {
-		unsigned int cap = s->cap ? 2 * s->cap : 256;
-		struct chunk *c = realloc(s->c, cap * sizeof(*c));
-
-		if (!c)
-			return -1;
-		s->c = c;
-		s->cap = cap;
-	}
-	s->c[s->n].size = size;
-	s->c[s->n].data = malloc(size);
-	if (!s->c[s->n].data)
-		return -1;
-	*data = s->c[s->n].data;
-	s->n++;
-	s->bytes += size;
-	return 0;
-}
-
-static void stream_free(struct stream *s)
-{
-	for (unsigned int i = 0; i < s->n; i++)
-		free(s->c[i].data);
-	free(s->c);
-	memset(s, 0, sizeof(*s));
-}
-
 static uint64_t knob(struct dev *d, const char *name)
 {
 	uint64_t v = UINT64_MAX;
@@ -86,88 +45,20 @@ static int knob_str(struct dev *d, const char *name, char *buf, size_t len)
 	return vfmig_knob_read(d->uuid, name, buf, len, &(struct vfmig_err){ 0 });
 }
 
-static int reset(struct dev *d)
-{
-	return vfmig_vfio_reset(&d->v, &(struct vfmig_err){ 0 });
-}
-
-/*
- * Read one chunk of a save: pending_bytes (returned in *pending), and when
- * something is pending, data_offset, data_size and the bytes, appended to
- * @s.  *size is the chunk's size (0 when nothing was pending).
- */
-static int save_chunk(struct dev *d, struct stream *s, bool use_mmap, uint64_t *pending,
-		      uint64_t *size)
-{
-	uint64_t off;
-	uint8_t *buf;
-
-	*size = 0;
-	if (rd64(d, HDR(pending_bytes), pending))
-		return -1;
-	if (!*pending)
-		return 0;
-	if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), size))
-		return -1;
-	if (!*size)
-		return 0;
-	if (stream_add(s, *size, &buf) || xfer(d, off, buf, *size, use_mmap, false))
-		return -1;
-	return 0;
-}
-
 /* Stop-and-copy from wherever the device is until pending_bytes reads 0. */
-static int save_rest(struct dev *d, struct stream *s, bool use_mmap)
+static int save_rest(struct dev *d, struct st_stream *s, bool use_mmap)
 {
 	uint64_t pending, size;
 
 	if (set_state(d, VFMIG_V1_STATE_SAVING))
 		return -1;
 	do {
-		if (save_chunk(d, s, use_mmap, &pending, &size))
+		if (st_save_chunk(d, s, use_mmap, &pending, &size))
 			return -1;
 		if (pending && !size)
 			return -1;	/* a stopped device must make progress */
 	} while (pending);
 	return set_state(d, VFMIG_V1_STATE_STOP);
-}
-
-/*
- * Resume @s into @d the way QEMU does: per piece read data_offset, write at
- * most up to the region's end, write data_size.  A destination with a smaller
- * data section than the source therefore gets each chunk in several pieces.
- * Returns the number of data_size writes, or -errno of the first that failed
- * (*failed_at says which write that was).
- */
-static long resume_split(struct dev *d, const struct stream *s, bool use_mmap,
-			 unsigned long *failed_at)
-{
-	unsigned long writes = 0;
-
-	for (unsigned int i = 0; i < s->n; i++) {
-		uint64_t done = 0;
-
-		while (done < s->c[i].size) {
-			uint64_t off, n;
-
-			if (rd64(d, HDR(data_offset), &off))
-				return -errno;
-			if (off < 4096 || off >= d->v.mig.size)
-				return -ERANGE;
-			n = d->v.mig.size - off;
-			if (n > s->c[i].size - done)
-				n = s->c[i].size - done;
-			if (xfer(d, off, s->c[i].data + done, n, use_mmap, true))
-				return -EFAULT;
-			if (failed_at)
-				*failed_at = writes;
-			if (wr64(d, HDR(data_size), n))
-				return -errno;
-			writes++;
-			done += n;
-		}
-	}
-	return (long)writes;
 }
 
 static int checksums_equal(struct dev *a, struct dev *b)
@@ -186,7 +77,7 @@ static int checksums_equal(struct dev *a, struct dev *b)
  * wrapped round to resend pages dirtied behind it.  -1 if the stream does not
  * parse.
  */
-static long stream_passes(const struct stream *s)
+static long stream_passes(const struct st_stream *s)
 {
 	uint64_t total = s->bytes, pos = 0, prev_end = 0;
 	long passes = 0;
@@ -227,7 +118,7 @@ static int test_load(void)
 {
 	st_remove_all();
 	if (vfmig_module_is_loaded())
-		CHECK(vfmig_module_unload(&(struct vfmig_err){ 0 }) == 0, "unload first");
+		CHECK(vfmig_module_unload(st_ctx()) == 0, "unload first");
 	CHECK(st_load_module("max_devices=8") == 0, "load");
 	return TAP_PASS;
 }
@@ -294,7 +185,7 @@ static int test_dirty_stats(void)
 	b = knob(&d, "stat_bytes_dirtied");
 	sleep_ms(200);
 	CHECK(knob(&d, "stat_bytes_dirtied") == b, "dirtied in the error state");
-	CHECK(reset(&d) == 0 && state_of(&d) == VFMIG_V1_STATE_RUNNING, "reset");
+	CHECK(dev_reset(&d) == 0 && state_of(&d) == VFMIG_V1_STATE_RUNNING, "reset");
 	dev_close(&d);
 	b = knob(&d, "stat_bytes_dirtied");
 	sleep_ms(200);
@@ -319,7 +210,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
 				  "data_size", "16384", "data_offset_policy", "fixed", NULL };
 	uint64_t pending = 0, size, first = 0, chunks_written;
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	struct dev a, b;
 	long passes, writes;
 
@@ -329,7 +220,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	*min_pending = UINT64_MAX;
 	for (*rounds = 0; *rounds < max_rounds; (*rounds)++) {
-		CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "round %u", *rounds);
+		CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0, "round %u", *rounds);
 		if (!*rounds)
 			first = pending;
 		if (pending < *min_pending)
@@ -344,7 +235,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 	CHECK(first >= MiB, "first pending_bytes %llu", (unsigned long long)first);
 	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	writes = resume_split(&b, &s, false, NULL);
+	writes = st_resume_split(&b, &s, false, NULL);
 	CHECK(writes == (long)s.n, "resume: %ld of %u chunks", writes, s.n);
 	CHECK(set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume complete");
 	CHECK(checksums_equal(&a, &b), "rate %s", rate);
@@ -363,7 +254,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 	tap_diag("dirty_rate %s: %u pre-copy rounds, pending %llu -> min %llu, %ld passes, %u chunks",
 		 rate, *rounds, (unsigned long long)first, (unsigned long long)*min_pending,
 		 passes, s.n);
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
 	st_remove_all();
@@ -410,7 +301,7 @@ static int test_precopy_diverges(void)
 }
 
 /* A source save with dirtying, for resuming into other configurations. */
-static int save_source(struct dev *a, struct stream *s, bool use_mmap)
+static int save_source(struct dev *a, struct st_stream *s, bool use_mmap)
 {
 	uint64_t pending, size;
 
@@ -418,7 +309,7 @@ static int save_source(struct dev *a, struct stream *s, bool use_mmap)
 	    set_state(a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING))
 		return -1;
 	for (int i = 0; i < 20; i++) {
-		if (save_chunk(a, s, use_mmap, &pending, &size))
+		if (st_save_chunk(a, s, use_mmap, &pending, &size))
 			return -1;
 		sleep_ms(5);
 	}
@@ -441,7 +332,7 @@ static int test_resume_split(void)
 		{ "20480", "sparse:2", "straddle", true },
 		{ "20480", "sparse:3", "gap", false },
 	};
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	struct dev a;
 
 	st_remove_all();	/* what a failed test left behind */
@@ -461,7 +352,7 @@ static int test_resume_split(void)
 		CHECK(vfmig_vfio_map_migration(&b.v, dst[i].mmap, &(struct vfmig_err){ 0 }) == 0,
 		      "map");
 		CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-		writes = resume_split(&b, &s, dst[i].mmap, NULL);
+		writes = st_resume_split(&b, &s, dst[i].mmap, NULL);
 		CHECK(writes > (long)s.n, "%s/%s/%s: %ld writes for %u chunks", dst[i].size,
 		      dst[i].layout, dst[i].policy, writes, s.n);
 		CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume complete");
@@ -476,7 +367,7 @@ static int test_resume_split(void)
 			 dst[i].layout, dst[i].policy, s.n, writes);
 		dev_close(&b);
 	}
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	st_remove_all();
 	return TAP_PASS;
@@ -493,7 +384,7 @@ static int expect_poisoned(struct dev *b)
 	CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == -EINVAL, "RUNNING after poisoning");
 	CHECK(set_state(b, VFMIG_V1_STATE_STOP) == -EINVAL, "STOP after poisoning");
 	CHECK(state_of(b) == VFMIG_V1_STATE_RESUMING, "state %u", state_of(b));
-	CHECK(reset(b) == 0 && state_of(b) == VFMIG_V1_STATE_RUNNING, "reset");
+	CHECK(dev_reset(b) == 0 && state_of(b) == VFMIG_V1_STATE_RUNNING, "reset");
 	return TAP_PASS;
 }
 
@@ -515,7 +406,7 @@ static uint32_t hdr_crc(const uint8_t *p)
  * later records renumbered and every header's crc recomputed, cut into
  * @piece-byte chunks.
  */
-static int stream_rebuild(const struct stream *s, int drop, uint64_t piece, struct stream *out)
+static int stream_rebuild(const struct st_stream *s, int drop, uint64_t piece, struct st_stream *out)
 {
 	uint8_t *all = malloc(s->bytes), *res = malloc(s->bytes), *p = all, *dst;
 	uint64_t pos = 0, len_out = 0;
@@ -553,7 +444,7 @@ static int stream_rebuild(const struct stream *s, int drop, uint64_t piece, stru
 	for (pos = 0; pos < len_out; pos += piece) {
 		uint64_t n = len_out - pos < piece ? len_out - pos : piece;
 
-		if (stream_add(out, n, &dst))
+		if (st_stream_add(out, n, &dst))
 			goto out;
 		memcpy(dst, res + pos, n);
 	}
@@ -575,7 +466,7 @@ static int test_resume_missing_pages(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 }, same = { 0 }, holed = { 0 };
+	struct st_stream s = { 0 }, same = { 0 }, holed = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	long ret;
@@ -590,19 +481,19 @@ static int test_resume_missing_pages(void)
 	      (unsigned long long)(s.bytes - holed.bytes));
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	ret = resume_split(&b, &holed, false, &failed_at);
+	ret = st_resume_split(&b, &holed, false, &failed_at);
 	CHECK(ret == -EINVAL && failed_at == holed.n - 1,
 	      "resume gave %ld at write %lu, want EINVAL at the last (%u)", ret, failed_at, holed.n - 1);
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume_split(&b, &same, false, NULL) == (long)same.n &&
+	      st_resume_split(&b, &same, false, NULL) == (long)same.n &&
 	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "rebuilt stream refused");
 	CHECK(checksums_equal(&a, &b), "after the rebuilt stream");
-	stream_free(&s);
-	stream_free(&same);
-	stream_free(&holed);
+	st_stream_free(&s);
+	st_stream_free(&same);
+	st_stream_free(&holed);
 	dev_close(&a);
 	dev_close(&b);
 	st_remove_all();
@@ -614,7 +505,7 @@ static int test_resume_bad_data_size(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t off;
 	struct dev a, b;
 
@@ -639,10 +530,10 @@ static int test_resume_bad_data_size(void)
 	CHECK(state_of(&b) == VFMIG_V1_STATE_RUNNING, "state %u", state_of(&b));
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
 	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "clean resume after reset");
 	CHECK(checksums_equal(&a, &b), "after reset");
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
 	st_remove_all();
@@ -653,20 +544,20 @@ static int test_resume_bad_data_size(void)
 static int migrate_clean(struct dev *a, struct dev *b, const char *seed)
 {
 	uint64_t saved0 = knob(a, "stat_chunks_saved"), restored0 = knob(b, "stat_chunks_restored");
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	long writes;
 
 	CHECK(state_of(a) == VFMIG_V1_STATE_RUNNING && state_of(b) == VFMIG_V1_STATE_RUNNING,
 	      "states %u %u", state_of(a), state_of(b));
 	CHECK(knob_set(a, "seed", seed) == 0 && save_rest(a, &s, false) == 0, "save");
 	CHECK(set_state(b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	writes = resume_split(b, &s, false, NULL);
+	writes = st_resume_split(b, &s, false, NULL);
 	CHECK(writes >= (long)s.n, "resume: %ld", writes);
 	CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == 0, "resume complete");
 	CHECK(checksums_equal(a, b), "seed %s", seed);
 	CHECK(knob(a, "stat_chunks_saved") - saved0 == s.n &&
 	      knob(b, "stat_chunks_restored") - restored0 == (uint64_t)writes, "chunk counters");
-	stream_free(&s);
+	st_stream_free(&s);
 	CHECK(set_state(a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	return TAP_PASS;
 }
@@ -690,7 +581,7 @@ static int test_fault_short_chunk(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t pending, size, rec_end, cum = 0;
 	unsigned long expect = 0, failed_at = ~0UL;
 	uint32_t len;
@@ -702,10 +593,10 @@ static int test_fault_short_chunk(void)
 	      dev_open(&b, "vfmig-large", 51, setup) == 0, "open");
 	CHECK(knob_set(&a, "seed", "3") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
-	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size == 16384, "clean chunk %llu",
+	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size == 16384, "clean chunk %llu",
 	      (unsigned long long)size);
 	CHECK(knob_set(&a, "fault", "short_chunk") == 0, "arm");
-	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "chunk");
+	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0, "chunk");
 	CHECK(size == 16384 - 16, "short chunk is %llu bytes", (unsigned long long)size);
 	CHECK(fault_is_none(&a), "fault still armed");
 	CHECK(save_rest(&a, &s, false) == 0, "rest of the save");
@@ -721,7 +612,7 @@ static int test_fault_short_chunk(void)
 	for (expect = 0; expect < s.n && (cum += s.c[expect].size) < rec_end + VFMIG_REC_HDR_LEN; expect++)
 		;
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	ret = resume_split(&b, &s, false, &failed_at);
+	ret = st_resume_split(&b, &s, false, &failed_at);
 	CHECK(ret == -EINVAL && failed_at == expect, "resume gave %ld at write %lu, want EINVAL at %lu",
 	      ret, failed_at, expect);
 	CHECK(knob(&b, "stat_chunks_restored") == expect, "stat_chunks_restored %llu",
@@ -729,7 +620,7 @@ static int test_fault_short_chunk(void)
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
-	stream_free(&s);
+	st_stream_free(&s);
 	if (migrate_clean(&a, &b, "4") != TAP_PASS)
 		return TAP_FAIL;
 	dev_close(&a);
@@ -743,7 +634,7 @@ static int test_fault_resume_chunk(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	uint64_t off;
@@ -758,7 +649,7 @@ static int test_fault_resume_chunk(void)
 	/* Armed before RESUMING: data_offset reads still work, the first write fails. */
 	CHECK(knob_set(&b, "fault", "resume_chunk") == 0, "arm");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	ret = resume_split(&b, &s, false, &failed_at);
+	ret = st_resume_split(&b, &s, false, &failed_at);
 	CHECK(ret == -EIO && failed_at == 0, "first write gave %ld at %lu, want EIO at 0", ret,
 	      failed_at);
 	CHECK(fault_is_none(&b), "fault still armed");
@@ -780,7 +671,7 @@ static int test_fault_resume_chunk(void)
 	      (unsigned long long)knob(&b, "stat_chunks_restored"));
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
-	stream_free(&s);
+	st_stream_free(&s);
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	if (migrate_clean(&a, &b, "7") != TAP_PASS)
 		return TAP_FAIL;
@@ -799,7 +690,7 @@ static int test_fault_save_chunk(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t pending, size, off;
 	struct dev a, b;
 
@@ -808,7 +699,7 @@ static int test_fault_save_chunk(void)
 	      dev_open(&b, "vfmig-large", 71, setup) == 0, "open");
 	CHECK(knob_set(&a, "seed", "8") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
-	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
 	CHECK(knob_set(&a, "fault", "save_chunk") == 0, "arm");
 	CHECK(rd64(&a, HDR(pending_bytes), &pending) == 0 && pending, "pending");
 	CHECK(rd64(&a, HDR(data_offset), &off) == -EIO, "staging not refused with EIO");
@@ -823,17 +714,17 @@ static int test_fault_save_chunk(void)
 
 		CHECK(rd64(&a, HDR(data_offset), &off) == 0 && rd64(&a, HDR(data_size), &size) == 0 &&
 		      size == 16384, "retry: size %llu", (unsigned long long)size);
-		CHECK(stream_add(&s, size, &buf) == 0 && xfer(&a, off, buf, size, false, false) == 0,
+		CHECK(st_stream_add(&s, size, &buf) == 0 && xfer(&a, off, buf, size, false, false) == 0,
 		      "read");
 	}
 	CHECK(save_rest(&a, &s, false) == 0, "rest of the save");
 	CHECK(knob(&a, "stat_chunks_saved") == s.n, "stat_chunks_saved %llu of %u",
 	      (unsigned long long)knob(&a, "stat_chunks_saved"), s.n);
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
 	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
 	CHECK(checksums_equal(&a, &b), "after a save_chunk fault");
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
 	st_remove_all();
@@ -852,7 +743,7 @@ static int expect_error_state(struct dev *d)
 	CHECK(wr64(d, HDR(data_size), 8) == -EINVAL, "data_size in error");
 	for (uint32_t t = 0; t < 8; t++)
 		CHECK(set_state(d, t) == -EINVAL, "error -> %u", t);
-	CHECK(reset(d) == 0 && state_of(d) == VFMIG_V1_STATE_RUNNING, "reset");
+	CHECK(dev_reset(d) == 0 && state_of(d) == VFMIG_V1_STATE_RUNNING, "reset");
 	return TAP_PASS;
 }
 
@@ -861,7 +752,7 @@ static int test_fault_transition_error(void)
 {
 	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t pending, size;
 	struct dev a, b;
 
@@ -872,38 +763,38 @@ static int test_fault_transition_error(void)
 
 	/* transition: pre-copy -> stop-and-copy fails, the save is gone. */
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
-	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
 	CHECK(knob_set(&a, "fault", "transition") == 0, "arm");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == -EIO, "transition not refused with EIO");
 	CHECK(fault_is_none(&a), "fault still armed");
 	if (expect_error_state(&a) != TAP_PASS)
 		return TAP_FAIL;
-	stream_free(&s);
+	st_stream_free(&s);
 	if (migrate_clean(&a, &b, "10") != TAP_PASS)
 		return TAP_FAIL;
 
 	/* error in the middle of a save. */
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
-	CHECK(save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
+	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
 	CHECK(knob_set(&a, "fault", "error") == 0, "error");
 	if (expect_error_state(&a) != TAP_PASS)
 		return TAP_FAIL;
-	stream_free(&s);
+	st_stream_free(&s);
 
 	/* transition and error while resuming: the half-resumed state is dropped. */
 	CHECK(save_rest(&a, &s, false) == 0 && set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "save");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
+	CHECK(st_resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
 	CHECK(knob_set(&b, "fault", "transition") == 0, "arm");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EIO, "completing resume not refused");
 	if (expect_error_state(&b) != TAP_PASS)
 		return TAP_FAIL;
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
+	CHECK(st_resume_split(&b, &s, false, NULL) == (long)s.n, "resume");
 	CHECK(knob_set(&b, "fault", "error") == 0, "error");
 	if (expect_error_state(&b) != TAP_PASS)
 		return TAP_FAIL;
-	stream_free(&s);
+	st_stream_free(&s);
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	if (migrate_clean(&a, &b, "12") != TAP_PASS)
 		return TAP_FAIL;
@@ -918,7 +809,7 @@ static int test_stat_iterations_clean(void)
 {
 	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
 				"data_size", "16384", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	struct dev a;
 
 	st_remove_all();	/* what a failed test left behind */
@@ -930,7 +821,7 @@ static int test_stat_iterations_clean(void)
 	      stream_passes(&s));
 	CHECK(knob(&a, "stat_chunks_saved") == s.n && s.n > 60, "stat_chunks_saved %llu of %u",
 	      (unsigned long long)knob(&a, "stat_chunks_saved"), s.n);
-	stream_free(&s);
+	st_stream_free(&s);
 	/* A second session counts its own first pass. */
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(knob(&a, "stat_iterations") == 2, "stat_iterations %llu after two saves",
@@ -945,7 +836,7 @@ static int test_stat_iterations_clean(void)
 		CHECK(knob(&a, "stat_iterations") == 3, "stat_iterations %llu",
 		      (unsigned long long)knob(&a, "stat_iterations"));
 	}
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	st_remove_all();
 	return TAP_PASS;
@@ -960,7 +851,7 @@ static int test_seed_during_save(void)
 {
 	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
 				"data_size", "65536", NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t pending, size, off, chunks;
 	struct dev a, b;
 
@@ -970,7 +861,7 @@ static int test_seed_during_save(void)
 	CHECK(knob_set(&a, "seed", "98") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	do
-		CHECK(save_chunk(&a, &s, false, &pending, &size) == 0, "pre-copy chunk");
+		CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0, "pre-copy chunk");
 	while (pending);
 	chunks = knob(&a, "stat_chunks_saved");
 	CHECK(chunks == s.n, "stat_chunks_saved %llu of %u", (unsigned long long)chunks, s.n);
@@ -989,26 +880,15 @@ static int test_seed_during_save(void)
 	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	CHECK(knob_set(&b, "seed", "7") == -EBUSY, "seed while resuming not refused");
-	CHECK(resume_split(&b, &s, false, NULL) == (long)s.n &&
+	CHECK(st_resume_split(&b, &s, false, NULL) == (long)s.n &&
 	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
 	CHECK(checksums_equal(&a, &b), "seed during save");
 	CHECK(knob(&b, "seed") == 99, "destination seed %llu", (unsigned long long)knob(&b, "seed"));
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
 	st_remove_all();
 	return TAP_PASS;
-}
-
-static int read_param(const char *name, long *v)
-{
-	char path[128], buf[64];
-
-	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
-	if (vfmig_sysfs_read(path, buf, sizeof(buf)))
-		return -1;
-	*v = strtol(buf, NULL, 10);
-	return 0;
 }
 
 static long meminfo_kib(const char *field)
@@ -1042,7 +922,7 @@ static int leak_cycle(unsigned int i, long *peak_objects, long *peak_vmalloc)
 	const char *setup_b[] = { "state_size", "4194304", "data_size", "1048576",
 				  "mmap_layout", "sparse:4", "data_offset_policy", "rotate",
 				  NULL };
-	struct stream s = { 0 };
+	struct st_stream s = { 0 };
 	uint64_t pending, size;
 	long objects, vm;
 	struct dev a, b;
@@ -1054,9 +934,9 @@ static int leak_cycle(unsigned int i, long *peak_objects, long *peak_vmalloc)
 	CHECK(knob_set(&a, "seed", "13") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	for (int r = 0; r < 4; r++)
-		CHECK(save_chunk(&a, &s, true, &pending, &size) == 0, "pre-copy chunk");
+		CHECK(st_save_chunk(&a, &s, true, &pending, &size) == 0, "pre-copy chunk");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(read_param("live_objects", &objects) == 0, "live_objects");
+	CHECK(st_read_param("live_objects", &objects) == 0, "live_objects");
 	vm = vmalloc_used_kib();
 	if (objects > *peak_objects)
 		*peak_objects = objects;
@@ -1065,23 +945,23 @@ static int leak_cycle(unsigned int i, long *peak_objects, long *peak_vmalloc)
 	switch (i % 4) {
 	case 0:		/* a whole migration */
 		CHECK(save_rest(&a, &s, true) == 0, "save");
-		CHECK(resume_split(&b, &s, true, NULL) == (long)s.n &&
+		CHECK(st_resume_split(&b, &s, true, NULL) == (long)s.n &&
 		      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
 		CHECK(checksums_equal(&a, &b), "cycle %u", i);
 		break;
 	case 1:		/* closed mid-save and mid-resume */
-		CHECK(resume_split(&b, &s, true, NULL) == (long)s.n, "partial resume");
+		CHECK(st_resume_split(&b, &s, true, NULL) == (long)s.n, "partial resume");
 		break;
 	case 2:		/* errors in both sessions, then reset */
 		CHECK(knob_set(&a, "fault", "error") == 0 && knob_set(&b, "fault", "error") == 0 &&
-		      reset(&a) == 0 && reset(&b) == 0, "error + reset");
+		      dev_reset(&a) == 0 && dev_reset(&b) == 0, "error + reset");
 		break;
 	case 3:		/* a poisoned resume, a resize while closed, a fault left armed */
 		CHECK(wr64(&b, HDR(data_size), 8) == -EINVAL, "poison");
 		CHECK(knob_set(&a, "fault", "save_chunk") == 0, "arm");
 		break;
 	}
-	stream_free(&s);
+	st_stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
 	if (i % 4 == 3)
@@ -1103,9 +983,9 @@ static int test_no_leak(void)
 	char path[128];
 
 	st_remove_all();
-	CHECK(read_param("live_objects", &objects) == 0 && objects == 0,
+	CHECK(st_read_param("live_objects", &objects) == 0 && objects == 0,
 	      "live_objects %ld with no devices", objects);
-	CHECK(read_param("live_bytes", &bytes) == 0 && bytes == 0, "live_bytes %ld", bytes);
+	CHECK(st_read_param("live_bytes", &bytes) == 0 && bytes == 0, "live_bytes %ld", bytes);
 	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/live_objects");
 	CHECK(st_write(path, "0") < 0, "live_objects is writable");
 	vm0 = vmalloc_used_kib();
@@ -1115,8 +995,8 @@ static int test_no_leak(void)
 			return TAP_FAIL;
 	/* The last reference to a removed device may be dropped just after. */
 	for (int i = 0; i < 20; i++) {
-		CHECK(read_param("live_objects", &objects) == 0 &&
-		      read_param("live_bytes", &bytes) == 0, "read");
+		CHECK(st_read_param("live_objects", &objects) == 0 &&
+		      st_read_param("live_bytes", &bytes) == 0, "read");
 		if (!objects)
 			break;
 		sleep_ms(100);

@@ -8,51 +8,19 @@
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
+. "$here/lib.sh"
 
-V=$top/user/build/vfmig
-S=/sys/bus/mdev/devices
-export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 T=${TMPDIR:-/tmp}/engine_test.$$
 DEVS=""
 
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || fail "cannot set $2=$3 on $1"
-	else
-		# read, not cat: every exec is slow under TCG
-		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
-	fi
-}
-
-# mk TYPE [NAME=VALUE...]: a new device with knobs set; prints its UUID.
-mk() {
-	u=$("$V" mdev create "$1") || fail "mdev create $1"
-	shift
-	for kv in "$@"; do knob "$u" "${kv%%=*}" "${kv#*=}"; done
-	echo "$u"
-}
-
 cleanup() {
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+	remove_all_mdevs
 	rm -rf "$T"
 }
 
 begin() {
 	mkdir -p "$T"
 	trap cleanup EXIT
-}
-
-same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
-	_a=$(knob "$1" checksum) _b=$(knob "$2" checksum)
-	[ "$_a" = "$_b" ] || fail "checksum $1 $_a != $2 $_b"
-	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
-	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
-	diag "checksum $_a on both"
-}
-
-running_intact() { # running_intact UUID CHECKSUM
-	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running again: $(knob "$1" device_state)"
-	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
 }
 
 expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
@@ -360,11 +328,7 @@ test_usage_errors() {
 }
 
 if [ "${1:-}" != --one ]; then
-	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
-	tap_main "$0" engine "$@"
-	rc=$?
-	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
-	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
-	exit $rc
+	load_module_or_bail
+	run_then_unload "$0" engine "$@"
 fi
 tap_main "$0" engine "$@"

@@ -201,12 +201,6 @@ static void check_dfd_dead(struct slot *s, const char *after)
 
 static unsigned int uuid_counter;
 
-static int knob_path(char *path, size_t len, const char *uuid, const char *name)
-{
-	return snprintf(path, len, VFMIG_SYSFS_MDEVS "/%s/vfmig/%s", uuid, name) >= (int)len ?
-		-ENAMETOOLONG : 0;
-}
-
 /* Raw write of @len bytes to a sysfs file: 0 or -errno. */
 static int raw_write(const char *path, const void *buf, size_t len)
 {
@@ -225,7 +219,7 @@ static int knob_write(const char *uuid, const char *name, const char *v)
 {
 	char path[256];
 
-	if (knob_path(path, sizeof(path), uuid, name))
+	if (st_knob_path(path, sizeof(path), uuid, name))
 		return -ENAMETOOLONG;
 	return raw_write(path, v, strlen(v));
 }
@@ -236,7 +230,7 @@ static int knob_read(const char *uuid, const char *name, char *buf, size_t len)
 	ssize_t n;
 	int fd;
 
-	if (knob_path(path, sizeof(path), uuid, name))
+	if (st_knob_path(path, sizeof(path), uuid, name))
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -343,15 +337,14 @@ static void check_resume_end(struct slot *s, const char *how)
 
 static int slot_create(struct slot *s)
 {
-	struct vfmig_err err = { 0 };
 	char want[VFMIG_UUID_LEN + 1];
 	unsigned int n = UUID_BASE + uuid_counter++;
 	int ret;
 
 	snprintf(want, sizeof(want), "f1e0%04x-0000-4000-8000-%012x", n & 0xffff, n);
-	ret = vfmig_mdev_create(s->type, want, s->uuid, &err);
+	ret = vfmig_mdev_create(st_ctx(), s->type, want, s->uuid);
 	if (ret) {
-		tap_diag("create %s: %s", s->type, err.msg);
+		tap_diag("create %s: %s", s->type, st_err());
 		return ret;
 	}
 	s->exists = true;
@@ -601,7 +594,7 @@ static void fuzz_knob(struct rng *r, struct slot *s, bool open, bool exact, char
 	size_t len = gen_value(r, name, buf, cap, &exp);
 	int ret;
 
-	if (knob_path(path, sizeof(path), s->uuid, name))
+	if (st_knob_path(path, sizeof(path), s->uuid, name))
 		return;
 	ret = raw_write(path, buf, len);
 	if (!exact && (ret == -ENOENT || ret == -ENODEV))
@@ -923,30 +916,12 @@ static void op_state(struct ctx *c, struct slot *s)
 
 /* ---- data_size while RESUMING ---- */
 
-struct chunk {
-	uint64_t size;
-	uint8_t *data;
-};
-
-struct stream {
-	struct chunk *c;
-	unsigned int n, cap;
-};
-
 /* The last stream saved per pair of slots, and its source's checksum. */
-static struct stream last_stream[NSLOTS / 2];
+static struct st_stream last_stream[NSLOTS / 2];
 static uint64_t last_stream_ck[NSLOTS / 2];
 
-static void stream_free(struct stream *st)
-{
-	for (unsigned int i = 0; i < st->n; i++)
-		free(st->c[i].data);
-	free(st->c);
-	memset(st, 0, sizeof(*st));
-}
-
 /* Feed chunks of a real saved stream (sometimes damaged), as QEMU would. */
-static void resume_replay(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+static void resume_replay(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	struct rng *r = &c->r;
 	unsigned int upto = chance(r, 2) ? st->n : s->replay_next + 1 + rnd(r, 4);
@@ -957,7 +932,7 @@ static void resume_replay(struct ctx *c, struct slot *s, const struct stream *st
 		s->replay_ck = ck;
 	}
 	for (; s->replay_next < st->n && s->replay_next < upto; s->replay_next++) {
-		const struct chunk *ch = &st->c[s->replay_next];
+		const struct st_chunk *ch = &st->c[s->replay_next];
 		uint64_t done = 0;
 
 		while (done < ch->size) {
@@ -985,7 +960,7 @@ static void resume_replay(struct ctx *c, struct slot *s, const struct stream *st
 	}
 }
 
-static void op_resume(struct ctx *c, struct slot *s, const struct stream *replay, uint64_t ck)
+static void op_resume(struct ctx *c, struct slot *s, const struct st_stream *replay, uint64_t ck)
 {
 	struct rng *r = &c->r;
 	unsigned int rounds = 1 + rnd(r, 6);
@@ -1260,7 +1235,7 @@ static bool device_gone(const char *uuid)
 
 static void *remove_thread(void *uuid)
 {
-	long ret = vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	long ret = vfmig_mdev_remove(st_ctx(), uuid);
 
 	return (void *)ret;
 }
@@ -1284,7 +1259,7 @@ static void op_remove(struct ctx *c, struct slot *s)
 		return;
 	}
 	if (!slot_held(s)) {
-		if (vfmig_mdev_remove(s->uuid, &(struct vfmig_err){ 0 }))
+		if (vfmig_mdev_remove(st_ctx(), s->uuid))
 			FINDING("%s: remove of a closed device failed", s->uuid);
 	} else {
 		if (pthread_create(&t, NULL, remove_thread, s->uuid)) {
@@ -1385,66 +1360,6 @@ static void op_unload(struct ctx *c, struct slot *slots)
 
 /* ---- a real migration between two fuzzed devices ---- */
 
-static int stream_add(struct stream *st, uint64_t size, uint8_t **data)
-{
-	if (st->n == st->cap) {
-		unsigned int cap = st->cap ? 2 * st->cap : 64;
-		struct chunk *n = realloc(st->c, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		st->c = n;
-		st->cap = cap;
-	}
-	st->c[st->n].size = size;
-	st->c[st->n].data = malloc(size ? size : 1);
-	if (!st->c[st->n].data)
-		return -1;
-	*data = st->c[st->n++].data;
-	return 0;
-}
-
-/* One save chunk; *pending and *size say what there was. */
-static int save_chunk(struct dev *d, struct stream *st, uint64_t *pending, uint64_t *size)
-{
-	uint64_t off;
-	uint8_t *buf;
-
-	*size = 0;
-	if (rd64(d, HDR(pending_bytes), pending))
-		return -1;
-	if (!*pending)
-		return 0;
-	if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), size))
-		return -1;
-	if (!*size)
-		return 0;
-	if (stream_add(st, *size, &buf) || xfer(d, off, buf, *size, false, false))
-		return -1;
-	return 0;
-}
-
-/* As QEMU resumes: per piece data_offset, at most up to the region's end. */
-static int resume_stream(struct dev *d, uint64_t region, const struct stream *st)
-{
-	for (unsigned int i = 0; i < st->n; i++) {
-		uint64_t done = 0;
-
-		while (done < st->c[i].size) {
-			uint64_t off, n;
-
-			if (rd64(d, HDR(data_offset), &off) || off < PAGE || off >= region)
-				return -1;
-			n = region - off < st->c[i].size - done ? region - off : st->c[i].size - done;
-			if (xfer(d, off, st->c[i].data + done, n, false, true) ||
-			    wr64(d, HDR(data_size), n))
-				return -1;
-			done += n;
-		}
-	}
-	return 0;
-}
-
 #define MIG_CHECK(cond, what) do {						\
 	if (!(cond)) {								\
 		FINDING("migrate %s -> %s: %s (errno %d: %s)", a->uuid, b->uuid,	\
@@ -1455,7 +1370,7 @@ static int resume_stream(struct dev *d, uint64_t region, const struct stream *st
 
 static void op_migrate(struct ctx *c, struct slot *a, struct slot *b, unsigned int group)
 {
-	struct stream st = { 0 };
+	struct st_stream st = { 0 };
 	uint64_t size = 0, pending, n, ca = 0, cb = 1;
 	char v[32];
 
@@ -1477,15 +1392,15 @@ static void op_migrate(struct ctx *c, struct slot *a, struct slot *b, unsigned i
 	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0,
 		  "pre-copy");
 	for (unsigned int i = rnd(&c->r, 8); i; i--)
-		MIG_CHECK(save_chunk(&a->d, &st, &pending, &n) == 0, "pre-copy chunk");
+		MIG_CHECK(st_save_chunk(&a->d, &st, false, &pending, &n) == 0, "pre-copy chunk");
 	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
 	do {
-		MIG_CHECK(save_chunk(&a->d, &st, &pending, &n) == 0, "stop-and-copy chunk");
+		MIG_CHECK(st_save_chunk(&a->d, &st, false, &pending, &n) == 0, "stop-and-copy chunk");
 		MIG_CHECK(!pending || n, "no progress in stop-and-copy");
 	} while (pending);
 	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_STOP) == 0, "source stop");
 	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	MIG_CHECK(resume_stream(&b->d, b->region_size, &st) == 0, "resume");
+	MIG_CHECK(st_resume_split(&b->d, &st, false, NULL) >= 0, "resume");
 	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_STOP) == 0, "resume complete");
 	MIG_CHECK(knob_u64(a->uuid, "checksum", &ca) == 0 &&
 		  knob_u64(b->uuid, "checksum", &cb) == 0, "checksum");
@@ -1494,12 +1409,12 @@ static void op_migrate(struct ctx *c, struct slot *a, struct slot *b, unsigned i
 			b->uuid, ca, cb);
 	MIG_CHECK(set_state(&b->d, VFMIG_V1_STATE_RUNNING) == 0, "destination running");
 	MIG_CHECK(set_state(&a->d, VFMIG_V1_STATE_RUNNING) == 0, "source running again");
-	stream_free(&last_stream[group]);
+	st_stream_free(&last_stream[group]);
 	last_stream[group] = st;
 	last_stream_ck[group] = ca;
 	return;
 out:
-	stream_free(&st);
+	st_stream_free(&st);
 }
 
 /* ---- protocol v2 ---- */
@@ -1559,7 +1474,7 @@ static void op_v2_set(struct ctx *c, struct slot *s)
 	}
 }
 
-static void op_v2_write(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+static void op_v2_write(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	uint32_t before = state_of(&s->d);
 	ssize_t n;
@@ -1594,7 +1509,7 @@ static void op_v2_write(struct ctx *c, struct slot *s, const struct stream *st, 
 		FINDING("%s: refused resume write left state %u", s->uuid, state_of(&s->d));
 }
 
-static void op_v2(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+static void op_v2(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	uint64_t initial, dirty;
 	struct pollfd p;
@@ -1902,7 +1817,7 @@ static int test_fuzz_single(void)
 	tap_diag("single-threaded: sequence digest %016" PRIx64, digest);
 	print_findings("single-threaded");
 	for (unsigned int k = 0; k < NSLOTS / 2; k++)
-		stream_free(&last_stream[k]);
+		st_stream_free(&last_stream[k]);
 	tap_diag("single-threaded: %lu resume endings checked (old state, cleared or the stream's)",
 		 atomic_load(&resume_checks));
 	ctx_free(&c);
@@ -2064,25 +1979,13 @@ static int test_fuzz_concurrent(void)
 
 /* ---- the end: clean, accounted, still working ---- */
 
-static int read_param(const char *name, long *v)
-{
-	char path[128], buf[64];
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
-	ret = vfmig_sysfs_read(path, buf, sizeof(buf));
-	if (!ret)
-		*v = strtol(buf, NULL, 10);
-	return ret;
-}
-
 static int counters_zero(const char *when)
 {
 	long objects = -1, bytes = -1;
 
 	/* The last reference to a removed device may be dropped just after. */
 	for (int i = 0; i < 50; i++) {
-		if (read_param("live_objects", &objects) || read_param("live_bytes", &bytes))
+		if (st_read_param("live_objects", &objects) || st_read_param("live_bytes", &bytes))
 			break;
 		if (!objects && !bytes)
 			break;
@@ -2094,13 +1997,13 @@ static int counters_zero(const char *when)
 
 static int test_all_removed(void)
 {
-	struct vfmig_mdev_info devs[16];
+	struct vfmig_mdev devs[16];
 	char buf[32];
 	int n;
 
 	alarm(60);
 	st_remove_all();
-	n = vfmig_mdev_list(devs, 16, &(struct vfmig_err){ 0 });
+	n = vfmig_mdev_list(st_ctx(), devs, 16);
 	CHECK(n == 0, "%d devices left", n);
 	CHECK(vfmig_sysfs_read("/sys/module/vfmig/refcnt", buf, sizeof(buf)) == 0 &&
 	      !strcmp(buf, "0"), "module refcnt %s", buf);

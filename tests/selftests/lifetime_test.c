@@ -39,65 +39,21 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void knob_path(char *buf, size_t len, const char *uuid, const char *name)
-{
-	snprintf(buf, len, VFMIG_SYSFS_MDEVS "/%s/vfmig/%s", uuid, name);
-}
-
-/* Raw knob write: 0 or -errno exactly as the kernel answered. */
-static int kw(const char *uuid, const char *name, const char *value)
-{
-	char path[256];
-
-	knob_path(path, sizeof(path), uuid, name);
-	return st_write(path, value);
-}
-
-/* Raw knob read into @buf (newline stripped): 0 or -errno. */
-static int kr(const char *uuid, const char *name, char *buf, size_t len)
-{
-	char path[256];
-
-	knob_path(path, sizeof(path), uuid, name);
-	return vfmig_sysfs_read(path, buf, len);
-}
-
-static uint64_t ku(const char *uuid, const char *name)
-{
-	char buf[64];
-
-	if (kr(uuid, name, buf, sizeof(buf)))
-		return UINT64_MAX;
-	return strtoull(buf, NULL, strcmp(name, "checksum") ? 0 : 16);
-}
-
 static uint64_t sum_of(const char *uuid)
 {
-	return ku(uuid, "checksum");
+	return st_knob_value(uuid, "checksum");
 }
 
 static uint32_t sysfs_state(const char *uuid)
 {
-	return (uint32_t)ku(uuid, "device_state");
-}
-
-static int read_param(const char *name, long *v)
-{
-	char path[128], buf[32];
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
-	ret = vfmig_sysfs_read(path, buf, sizeof(buf));
-	if (!ret)
-		*v = strtol(buf, NULL, 10);
-	return ret;
+	return (uint32_t)st_knob_value(uuid, "device_state");
 }
 
 /* live_objects and live_bytes, waiting briefly for a last reference to drop. */
 static int live_zero(long *objects, long *bytes)
 {
 	for (int i = 0; i < 30; i++) {
-		if (read_param("live_objects", objects) || read_param("live_bytes", bytes))
+		if (st_read_param("live_objects", objects) || st_read_param("live_bytes", bytes))
 			return 0;
 		if (!*objects && !*bytes)
 			return 1;
@@ -106,27 +62,9 @@ static int live_zero(long *objects, long *bytes)
 	return 0;
 }
 
-static int reset(struct dev *d)
-{
-	return vfmig_vfio_reset(&d->v, &(struct vfmig_err){ 0 });
-}
-
-/* Open an existing device through VFIO. */
-static int dev_reopen(struct dev *d)
-{
-	struct vfmig_err err = { 0 };
-
-	if (vfmig_vfio_open(&d->v, d->uuid, &err) || d->v.mig_index < 0) {
-		tap_diag("open %s: %s", d->uuid, err.msg[0] ? err.msg : "no migration region");
-		return -1;
-	}
-	d->base = d->v.mig.offset;
-	return 0;
-}
-
 static int remove_dev(const char *uuid)
 {
-	return vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	return vfmig_mdev_remove(st_ctx(), uuid);
 }
 
 /* A saved stream, flat, with its record boundaries. */
@@ -258,7 +196,7 @@ static int make_dev(struct dev *d, const char *type, unsigned int n, const char 
 	d->v.device = -1;
 	if (st_create(type, n, d->uuid))
 		return -1;
-	if (size && kw(d->uuid, "state_size", size)) {
+	if (size && st_knob_write_raw(d->uuid, "state_size", size)) {
 		tap_diag("state_size %s refused on a new device", size);
 		return -1;
 	}
@@ -438,17 +376,18 @@ static int enter(struct walk *w, enum sit s)
 
 	wclose_data(w);
 	wclose(w);
-	if (kw(d->uuid, "data_size", "16384") || kw(d->uuid, "mmap_layout", "none") ||
-	    kw(d->uuid, "data_offset_policy", "fixed") ||
-	    kw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1")) {
+	if (st_knob_write_raw(d->uuid, "data_size", "16384") ||
+	    st_knob_write_raw(d->uuid, "mmap_layout", "none") ||
+	    st_knob_write_raw(d->uuid, "data_offset_policy", "fixed") ||
+	    st_knob_write_raw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1")) {
 		tap_diag("%s: restoring the layout knobs failed", sit_name[s]);
 		return -1;
 	}
-	if (dev_reopen(d))
+	if (dev_attach(d))
 		return -1;
 	w->open = true;
-	if (reset(d) || kw(d->uuid, "dirty_rate", "0") || kw(d->uuid, "dirty_working_set", "0") ||
-	    kw(d->uuid, "seed", "5")) {
+	if (dev_reset(d) || st_knob_write_raw(d->uuid, "dirty_rate", "0") || st_knob_write_raw(d->uuid, "dirty_working_set", "0") ||
+	    st_knob_write_raw(d->uuid, "seed", "5")) {
 		tap_diag("%s: reset + seed failed", sit_name[s]);
 		return -1;
 	}
@@ -465,7 +404,7 @@ static int enter(struct walk *w, enum sit s)
 	case S_RUNNING:
 		return 0;
 	case S_DIRTY:
-		ret = kw(d->uuid, "dirty_rate", "1048576");
+		ret = st_knob_write_raw(d->uuid, "dirty_rate", "1048576");
 		sleep_ms(30);
 		return ret;
 	case S_STOP:
@@ -498,7 +437,7 @@ static int enter(struct walk *w, enum sit s)
 		break;
 	case S_ERROR:
 	case S_C_ERROR:
-		ret = kw(d->uuid, "fault", "error");
+		ret = st_knob_write_raw(d->uuid, "fault", "error");
 		break;
 	default:
 		return -1;
@@ -680,7 +619,7 @@ static int walk_cell(struct walk *w, enum sit s, const struct row *r)
 		entry = sum_of(w->t.uuid);
 	}
 	expect(s, r, &want, &want_state, &want_sum);
-	got = kw(w->t.uuid, r->knob, r->value);
+	got = st_knob_write_raw(w->t.uuid, r->knob, r->value);
 	if (got != want)
 		cell_bad(w, s, r, "answered %s (%d), table says %s", err_name(got), got,
 			 err_name(want));
@@ -710,7 +649,7 @@ static int walk_cell(struct walk *w, enum sit s, const struct row *r)
 	if (r->kind == R_FAULT && !got) {
 		char f[32] = "";
 
-		if (kr(w->t.uuid, "fault", f, sizeof(f)) || strcmp(f, r->value))
+		if (st_knob_read_raw(w->t.uuid, "fault", f, sizeof(f)) || strcmp(f, r->value))
 			cell_bad(w, s, r, "fault reads '%s' afterwards", f);
 	}
 	return 0;
@@ -726,10 +665,10 @@ static int walk_setup(struct walk *w)
 	if (make_dev(&w->t, "vfmig-small", 1, NULL))
 		return -1;
 	w->zero = sum_of(w->t.uuid);	/* a fresh device: zero memory and registers */
-	if (make_dev(&a, "vfmig-small", 2, NULL) || kw(a.uuid, "seed", "7"))
+	if (make_dev(&a, "vfmig-small", 2, NULL) || st_knob_write_raw(a.uuid, "seed", "7"))
 		return -1;
 	w->seed7 = sum_of(a.uuid);
-	if (kw(a.uuid, "seed", "9") || dev_reopen(&a) || save_all(&a, &w->s))
+	if (st_knob_write_raw(a.uuid, "seed", "9") || dev_attach(&a) || save_all(&a, &w->s))
 		return -1;
 	w->src = sum_of(a.uuid);
 	dev_close(&a);
@@ -738,7 +677,7 @@ static int walk_setup(struct walk *w)
 		tap_diag("unexpected stream: %u records", w->s.nrec);
 		return -1;
 	}
-	if (kw(w->t.uuid, "seed", "5"))
+	if (st_knob_write_raw(w->t.uuid, "seed", "5"))
 		return -1;
 	w->own = sum_of(w->t.uuid);
 	if (w->zero == w->own || w->own == w->src || w->src == w->zero || w->seed7 == w->own) {
@@ -803,15 +742,15 @@ static int test_table_removing(void)
 	int i;
 
 	st_remove_all();
-	CHECK(make_dev(&d, "vfmig-small", 3, NULL) == 0 && dev_reopen(&d) == 0, "open");
-	CHECK(kw(d.uuid, "seed", "5") == 0, "seed");
+	CHECK(make_dev(&d, "vfmig-small", 3, NULL) == 0 && dev_attach(&d) == 0, "open");
+	CHECK(st_knob_write_raw(d.uuid, "seed", "5") == 0, "seed");
 	snprintf(dir, sizeof(dir), VFMIG_SYSFS_MDEVS "/%s/vfmig", d.uuid);
 	CHECK(pthread_create(&th, NULL, remove_thread, d.uuid) == 0, "thread");
 	for (i = 0; i < 100 && access(dir, F_OK) == 0; i++)
 		sleep_ms(50);
 	CHECK(i < 100, "vfmig/ still there 2 s into the remove");
 	for (size_t r = 0; r < TAP_COUNT(rows); r++) {
-		int got = kw(d.uuid, rows[r].knob, rows[r].value);
+		int got = st_knob_write_raw(d.uuid, rows[r].knob, rows[r].value);
 
 		if (got != -ENOENT) {
 			tap_diag("MISMATCH being-removed: %s=%s answered %s (%d), table says ENOENT",
@@ -819,7 +758,7 @@ static int test_table_removing(void)
 			bad++;
 		}
 	}
-	knob_path(path, sizeof(path), d.uuid, "device_state");
+	st_knob_path(path, sizeof(path), d.uuid, "device_state");
 	CHECK(vfmig_sysfs_read(path, buf, sizeof(buf)) == -ENOENT, "device_state readable");
 	/* The open device still answers, in its state, until it is closed. */
 	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING, "state %#x while being removed",
@@ -842,7 +781,7 @@ static int test_load(void)
 
 	st_remove_all();
 	if (vfmig_module_is_loaded())
-		CHECK(vfmig_module_unload(&(struct vfmig_err){ 0 }) == 0, "unload first");
+		CHECK(vfmig_module_unload(st_ctx()) == 0, "unload first");
 	CHECK(st_load_module("max_devices=8") == 0, "load");
 	CHECK(live_zero(&o, &b), "live_objects %ld live_bytes %ld after load", o, b);
 	return TAP_PASS;
@@ -860,14 +799,14 @@ static int resize_after_resuming(const char *size0, const char *size1, unsigned 
 
 	st_remove_all();
 	CHECK(live_zero(&o, &b), "live_objects %ld live_bytes %ld before", o, b);
-	CHECK(make_dev(&d, "vfmig-small", n, size0) == 0 && dev_reopen(&d) == 0, "open");
+	CHECK(make_dev(&d, "vfmig-small", n, size0) == 0 && dev_attach(&d) == 0, "open");
 	CHECK(set_state(&d, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	dev_close(&d);
 	CHECK(sysfs_state(d.uuid) == VFMIG_V1_STATE_STOP, "closed RESUMING shows state %u",
 	      sysfs_state(d.uuid));
-	CHECK(kw(d.uuid, "state_size", size1) == 0, "state_size %s after close", size1);
-	CHECK(ku(d.uuid, "state_size") == strtoull(size1, NULL, 0), "state_size");
-	CHECK(dev_reopen(&d) == 0 && reset(&d) == 0 && state_of(&d) == 1, "reopen + reset");
+	CHECK(st_knob_write_raw(d.uuid, "state_size", size1) == 0, "state_size %s after close", size1);
+	CHECK(st_knob_value(d.uuid, "state_size") == strtoull(size1, NULL, 0), "state_size");
+	CHECK(dev_attach(&d) == 0 && dev_reset(&d) == 0 && state_of(&d) == 1, "reopen + reset");
 	dev_close(&d);
 	CHECK(remove_dev(d.uuid) == 0, "remove");
 	CHECK(live_zero(&o, &b), "%s -> %s: live_objects %ld live_bytes %ld after remove",
@@ -898,34 +837,34 @@ static int test_close_after_verified_resume(void)
 	CHECK(make_dev(&a, "vfmig-small", 20, NULL) == 0 && make_dev(&b, "vfmig-small", 21, NULL) == 0 &&
 	      make_dev(&z, "vfmig-small", 22, "131072") == 0, "create");
 	zero128 = sum_of(z.uuid);
-	CHECK(kw(a.uuid, "seed", "9") == 0 && kw(b.uuid, "seed", "5") == 0, "seed");
-	CHECK(dev_reopen(&a) == 0 && save_all(&a, &s) == 0, "save");
+	CHECK(st_knob_write_raw(a.uuid, "seed", "9") == 0 && st_knob_write_raw(b.uuid, "seed", "5") == 0, "seed");
+	CHECK(dev_attach(&a) == 0 && save_all(&a, &s) == 0, "save");
 	src = sum_of(a.uuid);
 	dev_close(&a);
 
 	/* Closed with the verified state: STOP, the source's checksum; it starts with it. */
-	CHECK(dev_reopen(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	CHECK(dev_attach(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
 	      feed(&b, s.buf, s.len) == 0, "resume");
 	dev_close(&b);
 	CHECK(sysfs_state(b.uuid) == VFMIG_V1_STATE_STOP, "state %u after close",
 	      sysfs_state(b.uuid));
 	CHECK(sum_of(b.uuid) == src, "verified state lost at close");
-	CHECK(dev_reopen(&b) == 0 && state_of(&b) == VFMIG_V1_STATE_STOP, "reopen: %#x",
+	CHECK(dev_attach(&b) == 0 && state_of(&b) == VFMIG_V1_STATE_STOP, "reopen: %#x",
 	      state_of(&b));
 	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == 0 && sum_of(b.uuid) == src,
 	      "runs with other than the verified state");
 	dev_close(&b);
 
 	/* Again, then resized while closed: a fresh zero device, not the verified state. */
-	CHECK(dev_reopen(&b) == 0 && reset(&b) == 0 && kw(b.uuid, "seed", "5") == 0 &&
+	CHECK(dev_attach(&b) == 0 && dev_reset(&b) == 0 && st_knob_write_raw(b.uuid, "seed", "5") == 0 &&
 	      set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && feed(&b, s.buf, s.len) == 0,
 	      "resume again");
 	dev_close(&b);
-	CHECK(kw(b.uuid, "state_size", "131072") == 0, "state_size after close");
+	CHECK(st_knob_write_raw(b.uuid, "state_size", "131072") == 0, "state_size after close");
 	CHECK(sysfs_state(b.uuid) == VFMIG_V1_STATE_STOP, "state %u", sysfs_state(b.uuid));
 	CHECK(sum_of(b.uuid) == zero128, "resized device is not a fresh zero device");
-	CHECK(ku(b.uuid, "seed") == 0 && ku(b.uuid, "generation") == 0, "registers not zeroed");
-	CHECK(dev_reopen(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "start");
+	CHECK(st_knob_value(b.uuid, "seed") == 0 && st_knob_value(b.uuid, "generation") == 0, "registers not zeroed");
+	CHECK(dev_attach(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "start");
 	CHECK(sum_of(b.uuid) == zero128 && sum_of(b.uuid) != src, "runs with %016llx",
 	      (unsigned long long)sum_of(b.uuid));
 	dev_close(&b);
@@ -958,7 +897,7 @@ static int refused_once(struct dev *b, const struct stream *s, enum how h, uint6
 
 	CHECK(buf, "malloc");
 	memcpy(buf, s->buf, s->len);
-	CHECK(dev_reopen(b) == 0 && reset(b) == 0 && kw(b->uuid, "seed", "5") == 0 &&
+	CHECK(dev_attach(b) == 0 && dev_reset(b) == 0 && st_knob_write_raw(b->uuid, "seed", "5") == 0 &&
 	      sum_of(b->uuid) == own, "%s: prepare", how_name[h]);
 	CHECK(set_state(b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	switch (h) {
@@ -974,7 +913,7 @@ static int refused_once(struct dev *b, const struct stream *s, enum how h, uint6
 		break;
 	case H_FAULT_CHUNK:
 		CHECK(feed(b, buf, cut) == 0, "first records");
-		CHECK(kw(b->uuid, "fault", "resume_chunk") == 0, "arm");
+		CHECK(st_knob_write_raw(b->uuid, "fault", "resume_chunk") == 0, "arm");
 		ret = feed(b, buf + cut, s->len - cut);
 		CHECK(ret == -EIO, "%s: answered %d", how_name[h], ret);
 		break;
@@ -991,18 +930,18 @@ static int refused_once(struct dev *b, const struct stream *s, enum how h, uint6
 		      sysfs_state(b->uuid));
 		CHECK(sum_of(b->uuid) == zero, "%s: closed with %016llx", how_name[h],
 		      (unsigned long long)sum_of(b->uuid));
-		CHECK(dev_reopen(b) == 0 && state_of(b) == VFMIG_V1_STATE_STOP, "reopen");
+		CHECK(dev_attach(b) == 0 && state_of(b) == VFMIG_V1_STATE_STOP, "reopen");
 		break;
 	case H_RESET:
 		CHECK(feed(b, buf, cut) == 0, "first records");
 		break;
 	case H_FAULT_ERROR:
 		CHECK(feed(b, buf, cut) == 0, "first records");
-		CHECK(kw(b->uuid, "fault", "error") == 0 && state_of(b) == ST_ERROR, "error");
+		CHECK(st_knob_write_raw(b->uuid, "fault", "error") == 0 && state_of(b) == ST_ERROR, "error");
 		break;
 	case H_FAULT_TRANSITION:
 		CHECK(feed(b, buf, cut) == 0, "first records");
-		CHECK(kw(b->uuid, "fault", "transition") == 0, "arm");
+		CHECK(st_knob_write_raw(b->uuid, "fault", "transition") == 0, "arm");
 		CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == -EIO && state_of(b) == ST_ERROR,
 		      "transition fault");
 		break;
@@ -1023,7 +962,7 @@ static int refused_once(struct dev *b, const struct stream *s, enum how h, uint6
 		      (unsigned long long)zero);
 	}
 	if (h != H_CLOSE)
-		CHECK(reset(b) == 0 && state_of(b) == VFMIG_V1_STATE_RUNNING, "reset");
+		CHECK(dev_reset(b) == 0 && state_of(b) == VFMIG_V1_STATE_RUNNING, "reset");
 	else
 		CHECK(set_state(b, VFMIG_V1_STATE_RUNNING) == 0, "start after close");
 	got = sum_of(b->uuid);
@@ -1048,9 +987,9 @@ static int test_refused_resume_never_mixes(void)
 	      make_dev(&b, "vfmig-small", 31, "262144") == 0 &&
 	      make_dev(&z, "vfmig-small", 32, "262144") == 0, "create");
 	zero = sum_of(z.uuid);
-	CHECK(kw(a.uuid, "seed", "9") == 0 && kw(b.uuid, "seed", "5") == 0, "seed");
+	CHECK(st_knob_write_raw(a.uuid, "seed", "9") == 0 && st_knob_write_raw(b.uuid, "seed", "5") == 0, "seed");
 	own = sum_of(b.uuid);
-	CHECK(dev_reopen(&a) == 0 && save_all(&a, &s) == 0, "save");
+	CHECK(dev_attach(&a) == 0 && save_all(&a, &s) == 0, "save");
 	src = sum_of(a.uuid);
 	dev_close(&a);
 	CHECK(s.nrec == 6 && s.kind[3] == VFMIG_REC_PAGES && s.kind[5] == VFMIG_REC_END,
@@ -1084,21 +1023,21 @@ static int test_dirty_rate_bounds(void)
 	CHECK(make_dev(&d, "vfmig-small", 40, NULL) == 0, "create");
 	for (int open = 0; open < 2; open++) {
 		for (size_t i = 0; i < TAP_COUNT(bad); i++)
-			CHECK(kw(d.uuid, "dirty_rate", bad[i]) == -EINVAL, "dirty_rate %s (%s)",
+			CHECK(st_knob_write_raw(d.uuid, "dirty_rate", bad[i]) == -EINVAL, "dirty_rate %s (%s)",
 			      bad[i], open ? "open" : "closed");
 		/* No u64 at all: the parser's answer. */
-		CHECK(kw(d.uuid, "dirty_rate", "18446744073709551616") == -ERANGE, "2^64");
-		CHECK(kw(d.uuid, "dirty_rate", "68719476736") == 0 &&
-		      ku(d.uuid, "dirty_rate") == 68719476736ULL, "2^36 (%s)",
+		CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "18446744073709551616") == -ERANGE, "2^64");
+		CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "68719476736") == 0 &&
+		      st_knob_value(d.uuid, "dirty_rate") == 68719476736ULL, "2^36 (%s)",
 		      open ? "open" : "closed");
-		CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "0");
+		CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "0") == 0, "0");
 		if (!open)
-			CHECK(dev_reopen(&d) == 0, "open");
+			CHECK(dev_attach(&d) == 0, "open");
 	}
 	/* Running at the bound for a moment: it dirties, nothing traps. */
-	CHECK(kw(d.uuid, "dirty_rate", "68719476736") == 0, "2^36");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "68719476736") == 0, "2^36");
 	sleep_ms(200);
-	CHECK(ku(d.uuid, "generation") > 0, "nothing dirtied at 2^36 B/s");
+	CHECK(st_knob_value(d.uuid, "generation") > 0, "nothing dirtied at 2^36 B/s");
 	dev_close(&d);
 	st_remove_all();
 	return TAP_PASS;
@@ -1117,7 +1056,7 @@ static void *fill_thread(void *arg)
 	struct fill *f = arg;
 
 	f->t0 = now_s();
-	f->ret = kw(f->uuid, "seed", f->seed);
+	f->ret = st_knob_write_raw(f->uuid, "seed", f->seed);
 	f->t1 = now_s();
 	atomic_store(&f->done, 1);
 	return NULL;
@@ -1142,14 +1081,14 @@ static int test_seed_fill_responsive(void)
 	struct dev d;
 
 	st_remove_all();
-	CHECK(make_dev(&d, "vfmig-large", 50, "1073741824") == 0 && dev_reopen(&d) == 0,
+	CHECK(make_dev(&d, "vfmig-large", 50, "1073741824") == 0 && dev_attach(&d) == 0,
 	      "open a 1 GiB device");
 	/*
 	 * The generator at the bound, over 64 MiB: the fill, not the
 	 * generator's own lock holds (test_generator_responsive), is measured.
 	 */
-	CHECK(kw(d.uuid, "dirty_working_set", "67108864") == 0 &&
-	      kw(d.uuid, "dirty_rate", "68719476736") == 0, "dirty_rate 2^36");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_working_set", "67108864") == 0 &&
+	      st_knob_write_raw(d.uuid, "dirty_rate", "68719476736") == 0, "dirty_rate 2^36");
 	sleep_ms(100);
 	/*
 	 * The probes count only if the fill was still running after them; a
@@ -1170,10 +1109,10 @@ static int test_seed_fill_responsive(void)
 			worst = t > worst ? t : worst;
 			reads++;
 			if (!probed) {
-				seed_busy = kw(d.uuid, "seed", "78");
+				seed_busy = st_knob_write_raw(d.uuid, "seed", "78");
 				state_busy = set_state(&d, VFMIG_V1_STATE_STOP);
-				rate_ok = kw(d.uuid, "dirty_rate", "68719476736");
-				none_ok = kw(d.uuid, "fault", "none");
+				rate_ok = st_knob_write_raw(d.uuid, "dirty_rate", "68719476736");
+				none_ok = st_knob_write_raw(d.uuid, "fault", "none");
 				probed = !atomic_load(&f.done);
 			}
 			sleep_ms(50);
@@ -1189,8 +1128,8 @@ static int test_seed_fill_responsive(void)
 	CHECK(state_busy == -EBUSY, "device_state write during a fill answered %d", state_busy);
 	CHECK(rate_ok == 0 && none_ok == 0, "dirty_rate %d, fault=none %d during a fill", rate_ok,
 	      none_ok);
-	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && ku(d.uuid, "seed") == 77, "after fill");
-	CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
+	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && st_knob_value(d.uuid, "seed") == 77, "after fill");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
 	/* For the record: a checksum read hashes the whole 1 GiB under the device lock. */
 	t = now_s();
 	sum_of(d.uuid);
@@ -1206,9 +1145,9 @@ static int test_seed_fill_responsive(void)
 		CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
 		sleep_ms(50);
 		if (!atomic_load(&f.done)) {
-			size_busy = kw(d.uuid, "state_size", "1048576");
-			bad_size_busy = kw(d.uuid, "state_size", "4095");
-			layout_ok = kw(d.uuid, "data_size", "32768");
+			size_busy = st_knob_write_raw(d.uuid, "state_size", "1048576");
+			bad_size_busy = st_knob_write_raw(d.uuid, "state_size", "4095");
+			layout_ok = st_knob_write_raw(d.uuid, "data_size", "32768");
 			probed = !atomic_load(&f.done);
 		}
 		pthread_join(th, NULL);
@@ -1217,7 +1156,7 @@ static int test_seed_fill_responsive(void)
 	CHECK(size_busy == -EBUSY && bad_size_busy == -EBUSY,
 	      "state_size during a fill answered %d, %d", size_busy, bad_size_busy);
 	CHECK(layout_ok == 0, "data_size on a closed device during a fill answered %d", layout_ok);
-	CHECK(ku(d.uuid, "state_size") == 1073741824ULL, "state_size changed under the fill");
+	CHECK(st_knob_value(d.uuid, "state_size") == 1073741824ULL, "state_size changed under the fill");
 	st_remove_all();
 	return TAP_PASS;
 }
@@ -1235,9 +1174,9 @@ static int test_generator_responsive(void)
 	struct dev d;
 
 	st_remove_all();
-	CHECK(make_dev(&d, "vfmig-large", 51, "1073741824") == 0 && dev_reopen(&d) == 0,
+	CHECK(make_dev(&d, "vfmig-large", 51, "1073741824") == 0 && dev_attach(&d) == 0,
 	      "open a 1 GiB device");
-	CHECK(kw(d.uuid, "dirty_rate", "68719476736") == 0, "dirty_rate 2^36");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "68719476736") == 0, "dirty_rate 2^36");
 	t0 = now_s();
 	while (now_s() - t0 < 3.0) {
 		t = now_s();
@@ -1247,12 +1186,12 @@ static int test_generator_responsive(void)
 		worst = t > worst ? t : worst;
 		reads++;
 	}
-	g = ku(d.uuid, "generation");
+	g = st_knob_value(d.uuid, "generation");
 	tap_diag("generator at 2^36 B/s on 1 GiB: %u device_state reads in 3 s, slowest %.3f s; "
 		 "%llu pages changed", reads, worst, (unsigned long long)g);
 	CHECK(g > 0, "the generator changed nothing");
 	CHECK(worst < 2.0, "a device_state read waited %.3f s behind the generator", worst);
-	CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "0") == 0, "dirty_rate 0");
 	dev_close(&d);
 	st_remove_all();
 	return TAP_PASS;
@@ -1261,21 +1200,20 @@ static int test_generator_responsive(void)
 /* (e) Module unload with a device open: EBUSY, and the device still works. */
 static int test_unload_while_open(void)
 {
-	struct vfmig_err err = { 0 };
 	uint64_t sum;
 	struct dev d;
 	int ret;
 
 	st_remove_all();
-	CHECK(make_dev(&d, "vfmig-small", 60, NULL) == 0 && kw(d.uuid, "seed", "3") == 0 &&
-	      dev_reopen(&d) == 0, "open");
+	CHECK(make_dev(&d, "vfmig-small", 60, NULL) == 0 && st_knob_write_raw(d.uuid, "seed", "3") == 0 &&
+	      dev_attach(&d) == 0, "open");
 	sum = sum_of(d.uuid);
-	ret = vfmig_module_unload(&err);
-	CHECK(ret == -EBUSY, "unload with a device open answered %d: %s", ret, err.msg);
+	ret = vfmig_module_unload(st_ctx());
+	CHECK(ret == -EBUSY, "unload with a device open answered %d: %s", ret, st_err());
 	CHECK(vfmig_module_is_loaded(), "module gone");
 	CHECK(state_of(&d) == VFMIG_V1_STATE_RUNNING && set_state(&d, VFMIG_V1_STATE_STOP) == 0 &&
 	      state_of(&d) == VFMIG_V1_STATE_STOP && sum_of(d.uuid) == sum, "device after refusal");
-	CHECK(kw(d.uuid, "dirty_rate", "0") == 0, "knobs after refusal");
+	CHECK(st_knob_write_raw(d.uuid, "dirty_rate", "0") == 0, "knobs after refusal");
 	dev_close(&d);
 	st_remove_all();
 	return TAP_PASS;

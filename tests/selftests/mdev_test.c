@@ -20,11 +20,8 @@ static int test_module_load(void)
 	struct stat st;
 
 	st_remove_all();
-	if (vfmig_module_is_loaded()) {
-		struct vfmig_err err = { 0 };
-
-		CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
-	}
+	if (vfmig_module_is_loaded())
+		CHECK(vfmig_module_unload(st_ctx()) == 0, "%s", st_err());
 	CHECK(st_load_module("max_devices=4") == 0, "module load");
 	CHECK(vfmig_module_is_loaded(), "/sys/module/vfmig missing after load");
 	CHECK(stat(VFMIG_SYSFS_PARENT "/mdev_supported_types", &st) == 0,
@@ -36,11 +33,10 @@ static int test_module_load(void)
 
 static int test_types_listed(void)
 {
-	struct vfmig_type_info t[8];
-	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_types(t, 8, &err), seen = 0;
+	struct vfmig_mdev_type t[8];
+	int n = vfmig_mdev_types(st_ctx(), t, 8), seen = 0;
 
-	CHECK(n == 2, "expected 2 types, got %d (%s)", n, err.msg);
+	CHECK(n == 2, "expected 2 types, got %d (%s)", n, st_err());
 	for (int i = 0; i < n; i++) {
 		CHECK(!strcmp(t[i].id, "vfmig-small") || !strcmp(t[i].id, "vfmig-large"),
 		      "unexpected type %s", t[i].id);
@@ -57,8 +53,7 @@ static int test_types_listed(void)
 static int test_create_remove(void)
 {
 	char uuid[VFMIG_UUID_LEN + 1], path[256];
-	struct vfmig_err err = { 0 };
-	struct vfmig_mdev_info devs[8];
+	struct vfmig_mdev devs[8];
 	unsigned int avail;
 	struct stat st;
 	uint64_t size;
@@ -68,12 +63,12 @@ static int test_create_remove(void)
 	CHECK(stat(path, &st) == 0, "%s missing", path);
 	CHECK(st_available("vfmig-small", &avail) == 0 && avail == MAX_DEVICES - 1,
 	      "available %u after one create", avail);
-	CHECK(vfmig_mdev_list(devs, 8, &err) == 1, "list: %s", err.msg);
+	CHECK(vfmig_mdev_list(st_ctx(), devs, 8) == 1, "list: %s", st_err());
 	CHECK(!strcmp(devs[0].uuid, uuid) && !strcmp(devs[0].type, "vfmig-small"),
 	      "listed %s %s", devs[0].uuid, devs[0].type);
 	CHECK(st_knob_u64(uuid, "state_size", &size) == 0 && size == 64 * 1024,
 	      "small state_size %llu", (unsigned long long)size);
-	CHECK(vfmig_mdev_remove(uuid, &err) == 0, "%s", err.msg);
+	CHECK(vfmig_mdev_remove(st_ctx(), uuid) == 0, "%s", st_err());
 	snprintf(path, sizeof(path), VFMIG_SYSFS_MDEVS "/%s", uuid);
 	CHECK(stat(path, &st) < 0 && errno == ENOENT, "device still present after remove");
 	CHECK(st_available("vfmig-small", &avail) == 0 && avail == MAX_DEVICES,
@@ -205,11 +200,11 @@ static int test_module_unload(void)
 
 	CHECK(st_create("vfmig-large", 6, uuid) == 0, "create");
 	CHECK(vfmig_vfio_open(&d, uuid, &err) == 0, "%s", err.msg);
-	CHECK(vfmig_module_unload(&err) == -EBUSY, "unload with an open device: %s", err.msg);
+	CHECK(vfmig_module_unload(st_ctx()) == -EBUSY, "unload with an open device: %s", st_err());
 	vfmig_vfio_close(&d);
 	vfmig_err_clear(&err);
 	/* Unloading with a device left (closed) removes it. */
-	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	CHECK(vfmig_module_unload(st_ctx()) == 0, "%s", st_err());
 	CHECK(!vfmig_module_is_loaded(), "module still loaded");
 	return TAP_PASS;
 }

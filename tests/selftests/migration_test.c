@@ -113,12 +113,10 @@ static int test_region_info(void)
 /* Drive a fresh device into state @s (0-4 or 6). */
 static int reach(struct dev *d, uint32_t s)
 {
-	struct vfmig_err err = { 0 };
-
-	if (vfmig_vfio_reset(&d->v, &err))
+	if (dev_reset(d))
 		return -1;
 	if (s == 6)
-		return vfmig_knob_write(d->uuid, "fault", "error", &err);
+		return vfmig_knob_write(d->uuid, "fault", "error", &(struct vfmig_err){ 0 });
 	return s == 1 ? 0 : set_state(d, s);
 }
 
@@ -310,7 +308,7 @@ static int test_resume_refuses_bad_streams(void)
 	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EINVAL, "incomplete resume must not run");
 	CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING, "state %u", state_of(&b));
 	s.n++;
-	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset after truncation");
+	CHECK(dev_reset(&b) == 0 && state_of(&b) == 1, "reset after truncation");
 
 	/* Corrupt: one flipped byte in the middle. */
 	p = s.c[s.n / 2].data;
@@ -318,7 +316,7 @@ static int test_resume_refuses_bad_streams(void)
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	CHECK(resume(&b, &s, false) == -EINVAL, "corrupt stream accepted");
 	p[s.c[s.n / 2].size / 2] ^= 0x40;
-	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset after corruption");
+	CHECK(dev_reset(&b) == 0 && state_of(&b) == 1, "reset after corruption");
 
 	/* Out of order: two chunks swapped. */
 	{
@@ -330,14 +328,14 @@ static int test_resume_refuses_bad_streams(void)
 		CHECK(resume(&b, &s, false) == -EINVAL, "reordered stream accepted");
 		s.c[2] = s.c[1];
 		s.c[1] = t;
-		CHECK(vfmig_vfio_reset(&b.v, &err) == 0, "reset");
+		CHECK(dev_reset(&b) == 0, "reset");
 	}
 
 	/* Foreign: a small-type stream into a large device. */
 	CHECK(dev_open(&c, "vfmig-small", 32, NULL) == 0 && save_stream(&c, &small) == 0, "small");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	CHECK(resume(&b, &small, false) == -EINVAL, "foreign stream accepted");
-	CHECK(vfmig_vfio_reset(&b.v, &err) == 0, "reset");
+	CHECK(dev_reset(&b) == 0, "reset");
 
 	/* And the intact stream still resumes after all that. */
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, false) == 0 &&
@@ -407,7 +405,7 @@ static int test_resume_corrupt_record(void)
 		      rd64(&b, HDR(data_offset), &after) != 0, "not poisoned");
 		CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
 		      "record with a damaged header applied");
-		CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+		CHECK(dev_reset(&b) == 0 && state_of(&b) == 1, "reset");
 	}
 
 	/* Split: the same header cut after 10 bytes, the damage in the second write. */
@@ -420,7 +418,7 @@ static int test_resume_corrupt_record(void)
 	p[len0 + 17] ^= 0x10;
 	CHECK(st_knob_u64(b.uuid, "checksum", &after) == 0 && after == before,
 	      "record with a damaged split header applied");
-	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+	CHECK(dev_reset(&b) == 0 && state_of(&b) == 1, "reset");
 
 	/* Payload: every write but the last (the END record) is taken. */
 	p[len0 + 28 + 1000] ^= 0x40;
@@ -433,7 +431,7 @@ static int test_resume_corrupt_record(void)
 	      (unsigned long long)(ok1 - ok0), nonempty);
 	CHECK(set_state(&b, VFMIG_V1_STATE_RUNNING) == -EINVAL &&
 	      state_of(&b) == VFMIG_V1_STATE_RESUMING, "a device with a damaged state may run");
-	CHECK(vfmig_vfio_reset(&b.v, &err) == 0 && state_of(&b) == 1, "reset");
+	CHECK(dev_reset(&b) == 0 && state_of(&b) == 1, "reset");
 
 	/* The intact stream resumes. */
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, true) == 0 &&
@@ -484,7 +482,7 @@ static int test_faults_and_reset(void)
 	CHECK(set_state(&d, 3) == -EIO, "injected transition failure");
 	CHECK(state_of(&d) == VFMIG_V1_STATE_ERROR, "error state after internal failure");
 	CHECK(set_state(&d, 1) == -EINVAL, "leaving error without reset");
-	CHECK(vfmig_vfio_reset(&d.v, &err) == 0 && state_of(&d) == 1, "reset recovers");
+	CHECK(dev_reset(&d) == 0 && state_of(&d) == 1, "reset recovers");
 
 	CHECK(vfmig_knob_write(d.uuid, "fault", "save_chunk", &err) == 0, "arm");
 	CHECK(set_state(&d, 3) == 0 && rd64(&d, HDR(pending_bytes), &v) == 0 && v > 0, "pre-copy");
@@ -497,7 +495,7 @@ static int test_faults_and_reset(void)
 
 static void *remove_later(void *uuid)
 {
-	vfmig_mdev_remove(uuid, &(struct vfmig_err){ 0 });
+	vfmig_mdev_remove(st_ctx(), uuid);
 	return NULL;
 }
 

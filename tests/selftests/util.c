@@ -13,9 +13,24 @@
 
 #include "util.h"
 
+struct vfmig_ctx *st_ctx(void)
+{
+	static struct vfmig_ctx *ctx;
+
+	if (!ctx && vfmig_ctx_new(&ctx)) {
+		tap_diag("out of memory");
+		exit(1);
+	}
+	return ctx;
+}
+
+const char *st_err(void)
+{
+	return vfmig_error_message(st_ctx());
+}
+
 int st_load_module(const char *params)
 {
-	struct vfmig_err err = { 0 };
 	char path[PATH_MAX];
 	int ret;
 
@@ -24,41 +39,37 @@ int st_load_module(const char *params)
 		tap_diag("no vfmig.ko (set VFMIG_MODULE): %s", strerror(-ret));
 		return ret;
 	}
-	ret = vfmig_module_load(path, params, NULL, &err);
+	ret = vfmig_module_load(st_ctx(), path, params, NULL);
 	if (ret)
-		tap_diag("%s", err.msg);
+		tap_diag("%s", st_err());
 	return ret;
 }
 
 int st_create(const char *type, unsigned int n, char uuid[VFMIG_UUID_LEN + 1])
 {
-	struct vfmig_err err = { 0 };
 	char want[VFMIG_UUID_LEN + 1];
 	int ret;
 
 	snprintf(want, sizeof(want), "f1e0%04x-0000-4000-8000-%012x", n & 0xffff, n);
-	ret = vfmig_mdev_create(type, want, uuid, &err);
+	ret = vfmig_mdev_create(st_ctx(), type, want, uuid);
 	if (ret)
-		tap_diag("%s", err.msg);
+		tap_diag("%s", st_err());
 	return ret;
 }
 
 void st_remove_all(void)
 {
-	struct vfmig_mdev_info devs[64];
-	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_list(devs, 64, &err);
+	struct vfmig_mdev devs[64];
+	int n = vfmig_mdev_list(st_ctx(), devs, 64);
 
 	for (int i = 0; i < n && i < 64; i++)
-		vfmig_mdev_remove(devs[i].uuid, &err);
+		vfmig_mdev_remove(st_ctx(), devs[i].uuid);
 }
 
 int st_test_unload(void)
 {
-	struct vfmig_err err = { 0 };
-
 	st_remove_all();
-	CHECK(vfmig_module_unload(&err) == 0, "%s", err.msg);
+	CHECK(vfmig_module_unload(st_ctx()) == 0, "%s", st_err());
 	return TAP_PASS;
 }
 
@@ -95,6 +106,39 @@ int st_available(const char *type, unsigned int *n)
 	return ret;
 }
 
+int st_knob_path(char *path, size_t len, const char *uuid, const char *name)
+{
+	return snprintf(path, len, VFMIG_SYSFS_MDEVS "/%s/vfmig/%s", uuid, name) >= (int)len ?
+		-ENAMETOOLONG : 0;
+}
+
+int st_knob_write_raw(const char *uuid, const char *name, const char *value)
+{
+	char path[256];
+
+	if (st_knob_path(path, sizeof(path), uuid, name))
+		return -ENAMETOOLONG;
+	return st_write(path, value);
+}
+
+int st_knob_read_raw(const char *uuid, const char *name, char *buf, size_t len)
+{
+	char path[256];
+
+	if (st_knob_path(path, sizeof(path), uuid, name))
+		return -ENAMETOOLONG;
+	return vfmig_sysfs_read(path, buf, len);
+}
+
+uint64_t st_knob_value(const char *uuid, const char *name)
+{
+	char buf[64];
+
+	if (st_knob_read_raw(uuid, name, buf, sizeof(buf)))
+		return UINT64_MAX;
+	return strtoull(buf, NULL, strcmp(name, "checksum") ? 0 : 16);
+}
+
 /* Migration region access, for suites that drive the v1 protocol by hand. */
 
 int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[])
@@ -109,12 +153,24 @@ int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[
 			return -1;
 		}
 	}
+	return dev_attach(d);
+}
+
+int dev_attach(struct dev *d)
+{
+	struct vfmig_err err = { 0 };
+
 	if (vfmig_vfio_open(&d->v, d->uuid, &err) || d->v.mig_index < 0) {
 		tap_diag("open %s: %s", d->uuid, err.msg[0] ? err.msg : "no migration region");
 		return -1;
 	}
 	d->base = d->v.mig.offset;
 	return 0;
+}
+
+int dev_reset(struct dev *d)
+{
+	return vfmig_vfio_reset(&d->v, &(struct vfmig_err){ 0 });
 }
 
 void dev_close(struct dev *d)
@@ -192,6 +248,99 @@ int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
 		len -= n;
 	}
 	return 0;
+}
+
+int st_stream_add(struct st_stream *s, uint64_t size, uint8_t **data)
+{
+	if (s->n == s->cap) {
+		unsigned int cap = s->cap ? 2 * s->cap : 256;
+		struct st_chunk *c = realloc(s->c, cap * sizeof(*c));
+
+		if (!c)
+			return -1;
+		s->c = c;
+		s->cap = cap;
+	}
+	s->c[s->n].size = size;
+	s->c[s->n].data = malloc(size ? size : 1);
+	if (!s->c[s->n].data)
+		return -1;
+	*data = s->c[s->n].data;
+	s->n++;
+	s->bytes += size;
+	return 0;
+}
+
+void st_stream_free(struct st_stream *s)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		free(s->c[i].data);
+	free(s->c);
+	memset(s, 0, sizeof(*s));
+}
+
+int st_save_chunk(struct dev *d, struct st_stream *s, bool use_mmap, uint64_t *pending,
+		  uint64_t *size)
+{
+	uint64_t off;
+	uint8_t *buf;
+
+	*size = 0;
+	if (rd64(d, HDR(pending_bytes), pending))
+		return -1;
+	if (!*pending)
+		return 0;
+	if (rd64(d, HDR(data_offset), &off) || rd64(d, HDR(data_size), size))
+		return -1;
+	if (!*size)
+		return 0;
+	if (st_stream_add(s, *size, &buf) || xfer(d, off, buf, *size, use_mmap, false))
+		return -1;
+	return 0;
+}
+
+long st_resume_split(struct dev *d, const struct st_stream *s, bool use_mmap,
+		     unsigned long *failed_at)
+{
+	unsigned long writes = 0;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		uint64_t done = 0;
+
+		while (done < s->c[i].size) {
+			uint64_t off, n;
+
+			if (rd64(d, HDR(data_offset), &off))
+				return -errno;
+			/* the data section starts after the 4 KiB header page */
+			if (off < 4096 || off >= d->v.mig.size)
+				return -ERANGE;
+			n = d->v.mig.size - off;
+			if (n > s->c[i].size - done)
+				n = s->c[i].size - done;
+			if (xfer(d, off, s->c[i].data + done, n, use_mmap, true))
+				return -EFAULT;
+			if (failed_at)
+				*failed_at = writes;
+			if (wr64(d, HDR(data_size), n))
+				return -errno;
+			writes++;
+			done += n;
+		}
+	}
+	return (long)writes;
+}
+
+int st_read_param(const char *name, long *v)
+{
+	char path[128], buf[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/vfmig/parameters/%s", name);
+	ret = vfmig_sysfs_read(path, buf, sizeof(buf));
+	if (!ret)
+		*v = strtol(buf, NULL, 10);
+	return ret;
 }
 
 /* Monotonic seconds, for the suites' timings. */

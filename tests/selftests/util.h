@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "errbuf.h"
+#include "vfmig/libvfmig.h"
 #include "kmod.h"
 #include "mdev.h"
 #include "tap.h"
@@ -16,6 +17,10 @@
 #include "vfmig/payload.h"
 
 /* Load vfmig.ko (from $VFMIG_MODULE) with @params; 0 or -errno, diag on error. */
+/* The suites' library context (created on first use), and its last error. */
+struct vfmig_ctx *st_ctx(void);
+const char *st_err(void);
+
 int st_load_module(const char *params);
 /* Create a device of @type with a UUID derived from @n; 0 or -errno. */
 int st_create(const char *type, unsigned int n, char uuid[VFMIG_UUID_LEN + 1]);
@@ -28,6 +33,13 @@ int st_write(const char *path, const char *value);
 /* Read a knob as an unsigned number / hex checksum. */
 int st_knob_u64(const char *uuid, const char *name, uint64_t *val);
 int st_available(const char *type, unsigned int *n);
+/* The sysfs path of knob @name of device @uuid; 0 or -ENAMETOOLONG. */
+int st_knob_path(char *path, size_t len, const char *uuid, const char *name);
+/* Knob write / read (newline stripped) answering 0 or -errno exactly as the kernel did. */
+int st_knob_write_raw(const char *uuid, const char *name, const char *value);
+int st_knob_read_raw(const char *uuid, const char *name, char *buf, size_t len);
+/* A knob's number (the checksum in hex), UINT64_MAX if unreadable. */
+uint64_t st_knob_value(const char *uuid, const char *name);
 
 
 /* A device opened through VFIO, with its migration region's offset. */
@@ -41,6 +53,10 @@ struct dev {
 
 /* Create device @n of @type, write the knob/value pairs of @setup, open it. */
 int dev_open(struct dev *d, const char *type, unsigned int n, const char *setup[]);
+/* Open the existing device d->uuid through VFIO (dev_open without creating). */
+int dev_attach(struct dev *d);
+/* VFIO_DEVICE_RESET; 0 or -errno. */
+int dev_reset(struct dev *d);
 void dev_close(struct dev *d);
 /* Header field accesses; 0 or -errno. */
 int rd32(struct dev *d, uint64_t off, uint32_t *v);
@@ -52,6 +68,41 @@ int set_state(struct dev *d, uint32_t s);
 /* Copy [off, off+len) of the region from or to @buf, through mmap where mapped if asked. */
 int xfer(struct dev *d, uint64_t off, uint8_t *buf, uint64_t len, bool use_mmap,
 	 bool to_device);
+
+/* A saved stream: the non-empty chunks of a save in the order they were read. */
+struct st_chunk {
+	uint64_t size;
+	uint8_t *data;
+};
+
+struct st_stream {
+	struct st_chunk *c;
+	unsigned int n, cap;
+	uint64_t bytes;
+};
+
+/* Append an empty chunk of @size bytes; *data points at it.  0 or -1. */
+int st_stream_add(struct st_stream *s, uint64_t size, uint8_t **data);
+void st_stream_free(struct st_stream *s);
+/*
+ * Read one chunk of a save: pending_bytes (into *pending), and when something
+ * is pending, data_offset, data_size and the bytes, appended to @s.  *size is
+ * the chunk's size (0 when nothing was pending).  0 or -1.
+ */
+int st_save_chunk(struct dev *d, struct st_stream *s, bool use_mmap, uint64_t *pending,
+		  uint64_t *size);
+/*
+ * Resume @s into @d the way QEMU does: per piece read data_offset, write at
+ * most up to the region's end, write data_size.  A destination with a smaller
+ * data section than the source therefore gets each chunk in several pieces.
+ * Returns the number of data_size writes, or -errno of the first that failed
+ * (*failed_at, if not NULL, says which write that was).
+ */
+long st_resume_split(struct dev *d, const struct st_stream *s, bool use_mmap,
+		     unsigned long *failed_at);
+
+/* Read module parameter @name of vfmig as a number; 0 or -errno. */
+int st_read_param(const char *name, long *v);
 
 /* Monotonic time in seconds, and a sleep, for the suites' timings. */
 double now_s(void);

@@ -418,6 +418,29 @@ static void note_data_access(struct fake_dev *d, size_t len)
 		d->min_data_access = len;
 }
 
+/*
+ * What every region access starts with: inside the region, counted as a
+ * header or a data access, and a header access not running into the data
+ * section (counted as a bad width).  0 or -EINVAL.
+ */
+static int access_begin(struct fake_dev *d, size_t len, uint64_t off,
+			unsigned long *hdr_count, unsigned long *data_count)
+{
+	if (off >= d->cfg.region_size || len > d->cfg.region_size - off)
+		return -EINVAL;
+	if (off >= HDR_SIZE) {
+		(*data_count)++;
+		note_data_access(d, len);
+		return 0;
+	}
+	(*hdr_count)++;
+	if (off + len > HDR_SIZE) {
+		d->bad_width++;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static ssize_t fake_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct fake_dev *d = ctx;
@@ -427,12 +450,10 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len, uint64_t off)
 
 	if (!len)
 		return 0;
-	if (off >= d->cfg.region_size || len > d->cfg.region_size - off)
-		return -EINVAL;
+	ret = access_begin(d, len, off, &d->hdr_reads, &d->data_reads);
+	if (ret)
+		return ret;
 	if (off < HDR_SIZE) {
-		d->hdr_reads++;
-		if (off + len > HDR_SIZE)
-			goto bad_width;
 		if ((off == 0 || off == 4) && len == 4) {
 			v32 = off ? 0 : d->state;
 			memcpy(buf, &v32, 4);
@@ -479,8 +500,6 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len, uint64_t off)
 		memcpy(buf, &v64, 8);
 		return 8;
 	}
-	d->data_reads++;
-	note_data_access(d, len);
 	if (!saving(d) || !d->staged || off < d->stage_off ||
 	    off + len > d->stage_off + d->stage_size)
 		return -EINVAL;
@@ -505,12 +524,10 @@ static ssize_t fake_write(void *ctx, const void *buf, size_t len, uint64_t off)
 
 	if (!len)
 		return 0;
-	if (off >= d->cfg.region_size || len > d->cfg.region_size - off)
-		return -EINVAL;
+	ret = access_begin(d, len, off, &d->hdr_writes, &d->data_writes);
+	if (ret)
+		return ret;
 	if (off < HDR_SIZE) {
-		d->hdr_writes++;
-		if (off + len > HDR_SIZE)
-			goto bad_width;
 		if (off == 0 && len == 4) {
 			memcpy(&v32, buf, 4);
 			ret = transition(d, v32);
@@ -539,8 +556,6 @@ static ssize_t fake_write(void *ctx, const void *buf, size_t len, uint64_t off)
 			return -EINVAL;		/* read-only */
 		goto bad_width;
 	}
-	d->data_writes++;
-	note_data_access(d, len);
 	if (!resuming(d) || !d->res_off_valid || off < d->res_off)
 		return -EINVAL;
 	memcpy(d->back + off, buf, len);

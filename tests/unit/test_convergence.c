@@ -10,6 +10,36 @@
 
 #define MS 1000000ull
 
+/*
+ * The decision maker on a fake clock at 0.  A test gets the default options
+ * in f.o, changes what it tests, then calls start().
+ */
+struct conv_fixture {
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_conv c;
+};
+
+static void fixture_init(struct conv_fixture *f)
+{
+	tu_clock_init(&f->clk, 0);
+	vfmig_conv_opts_init(&f->o);
+}
+
+static struct vfmig_conv *start(struct conv_fixture *f)
+{
+	vfmig_conv_init(&f->c, &f->o, &f->clk.clock);
+	return &f->c;
+}
+
+/* One pre-copy round that took @ms, from @before to @after bytes sent. */
+static void round_of(struct conv_fixture *f, uint64_t before, uint64_t ms, uint64_t after)
+{
+	vfmig_conv_begin_iteration(&f->c, before);
+	f->clk.t += ms * MS;
+	vfmig_conv_end_iteration(&f->c, after);
+}
+
 static void test_defaults(void **state)
 {
 	struct vfmig_conv_opts o;
@@ -25,153 +55,129 @@ static void test_defaults(void **state)
 /* Nothing measured yet: threshold 0, so anything pending means iterate. */
 static void test_initial_decision(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	vfmig_conv_init(&c, &o, &clk.clock);
-	assert_int_equal(c.threshold, 0);
-	assert_int_equal(vfmig_conv_decide(&c, 0), VFMIG_CONV_COMPLETE);
-	assert_int_equal(vfmig_conv_decide(&c, 1), VFMIG_CONV_ITERATE);
-	assert_int_equal(vfmig_conv_expected_downtime_ms(&c, 12345), 300);
+	fixture_init(&f);
+	c = start(&f);
+	assert_int_equal(c->threshold, 0);
+	assert_int_equal(vfmig_conv_decide(c, 0), VFMIG_CONV_COMPLETE);
+	assert_int_equal(vfmig_conv_decide(c, 1), VFMIG_CONV_ITERATE);
+	assert_int_equal(vfmig_conv_expected_downtime_ms(c, 12345), 300);
 }
 
 /* 10 MB in 100 ms = 100 MB/s; x 300 ms = 30 MB threshold. */
 static void test_threshold_from_bandwidth(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	vfmig_conv_init(&c, &o, &clk.clock);
-	vfmig_conv_begin_iteration(&c, 0);
-	clk.t += 100 * MS;
-	vfmig_conv_end_iteration(&c, 10000000);
-	assert_int_equal(c.bandwidth, 100000000);
-	assert_int_equal(c.threshold, 30000000);
-	assert_int_equal(c.iterations, 1);
-	assert_int_equal(vfmig_conv_decide(&c, 30000000), VFMIG_CONV_COMPLETE);
-	assert_int_equal(vfmig_conv_decide(&c, 30000001), VFMIG_CONV_ITERATE);
-	assert_int_equal(vfmig_conv_expected_downtime_ms(&c, 50000000), 500);
+	fixture_init(&f);
+	c = start(&f);
+	round_of(&f, 0, 100, 10000000);
+	assert_int_equal(c->bandwidth, 100000000);
+	assert_int_equal(c->threshold, 30000000);
+	assert_int_equal(c->iterations, 1);
+	assert_int_equal(vfmig_conv_decide(c, 30000000), VFMIG_CONV_COMPLETE);
+	assert_int_equal(vfmig_conv_decide(c, 30000001), VFMIG_CONV_ITERATE);
+	assert_int_equal(vfmig_conv_expected_downtime_ms(c, 50000000), 500);
 
 	/* The next round is slower: 1 MB in 1 s; threshold follows. */
-	vfmig_conv_begin_iteration(&c, 10000000);
-	clk.t += 1000 * MS;
-	vfmig_conv_end_iteration(&c, 11000000);
-	assert_int_equal(c.bandwidth, 1000000);
-	assert_int_equal(c.threshold, 300000);
-	assert_int_equal(vfmig_conv_decide(&c, 300001), VFMIG_CONV_ITERATE);
+	round_of(&f, 10000000, 1000, 11000000);
+	assert_int_equal(c->bandwidth, 1000000);
+	assert_int_equal(c->threshold, 300000);
+	assert_int_equal(vfmig_conv_decide(c, 300001), VFMIG_CONV_ITERATE);
 }
 
-/* A round that took no time keeps the previous measurement. */
 /* A fast round under a 1 MB/s limit: the limit, not the burst, sets the threshold. */
 static void test_bandwidth_capped_by_limit(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	o.max_bandwidth = 1000000;
-	vfmig_conv_init(&c, &o, &clk.clock);
-	vfmig_conv_begin_iteration(&c, 0);
-	clk.t += 10 * MS;
-	vfmig_conv_end_iteration(&c, 1000000);	/* 100 MB/s burst */
-	assert_int_equal(c.bandwidth, 1000000);
-	assert_int_equal(c.threshold, 300000);
-	assert_int_equal(vfmig_conv_decide(&c, 16000000), VFMIG_CONV_ITERATE);
+	fixture_init(&f);
+	f.o.max_bandwidth = 1000000;
+	c = start(&f);
+	round_of(&f, 0, 10, 1000000);	/* 100 MB/s burst */
+	assert_int_equal(c->bandwidth, 1000000);
+	assert_int_equal(c->threshold, 300000);
+	assert_int_equal(vfmig_conv_decide(c, 16000000), VFMIG_CONV_ITERATE);
 }
 
+/* A round that took no time keeps the previous measurement. */
 static void test_zero_elapsed(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	o.downtime_limit_ms = 1000;
-	vfmig_conv_init(&c, &o, &clk.clock);
-	vfmig_conv_begin_iteration(&c, 0);
-	clk.t += 1000 * MS;
-	vfmig_conv_end_iteration(&c, 4096);
-	assert_int_equal(c.threshold, 4096);
-	vfmig_conv_begin_iteration(&c, 4096);
-	vfmig_conv_end_iteration(&c, 1 << 30);
-	assert_int_equal(c.bandwidth, 4096);
-	assert_int_equal(c.threshold, 4096);
-	assert_int_equal(c.iterations, 2);
+	fixture_init(&f);
+	f.o.downtime_limit_ms = 1000;
+	c = start(&f);
+	round_of(&f, 0, 1000, 4096);
+	assert_int_equal(c->threshold, 4096);
+	vfmig_conv_begin_iteration(c, 4096);
+	vfmig_conv_end_iteration(c, 1 << 30);
+	assert_int_equal(c->bandwidth, 4096);
+	assert_int_equal(c->threshold, 4096);
+	assert_int_equal(c->iterations, 2);
 }
 
 static void test_max_iterations(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 	int i;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	o.max_iterations = 3;
-	vfmig_conv_init(&c, &o, &clk.clock);
+	fixture_init(&f);
+	f.o.max_iterations = 3;
+	c = start(&f);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(vfmig_conv_decide(&c, 1 << 20), VFMIG_CONV_ITERATE);
-		vfmig_conv_begin_iteration(&c, 0);
-		clk.t += 1000 * MS;
-		vfmig_conv_end_iteration(&c, 1000);	/* 1000 B/s -> 300 B */
+		assert_int_equal(vfmig_conv_decide(c, 1 << 20), VFMIG_CONV_ITERATE);
+		round_of(&f, 0, 1000, 1000);	/* 1000 B/s -> 300 B */
 	}
-	assert_int_equal(vfmig_conv_decide(&c, 1 << 20), VFMIG_CONV_GIVE_UP);
+	assert_int_equal(vfmig_conv_decide(c, 1 << 20), VFMIG_CONV_GIVE_UP);
 	/* Converged state still wins over the limit. */
-	assert_int_equal(vfmig_conv_decide(&c, 300), VFMIG_CONV_COMPLETE);
+	assert_int_equal(vfmig_conv_decide(c, 300), VFMIG_CONV_COMPLETE);
 }
 
 static void test_rate_limit_unlimited(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	vfmig_conv_init(&c, &o, &clk.clock);
-	assert_true(vfmig_conv_budget(&c, 1ull << 40) == UINT64_MAX);
-	assert_int_equal(clk.slept, 0);
+	fixture_init(&f);
+	c = start(&f);
+	assert_true(vfmig_conv_budget(c, 1ull << 40) == UINT64_MAX);
+	assert_int_equal(f.clk.slept, 0);
 }
 
 /* 1 MB/s: 100 KB per 100 ms window; overshoot is paid back by sleeping. */
 static void test_rate_limit(void **state)
 {
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_conv c;
+	struct conv_fixture f;
+	struct vfmig_conv *c;
 
 	(void)state;
-	tu_clock_init(&clk, 0);
-	vfmig_conv_opts_init(&o);
-	o.max_bandwidth = 1000000;
-	vfmig_conv_init(&c, &o, &clk.clock);
-	assert_int_equal(vfmig_conv_budget(&c, 0), 100000);
-	assert_int_equal(vfmig_conv_budget(&c, 40000), 60000);
-	assert_int_equal(clk.slept, 0);
+	fixture_init(&f);
+	f.o.max_bandwidth = 1000000;
+	c = start(&f);
+	assert_int_equal(vfmig_conv_budget(c, 0), 100000);
+	assert_int_equal(vfmig_conv_budget(c, 40000), 60000);
+	assert_int_equal(f.clk.slept, 0);
 	/* 250 KB sent at once: 250 ms at 1 MB/s. */
-	assert_int_equal(vfmig_conv_budget(&c, 250000), 100000);
-	assert_int_equal(clk.slept, 250 * MS);
+	assert_int_equal(vfmig_conv_budget(c, 250000), 100000);
+	assert_int_equal(f.clk.slept, 250 * MS);
 	/* After 100 ms of real time a new window opens without sleeping. */
-	clk.t += 100 * MS;
-	assert_int_equal(vfmig_conv_budget(&c, 260000), 100000);
-	assert_int_equal(clk.slept, 250 * MS);
-	assert_int_equal(c.throttled_ns, 250 * MS);
+	f.clk.t += 100 * MS;
+	assert_int_equal(vfmig_conv_budget(c, 260000), 100000);
+	assert_int_equal(f.clk.slept, 250 * MS);
+	assert_int_equal(c->throttled_ns, 250 * MS);
 }
 
 static void test_stats_mbps(void **state)
@@ -238,7 +244,7 @@ static void test_stats_json(void **state)
 	strcpy(s->error, "line\nbreak\x01");
 	vfmig_stats_finish(s);
 	f = open_memstream(&out, &len);
-	assert_int_equal(vfmig_stats_print_json(s, f), 0);
+	assert_int_equal(vfmig_stats_write_json(s, f), 0);
 	fclose(f);
 	assert_string_equal(out,
 		"{\"status\": \"failed\", \"total-time\": 1500, \"setup-time\": 500, \"downtime\": 20, "

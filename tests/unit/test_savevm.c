@@ -53,15 +53,31 @@ static struct fake_cfg cfg_for(enum fake_layout layout, enum fake_policy policy)
 	return c;
 }
 
-static int save_one(struct side *src, const char *id, int fd, struct vfmig_conv_opts *o,
-		    struct tu_clock *clk, volatile sig_atomic_t *cancel,
-		    struct vfmig_stats *st, struct vfmig_err *err)
+/*
+ * What a save needs besides its devices: default convergence options, a
+ * fake clock that advances @step per read, and an empty error.
+ */
+struct engine {
+	struct vfmig_conv_opts o;
+	struct tu_clock clk;
+	struct vfmig_err err;
+};
+
+static void engine_init(struct engine *e, uint64_t step)
+{
+	vfmig_err_clear(&e->err);
+	tu_clock_init(&e->clk, step);
+	vfmig_conv_opts_init(&e->o);
+}
+
+static int save_one(struct side *src, const char *id, int fd, struct engine *e,
+		    volatile sig_atomic_t *cancel, struct vfmig_stats *st)
 {
 	struct vfmig_savevm *sv = vfmig_savevm_new();
 	int ret;
 
-	assert_int_equal(vfmig_v1dev_register(sv, src->dev, id, 0, err), 0);
-	ret = vfmig_savevm_save(sv, fd, o, &clk->clock, cancel, st, err);
+	assert_int_equal(vfmig_v1dev_register(sv, src->dev, id, 0, &e->err), 0);
+	ret = vfmig_savevm_save(sv, fd, &e->o, &e->clk.clock, cancel, st, &e->err);
 	vfmig_savevm_free(sv);
 	return ret;
 }
@@ -76,6 +92,14 @@ static int load_one(struct side *dst, const char *id, int fd, struct vfmig_err *
 	ret = vfmig_savevm_load(sv, fd, NULL, err);
 	vfmig_savevm_free(sv);
 	return ret;
+}
+
+/* Load @fd into @dst as "dev0": it must succeed and leave @dst's memory at @sum. */
+static void load_expecting(struct side *dst, int fd, struct engine *e, uint64_t sum)
+{
+	if (load_one(dst, "dev0", fd, &e->err))
+		fail_msg("load: %s", e->err.msg);
+	assert_int_equal(fake_checksum(&dst->fake), sum);
 }
 
 static uint32_t dev_state(struct side *s)
@@ -93,19 +117,15 @@ static uint32_t last_state(struct side *s)
 static void round_trip(const struct fake_cfg *src_cfg, const struct fake_cfg *dst_cfg)
 {
 	struct side *src = side_new(src_cfg, 7), *dst = side_new(dst_cfg, 99);
-	struct vfmig_conv_opts o;
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	uint64_t sum = fake_checksum(&src->fake);
 	int fd = tu_memfd();
 
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, MS);
 	assert_true(fake_checksum(&dst->fake) != sum);
-	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
-		fail_msg("save: %s", err.msg);
+	if (save_one(src, "dev0", fd, &e, NULL, st))
+		fail_msg("save: %s", e.err.msg);
 	/* Source walked 1 -> 3 -> 2 -> 0 and is stopped now. */
 	assert_int_equal(src->fake.nr_history, 3);
 	assert_int_equal(src->fake.history[0], 3);
@@ -118,13 +138,13 @@ static void round_trip(const struct fake_cfg *src_cfg, const struct fake_cfg *ds
 	assert_int_equal(st->nr_devices, 1);
 	assert_int_equal(st->dev[0].bytes + 9, st->transferred);	/* header + EOF */
 
-	if (load_one(dst, "dev0", fd, &err))
-		fail_msg("load: %s", err.msg);
+	if (load_one(dst, "dev0", fd, &e.err))
+		fail_msg("load: %s", e.err.msg);
 	/* Destination is left in RESUMING with everything applied. */
 	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
 	assert_true(dst->fake.resume_done);
 	assert_int_equal(fake_checksum(&dst->fake), sum);
-	assert_int_equal(vfmig_v1dev_start(dst->dev, &err), 0);
+	assert_int_equal(vfmig_v1dev_start(dst->dev, &e.err), 0);
 	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RUNNING);
 	/* Mapped windows never go through trapped reads. */
 	if (src_cfg->nr_areas == 1 && src_cfg->areas[0].mapped)
@@ -142,52 +162,27 @@ static void round_trip(const struct fake_cfg *src_cfg, const struct fake_cfg *ds
 	side_free(dst);
 }
 
-static void test_trapped_fixed(void **state)
+/* A device saved and resumed into one of its own shape, per layout and policy. */
+struct layout_case {
+	enum fake_layout layout;
+	enum fake_policy policy;
+	size_t chunk_max;	/* 0: the default */
+};
+
+static struct layout_case trapped_fixed = { FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED, 0 };
+static struct layout_case mapped_fixed = { FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED, 0 };
+static struct layout_case unmapped_area_fixed = { FAKE_LAYOUT_UNMAPPED, FAKE_POLICY_FIXED, 0 };
+static struct layout_case sparse_rotate = { FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE, 0 };
+static struct layout_case sparse_gap = { FAKE_LAYOUT_SPARSE, FAKE_POLICY_GAP, 4096 };	/* the gap is 4 KiB */
+static struct layout_case sparse_straddle = { FAKE_LAYOUT_SPARSE, FAKE_POLICY_STRADDLE, 0 };
+
+static void test_layout_round_trip(void **state)
 {
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	const struct layout_case *lc = *state;
+	struct fake_cfg c = cfg_for(lc->layout, lc->policy);
 
-	(void)state;
-	round_trip(&c, &c);
-}
-
-static void test_mapped_fixed(void **state)
-{
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
-
-	(void)state;
-	round_trip(&c, &c);
-}
-
-static void test_unmapped_area_fixed(void **state)
-{
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_UNMAPPED, FAKE_POLICY_FIXED);
-
-	(void)state;
-	round_trip(&c, &c);
-}
-
-static void test_sparse_rotate(void **state)
-{
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE);
-
-	(void)state;
-	round_trip(&c, &c);
-}
-
-static void test_sparse_gap(void **state)
-{
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_GAP);
-
-	(void)state;
-	c.chunk_max = 4096;	/* the gap is 4 KiB */
-	round_trip(&c, &c);
-}
-
-static void test_sparse_straddle(void **state)
-{
-	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_STRADDLE);
-
-	(void)state;
+	if (lc->chunk_max)
+		c.chunk_max = lc->chunk_max;
 	round_trip(&c, &c);
 }
 
@@ -301,18 +296,14 @@ static void test_several_devices(void **state)
 	struct side *src[3], *dst[3];
 	struct vfmig_savevm *sv = vfmig_savevm_new(), *dv = vfmig_savevm_new();
 	struct vfmig_inspect_totals t;
-	struct vfmig_conv_opts o;
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	uint64_t sum[3];
 	FILE *devnull = fopen("/dev/null", "w");
 	int fd = tu_memfd(), i;
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, MS);
 	cfg[1].mem_size = 32 * 1024;
 	cfg[2].mem_size = 128 * 1024;
 	cfg[2].region_size = 4096 + 64 * 1024;
@@ -324,15 +315,15 @@ static void test_several_devices(void **state)
 		sum[i] = fake_checksum(&src[i]->fake);
 	}
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(vfmig_v1dev_register(sv, src[i]->dev, ids[i], 0, &err), 0);
-		assert_int_equal(vfmig_v1dev_register(dv, dst[2 - i]->dev, ids[2 - i], 0, &err), 0);
+		assert_int_equal(vfmig_v1dev_register(sv, src[i]->dev, ids[i], 0, &e.err), 0);
+		assert_int_equal(vfmig_v1dev_register(dv, dst[2 - i]->dev, ids[2 - i], 0, &e.err), 0);
 	}
-	assert_int_equal(vfmig_savevm_save(sv, fd, &o, &clk.clock, NULL, st, &err), 0);
+	assert_int_equal(vfmig_savevm_save(sv, fd, &e.o, &e.clk.clock, NULL, st, &e.err), 0);
 	assert_int_equal(st->nr_devices, 3);
 	assert_string_equal(st->dev[1].idstr, "dev-b");
 	assert_true(st->dev[2].bytes > 128 * 1024);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(vfmig_stream_inspect(fd, devnull, &t, &err), 0);
+	assert_int_equal(vfmig_stream_inspect(fd, devnull, &t, &e.err), 0);
 	/* START, PART per round, END and FULL for each device. */
 	assert_int_equal(t.sections, 3 * (3 + st->iterations));
 	assert_int_equal(t.data_bytes, vfmig_v1dev_counters(src[0]->dev)->data_bytes +
@@ -344,8 +335,8 @@ static void test_several_devices(void **state)
 	/* Memory plus a 32-byte record header per non-empty chunk. */
 	assert_true(t.data_bytes > (64 + 32 + 128) * 1024);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	if (vfmig_savevm_load(dv, fd, NULL, &err))
-		fail_msg("load: %s", err.msg);
+	if (vfmig_savevm_load(dv, fd, NULL, &e.err))
+		fail_msg("load: %s", e.err.msg);
 	for (i = 0; i < 3; i++) {
 		assert_true(dst[i]->fake.resume_done);
 		assert_int_equal(fake_checksum(&dst[i]->fake), sum[i]);
@@ -386,28 +377,22 @@ static void test_dirty_then_converge(void **state)
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	struct dirtier w = { .limit = 6, .pages = 5 };
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
-	o.downtime_limit_ms = 1;	/* small: forces real pre-copy rounds */
+	engine_init(&e, MS);
+	e.o.downtime_limit_ms = 1;	/* small: forces real pre-copy rounds */
 	src->fake.dirty_hook = dirty_hook;
 	src->fake.dirty_opaque = &w;
-	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
-		fail_msg("save: %s", err.msg);
+	if (save_one(src, "dev0", fd, &e, NULL, st))
+		fail_msg("save: %s", e.err.msg);
 	assert_true(st->iterations >= 1);
 	assert_true(w.calls > w.limit);
 	assert_int_equal(st->nr_pending, st->iterations + 1);
 	assert_int_equal(st->pending[0], 64 * 1024);	/* all dirty at first */
-	if (load_one(dst, "dev0", fd, &err))
-		fail_msg("load: %s", err.msg);
 	/* The destination matches the source's final memory, dirtied pages included. */
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 	close(fd);
 	free(st);
 	side_free(src);
@@ -421,25 +406,21 @@ static void test_non_convergence(void **state)
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	struct dirtier w = { .pages = 40 };
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	uint64_t sum;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, 1000 * MS);		/* a slow link: 1 s per clock read */
-	vfmig_conv_opts_init(&o);
-	o.max_iterations = 5;
+	engine_init(&e, 1000 * MS);		/* a slow link: 1 s per clock read */
+	e.o.max_iterations = 5;
 	src->fake.dirty_hook = dirty_hook;
 	src->fake.dirty_opaque = &w;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, st, &err), -ETIMEDOUT);
-	assert_str_contains(err.msg, "did not converge after 5 iterations");
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, st), -ETIMEDOUT);
+	assert_str_contains(e.err.msg, "did not converge after 5 iterations");
 	assert_int_equal(st->iterations, 5);
 	assert_int_equal(st->nr_pending, 6);
 	assert_string_equal(st->status, "failed");
-	assert_string_equal(st->error, err.msg);
+	assert_string_equal(st->error, e.err.msg);
 	/* Back to RUNNING (from pre-copy), saving abandoned. */
 	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
 	assert_int_equal(last_state(src), VFMIG_V1_STATE_RUNNING);
@@ -450,13 +431,11 @@ static void test_non_convergence(void **state)
 	sum = fake_checksum(&src->fake);
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	vfmig_err_clear(&err);
-	o.max_iterations = 0;
-	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
-		fail_msg("save: %s", err.msg);
-	if (load_one(dst, "dev0", fd, &err))
-		fail_msg("load: %s", err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), sum);
+	vfmig_err_clear(&e.err);
+	e.o.max_iterations = 0;
+	if (save_one(src, "dev0", fd, &e, NULL, st))
+		fail_msg("save: %s", e.err.msg);
+	load_expecting(dst, fd, &e, sum);
 	close(fd);
 	free(st);
 	side_free(src);
@@ -470,29 +449,25 @@ static void test_cancel(void **state)
 	volatile sig_atomic_t cancel = 0;
 	struct dirtier w = { .pages = 40, .cancel = &cancel, .cancel_at = 4 };
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, 1000 * MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, 1000 * MS);
 	src->fake.dirty_hook = dirty_hook;
 	src->fake.dirty_opaque = &w;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, &cancel, st, &err), -ECANCELED);
-	assert_str_contains(err.msg, "cancel");
+	assert_int_equal(save_one(src, "dev0", fd, &e, &cancel, st), -ECANCELED);
+	assert_str_contains(e.err.msg, "cancel");
 	assert_string_equal(st->status, "cancelled");
 	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
 	/* Stopped between chunks: the one that raised the flag was the last read. */
 	assert_int_equal(w.calls, 4);
 
 	/* Cancel raised before anything happens: the device is never touched. */
-	vfmig_err_clear(&err);
+	vfmig_err_clear(&e.err);
 	src->fake.nr_history = 0;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, &cancel, st, &err), -ECANCELED);
-	assert_string_equal(err.msg, "migration cancelled during setup");
+	assert_int_equal(save_one(src, "dev0", fd, &e, &cancel, st), -ECANCELED);
+	assert_string_equal(e.err.msg, "migration cancelled during setup");
 	assert_int_equal(src->fake.nr_history, 0);
 	close(fd);
 	free(st);
@@ -504,19 +479,15 @@ static void test_chunk_failure(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
 	struct side *src = side_new(&c, 3);
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, MS);
 	src->fake.fail_chunk = EIO;
 	src->fake.fail_chunk_skip = 3;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), -EIO);
-	assert_string_equal(err.msg,
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), -EIO);
+	assert_string_equal(e.err.msg,
 			    "save iterate of \"dev0\" instance 0: fake0: stage chunk: read data_offset: "
 			    "region read of 8 bytes at 0x10: Input/output error");
 	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
@@ -530,23 +501,19 @@ static void test_transition_failure_to_error(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
 	struct side *src = side_new(&c, 3);
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
-	o.offline = true;
+	engine_init(&e, MS);
+	e.o.offline = true;
 	src->fake.fail_transition = EBUSY;
 	src->fake.fail_to_error = true;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), -EBUSY);
-	assert_str_contains(err.msg, "save setup of \"dev0\" instance 0: fake0: stop device: "
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), -EBUSY);
+	assert_str_contains(e.err.msg, "save setup of \"dev0\" instance 0: fake0: stop device: "
 			    "transition running -> stop failed");
-	assert_str_contains(err.msg, "device is now in the error state (0x6) and needs a reset");
-	assert_str_contains(err.msg, "cleanup of \"dev0\" instance 0: fake0: return source to running: "
+	assert_str_contains(e.err.msg, "device is now in the error state (0x6) and needs a reset");
+	assert_str_contains(e.err.msg, "cleanup of \"dev0\" instance 0: fake0: return source to running: "
 			    "transition error -> running failed");
 	assert_true(VFMIG_V1_STATE_IS_ERROR(src->fake.state));
 	close(fd);
@@ -559,17 +526,13 @@ static void test_offline(void **state)
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE);
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
-	o.offline = true;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, st, &err), 0);
+	engine_init(&e, MS);
+	e.o.offline = true;
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, st), 0);
 	assert_int_equal(src->fake.nr_history, 4);
 	assert_int_equal(src->fake.history[0], 0);
 	assert_int_equal(src->fake.history[1], 2);
@@ -581,7 +544,7 @@ static void test_offline(void **state)
 	/* Offline downtime covers setup too: the device stops there. */
 	assert_true(st->downtime_ms > st->setup_time_ms);
 	assert_true(st->downtime_ms <= st->total_time_ms);
-	assert_int_equal(load_one(dst, "dev0", fd, &err), 0);
+	assert_int_equal(load_one(dst, "dev0", fd, &e.err), 0);
 	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
 	close(fd);
 	free(st);
@@ -603,23 +566,19 @@ static void test_failing_resume(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	uint64_t at, size;
 	int fd = tu_memfd(), fd2 = tu_memfd();
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, MS);
 	src->fake.corrupt_chunk = true;
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
 	size = (uint64_t)lseek(fd, 0, SEEK_END);
-	assert_int_equal(load_one(dst, "dev0", fd, &err), -EINVAL);
-	assert_str_contains(err.msg, "load of PART section 1 (\"dev0\" instance 0) at stream offset 47, failed at offset ");
-	assert_str_contains(err.msg, "fake0: load chunk: write data_size: region write of 8 bytes at 0x18: Invalid argument");
-	at = failed_offset(err.msg);
+	assert_int_equal(load_one(dst, "dev0", fd, &e.err), -EINVAL);
+	assert_str_contains(e.err.msg, "load of PART section 1 (\"dev0\" instance 0) at stream offset 47, failed at offset ");
+	assert_str_contains(e.err.msg, "fake0: load chunk: write data_size: region write of 8 bytes at 0x18: Invalid argument");
+	at = failed_offset(e.err.msg);
 	/* First chunk: header 8 + START 26 + footer... + DATA tag/size + 8 KiB + 32. */
 	assert_int_equal(at, 47 + 5 + 16 + 8 * 1024 + 32);
 	assert_true(at < size);
@@ -630,12 +589,10 @@ static void test_failing_resume(void **state)
 	/* Reset the destination and load a good stream. */
 	fake_reset(&dst->fake);
 	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RUNNING);
-	vfmig_err_clear(&err);
+	vfmig_err_clear(&e.err);
 	fake_reset(&src->fake);
-	assert_int_equal(save_one(src, "dev0", fd2, &o, &clk, NULL, NULL, &err), 0);
-	if (load_one(dst, "dev0", fd2, &err))
-		fail_msg("load: %s", err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	assert_int_equal(save_one(src, "dev0", fd2, &e, NULL, NULL), 0);
+	load_expecting(dst, fd2, &e, fake_checksum(&src->fake));
 	close(fd);
 	close(fd2);
 	side_free(src);
@@ -648,46 +605,42 @@ static void test_load_stream_errors(void **state)
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4), *dst2 = side_new(&c, 5);
 	struct vfmig_savevm *sv;
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	size_t len;
 	uint8_t *buf;
 	int fd = tu_memfd(), fd2;
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	engine_init(&e, MS);
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
 	buf = tu_slurp(fd, &len);
 
 	fd2 = tu_memfd_with(buf, len / 2);
-	assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPIPE);
-	assert_str_contains(err.msg, "stream truncated inside device data");
+	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPIPE);
+	assert_str_contains(e.err.msg, "stream truncated inside device data");
 	close(fd2);
 	fake_reset(&dst->fake);
 
-	vfmig_err_clear(&err);
-	assert_int_equal(load_one(dst, "other", fd, &err), -ENOENT);
-	assert_str_contains(err.msg, "load of START section 1 (\"dev0\" instance 0) at stream offset 8");
-	assert_str_contains(err.msg, "no device registered for \"dev0\" instance 0");
+	vfmig_err_clear(&e.err);
+	assert_int_equal(load_one(dst, "other", fd, &e.err), -ENOENT);
+	assert_str_contains(e.err.msg, "load of START section 1 (\"dev0\" instance 0) at stream offset 8");
+	assert_str_contains(e.err.msg, "no device registered for \"dev0\" instance 0");
 
-	vfmig_err_clear(&err);
+	vfmig_err_clear(&e.err);
 	sv = vfmig_savevm_new();
-	assert_int_equal(vfmig_v1dev_register(sv, dst->dev, "dev0", 0, &err), 0);
-	assert_int_equal(vfmig_v1dev_register(sv, dst2->dev, "dev1", 0, &err), 0);
+	assert_int_equal(vfmig_v1dev_register(sv, dst->dev, "dev0", 0, &e.err), 0);
+	assert_int_equal(vfmig_v1dev_register(sv, dst2->dev, "dev1", 0, &e.err), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(vfmig_savevm_load(sv, fd, NULL, &err), -ENODATA);
-	assert_string_equal(err.msg, "stream has no state for \"dev1\" instance 0");
+	assert_int_equal(vfmig_savevm_load(sv, fd, NULL, &e.err), -ENODATA);
+	assert_string_equal(e.err.msg, "stream has no state for \"dev1\" instance 0");
 	vfmig_savevm_free(sv);
 
 	/* Section version 2 where the device knows 1 (version field of START at 22..25). */
-	vfmig_err_clear(&err);
+	vfmig_err_clear(&e.err);
 	buf[25] = 2;
 	fd2 = tu_memfd_with(buf, len);
-	assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPROTONOSUPPORT);
-	assert_str_contains(err.msg, "section version 2 not supported (device supports 1..1)");
+	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPROTONOSUPPORT);
+	assert_str_contains(e.err.msg, "section version 2 not supported (device supports 1..1)");
 	close(fd2);
 	free(buf);
 	close(fd);
@@ -706,30 +659,26 @@ static void test_stream_without_full(void **state)
 	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	/* FULL "dev0": type, id, names 13, CONFIG tag + size, END_OF_STATE, footer. */
 	const size_t full_len = 1 + 4 + 13 + 16 + 8 + 5;
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	char want[256];
 	size_t len;
 	uint8_t *buf;
 	int fd = tu_memfd(), fd2;
 
 	(void)state;
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
-	assert_int_equal(save_one(src, "dev0", fd, &o, &clk, NULL, NULL, &err), 0);
+	engine_init(&e, MS);
+	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
 	buf = tu_slurp(fd, &len);
 	/* ... END section, FULL section, EOF: cut FULL, keep EOF. */
 	assert_int_equal(buf[len - 1], VFMIG_SECTION_EOF);
 	assert_int_equal(buf[len - 1 - full_len], VFMIG_SECTION_FULL);
 	buf[len - 1 - full_len] = VFMIG_SECTION_EOF;
 	fd2 = tu_memfd_with(buf, len - full_len);
-	assert_int_equal(load_one(dst, "dev0", fd2, &err), -ENODATA);
+	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -ENODATA);
 	snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
 		 "stream incomplete: no FULL section (device config) after its END",
 		 len - full_len);
-	assert_string_equal(err.msg, want);
+	assert_string_equal(e.err.msg, want);
 	/* The memory itself was whole: the refusal is the engine's, not the device's. */
 	assert_true(dst->fake.resume_done);
 	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
@@ -737,14 +686,12 @@ static void test_stream_without_full(void **state)
 
 	/* The whole stream still loads into the same (reset) device. */
 	fake_reset(&dst->fake);
-	vfmig_err_clear(&err);
-	if (load_one(dst, "dev0", fd, &err))
-		fail_msg("load: %s", err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	vfmig_err_clear(&e.err);
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 
 	/* Only START and FULL, no END: the device state never came. */
 	fake_reset(&dst->fake);
-	vfmig_err_clear(&err);
+	vfmig_err_clear(&e.err);
 	{
 		/* START "dev0" is 8..46: header, START, then the FULL section and EOF. */
 		size_t n = 0;
@@ -756,21 +703,21 @@ static void test_stream_without_full(void **state)
 		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
 		n += full_len + 1;
 		fd2 = tu_memfd_with(b2, n);
-		assert_int_equal(load_one(dst, "dev0", fd2, &err), -EPROTO);
-		assert_str_contains(err.msg, "stream offset 47: FULL section 1 (\"dev0\") before the END of its live state");
+		assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPROTO);
+		assert_str_contains(e.err.msg, "stream offset 47: FULL section 1 (\"dev0\") before the END of its live state");
 		close(fd2);
 
 		/* Only FULL: the config without the state is refused too. */
 		fake_reset(&dst->fake);
-		vfmig_err_clear(&err);
+		vfmig_err_clear(&e.err);
 		n = 8;
 		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
 		n += full_len + 1;
 		fd2 = tu_memfd_with(b2, n);
-		assert_int_equal(load_one(dst, "dev0", fd2, &err), -ENODATA);
+		assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -ENODATA);
 		snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
 			 "stream incomplete: no START/END sections (device state)", n);
-		assert_string_equal(err.msg, want);
+		assert_string_equal(e.err.msg, want);
 		close(fd2);
 		free(b2);
 	}
@@ -786,30 +733,24 @@ static void test_rate_limited_save(void **state)
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
 	struct side *src, *dst;
 	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
 	c.mem_size = 1024 * 1024;
 	src = side_new(&c, 3);
 	dst = side_new(&c, 4);
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, 0);		/* time passes only while throttled */
-	vfmig_conv_opts_init(&o);
-	o.max_bandwidth = 1000000;
-	if (save_one(src, "dev0", fd, &o, &clk, NULL, st, &err))
-		fail_msg("save: %s", err.msg);
+	engine_init(&e, 0);		/* time passes only while throttled */
+	e.o.max_bandwidth = 1000000;
+	if (save_one(src, "dev0", fd, &e, NULL, st))
+		fail_msg("save: %s", e.err.msg);
 	assert_true(st->iterations >= 5);
-	assert_true(clk.slept >= 500 * MS);
+	assert_true(e.clk.slept >= 500 * MS);
 	assert_true(st->bandwidth > 900000 && st->bandwidth < 1100000);
 	/* Switched over once the rest fitted in 300 ms at ~1 MB/s. */
 	assert_true(st->pending[st->nr_pending - 1] <= st->threshold);
 	assert_true(st->threshold < 330000);
-	if (load_one(dst, "dev0", fd, &err))
-		fail_msg("load: %s", err.msg);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
+	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
 	close(fd);
 	free(st);
 	side_free(src);
@@ -854,27 +795,23 @@ static void test_config_blob(void **state)
 	struct vfmig_v1dev_opts so = { .config = &sops }, dop = { .config = &dops };
 	struct vfmig_v1dev *s, *d;
 	struct vfmig_savevm *sv = vfmig_savevm_new(), *dv = vfmig_savevm_new();
-	struct vfmig_conv_opts o;
-	struct tu_clock clk;
-	struct vfmig_err err;
+	struct engine e;
 	int fd = tu_memfd();
 
 	(void)state;
 	memset(&sb, 0, sizeof(sb));
 	memset(&db, 0, sizeof(db));
 	strcpy(sb.saved, "pci-config!");
-	vfmig_err_clear(&err);
-	tu_clock_init(&clk, MS);
-	vfmig_conv_opts_init(&o);
+	engine_init(&e, MS);
 	assert_int_equal(fake_init(sf, &c), 0);
 	assert_int_equal(fake_init(df, &c), 0);
-	s = vfmig_v1dev_new(&sf->region, &so, &err);
-	d = vfmig_v1dev_new(&df->region, &dop, &err);
-	assert_int_equal(vfmig_v1dev_register(sv, s, "dev0", 3, &err), 0);
-	assert_int_equal(vfmig_v1dev_register(dv, d, "dev0", 3, &err), 0);
-	assert_int_equal(vfmig_savevm_save(sv, fd, &o, &clk.clock, NULL, NULL, &err), 0);
+	s = vfmig_v1dev_new(&sf->region, &so, &e.err);
+	d = vfmig_v1dev_new(&df->region, &dop, &e.err);
+	assert_int_equal(vfmig_v1dev_register(sv, s, "dev0", 3, &e.err), 0);
+	assert_int_equal(vfmig_v1dev_register(dv, d, "dev0", 3, &e.err), 0);
+	assert_int_equal(vfmig_savevm_save(sv, fd, &e.o, &e.clk.clock, NULL, NULL, &e.err), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(vfmig_savevm_load(dv, fd, NULL, &err), 0);
+	assert_int_equal(vfmig_savevm_load(dv, fd, NULL, &e.err), 0);
 	assert_int_equal(db.loaded_len, strlen("pci-config!"));
 	assert_memory_equal(db.loaded, "pci-config!", db.loaded_len);
 	assert_int_equal(vfmig_v1dev_counters(d)->data_bytes, vfmig_v1dev_counters(s)->data_bytes);
@@ -915,12 +852,12 @@ static void test_register_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_trapped_fixed),
-		cmocka_unit_test(test_mapped_fixed),
-		cmocka_unit_test(test_unmapped_area_fixed),
-		cmocka_unit_test(test_sparse_rotate),
-		cmocka_unit_test(test_sparse_gap),
-		cmocka_unit_test(test_sparse_straddle),
+		{ "test_trapped_fixed", test_layout_round_trip, NULL, NULL, &trapped_fixed },
+		{ "test_mapped_fixed", test_layout_round_trip, NULL, NULL, &mapped_fixed },
+		{ "test_unmapped_area_fixed", test_layout_round_trip, NULL, NULL, &unmapped_area_fixed },
+		{ "test_sparse_rotate", test_layout_round_trip, NULL, NULL, &sparse_rotate },
+		{ "test_sparse_gap", test_layout_round_trip, NULL, NULL, &sparse_gap },
+		{ "test_sparse_straddle", test_layout_round_trip, NULL, NULL, &sparse_straddle },
 		cmocka_unit_test(test_mixed_layouts),
 		cmocka_unit_test(test_small_destination_region),
 		cmocka_unit_test(test_several_devices),

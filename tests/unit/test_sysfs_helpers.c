@@ -59,17 +59,19 @@ static void test_sysfs_read_write(void **state)
 
 static void test_create_without_module(void **state)
 {
-	struct vfmig_err err = { 0 };
 	char uuid[VFMIG_UUID_LEN + 1];
+	struct vfmig_ctx *ctx;
 
 	(void)state;
 	/* The host kernel never has vfmig loaded: a clear error, not a crash. */
 	if (access(VFMIG_SYSFS_PARENT, F_OK) == 0)
 		skip();
-	assert_int_equal(vfmig_mdev_create("vfmig-small", NULL, uuid, &err), -ENODEV);
-	assert_non_null(strstr(err.msg, "module loaded"));
-	vfmig_err_clear(&err);
-	assert_int_equal(vfmig_mdev_create("vfmig-small", "bad", uuid, &err), -ENODEV);
+	assert_int_equal(vfmig_ctx_new(&ctx), 0);
+	assert_int_equal(vfmig_mdev_create(ctx, "vfmig-small", NULL, uuid), -ENODEV);
+	assert_non_null(strstr(vfmig_error_message(ctx), "module loaded"));
+	assert_int_equal(vfmig_error_code(ctx), -ENODEV);
+	assert_int_equal(vfmig_mdev_create(ctx, "vfmig-small", "bad", uuid), -ENODEV);
+	vfmig_ctx_free(ctx);
 }
 
 int main(void)

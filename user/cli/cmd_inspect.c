@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "stream.h"
 
 static const char inspect_usage[] =
 	"usage: vfmig inspect FILE|-\n\n"
@@ -18,7 +17,6 @@ static const char inspect_usage[] =
 
 int cmd_inspect(int argc, char **argv)
 {
-	struct vfmig_err err = { 0 };
 	int fd, ret;
 
 	if (cli_wants_help(argc, argv)) {
@@ -32,13 +30,11 @@ int cmd_inspect(int argc, char **argv)
 	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
 		return cli_failf("inspect: cannot open %s: %s", argv[1], strerror(errno));
-	ret = vfmig_stream_inspect(fd, stdout, NULL, &err);
+	ret = vfmig_inspect(cli_ctx(), fd, stdout);
 	fflush(stdout);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	if (ret) {
-		vfmig_err_prefix(&err, "inspect: %s: ", argv[1]);
-		return cli_fail(&err);
-	}
+	if (ret)
+		return cli_failf("inspect: %s: %s", argv[1], vfmig_error_message(cli_ctx()));
 	return 0;
 }

@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kmod.h"
-#include "mdev.h"
 
 static const char mdev_usage[] =
 	"usage: vfmig mdev types\n"
@@ -22,12 +20,11 @@ static const char mdev_usage[] =
 
 static int mdev_types(void)
 {
-	struct vfmig_type_info types[MAX_ITEMS];
-	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_types(types, MAX_ITEMS, &err);
+	struct vfmig_mdev_type types[MAX_ITEMS];
+	int n = vfmig_mdev_types(cli_ctx(), types, MAX_ITEMS);
 
 	if (n < 0)
-		return cli_fail(&err);
+		return cli_fail();
 	for (int i = 0; i < n && i < MAX_ITEMS; i++)
 		printf("%-14s available %-3u %s (%s)\n", types[i].id, types[i].available,
 		       types[i].description, types[i].device_api);
@@ -36,12 +33,11 @@ static int mdev_types(void)
 
 static int mdev_list(void)
 {
-	struct vfmig_mdev_info devs[MAX_ITEMS];
-	struct vfmig_err err = { 0 };
-	int n = vfmig_mdev_list(devs, MAX_ITEMS, &err);
+	struct vfmig_mdev devs[MAX_ITEMS];
+	int n = vfmig_mdev_list(cli_ctx(), devs, MAX_ITEMS);
 
 	if (n < 0)
-		return cli_fail(&err);
+		return cli_fail();
 	/* An empty list would hide why: say so, and fail like a missing module should. */
 	if (!n && !vfmig_module_is_loaded())
 		return cli_failf("mdev list: the vfmig module is not loaded ('vfmig module load')");
@@ -52,7 +48,6 @@ static int mdev_list(void)
 
 int cmd_mdev(int argc, char **argv)
 {
-	struct vfmig_err err = { 0 };
 	char uuid[VFMIG_UUID_LEN + 1];
 
 	if (cli_wants_help(argc, argv) || argc < 2) {
@@ -64,15 +59,15 @@ int cmd_mdev(int argc, char **argv)
 	if (!strcmp(argv[1], "list") && argc == 2)
 		return mdev_list();
 	if (!strcmp(argv[1], "create") && (argc == 3 || argc == 4)) {
-		if (vfmig_mdev_create(argv[2], argc == 4 ? argv[3] : NULL, uuid, &err))
-			return cli_fail(&err);
+		if (vfmig_mdev_create(cli_ctx(), argv[2], argc == 4 ? argv[3] : NULL, uuid))
+			return cli_fail();
 		printf("%s\n", uuid);
 		return 0;
 	}
 	if (!strcmp(argv[1], "remove") && argc >= 3) {
 		for (int i = 2; i < argc; i++) {
-			if (vfmig_mdev_remove(argv[i], &err))
-				return cli_fail(&err);
+			if (vfmig_mdev_remove(cli_ctx(), argv[i]))
+				return cli_fail();
 		}
 		return 0;
 	}

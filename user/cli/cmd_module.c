@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kmod.h"
 
 static const char module_usage[] =
 	"usage: vfmig module load [--path FILE] [PARAM=VALUE...]\n"
@@ -18,7 +17,6 @@ static const char module_usage[] =
 
 int cmd_module(int argc, char **argv)
 {
-	struct vfmig_err err = { 0 };
 	char path[PATH_MAX] = "", params[1024] = "";
 	bool was_loaded = false;
 
@@ -29,8 +27,8 @@ int cmd_module(int argc, char **argv)
 	if (!strcmp(argv[1], "unload")) {
 		if (argc != 2)
 			return cli_failf("module unload takes no arguments");
-		if (vfmig_module_unload(&err))
-			return cli_fail(&err);
+		if (vfmig_module_unload(cli_ctx()))
+			return cli_fail();
 		return 0;
 	}
 	if (strcmp(argv[1], "load"))
@@ -51,9 +49,9 @@ int cmd_module(int argc, char **argv)
 	/* Neither given nor built in this tree: the installed one, by name. */
 	if (!path[0] && vfmig_module_default_path(path, sizeof(path)))
 		path[0] = '\0';
-	if (vfmig_module_load(path[0] ? path : NULL, params[0] ? params : NULL, &was_loaded,
-			      &err))
-		return cli_fail(&err);
+	if (vfmig_module_load(cli_ctx(), path[0] ? path : NULL, params[0] ? params : NULL,
+			      &was_loaded))
+		return cli_fail();
 	if (was_loaded)
 		printf("vfmig module already loaded\n");
 	else if (path[0])

@@ -1,28 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vfmig send UUID... HOST:PORT   and   vfmig receive UUID... --listen PORT
- *
- * The stream goes over one TCP connection.  After EOF the sender half-closes
- * and waits for the receiver's verdict line ("OK" once its devices run, or
- * "ERR <reason>"), the return path QEMU has too: only then is the source
- * left stopped.  Any other outcome starts the source again.
+ * vfmig send UUID... HOST:PORT   and   vfmig receive UUID... --listen PORT:
+ * vfmig_connect()/vfmig_send() and vfmig_accept()/vfmig_receive(), which
+ * carry the stream and the receiver's verdict over one TCP connection.
  */
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "migopts.h"
-
-#define VERDICT_MAX 600
 
 static const char send_usage[] =
 	"usage: vfmig send [OPTIONS] UUID... HOST:PORT\n\n"
@@ -44,89 +30,16 @@ static const char receive_usage[] =
 	"  -q, --quiet           no summary, errors only\n"
 	"  -h, --help            this text\n";
 
-static int split_hostport(char *hp, char **host, char **port)
-{
-	char *colon;
-
-	if (hp[0] == '[') {
-		char *close = strchr(hp, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		*close = '\0';
-		*host = hp + 1;
-		*port = close + 2;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			return -EINVAL;
-		*colon = '\0';
-		*host = hp;
-		*port = colon + 1;
-	}
-	return **host && **port ? 0 : -EINVAL;
-}
-
-static int tcp_connect(const char *host, const char *port, struct vfmig_err *err)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	int fd = -1, rc, saved = 0;
-
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc)
-		return vfmig_err_set(err, -EHOSTUNREACH, "send: %s:%s: %s", host, port,
-				     gai_strerror(rc));
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return vfmig_err_set(err, -saved, "send: cannot connect to %s:%s: %s", host, port,
-				     strerror(saved));
-	return fd;
-}
-
-/* The verdict: one line, "OK" or "ERR reason". */
-static int read_verdict(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		ssize_t r = read(fd, buf + n, len - 1 - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;	/* the outcome decides, not a late Ctrl-C */
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return n ? 0 : -ECONNRESET;
-}
-
 int cmd_send(int argc, char **argv)
 {
 	static const struct option longopts[] = { MIGOPTS_LONG, { NULL, 0, NULL, 0 } };
-	struct vfmig_err err = { 0 };
 	struct vfmig_session *s;
-	struct vfmig_stats st;
 	struct migopts o;
-	char verdict[VERDICT_MAX], *host, *port;
 	int c, r, ret, fd;
 
 	migopts_init(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, MIGOPTS_SHORT, longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(send_usage, stdout);
 			return 0;
@@ -142,106 +55,22 @@ int cmd_send(int argc, char **argv)
 		fputs(send_usage, stderr);
 		return 2;
 	}
-	if (split_hostport(argv[argc - 1], &host, &port))
-		return cli_failf("send: '%s' is not HOST:PORT", argv[argc - 1]);
 	cli_catch_signals();
-	if (vfmig_session_open(&s, argv + optind, (unsigned int)(argc - optind - 1), &o.session, &err))
-		return cli_fail(&err);
-	fd = tcp_connect(host, port, &err);
+	if (vfmig_session_open(cli_ctx(), (const char *const *)argv + optind,
+			       (unsigned int)(argc - optind - 1), &s))
+		return cli_fail();
+	fd = vfmig_connect(cli_ctx(), argv[argc - 1]);
 	if (fd < 0) {
 		vfmig_session_close(s);
-		return cli_fail(&err);
+		return cli_fail();
 	}
-	vfmig_savevm_set_progress(s->sv, cli_progress, &o);
-	ret = vfmig_session_save(s, &(struct vfmig_endpoint){ .fd = fd }, &o.conv,
-				 &cli_cancel, &st, &err);
+	cli_show_progress(&o);
+	ret = vfmig_send(s, fd);
 	cli_progress_done(&o);
-	if (!ret) {
-		shutdown(fd, SHUT_WR);
-		if (read_verdict(fd, verdict, sizeof(verdict)))
-			ret = vfmig_err_set(&err, -ECONNRESET,
-					    "receiver %s:%s closed the connection without a verdict",
-					    host, port);
-		else if (strcmp(verdict, "OK"))
-			ret = vfmig_err_set(&err, -EREMOTEIO, "receiver %s:%s: %s", host, port,
-					    strncmp(verdict, "ERR ", 4) ? verdict : verdict + 4);
-		if (ret) {
-			vfmig_session_restart(s, &err);
-			st.status = "failed";
-			snprintf(st.error, sizeof(st.error), "%s", err.msg);
-		}
-	} else if (ret != -ECANCELED) {
-		/*
-		 * The receiver may have refused the stream and hung up: its verdict
-		 * says why far better than our EPIPE does.
-		 */
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, 2000) == 1 && !read_verdict(fd, verdict, sizeof(verdict)) &&
-		    !strncmp(verdict, "ERR ", 4)) {
-			vfmig_err_clear(&err);
-			ret = vfmig_err_set(&err, -EREMOTEIO, "receiver %s:%s: %s", host, port,
-					    verdict + 4);
-			snprintf(st.error, sizeof(st.error), "%s", err.msg);
-		}
-	}
 	close(fd);
-	cli_report_save(&o, &st, s);
+	cli_report_save(&o, s);
 	vfmig_session_close(s);
-	if (ret) {
-		vfmig_err_prefix(&err, "send %s, devices running again: ",
-				 ret == -ECANCELED ? "cancelled" : "failed");
-		return cli_fail(&err);
-	}
-	return 0;
-}
-
-static int tcp_accept(const char *bind_addr, const char *port, struct vfmig_err *err)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
-	int lfd, fd, one = 1, rc;
-
-	rc = getaddrinfo(bind_addr, port, &hints, &res);
-	if (rc)
-		return vfmig_err_set(err, -EINVAL, "receive: port %s: %s", port, gai_strerror(rc));
-	lfd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-	if (lfd < 0 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, res->ai_addr, res->ai_addrlen) || listen(lfd, 1)) {
-		rc = errno;
-		freeaddrinfo(res);
-		if (lfd >= 0)
-			close(lfd);
-		return vfmig_err_set(err, -rc, "receive: cannot listen on port %s: %s", port,
-				     strerror(rc));
-	}
-	freeaddrinfo(res);
-	do {
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	} while (fd < 0 && errno == EINTR && !cli_cancel);
-	rc = errno;
-	close(lfd);
-	if (fd < 0)
-		return vfmig_err_set(err, cli_cancel ? -ECANCELED : -rc, "receive: accept on port %s: %s",
-				     port, cli_cancel ? "cancelled" : strerror(rc));
-	return fd;
-}
-
-/*
- * After a refusal the sender may still be writing.  Closing now would reset
- * the connection and could take the verdict with it, so read on for a while:
- * the sender then finishes or notices, and reads why.
- */
-static void drain(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	time_t until = time(NULL) + 10;
-	char buf[65536];
-
-	shutdown(fd, SHUT_WR);
-	while (!cli_cancel && time(NULL) < until && poll(&pfd, 1, 3000) == 1 &&
-	       read(fd, buf, sizeof(buf)) > 0)
-		;
+	return ret ? cli_fail() : 0;
 }
 
 int cmd_receive(int argc, char **argv)
@@ -251,18 +80,18 @@ int cmd_receive(int argc, char **argv)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "no-mmap", no_argument, NULL, 0x104 },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *port = NULL, *bind_addr = NULL;
-	struct vfmig_err err = { 0 };
 	struct vfmig_session *s;
 	struct migopts o;
 	int c, fd, ret;
 
 	migopts_init(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, MIGOPTS_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(receive_usage, stdout);
@@ -285,30 +114,19 @@ int cmd_receive(int argc, char **argv)
 		return 2;
 	}
 	cli_catch_signals();
-	if (vfmig_session_open(&s, argv + optind, (unsigned int)(argc - optind), &o.session, &err))
-		return cli_fail(&err);
-	fd = tcp_accept(bind_addr, port, &err);
+	if (vfmig_session_open(cli_ctx(), (const char *const *)argv + optind,
+			       (unsigned int)(argc - optind), &s))
+		return cli_fail();
+	fd = vfmig_accept(cli_ctx(), bind_addr, port);
 	if (fd < 0) {
 		vfmig_session_close(s);
-		return cli_fail(&err);
+		return cli_fail();
 	}
-	ret = vfmig_session_load(s, &(struct vfmig_endpoint){ .fd = fd }, &cli_cancel,
-				 &err);
-	if (ret) {
-		dprintf(fd, "ERR %s\n", err.msg);
-		drain(fd);
-	} else {
-		dprintf(fd, "OK\n");
-	}
+	ret = vfmig_receive(s, fd);
 	close(fd);
-	cli_report_prepared(&o, s);
 	if (!ret && !o.quiet)
-		fprintf(stderr, "received %u device%s on port %s; running\n", s->nr,
-			s->nr == 1 ? "" : "s", port);
+		fprintf(stderr, "received %u device%s on port %s; running\n",
+			vfmig_session_count(s), vfmig_session_count(s) == 1 ? "" : "s", port);
 	vfmig_session_close(s);
-	if (ret) {
-		vfmig_err_prefix(&err, "receive failed (devices reset): ");
-		return cli_fail(&err);
-	}
-	return 0;
+	return ret ? cli_fail() : 0;
 }

@@ -3,8 +3,6 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "recover.h"
-#include "v1.h"
 
 static const char recover_usage[] =
 	"usage: vfmig recover UUID...\n\n"
@@ -29,19 +27,12 @@ int cmd_recover(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 1; i < argc; i++) {
-		struct vfmig_recover_result res;
-		struct vfmig_err err = { 0 };
+		char summary[256];
 
-		if (vfmig_recover(argv[i], &res, &err)) {
-			status = cli_fail(&err);
-			continue;
-		}
-		if (res.action == VFMIG_RECOVER_NONE)
-			continue;	/* not reached: recover always writes or resets */
-		printf("%s: %s -> %s by %s%s%s%s\n", argv[i],
-		       res.before_valid ? vfmig_v1_state_name(res.before) : "unknown",
-		       vfmig_v1_state_name(res.after), vfmig_recover_action_name(res.action),
-		       res.why[0] ? " (" : "", res.why, res.why[0] ? ")" : "");
+		if (vfmig_recover(cli_ctx(), argv[i], summary, sizeof(summary)))
+			status = cli_fail();
+		else
+			printf("%s: %s\n", argv[i], summary);
 	}
 	return status;
 }

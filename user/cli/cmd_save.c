@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vfmig save UUID... -o FILE|-   and   vfmig resume UUID... -i FILE|- */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,7 +43,8 @@ static int parse(int argc, char **argv, struct migopts *o, const char **path, bo
 
 	migopts_init(o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, save ? "o:qh" : "i:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, save ? "o:" MIGOPTS_SHORT : "i:" MIGOPTS_SHORT,
+				 longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
@@ -68,14 +68,18 @@ static int parse(int argc, char **argv, struct migopts *o, const char **path, bo
 	return -1;
 }
 
+
+static int save_to(struct vfmig_session *s, const char *path)
+{
+	return strcmp(path, "-") ? vfmig_save_file(s, path) : vfmig_save(s, STDOUT_FILENO);
+}
+
 int cmd_save(int argc, char **argv)
 {
-	struct vfmig_err err = { 0 };
-	struct vfmig_session *s;
-	struct vfmig_stats st;
-	struct migopts o;
 	const char *path = NULL;
-	int fd, ret;
+	struct vfmig_session *s;
+	struct migopts o;
+	int ret;
 
 	ret = parse(argc, argv, &o, &path, true);
 	if (ret >= 0)
@@ -83,72 +87,38 @@ int cmd_save(int argc, char **argv)
 	if (!strcmp(path, "-") && o.json)
 		return cli_failf("save: --json and '-o -' would share stdout; pick one");
 	cli_catch_signals();
-	if (vfmig_session_open(&s, argv + optind, (unsigned int)(argc - optind), &o.session, &err))
-		return cli_fail(&err);
-	fd = strcmp(path, "-") ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-			       : STDOUT_FILENO;
-	if (fd < 0) {
-		ret = cli_failf("save: cannot create %s: %s", path, strerror(errno));
-		vfmig_session_close(s);
-		return ret;
-	}
-	vfmig_savevm_set_progress(s->sv, cli_progress, &o);
-	ret = vfmig_session_save(s, &(struct vfmig_endpoint){ .fd = fd }, &o.conv,
-				 &cli_cancel, &st, &err);
+	if (vfmig_session_open(cli_ctx(), (const char *const *)argv + optind,
+			       (unsigned int)(argc - optind), &s))
+		return cli_fail();
+	cli_show_progress(&o);
+	ret = save_to(s, path);
 	cli_progress_done(&o);
-	if (!ret && fd != STDOUT_FILENO && fsync(fd) && errno != EINVAL)
-		ret = vfmig_err_set(&err, -errno, "save: %s: fsync: %s", path, strerror(errno));
-	if (fd != STDOUT_FILENO && close(fd) && !ret)
-		ret = vfmig_err_set(&err, -errno, "save: %s: close: %s", path, strerror(errno));
-	if (ret && fd != STDOUT_FILENO)
-		unlink(path);	/* no half-written stream that looks like a save */
-	cli_report_save(&o, &st, s);
-	if (ret && st.status && !strcmp(st.status, "completed"))
-		vfmig_session_restart(s, &err);	/* the stream did not make it to disk */
+	cli_report_save(&o, s);
 	vfmig_session_close(s);
-	if (ret) {
-		vfmig_err_prefix(&err, "save%s: ", ret == -ECANCELED ? " cancelled, devices running again" : " failed, devices running again");
-		return cli_fail(&err);
-	}
-	return 0;
+	return ret ? cli_fail() : 0;
 }
 
 int cmd_resume(int argc, char **argv)
 {
-	struct vfmig_err err = { 0 };
+	const char *path = NULL;
 	struct vfmig_session *s;
 	struct migopts o;
-	const char *path = NULL;
-	int fd, ret;
+	int ret;
 
 	ret = parse(argc, argv, &o, &path, false);
 	if (ret >= 0)
 		return ret;
 	/* The shared parser knows the save-side options too; they mean nothing here. */
-	if (o.json || o.progress > 0 || o.conv.offline || o.conv.max_bandwidth ||
-	    o.conv.max_iterations || o.conv.downtime_limit_ms != VFMIG_DEFAULT_DOWNTIME_MS)
+	if (o.save_only_given)
 		return cli_failf("resume: only --no-mmap and --quiet apply to a resume"), 2;
 	cli_catch_signals();
-	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	if (fd < 0)
-		return cli_failf("resume: cannot open %s: %s", path, strerror(errno));
-	if (vfmig_session_open(&s, argv + optind, (unsigned int)(argc - optind), &o.session, &err)) {
-		if (fd != STDIN_FILENO)
-			close(fd);
-		return cli_fail(&err);
-	}
-	ret = vfmig_session_load(s, &(struct vfmig_endpoint){ .fd = fd }, &cli_cancel,
-				 &err);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	cli_report_prepared(&o, s);
+	if (vfmig_session_open(cli_ctx(), (const char *const *)argv + optind,
+			       (unsigned int)(argc - optind), &s))
+		return cli_fail();
+	ret = strcmp(path, "-") ? vfmig_resume_file(s, path) : vfmig_resume(s, STDIN_FILENO);
 	if (!ret && !o.quiet)
-		fprintf(stderr, "resumed %u device%s from %s; running\n", s->nr,
-			s->nr == 1 ? "" : "s", strcmp(path, "-") ? path : "stdin");
+		fprintf(stderr, "resumed %u device%s from %s; running\n", vfmig_session_count(s),
+			vfmig_session_count(s) == 1 ? "" : "s", strcmp(path, "-") ? path : "stdin");
 	vfmig_session_close(s);
-	if (ret) {
-		vfmig_err_prefix(&err, "resume failed (devices reset): ");
-		return cli_fail(&err);
-	}
-	return 0;
+	return ret ? cli_fail() : 0;
 }

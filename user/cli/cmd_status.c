@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mdev.h"
 #include "vfmig/abi.h"
 
 static const char status_usage[] =
@@ -44,29 +43,27 @@ static const char *state_name(uint64_t s)
 	return names[s & VFMIG_V1_STATE_MASK];
 }
 
-static int knob_u64(const char *uuid, const char *name, uint64_t *v, struct vfmig_err *err)
+static int knob_u64(const char *uuid, const char *name, uint64_t *v)
 {
 	char buf[64], *end;
 
-	if (vfmig_knob_read(uuid, name, buf, sizeof(buf), err))
-		return -1;
+	if (vfmig_mdev_get_attr(cli_ctx(), uuid, name, buf, sizeof(buf)))
+		return cli_fail();
 	*v = strtoull(buf, &end, 10);
 	if (end == buf)
-		return vfmig_err_set(err, -EINVAL, "device %s: %s: not a number: '%s'", uuid,
-				     name, buf);
+		return cli_failf("device %s: %s: not a number: '%s'", uuid, name, buf);
 	return 0;
 }
 
 static int show_one(const char *uuid, bool json)
 {
-	struct vfmig_err err = { 0 };
 	uint64_t state, v[NR_FIELDS];
 
-	if (knob_u64(uuid, "device_state", &state, &err))
-		return cli_fail(&err);
+	if (knob_u64(uuid, "device_state", &state))
+		return 1;
 	for (size_t i = 0; i < NR_FIELDS; i++)
-		if (knob_u64(uuid, fields[i], &v[i], &err))
-			return cli_fail(&err);
+		if (knob_u64(uuid, fields[i], &v[i]))
+			return 1;
 	if (json) {
 		printf("{\"uuid\": \"%s\", \"device_state\": \"%s\"", uuid, state_name(state));
 		for (size_t i = 0; i < NR_FIELDS; i++)
@@ -100,7 +97,7 @@ int cmd_status(int argc, char **argv)
 	for (int i = first; i < argc; i++) {
 		if (argv[i][0] == '-')
 			return cli_failf("status: unknown option '%s'", argv[i]);
-		if (vfmig_uuid_valid(argv[i]))
+		if (!vfmig_is_uuid(argv[i]))
 			return cli_failf("status: '%s' is not a UUID", argv[i]);
 		if (show_one(argv[i], json))
 			ret = 1;

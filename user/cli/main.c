@@ -2,6 +2,7 @@
 /* vfmig: entry point and command dispatch. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -20,9 +21,37 @@ static const struct vfmig_cmd commands[] = {
 	{ "recover", "bring devices left by a killed migration back to running", cmd_recover },
 };
 
-int cli_fail(const struct vfmig_err *err)
+int cli_verbosity;
+static struct vfmig_ctx *ctx;
+
+static void log_to_stderr(void *opaque, enum vfmig_log_level level, const char *msg)
 {
-	fprintf(stderr, "vfmig: %s\n", err->msg[0] ? err->msg : "failed");
+	(void)opaque;
+	(void)level;
+	fprintf(stderr, "vfmig: %s\n", msg);
+}
+
+struct vfmig_ctx *cli_ctx(void)
+{
+	static const enum vfmig_log_level levels[] = {
+		VFMIG_LOG_ERR, VFMIG_LOG_WARNING, VFMIG_LOG_INFO, VFMIG_LOG_DEBUG,
+	};
+	int v = cli_verbosity < -1 ? -1 : cli_verbosity > 2 ? 2 : cli_verbosity;
+
+	if (!ctx && vfmig_ctx_new(&ctx)) {
+		fputs("vfmig: out of memory\n", stderr);
+		exit(1);
+	}
+	/* Errors themselves are printed once, by cli_fail(). */
+	vfmig_set_log(ctx, v < 0 ? NULL : log_to_stderr, NULL, levels[v + 1]);
+	return ctx;
+}
+
+int cli_fail(void)
+{
+	const char *msg = ctx ? vfmig_error_message(ctx) : "";
+
+	fprintf(stderr, "vfmig: %s\n", msg[0] ? msg : "failed");
 	return 1;
 }
 
@@ -51,17 +80,27 @@ int cli_wants_help(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vfmig COMMAND [ARGS...]\n\n"
+	fprintf(f, "usage: vfmig [-v|-vv] COMMAND [ARGS...]\n\n"
 		"Load the vfmig module, manage its mediated devices, and migrate their state\n"
 		"with the VFIO migration protocol v1.\n\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'vfmig COMMAND --help' describes each command.\n");
+	fprintf(f, "\n-v shows the engine's steps on stderr, -vv every pre-copy round too.\n"
+		"'vfmig COMMAND --help' describes each command.\n");
 }
 
 int main(int argc, char **argv)
 {
+	int ret;
+
+	/* -v, -vv, -v -v ... before the command. */
+	while (argc > 1 && argv[1][0] == '-' && argv[1][1] == 'v' &&
+	       argv[1][strspn(argv[1] + 1, "v") + 1] == '\0') {
+		cli_verbosity += (int)strlen(argv[1]) - 1;
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -71,12 +110,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("vfmig %s\n", VFMIG_VERSION);
+		printf("vfmig %s (libvfmig %s)\n", VFMIG_VERSION, vfmig_version());
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+		if (!strcmp(argv[1], commands[i].name)) {
+			ret = commands[i].run(argc - 1, argv + 1);
+			vfmig_ctx_free(ctx);
+			return ret;
+		}
 	}
 	fprintf(stderr, "vfmig: unknown command '%s'\n", argv[1]);
 	usage(stderr);

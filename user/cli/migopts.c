@@ -2,23 +2,21 @@
 /* Options, signals, progress and reports shared by the migration commands. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "migopts.h"
 
-volatile sig_atomic_t cli_cancel;
-
 void migopts_init(struct migopts *o)
 {
 	memset(o, 0, sizeof(*o));
-	vfmig_conv_opts_init(&o->conv);
 	o->progress = -1;
+	cli_ctx();
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -45,37 +43,42 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int migopts_parse(struct migopts *o, int code, const char *arg)
+/* A numeric option: parsed here, range-checked by the library. */
+static int set_number(struct migopts *o, enum vfmig_option opt, const char *name,
+		      const char *arg)
 {
 	uint64_t v;
 
+	o->save_only_given = true;
+	if (parse_size(arg, &v))
+		return cli_failf("%s: '%s' is not a number", name, arg), -1;
+	if (vfmig_set_option(cli_ctx(), opt, v))
+		return cli_failf("%s: %s", name, vfmig_error_message(cli_ctx())), -1;
+	return 1;
+}
+
+int migopts_parse(struct migopts *o, int code, const char *arg)
+{
 	switch (code) {
 	case 0x100:
-		if (parse_size(arg, &v) || v > VFMIG_MAX_DOWNTIME_MS)
-			return cli_failf("--downtime-limit: '%s' is not a number of milliseconds up to %u",
-					 arg, VFMIG_MAX_DOWNTIME_MS), -1;
-		o->conv.downtime_limit_ms = v;
-		return 1;
+		return set_number(o, VFMIG_OPT_DOWNTIME_LIMIT_MS, "--downtime-limit", arg);
 	case 0x101:
-		if (parse_size(arg, &v))
-			return cli_failf("--max-bandwidth: '%s' is not a rate in bytes/s", arg), -1;
-		o->conv.max_bandwidth = v;
-		return 1;
+		return set_number(o, VFMIG_OPT_MAX_BANDWIDTH, "--max-bandwidth", arg);
 	case 0x102:
-		if (parse_size(arg, &v) || v > 1000000)
-			return cli_failf("--max-iterations: '%s' is not a count up to 1000000", arg), -1;
-		o->conv.max_iterations = (unsigned int)v;
-		return 1;
+		return set_number(o, VFMIG_OPT_MAX_ITERATIONS, "--max-iterations", arg);
 	case 0x103:
-		o->conv.offline = true;
+		o->save_only_given = true;
+		vfmig_set_option(cli_ctx(), VFMIG_OPT_OFFLINE, 1);
 		return 1;
 	case 0x104:
-		o->session.no_mmap = true;
+		vfmig_set_option(cli_ctx(), VFMIG_OPT_NO_MMAP, 1);
 		return 1;
 	case 0x105:
+		o->save_only_given = true;
 		o->json = true;
 		return 1;
 	case 0x106:
+		o->save_only_given = true;
 		o->progress = 1;
 		return 1;
 	case 0x107:
@@ -84,6 +87,13 @@ int migopts_parse(struct migopts *o, int code, const char *arg)
 	case 'q':
 		o->quiet = true;
 		o->progress = 0;
+		cli_verbosity = -1;
+		cli_ctx();
+		return 1;
+	case 'v':
+		if (cli_verbosity >= 0)
+			cli_verbosity++;
+		cli_ctx();
 		return 1;
 	default:
 		return 0;
@@ -93,11 +103,12 @@ int migopts_parse(struct migopts *o, int code, const char *arg)
 static void on_signal(int sig)
 {
 	(void)sig;
-	cli_cancel = 1;
+	vfmig_cancel(cli_ctx());	/* async-signal-safe once the context exists */
 }
 
 void cli_catch_signals(void)
 {
+	cli_ctx();
 	/* No SA_RESTART: a blocked read or write returns EINTR and sees the cancel. */
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -129,7 +140,7 @@ static bool progress_on(const struct migopts *o)
 
 static bool line_drawn;
 
-void cli_progress(void *opaque, const struct vfmig_progress *p)
+static void draw_progress(void *opaque, const struct vfmig_progress *p)
 {
 	const struct migopts *o = opaque;
 	static uint64_t last_ms;
@@ -153,6 +164,11 @@ void cli_progress(void *opaque, const struct vfmig_progress *p)
 	line_drawn = tty;
 }
 
+void cli_show_progress(struct migopts *o)
+{
+	vfmig_set_progress(cli_ctx(), draw_progress, o);
+}
+
 void cli_progress_done(const struct migopts *o)
 {
 	(void)o;
@@ -161,39 +177,24 @@ void cli_progress_done(const struct migopts *o)
 	line_drawn = false;
 }
 
-void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
-		     struct vfmig_session *s)
+void cli_report_save(const struct migopts *o, const struct vfmig_session *s)
 {
+	unsigned int nr = vfmig_session_count(s);
+	uint64_t iters = vfmig_stats_get(s, VFMIG_STAT_ITERATIONS);
 	char sent[32];
 
 	if (o->json) {
-		struct vfmig_stats with_rss = *st;
-		struct rusage ru;
-
-		/* Peak RSS of this process (KiB on Linux), mapped data sections included. */
-		if (!getrusage(RUSAGE_SELF, &ru))
-			with_rss.peak_rss_kib = (uint64_t)ru.ru_maxrss;
-		vfmig_stats_print_json(&with_rss, stdout);
+		vfmig_stats_print_json(s, stdout);
 		fflush(stdout);
 		return;
 	}
-	if (o->quiet || strcmp(st->status, "completed"))
+	if (o->quiet || strcmp(vfmig_stats_status(s), "completed"))
 		return;
-	human(sent, sizeof(sent), st->transferred);
-	fprintf(stderr, "%s: %s in %" PRIu64 " ms (setup %" PRIu64 " ms, downtime %" PRIu64
+	human(sent, sizeof(sent), vfmig_stats_get(s, VFMIG_STAT_TRANSFERRED));
+	fprintf(stderr, "completed: %s in %" PRIu64 " ms (setup %" PRIu64 " ms, downtime %" PRIu64
 		" ms), %u device%s, %" PRIu64 " pre-copy iteration%s, %.1f Mbit/s\n",
-		st->status, sent, st->total_time_ms, st->setup_time_ms, st->downtime_ms,
-		s->nr, s->nr == 1 ? "" : "s", st->iterations, st->iterations == 1 ? "" : "s",
-		st->mbps);
-}
-
-void cli_report_prepared(const struct migopts *o, const struct vfmig_session *s)
-{
-	for (unsigned int i = 0; s && !o->quiet && i < s->nr; i++) {
-		const struct vfmig_session_dev *sd = s->dev[i];
-
-		if (sd->prep.action == VFMIG_RECOVER_RESET)
-			fprintf(stderr, "vfmig: destination %s: %s; reset it before the resume\n",
-				sd->vfio.uuid, sd->prep.why);
-	}
+		sent, vfmig_stats_get(s, VFMIG_STAT_TOTAL_TIME_MS),
+		vfmig_stats_get(s, VFMIG_STAT_SETUP_TIME_MS),
+		vfmig_stats_get(s, VFMIG_STAT_DOWNTIME_MS), nr, nr == 1 ? "" : "s", iters,
+		iters == 1 ? "" : "s", vfmig_stats_mbps(s));
 }

@@ -8,21 +8,16 @@
 #define VFMIG_CLI_MIGOPTS_H
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 
-#include "session.h"
+#include "vfmig/libvfmig.h"
 
 struct migopts {
-	struct vfmig_conv_opts conv;
-	struct vfmig_session_opts session;
 	bool json;		/* final statistics as JSON on stdout */
 	int progress;		/* -1 = on a TTY, 0 = never, 1 = always */
 	bool quiet;
+	bool save_only_given;	/* an option that means nothing to a resume */
 };
-
-/* Set by SIGINT/SIGTERM; the engine stops at the next safe point. */
-extern volatile sig_atomic_t cli_cancel;
 
 /* Long options every migration command accepts; 0x100.. are their codes. */
 #define MIGOPTS_LONG \
@@ -35,7 +30,10 @@ extern volatile sig_atomic_t cli_cancel;
 	{ "progress", no_argument, NULL, 0x106 }, \
 	{ "no-progress", no_argument, NULL, 0x107 }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
+
+#define MIGOPTS_SHORT "qvh"
 
 #define MIGOPTS_HELP \
 	"  --downtime-limit MS   stop-and-copy once the rest fits in MS (default 300)\n" \
@@ -46,6 +44,7 @@ extern volatile sig_atomic_t cli_cancel;
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \
+	"  -v, --verbose         the engine's steps on stderr (twice: every round)\n" \
 	"  -h, --help            this text\n"
 
 void migopts_init(struct migopts *o);
@@ -54,18 +53,15 @@ int migopts_parse(struct migopts *o, int code, const char *arg);
 /* Parse "123", "64K", "10M", "1G" (powers of 1024). */
 int parse_size(const char *s, uint64_t *out);
 
-/* Install SIGINT/SIGTERM handlers that set cli_cancel; ignore SIGPIPE. */
+/* SIGINT/SIGTERM cancel the context's migration; SIGPIPE is ignored. */
 void cli_catch_signals(void);
 
-/* Progress callback for vfmig_savevm_set_progress(); opaque = struct migopts. */
-void cli_progress(void *opaque, const struct vfmig_progress *p);
+/* Draw the progress line through the context's progress callback. */
+void cli_show_progress(struct migopts *o);
 /* End the progress line (if one was drawn). */
 void cli_progress_done(const struct migopts *o);
 
-/* Destination: say which devices had to be reset for a clean start (unless quiet). */
-void cli_report_prepared(const struct migopts *o, const struct vfmig_session *s);
 /* Summary on stderr, or JSON on stdout with --json. */
-void cli_report_save(const struct migopts *o, const struct vfmig_stats *st,
-		     struct vfmig_session *s);
+void cli_report_save(const struct migopts *o, const struct vfmig_session *s);
 
 #endif /* VFMIG_CLI_MIGOPTS_H */

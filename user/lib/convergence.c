@@ -170,7 +170,7 @@ static void json_str(FILE *out, const char *str)
 	fputc('"', out);
 }
 
-int vfmig_stats_print_json(const struct vfmig_stats *s, FILE *out)
+int vfmig_stats_write_json(const struct vfmig_stats *s, FILE *out)
 {
 	unsigned int i;
 

@@ -26,6 +26,7 @@ extern const struct vfmig_clock vfmig_clock_monotonic;
 
 #define VFMIG_DEFAULT_DOWNTIME_MS	300u
 #define VFMIG_MAX_DOWNTIME_MS		2000000u	/* QEMU: 2000 s */
+#define VFMIG_MAX_ITERATIONS		1000000u
 #define VFMIG_RATE_WINDOW_MS		100u		/* QEMU's BUFFER_DELAY */
 
 struct vfmig_conv_opts {
@@ -107,6 +108,6 @@ void vfmig_stats_init(struct vfmig_stats *s);
 void vfmig_stats_add_pending(struct vfmig_stats *s, uint64_t pending);
 /* mbps = transferred * 8 / (total - setup) ms / 1000, as QEMU computes it. */
 void vfmig_stats_finish(struct vfmig_stats *s);
-int vfmig_stats_print_json(const struct vfmig_stats *s, FILE *out);
+int vfmig_stats_write_json(const struct vfmig_stats *s, FILE *out);
 
 #endif /* VFMIG_CONVERGENCE_H */

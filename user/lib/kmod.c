@@ -105,9 +105,10 @@ bool vfmig_module_is_loaded(void)
 	return access("/sys/module/" VFMIG_KMOD_NAME "/initstate", F_OK) == 0;
 }
 
-int vfmig_module_load(const char *path, const char *params, bool *was_loaded,
-		      struct vfmig_err *err)
+int vfmig_module_load(struct vfmig_ctx *vctx, const char *path, const char *params,
+		      bool *was_loaded)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(vctx);
 	const struct vfmig_libkmod *k;
 	struct kmod_module *mod = NULL;
 	struct kmod_ctx *ctx;
@@ -158,8 +159,9 @@ out:
 	return ret;
 }
 
-int vfmig_module_unload(struct vfmig_err *err)
+int vfmig_module_unload(struct vfmig_ctx *vctx)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(vctx);
 	const struct vfmig_libkmod *k;
 	struct kmod_module *mod = NULL;
 	struct kmod_ctx *ctx;
@@ -192,7 +194,7 @@ int vfmig_module_unload(struct vfmig_err *err)
 	return ret;
 }
 
-int vfmig_module_default_path(char *buf, unsigned int len)
+int vfmig_module_default_path(char *buf, size_t len)
 {
 	const char *env = getenv("VFMIG_MODULE");
 	char exe[PATH_MAX], *slash;
@@ -201,7 +203,7 @@ int vfmig_module_default_path(char *buf, unsigned int len)
 	int i;
 
 	if (env && *env) {
-		if ((unsigned int)snprintf(buf, len, "%s", env) >= len)
+		if ((size_t)snprintf(buf, len, "%s", env) >= len)
 			return -ENAMETOOLONG;
 		return 0;
 	}
@@ -216,7 +218,7 @@ int vfmig_module_default_path(char *buf, unsigned int len)
 			return -ENOENT;
 		*slash = '\0';
 	}
-	if ((unsigned int)snprintf(buf, len, "%s/build/%s/vfmig.ko", exe, u.release) >= len)
+	if ((size_t)snprintf(buf, len, "%s/build/%s/vfmig.ko", exe, u.release) >= len)
 		return -ENAMETOOLONG;
 	return access(buf, R_OK) ? -ENOENT : 0;
 }

@@ -78,6 +78,11 @@ int vfmig_uuid_valid(const char *s)
 	return 0;
 }
 
+bool vfmig_is_uuid(const char *s)
+{
+	return s && !vfmig_uuid_valid(s);
+}
+
 static int types_dir(char *buf, size_t len)
 {
 	if (snprintf(buf, len, "%s/mdev_supported_types", VFMIG_SYSFS_PARENT) >= (int)len)
@@ -94,8 +99,9 @@ static void read_attr(const char *dir, const char *name, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-int vfmig_mdev_types(struct vfmig_type_info *types, int max, struct vfmig_err *err)
+int vfmig_mdev_types(struct vfmig_ctx *ctx, struct vfmig_mdev_type *types, int max)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
 	char dir[PATH_MAX], sub[PATH_MAX], num[32];
 	struct dirent *de;
 	int n = 0;
@@ -108,7 +114,7 @@ int vfmig_mdev_types(struct vfmig_type_info *types, int max, struct vfmig_err *e
 	if (!d)
 		return vfmig_err_set(err, -errno, "mdev types: %s: %s", dir, strerror(errno));
 	while ((de = readdir(d))) {
-		struct vfmig_type_info *t;
+		struct vfmig_mdev_type *t;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -144,9 +150,10 @@ static int generate_uuid(char out[VFMIG_UUID_LEN + 1])
 	return 0;
 }
 
-int vfmig_mdev_create(const char *type, const char *uuid,
-		      char out[VFMIG_UUID_LEN + 1], struct vfmig_err *err)
+int vfmig_mdev_create(struct vfmig_ctx *ctx, const char *type, const char *uuid,
+		      char out[VFMIG_UUID_LEN + 1])
 {
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
 	char dir[PATH_MAX], path[PATH_MAX];
 	int ret;
 
@@ -175,8 +182,9 @@ int vfmig_mdev_create(const char *type, const char *uuid,
 	return 0;
 }
 
-int vfmig_mdev_remove(const char *uuid, struct vfmig_err *err)
+int vfmig_mdev_remove(struct vfmig_ctx *ctx, const char *uuid)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
 	char path[PATH_MAX];
 	int ret;
 
@@ -191,8 +199,9 @@ int vfmig_mdev_remove(const char *uuid, struct vfmig_err *err)
 	return 0;
 }
 
-int vfmig_mdev_list(struct vfmig_mdev_info *devs, int max, struct vfmig_err *err)
+int vfmig_mdev_list(struct vfmig_ctx *ctx, struct vfmig_mdev *devs, int max)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
 	char path[PATH_MAX], link[PATH_MAX];
 	struct dirent *de;
 	int n = 0;
@@ -260,4 +269,16 @@ int vfmig_knob_write(const char *uuid, const char *name, const char *value,
 				     strerror(-ret),
 				     ret == -EBUSY ? " (device is open)" : "");
 	return 0;
+}
+
+int vfmig_mdev_get_attr(struct vfmig_ctx *ctx, const char *uuid, const char *name, char *buf,
+			size_t len)
+{
+	return vfmig_knob_read(uuid, name, buf, len, vfmig_ctx_begin(ctx));
+}
+
+int vfmig_mdev_set_attr(struct vfmig_ctx *ctx, const char *uuid, const char *name,
+			const char *value)
+{
+	return vfmig_knob_write(uuid, name, value, vfmig_ctx_begin(ctx));
 }

@@ -99,19 +99,28 @@ int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *re
 	return do_reset(d, res, err);
 }
 
-int vfmig_recover(const char *uuid, struct vfmig_recover_result *res, struct vfmig_err *err)
+int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary, size_t len)
 {
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
+	struct vfmig_recover_result res = { 0 };
 	struct vfmig_vfio_dev d;
 	int ret;
 
-	memset(res, 0, sizeof(*res));
 	ret = vfmig_vfio_open(&d, uuid, err);
 	if (!ret)
 		ret = vfmig_vfio_map_migration(&d, false, err);
 	if (!ret)
-		ret = vfmig_recover_running(&d, res, err);
-	if (ret)
-		vfmig_err_prefix(err, "recover: ");
+		ret = vfmig_recover_running(&d, &res, err);
 	vfmig_vfio_close(&d);
-	return ret;
+	if (ret) {
+		vfmig_err_prefix(err, "recover: ");
+		return ret;
+	}
+	if (summary && len)
+		snprintf(summary, len, "%s -> %s by %s%s%s%s",
+			 res.before_valid ? vfmig_v1_state_name(res.before) : "unknown",
+			 vfmig_v1_state_name(res.after), vfmig_recover_action_name(res.action),
+			 res.why[0] ? " (" : "", res.why, res.why[0] ? ")" : "");
+	vfmig_log(ctx, VFMIG_LOG_INFO, "device %s: %s", uuid, summary ? summary : "recovered");
+	return 0;
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctx.h"
 #include "errbuf.h"
 #include "vfio.h"
 
@@ -41,8 +42,7 @@ int vfmig_recover_running(struct vfmig_vfio_dev *d, struct vfmig_recover_result 
 			  struct vfmig_err *err);
 int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
 		       struct vfmig_err *err);
-/* Open @uuid, vfmig_recover_running(), close. */
-int vfmig_recover(const char *uuid, struct vfmig_recover_result *res, struct vfmig_err *err);
+/* vfmig_recover() (public, libvfmig.h): open, vfmig_recover_running(), close. */
 /* "nothing to do", "device_state write", "VFIO_DEVICE_RESET" */
 const char *vfmig_recover_action_name(enum vfmig_recover_action a);
 

@@ -19,6 +19,7 @@
 #include "convergence.h"
 #include "errbuf.h"
 #include "stream.h"
+#include "vfmig/libvfmig.h"
 
 #define VFMIG_SAVEVM_MAX_HANDLERS VFMIG_STATS_MAX_DEVICES
 
@@ -67,18 +68,7 @@ struct vfmig_savevm_handlers {
 
 struct vfmig_savevm;
 
-/* A snapshot of a running save, for progress displays. */
-struct vfmig_progress {
-	const char *phase;		/* "setup", "pre-copy", "stop-and-copy", "done" */
-	unsigned int iteration;		/* completed pre-copy rounds */
-	uint64_t transferred;		/* stream bytes so far */
-	uint64_t pending;		/* bytes the devices still report */
-	uint64_t bandwidth;		/* bytes/s of the last round */
-	uint64_t expected_downtime_ms;
-	uint64_t elapsed_ms;
-};
-
-typedef void (*vfmig_progress_fn)(void *opaque, const struct vfmig_progress *p);
+/* struct vfmig_progress and vfmig_progress_fn: the public header. */
 
 struct vfmig_savevm *vfmig_savevm_new(void);
 /* Called after setup, after each pending query and at each phase change. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "pciconf.h"
 #include "session.h"
@@ -19,8 +20,7 @@ static void dev_close(struct vfmig_session_dev *sd)
 	free(sd);
 }
 
-static int dev_open(struct vfmig_session *s, const char *uuid,
-		    const struct vfmig_session_opts *o, struct vfmig_err *err)
+static int dev_open(struct vfmig_session *s, const char *uuid, struct vfmig_err *err)
 {
 	struct vfmig_v1dev_opts v1o = { 0 };
 	struct vfmig_session_dev *sd;
@@ -38,28 +38,49 @@ static int dev_open(struct vfmig_session *s, const char *uuid,
 		return ret;
 	}
 	s->dev[s->nr++] = sd;
-	ret = vfmig_vfio_map_migration(&sd->vfio, !(o && o->no_mmap), err);
+	ret = vfmig_vfio_map_migration(&sd->vfio, !s->ctx->no_mmap, err);
 	if (ret)
 		return ret;
 	vfmig_pciconf_ops(&sd->config, &sd->vfio);
 	v1o.config = &sd->config;
-	v1o.bounce_size = o ? o->bounce_size : 0;
 	sd->v1 = vfmig_v1dev_new(&sd->vfio.region, &v1o, err);
 	if (!sd->v1)
-		return err && err->code ? err->code : -ENOMEM;
+		return err->code ? err->code : -ENOMEM;
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "device %s: opened as instance %u (%s)", uuid,
+		  s->nr - 1, s->ctx->no_mmap ? "trapped access only" : "mapped data areas");
 	return vfmig_v1dev_register(s->sv, sd->v1, VFMIG_SESSION_IDSTR, s->nr - 1, err);
 }
 
-int vfmig_session_open(struct vfmig_session **out, char *const *uuids, unsigned int nr,
-		       const struct vfmig_session_opts *opts, struct vfmig_err *err)
+/* Progress goes to the caller's callback, and each change of phase to the log. */
+static void on_progress(void *opaque, const struct vfmig_progress *p)
 {
+	struct vfmig_session *s = opaque;
+
+	if (!s->last_phase || strcmp(s->last_phase, p->phase))
+		vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %s after %" PRIu64 " ms, %" PRIu64
+			  " bytes sent, %" PRIu64 " pending", p->phase, p->elapsed_ms,
+			  p->transferred, p->pending);
+	else
+		vfmig_log(s->ctx, VFMIG_LOG_DEBUG, "save: %s round %u: %" PRIu64
+			  " bytes sent, %" PRIu64 " pending, %" PRIu64 " bytes/s, downtime ~%"
+			  PRIu64 " ms", p->phase, p->iteration, p->transferred, p->pending,
+			  p->bandwidth, p->expected_downtime_ms);
+	s->last_phase = p->phase;
+	if (s->ctx->progress_fn)
+		s->ctx->progress_fn(s->ctx->progress_opaque, p);
+}
+
+int vfmig_session_open(struct vfmig_ctx *ctx, const char *const *uuids, unsigned int nr,
+		       struct vfmig_session **out)
+{
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
 	struct vfmig_session *s;
 	int ret = 0;
 
 	*out = NULL;
-	if (!nr || nr > VFMIG_SESSION_MAX_DEVICES)
+	if (!nr || nr > VFMIG_MAX_DEVICES)
 		return vfmig_err_set(err, -EINVAL, "a migration takes 1 to %u devices, not %u",
-				     VFMIG_SESSION_MAX_DEVICES, nr);
+				     VFMIG_MAX_DEVICES, nr);
 	s = calloc(1, sizeof(*s));
 	if (s)
 		s->sv = vfmig_savevm_new();
@@ -67,8 +88,10 @@ int vfmig_session_open(struct vfmig_session **out, char *const *uuids, unsigned 
 		free(s);
 		return vfmig_err_set(err, -ENOMEM, "out of memory");
 	}
+	s->ctx = ctx;
+	vfmig_savevm_set_progress(s->sv, on_progress, s);
 	for (unsigned int i = 0; i < nr && !ret; i++)
-		ret = dev_open(s, uuids[i], opts, err);
+		ret = dev_open(s, uuids[i], err);
 	if (ret) {
 		vfmig_session_close(s);
 		return ret;
@@ -87,39 +110,87 @@ void vfmig_session_close(struct vfmig_session *s)
 	free(s);
 }
 
-int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
-		       const struct vfmig_conv_opts *opts, volatile sig_atomic_t *cancel,
-		       struct vfmig_stats *stats, struct vfmig_err *err)
+unsigned int vfmig_session_count(const struct vfmig_session *s)
 {
-	return vfmig_savevm_save_to(s->sv, to, opts, NULL, cancel, stats, err);
+	return s->nr;
 }
 
-int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
-		       volatile sig_atomic_t *cancel, struct vfmig_err *err)
+const char *vfmig_session_uuid(const struct vfmig_session *s, unsigned int i)
+{
+	return i < s->nr ? s->dev[i]->vfio.uuid : NULL;
+}
+
+int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *to,
+			  struct vfmig_err *err)
+{
+	struct rusage ru;
+	int ret;
+
+	s->last_phase = NULL;
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %u device%s, %s", s->nr, s->nr == 1 ? "" : "s",
+		  s->ctx->conv.offline ? "offline" : "live");
+	ret = vfmig_savevm_save_to(s->sv, to, &s->ctx->conv, NULL, &s->ctx->cancel, &s->stats,
+				   err);
+	/* Peak RSS of this process (KiB on Linux), mapped data sections included. */
+	if (!getrusage(RUSAGE_SELF, &ru))
+		s->stats.peak_rss_kib = (uint64_t)ru.ru_maxrss;
+	s->has_stats = true;
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %s, %" PRIu64 " bytes in %" PRIu64
+		  " ms, downtime %" PRIu64 " ms", s->stats.status, s->stats.transferred,
+		  s->stats.total_time_ms, s->stats.downtime_ms);
+	return ret;
+}
+
+void vfmig_session_mark_failed(struct vfmig_session *s, const struct vfmig_err *err)
+{
+	s->stats.status = "failed";
+	snprintf(s->stats.error, sizeof(s->stats.error), "%s", err->msg);
+}
+
+/* A device left in RESUMING or the error state by a killed run is reset first. */
+static int clean_start(struct vfmig_session *s, struct vfmig_err *err)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		struct vfmig_session_dev *sd = s->dev[i];
+		struct vfmig_recover_result prep;
+		int ret;
+
+		ret = vfmig_recover_idle(&sd->vfio, &prep, err);
+		if (ret) {
+			vfmig_err_prefix(err, "device %s: clean start before the resume (%s): ",
+					 sd->vfio.uuid, prep.why);
+			return ret;
+		}
+		if (prep.action == VFMIG_RECOVER_RESET)
+			vfmig_log(s->ctx, VFMIG_LOG_WARNING,
+				  "destination %s: %s; reset it before the resume",
+				  sd->vfio.uuid, prep.why);
+	}
+	return 0;
+}
+
+int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
+			    volatile sig_atomic_t *cancel, struct vfmig_err *err)
 {
 	int ret;
 
-	/* A clean start: nothing left over from a killed or failed run. */
-	for (unsigned int i = 0; i < s->nr; i++) {
-		struct vfmig_session_dev *sd = s->dev[i];
-
-		ret = vfmig_recover_idle(&sd->vfio, &sd->prep, err);
-		if (ret) {
-			vfmig_err_prefix(err, "device %s: clean start before the resume (%s): ",
-					 sd->vfio.uuid, sd->prep.why);
-			return ret;
-		}
-	}
+	ret = clean_start(s, err);
+	if (ret)
+		return ret;
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: %u device%s", s->nr, s->nr == 1 ? "" : "s");
 	ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = vfmig_v1dev_start(s->dev[i]->v1, err);
-	if (!ret)
+	if (!ret) {
+		vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: stream verified, devices running");
 		return 0;
+	}
 	/*
 	 * Reset gives a usable, running device; the kernel clears whatever part
 	 * of the stream had reached it (device.md, "Lifetimes"), so nothing
 	 * half-loaded stays behind.
 	 */
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load failed, resetting the devices");
 	for (unsigned int i = 0; i < s->nr; i++) {
 		struct vfmig_err sub = { 0 };
 
@@ -129,10 +200,11 @@ int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *fro
 	return ret;
 }
 
-int vfmig_session_restart(struct vfmig_session *s, struct vfmig_err *err)
+int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err)
 {
 	int ret = 0;
 
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "restarting the source devices");
 	for (unsigned int i = 0; i < s->nr; i++) {
 		int r = vfmig_v1_set_state(&s->dev[i]->vfio.region,
 					   ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
@@ -145,4 +217,9 @@ int vfmig_session_restart(struct vfmig_session *s, struct vfmig_err *err)
 		}
 	}
 	return ret;
+}
+
+int vfmig_session_restart(struct vfmig_session *s)
+{
+	return vfmig_session_restart_err(s, vfmig_ctx_begin(s->ctx));
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A migration session: the vfmig devices of one save or one resume, opened
- * through VFIO, wrapped as v1 savevm handlers and registered in one engine.
+ * A migration session (public: struct vfmig_session of libvfmig.h): the
+ * vfmig devices of one save or one resume, opened through VFIO, wrapped as
+ * v1 savevm handlers and registered in one engine.
  *
  * Devices are registered as "vfmig" instance 0, 1, ... in the order given,
  * so the i-th source device's state goes to the i-th destination device.
@@ -13,59 +14,45 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "ctx.h"
 #include "recover.h"
 #include "savevm.h"
 #include "v1dev.h"
 #include "vfio.h"
 
 #define VFMIG_SESSION_IDSTR		"vfmig"
-#define VFMIG_SESSION_MAX_DEVICES	VFMIG_SAVEVM_MAX_HANDLERS
-
-struct vfmig_session_opts {
-	bool no_mmap;		/* move every byte with pread/pwrite */
-	size_t bounce_size;	/* trapped-access piece size; 0 = default */
-};
 
 struct vfmig_session_dev {
 	struct vfmig_vfio_dev vfio;
 	struct vfmig_v1dev *v1;
 	struct vfmig_v1dev_config_ops config;
-	/* Destination: what was done before the resume for a clean start. */
-	struct vfmig_recover_result prep;
 };
 
 struct vfmig_session {
+	struct vfmig_ctx *ctx;
 	unsigned int nr;
-	struct vfmig_session_dev *dev[VFMIG_SESSION_MAX_DEVICES];
+	struct vfmig_session_dev *dev[VFMIG_MAX_DEVICES];
 	struct vfmig_savevm *sv;
+	const char *last_phase;		/* of the running save, for the log */
+	bool has_stats;
+	struct vfmig_stats stats;	/* of the last save */
 };
 
-/* Open and register every device; on failure nothing stays open. */
-int vfmig_session_open(struct vfmig_session **out, char *const *uuids, unsigned int nr,
-		       const struct vfmig_session_opts *opts, struct vfmig_err *err);
-void vfmig_session_close(struct vfmig_session *s);
-
 /*
- * Save (source).  On success every device is stopped, as QEMU leaves a
- * migrated VM; on failure or cancel every device runs again.
+ * The steps behind the public calls, with the error buffer and the cancel
+ * flag given explicitly so that vfmig_migrate() can run a load on its own
+ * thread.  Save: on success every device is stopped; on failure or cancel
+ * every device runs again.  Load: a clean start (a device in RESUMING or
+ * the error state is reset first), the stream, then every device started;
+ * on failure every device is reset.
  */
-int vfmig_session_save(struct vfmig_session *s, const struct vfmig_endpoint *to,
-		       const struct vfmig_conv_opts *opts, volatile sig_atomic_t *cancel,
-		       struct vfmig_stats *stats, struct vfmig_err *err);
-/*
- * Resume (destination): bring every device to a clean start (a device not
- * in RUNNING or STOP, e.g. left in RESUMING or the error state by a killed
- * run, is reset first; dev[i]->prep says what was done), load the stream,
- * then start every device.  On failure each device is reset, so it is
- * usable again and running (the kernel clears what a refused stream had
- * written); err says which section and offset was bad.
- */
-int vfmig_session_load(struct vfmig_session *s, const struct vfmig_endpoint *from,
-		       volatile sig_atomic_t *cancel, struct vfmig_err *err);
-/*
- * Source side, after a save that completed but whose destination failed:
- * put the stopped devices back to RUNNING (their state was only read).
- */
-int vfmig_session_restart(struct vfmig_session *s, struct vfmig_err *err);
+int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *to,
+			  struct vfmig_err *err);
+int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
+			    volatile sig_atomic_t *cancel, struct vfmig_err *err);
+/* Put stopped devices back to RUNNING (their state was only read). */
+int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err);
+/* After a save whose outcome changed later (verdict, fsync): record it. */
+void vfmig_session_mark_failed(struct vfmig_session *s, const struct vfmig_err *err);
 
 #endif /* VFMIG_SESSION_H */

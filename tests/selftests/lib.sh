@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the shell VM suites that drive the vfmig CLI (in the VM,
+# as root).  A suite sets $top (the checkout) and sources tap.sh, then this.
+
+V=$top/user/build/vfmig
+S=/sys/bus/mdev/devices
+export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
+
+knob() { # knob UUID NAME [VALUE]
+	if [ $# -eq 3 ]; then
+		echo "$3" > "$S/$1/vfmig/$2" || fail "cannot set $2=$3 on $1"
+	else
+		# read, not cat: every exec is slow under TCG
+		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
+	fi
+}
+
+mk() { # mk TYPE [NAME=VALUE...]: a new device with knobs set; prints its UUID
+	u=$("$V" mdev create "$1") || fail "mdev create $1"
+	shift
+	for kv in "$@"; do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+	echo "$u"
+}
+
+remove_all_mdevs() { # every mdev left behind, quietly
+	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
+}
+
+same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
+	_a=$(knob "$1" checksum) _b=$(knob "$2" checksum)
+	[ "$_a" = "$_b" ] || fail "checksum $1 $_a != $2 $_b"
+	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
+	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
+	diag "checksum $_a on both"
+}
+
+running_intact() { # running_intact UUID CHECKSUM: running again, state unchanged
+	[ "$(knob "$1" device_state)" = 1 ] || fail "$1 not running: $(knob "$1" device_state)"
+	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
+}
+
+load_module_or_bail() { # vfmig loaded (if it is not yet), or the whole suite bails out
+	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
+}
+
+# run_then_unload SCRIPT SUITE [TEST...]: tap_main, then every mdev removed
+# and the module unloaded; a failed unload fails the suite.  Exits.
+run_then_unload() {
+	tap_main "$@"
+	rc=$?
+	remove_all_mdevs
+	"$V" module unload > /dev/null || { echo "not ok - module unload"; rc=1; }
+	exit $rc
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration over a stream socket.  After EOF the sender half-closes and
+ * waits for the receiver's verdict line ("OK" once its devices run, or
+ * "ERR <reason>"), the return path QEMU has too: only then is the source
+ * left stopped.  Any other outcome starts the source again.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session.h"
+
+#define VERDICT_MAX 600
+
+static int split_hostport(char *hp, char **host, char **port)
+{
+	char *colon;
+
+	if (hp[0] == '[') {
+		char *close = strchr(hp, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		*close = '\0';
+		*host = hp + 1;
+		*port = close + 2;
+	} else {
+		colon = strrchr(hp, ':');
+		if (!colon)
+			return -EINVAL;
+		*colon = '\0';
+		*host = hp;
+		*port = colon + 1;
+	}
+	return **host && **port ? 0 : -EINVAL;
+}
+
+static int tcp_connect(const char *host, const char *port, struct vfmig_err *err)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int fd = -1, rc, saved = 0;
+
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc)
+		return vfmig_err_set(err, -EHOSTUNREACH, "send: %s:%s: %s", host, port,
+				     gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return vfmig_err_set(err, -saved, "send: cannot connect to %s:%s: %s", host, port,
+				     strerror(saved));
+	return fd;
+}
+
+int vfmig_connect(struct vfmig_ctx *ctx, const char *host_port)
+{
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
+	char *copy = strdup(host_port), *host, *port;
+	int fd;
+
+	if (!copy)
+		return vfmig_err_set(err, -ENOMEM, "send: out of memory");
+	if (split_hostport(copy, &host, &port)) {
+		free(copy);
+		return vfmig_err_set(err, -EINVAL, "send: '%s' is not HOST:PORT", host_port);
+	}
+	fd = tcp_connect(host, port, err);
+	if (fd >= 0)
+		vfmig_log(ctx, VFMIG_LOG_INFO, "send: connected to %s:%s", host, port);
+	free(copy);
+	return fd;
+}
+
+int vfmig_accept(struct vfmig_ctx *ctx, const char *bind_addr, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
+	struct vfmig_err *err = vfmig_ctx_begin(ctx);
+	int lfd, fd, one = 1, rc;
+
+	rc = getaddrinfo(bind_addr, port, &hints, &res);
+	if (rc)
+		return vfmig_err_set(err, -EINVAL, "receive: port %s: %s", port, gai_strerror(rc));
+	lfd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (lfd < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, res->ai_addr, res->ai_addrlen) || listen(lfd, 1)) {
+		rc = errno;
+		freeaddrinfo(res);
+		if (lfd >= 0)
+			close(lfd);
+		return vfmig_err_set(err, -rc, "receive: cannot listen on port %s: %s", port,
+				     strerror(rc));
+	}
+	freeaddrinfo(res);
+	vfmig_log(ctx, VFMIG_LOG_INFO, "receive: listening on port %s", port);
+	do {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	} while (fd < 0 && errno == EINTR && !ctx->cancel);
+	rc = errno;
+	close(lfd);
+	if (fd < 0)
+		return vfmig_err_set(err, ctx->cancel ? -ECANCELED : -rc,
+				     "receive: accept on port %s: %s", port,
+				     ctx->cancel ? "cancelled" : strerror(rc));
+	vfmig_log(ctx, VFMIG_LOG_INFO, "receive: connection accepted");
+	return fd;
+}
+
+/* The verdict: one line, "OK" or "ERR reason". */
+static int read_verdict(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		ssize_t r = read(fd, buf + n, len - 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;	/* the outcome decides, not a late cancel */
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return n ? 0 : -ECONNRESET;
+}
+
+/* "ADDR:PORT" of the other end, for messages. */
+static void peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getpeername(fd, (struct sockaddr *)&sa, &salen) ||
+	    getnameinfo((struct sockaddr *)&sa, salen, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV))
+		snprintf(buf, len, "(unknown)");
+	else
+		snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* The save completed: the source stays stopped only on the receiver's "OK". */
+static int await_verdict(struct vfmig_session *src, int fd, struct vfmig_err *err)
+{
+	char verdict[VERDICT_MAX], peer[NI_MAXHOST + NI_MAXSERV + 4];
+	int ret = 0;
+
+	peer_name(fd, peer, sizeof(peer));
+	shutdown(fd, SHUT_WR);
+	if (read_verdict(fd, verdict, sizeof(verdict)))
+		ret = vfmig_err_set(err, -ECONNRESET,
+				    "receiver %s closed the connection without a verdict", peer);
+	else if (strcmp(verdict, "OK"))
+		ret = vfmig_err_set(err, -EREMOTEIO, "receiver %s: %s", peer,
+				    strncmp(verdict, "ERR ", 4) ? verdict : verdict + 4);
+	if (!ret) {
+		vfmig_log(src->ctx, VFMIG_LOG_INFO, "send: receiver reports its devices running");
+		return 0;
+	}
+	vfmig_session_restart_err(src, err);
+	vfmig_session_mark_failed(src, err);
+	return ret;
+}
+
+/*
+ * The save failed: the receiver may have refused the stream and hung up,
+ * and its verdict says why far better than our EPIPE does.
+ */
+static int refusal_reason(struct vfmig_session *src, int fd, int ret, struct vfmig_err *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char verdict[VERDICT_MAX], peer[NI_MAXHOST + NI_MAXSERV + 4];
+
+	if (ret == -ECANCELED)
+		return ret;
+	peer_name(fd, peer, sizeof(peer));
+	if (poll(&pfd, 1, 2000) == 1 && !read_verdict(fd, verdict, sizeof(verdict)) &&
+	    !strncmp(verdict, "ERR ", 4)) {
+		vfmig_err_clear(err);
+		ret = vfmig_err_set(err, -EREMOTEIO, "receiver %s: %s", peer, verdict + 4);
+		vfmig_session_mark_failed(src, err);
+	}
+	return ret;
+}
+
+int vfmig_send(struct vfmig_session *src, int sockfd)
+{
+	struct vfmig_err *err = vfmig_ctx_begin(src->ctx);
+	int ret;
+
+	ret = vfmig_session_save_to(src, &(struct vfmig_endpoint){ .fd = sockfd }, err);
+	ret = ret ? refusal_reason(src, sockfd, ret, err) : await_verdict(src, sockfd, err);
+	if (ret)
+		vfmig_err_prefix(err, "send %s, devices running again: ",
+				 ret == -ECANCELED ? "cancelled" : "failed");
+	return ret;
+}
+
+/*
+ * After a refusal the sender may still be writing.  Closing now would reset
+ * the connection and could take the verdict with it, so read on for a while:
+ * the sender then finishes or notices, and reads why.
+ */
+static void drain(struct vfmig_ctx *ctx, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	time_t until = time(NULL) + 10;
+	char buf[65536];
+
+	shutdown(fd, SHUT_WR);
+	while (!ctx->cancel && time(NULL) < until && poll(&pfd, 1, 3000) == 1 &&
+	       read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int vfmig_receive(struct vfmig_session *dst, int sockfd)
+{
+	struct vfmig_err *err = vfmig_ctx_begin(dst->ctx);
+	int ret;
+
+	ret = vfmig_session_load_from(dst, &(struct vfmig_endpoint){ .fd = sockfd },
+				      &dst->ctx->cancel, err);
+	if (ret) {
+		dprintf(sockfd, "ERR %s\n", err->msg);
+		drain(dst->ctx, sockfd);
+		vfmig_err_prefix(err, "receive failed (devices reset): ");
+	} else {
+		dprintf(sockfd, "OK\n");
+	}
+	return ret;
+}
