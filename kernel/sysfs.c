@@ -129,6 +129,7 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 	}
 	vfmig_state_set_seed(vd, seed);
 	vd->filling = false;
+	vfmig_datafile_wake(vd);	/* a pre-copy poller has pages to resend */
 	mutex_unlock(&vd->lock);
 	return count;
 }
@@ -350,11 +351,12 @@ static ssize_t protocol_store(struct device *dev, struct device_attribute *attr,
 	struct vfmig_dev *vd = dev_to_vfmig(dev);
 	int p = sysfs_match_string(protocol_names, buf);
 
-	if (p < 0)
-		return -EINVAL;
+	/* EBUSY before EINVAL, as the data section knobs answer. */
 	mutex_lock(&vd->lock);
 	if (vd->opened)
 		count = -EBUSY;
+	else if (p < 0)
+		count = -EINVAL;
 	else
 		vd->protocol = p;
 	mutex_unlock(&vd->lock);

@@ -12,26 +12,8 @@
 #include <linux/vfio.h>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/utsname.h>
 
 #include "util.h"
-
-/* The build host's uapi header may be 6.1's: the 6.2+ v2 names, by value. */
-#ifndef VFIO_MIGRATION_PRE_COPY
-#define VFIO_MIGRATION_PRE_COPY		(1 << 2)
-#define VFIO_DEVICE_STATE_PRE_COPY	6
-#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
-struct vfio_precopy_info {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 initial_bytes;
-	__aligned_u64 dirty_bytes;
-};
-#define VFIO_MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
-#endif
-#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
-#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
-#endif
 
 #define ST_ERROR	VFIO_DEVICE_STATE_ERROR
 #define ST_STOP		VFIO_DEVICE_STATE_STOP
@@ -91,81 +73,14 @@ static int reset(struct v2dev *d)
 	return ioctl(d->v.device, VFIO_DEVICE_RESET) ? -errno : 0;
 }
 
-/* VFIO_DEVICE_FEATURE_MIGRATION's flags; 0 or -errno. */
-static int mig_flags(int fd, uint64_t *flags)
-{
-	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_migration)];
-	struct vfio_device_feature *f = (void *)b;
-
-	memset(b, 0, sizeof(b));
-	f->argsz = sizeof(b);
-	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	*flags = ((struct vfio_device_feature_migration *)f->data)->flags;
-	return 0;
-}
-
-/* SET the state; *data_fd gets the new data file or -1.  0 or -errno. */
 static int mig_set(struct v2dev *d, uint32_t state, int *data_fd)
 {
-	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_mig_state)];
-	struct vfio_device_feature *f = (void *)b;
-	struct vfio_device_feature_mig_state *m = (void *)f->data;
-
-	memset(b, 0, sizeof(b));
-	f->argsz = sizeof(b);
-	f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
-	m->device_state = state;
-	m->data_fd = -1;
-	if (ioctl(d->v.device, VFIO_DEVICE_FEATURE, f)) {
-		if (data_fd)
-			*data_fd = -1;
-		return -errno;
-	}
-	if (data_fd)
-		*data_fd = m->data_fd;
-	else if (m->data_fd >= 0)
-		close(m->data_fd);
-	return 0;
+	return v2_set(d->v.device, state, data_fd);
 }
 
 static uint32_t mig_get(struct v2dev *d)
 {
-	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_mig_state)];
-	struct vfio_device_feature *f = (void *)b;
-
-	memset(b, 0, sizeof(b));
-	f->argsz = sizeof(b);
-	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
-	if (ioctl(d->v.device, VFIO_DEVICE_FEATURE, f))
-		return 0xdead;
-	return ((struct vfio_device_feature_mig_state *)f->data)->device_state;
-}
-
-static int data_size(struct v2dev *d, uint64_t *len)
-{
-	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(uint64_t)];
-	struct vfio_device_feature *f = (void *)b;
-
-	memset(b, 0, sizeof(b));
-	f->argsz = sizeof(b);
-	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE;
-	if (ioctl(d->v.device, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(len, f->data, sizeof(*len));
-	return 0;
-}
-
-static int precopy_info(int fd, uint64_t *initial, uint64_t *dirty)
-{
-	struct vfio_precopy_info info = { .argsz = sizeof(info) };
-
-	if (ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, &info))
-		return -errno;
-	*initial = info.initial_bytes;
-	*dirty = info.dirty_bytes;
-	return 0;
+	return v2_get(d->v.device);
 }
 
 static int buf_grow(struct buf *b, size_t need)
@@ -330,7 +245,7 @@ static int test_protocol_knob(void)
 		CHECK(ret == (v1 ? 0 : -EINVAL), "%s: region 9 info %d", protos[i], ret);
 		ret = pread(d.v.device, &st, 4, VFMIG_REGION_OFFSET(9)) == 4 ? 0 : -errno;
 		CHECK(ret == (v1 ? 0 : -EINVAL), "%s: region 9 read %d", protos[i], ret);
-		ret = mig_flags(d.v.device, &flags);
+		ret = v2_flags(d.v.device, &flags);
 		CHECK(ret == (v2 ? 0 : -ENOTTY), "%s: MIGRATION feature %d", protos[i], ret);
 		CHECK(!v2 || flags == want, "%s: flags 0x%llx, want 0x%llx", protos[i],
 		      (unsigned long long)flags, (unsigned long long)want);
@@ -432,7 +347,7 @@ static int test_save_resume(void)
 		CHECK(v2_open(&a, cases[i].type, 10 + 2 * i, "v2", setup) == 0, "open src");
 		CHECK(v2_open(&z, cases[i].type, 11 + 2 * i, "v2", NULL) == 0, "open dst");
 		if (have_pre_copy) {
-			CHECK(data_size(&a, &est) == 0, "MIG_DATA_SIZE");
+			CHECK(v2_data_size(a.v.device, &est) == 0, "MIG_DATA_SIZE");
 		}
 		CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
 		CHECK(read_stream(fd, &b, cases[i].rd) == 0, "read to end");
@@ -518,9 +433,9 @@ static int test_precopy(void)
 		SKIP("this kernel's VFIO has no PRE_COPY (added in 6.2)");
 	CHECK(v2_open(&a, "vfmig-large", 30, "v2", setup) == 0, "open src");
 	CHECK(v2_open(&z, "vfmig-large", 31, "v2", NULL) == 0, "open dst");
-	CHECK(data_size(&a, &est) == 0, "MIG_DATA_SIZE");
+	CHECK(v2_data_size(a.v.device, &est) == 0, "MIG_DATA_SIZE");
 	CHECK(mig_set(&a, ST_PRE_COPY, &fd) == 0 && fd >= 0, "PRE_COPY");
-	CHECK(precopy_info(fd, &initial0, &dirty) == 0, "PRECOPY_INFO");
+	CHECK(v2_precopy_info(fd, &initial0, &dirty) == 0, "PRECOPY_INFO");
 	CHECK(initial0 == est - END_REC_LEN && dirty == 0, "initial %llu (stop-copy %llu) dirty %llu",
 	      (unsigned long long)initial0, (unsigned long long)est, (unsigned long long)dirty);
 	/* Half of it: initial goes down by what was read (reads may be short). */
@@ -531,13 +446,13 @@ static int test_precopy(void)
 		CHECK(n > 0, "half read: %zd", n);
 		b.len += n;
 	}
-	CHECK(precopy_info(fd, &initial, &dirty) == 0 && initial == initial0 - b.len && dirty == 0,
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == 0 && initial == initial0 - b.len && dirty == 0,
 	      "after half: initial %llu dirty %llu", (unsigned long long)initial,
 	      (unsigned long long)dirty);
 	CHECK(read_stream(fd, &b, 65536) == -ENOMSG, "temporary end is ENOMSG");
 	CHECK(b.len == initial0, "pre-copy gave %zu, initial was %llu", b.len,
 	      (unsigned long long)initial0);
-	CHECK(precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty == 0,
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty == 0,
 	      "drained: initial %llu dirty %llu", (unsigned long long)initial,
 	      (unsigned long long)dirty);
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -546,7 +461,7 @@ static int test_precopy(void)
 	CHECK(vfmig_knob_write(a.uuid, "dirty_rate", "4194304", NULL) == 0, "dirty_rate");
 	CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN), "no wakeup on dirtying");
 	sleep_ms(100);
-	CHECK(precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty > 0,
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty > 0,
 	      "dirtying: initial %llu dirty %llu", (unsigned long long)initial,
 	      (unsigned long long)dirty);
 	for (int i = 0; i < 5; i++) {
@@ -559,20 +474,20 @@ static int test_precopy(void)
 	CHECK(vfmig_knob_write(a.uuid, "dirty_rate", "0", NULL) == 0, "rate 0");
 	sleep_ms(50);
 	CHECK(read_stream(fd, &b, 65536) == -ENOMSG, "last pre-copy round");
-	CHECK(precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty == 0,
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == 0 && initial == 0 && dirty == 0,
 	      "converged: initial %llu dirty %llu", (unsigned long long)initial,
 	      (unsigned long long)dirty);
 	CHECK(st_knob_u64(a.uuid, "stat_iterations", &iters) == 0 && iters >= 2,
 	      "iterations %llu", (unsigned long long)iters);
 	/* PRE_COPY -> STOP_COPY keeps the file; then the END record and EOF. */
 	CHECK(mig_set(&a, ST_STOP_COPY, &rfd) == 0 && rfd < 0, "STOP_COPY from PRE_COPY");
-	CHECK(precopy_info(fd, &initial, &dirty) == -EINVAL, "PRECOPY_INFO in STOP_COPY");
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == -EINVAL, "PRECOPY_INFO in STOP_COPY");
 	CHECK(read_stream(fd, &b, 65536) == 0, "stop-copy to the end (never ENOMSG)");
 	CHECK(read(fd, &one, 1) == 0, "end is permanent");
 	close(fd);
 	CHECK(mig_set(&a, ST_STOP, NULL) == 0, "STOP");
 	CHECK(mig_set(&z, ST_RESUMING, &rfd) == 0 && rfd >= 0, "RESUMING");
-	CHECK(precopy_info(rfd, &initial, &dirty) == -EINVAL, "PRECOPY_INFO on resuming file");
+	CHECK(v2_precopy_info(rfd, &initial, &dirty) == -EINVAL, "PRECOPY_INFO on resuming file");
 	CHECK(write_stream(rfd, b.p, b.len, 1 << 20) == 0, "write");
 	close(rfd);
 	CHECK(mig_set(&z, ST_RUNNING, NULL) == 0, "run dst");
@@ -581,9 +496,9 @@ static int test_precopy(void)
 	/* PRE_COPY_P2P is a pre-copy too; leaving the group ends the file. */
 	CHECK(mig_set(&a, ST_RUNNING, NULL) == 0, "run src");
 	CHECK(mig_set(&a, ST_PRE_COPY_P2P, &fd) == 0 && fd >= 0, "PRE_COPY_P2P");
-	CHECK(precopy_info(fd, &initial, &dirty) == 0 && initial > 0, "info in PRE_COPY_P2P");
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == 0 && initial > 0, "info in PRE_COPY_P2P");
 	CHECK(mig_set(&a, ST_RUNNING, NULL) == 0, "back to RUNNING");
-	CHECK(precopy_info(fd, &initial, &dirty) == -ENODEV, "info on an ended file");
+	CHECK(v2_precopy_info(fd, &initial, &dirty) == -ENODEV, "info on an ended file");
 	CHECK(read(fd, &one, 1) < 0 && errno == ENODEV, "read on an ended file");
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	CHECK(poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)), "ended file polls");
@@ -703,7 +618,6 @@ static int test_faults(void)
 /* Data files outlive the device fd and the mdev; they pin the module. */
 static int test_file_lifetimes(void)
 {
-	struct vfmig_err err = { 0 };
 	struct v2dev a;
 	char one;
 	int sfd, ret;
@@ -715,10 +629,10 @@ static int test_file_lifetimes(void)
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after device close: %s",
 	      strerror(errno));
 	/* The mdev removed under it. */
-	CHECK(vfmig_mdev_remove(a.uuid, &err) == 0, "remove: %s", err.msg);
+	CHECK(vfmig_mdev_remove(st_ctx(), a.uuid) == 0, "remove");
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after remove");
 	/* The module cannot go while the file is open. */
-	ret = vfmig_module_unload(&err);
+	ret = vfmig_module_unload(st_ctx());
 	CHECK(ret == -EBUSY, "module unload under an open data file: %d", ret);
 	close(sfd);
 	/* Resuming file closed after the device fd. */
@@ -746,10 +660,6 @@ static const struct tap_test tests[] = {
 
 int main(void)
 {
-	struct utsname u;
-	unsigned int maj = 0, min = 0;
-
-	if (!uname(&u) && sscanf(u.release, "%u.%u", &maj, &min) == 2)
-		have_pre_copy = maj > 6 || (maj == 6 && min >= 2);
+	have_pre_copy = v2_kernel_has_pre_copy();
 	return tap_run("v2", tests, TAP_COUNT(tests));
 }
