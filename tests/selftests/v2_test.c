@@ -341,6 +341,7 @@ static int test_save_resume(void)
 		uint64_t s1, s2, saved, restored, est = 0;
 		struct buf b = { 0 };
 		struct v2dev a, z;
+		double t0, t1, t2;
 		char one;
 		int fd;
 
@@ -349,8 +350,10 @@ static int test_save_resume(void)
 		if (have_pre_copy) {
 			CHECK(v2_data_size(a.v.device, &est) == 0, "MIG_DATA_SIZE");
 		}
+		t0 = now_s();
 		CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
 		CHECK(read_stream(fd, &b, cases[i].rd) == 0, "read to end");
+		t1 = now_s();
 		CHECK(read(fd, &one, 1) == 0, "end of stream is permanent");
 		{
 			struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -366,7 +369,10 @@ static int test_save_resume(void)
 		      strerror(errno));
 		close(fd);
 		CHECK(b.len > 0 && rec_magic_ok(b.p), "stream starts with a record");
+		t2 = now_s();
 		CHECK(v2_resume(&z, &b, cases[i].wr) == 0, "resume");
+		tap_diag("%s, reads of %zu, writes of %zu: %zu bytes saved in %.3f s, resumed in %.3f s",
+			 cases[i].type, cases[i].rd, cases[i].wr, b.len, t1 - t0, now_s() - t2);
 		CHECK(checksum(&a, &s1) == 0 && checksum(&z, &s2) == 0 && s1 == s2,
 		      "%s rd %zu wr %zu: checksums %016llx != %016llx", cases[i].type,
 		      cases[i].rd, cases[i].wr, (unsigned long long)s1, (unsigned long long)s2);
