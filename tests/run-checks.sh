@@ -116,9 +116,10 @@ run_vm() {
 	out=$top/build/vm/check-$k
 	rm -rf "$out"
 	# 3 GiB: device_test migrates between two 1 GiB devices (set
-	# VFMIG_BIG_STATE=<MiB>, e.g. 256, for a quicker run).
+	# VFMIG_BIG_STATE=<MiB>, e.g. 256, for a quicker run). 2400 s: the
+	# qemu10 suite alone took 434-544 s on a busy host.
 	VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072} \
-	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_VM_TIMEOUT:-1200}" "$k" -- \
+	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_VM_TIMEOUT:-2400}" "$k" -- \
 		env VFMIG_BIG_STATE="${VFMIG_BIG_STATE:-}" \
 		"$top/tests/selftests/run.sh" > "$logs/vm-$k.log" 2>&1
 	count_vm "$k" "$out" "$logs/vm-$k.log"
