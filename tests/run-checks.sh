@@ -112,6 +112,16 @@ build_module() {
 run_vm() {
 	k=$1
 	build_module "$k" "/usr/src/linux-headers-$k" || return
+	# The kernel's own mtty sample: the qemu10 suite's control device (6.12).
+	case $k in
+	6.12.*)
+		sh "$top/scripts/build-mtty.sh" "$k" "/usr/src/linux-headers-$k" \
+			> "$logs/mtty-$k.log" 2>&1 || {
+			cat "$logs/mtty-$k.log"
+			record fail "the mtty control does not build for $k"
+		}
+		;;
+	esac
 	echo "== VM suites on $k"
 	out=$top/build/vm/check-$k
 	rm -rf "$out"
