@@ -118,8 +118,9 @@ rows=""
 printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio raw-mbps ratio-to-raw median-ratio-to-raw" > "$T/rows"
 # raw_path HOW SIZE BLOCK: the same bytes through the same path without
 # vfmig, $repeat times: file = dd of SIZE bytes in BLOCK writes into a tmpfs
-# file, then dd out of it in the stream reader's 64 KiB reads (the two wall
-# times added, as the file rows add save and resume); tcp = sockcopy, BLOCK
+# file, then dd out of it in BLOCK reads (the engine writes and reads device
+# data in whole chunks; the two wall times added, as the file rows add save
+# and resume); tcp = sockcopy, BLOCK
 # writes over loopback until the receiver has it all.  Sets raw_mbps
 # (best), raw_med, raw_runs, raw_what, raw_json.
 raw_path() {
@@ -128,9 +129,9 @@ raw_path() {
 	while [ "$j" -lt "$repeat" ]; do
 		case $1 in
 		file)
-			raw_what="dd bs=$(($3 >> 20))M into $T, bs=64K out"
+			raw_what="dd bs=$(($3 >> 20))M into and out of a tmpfs file"
 			w=$(timed /dev/null dd if=/dev/zero of="$T/raw" bs="$3" count=$(($2 / $3)))
-			r=$(timed /dev/null dd if="$T/raw" of=/dev/null bs=65536)
+			r=$(timed /dev/null dd if="$T/raw" of=/dev/null bs="$3")
 			rm -f "$T/raw"
 			ns=$((w + r)) ;;
 		tcp)
