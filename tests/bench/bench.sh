@@ -238,7 +238,7 @@ done
 "$V" mdev remove "$u" || die "mdev remove"
 mapcost_json=$(cat "$T/map-best.json")
 m() { json_num "$T/map-best.json" "$1"; }
-mapcost_line="mmap-cost: 64 MiB data section (whole): open $(m open-us) us + map $(m map-us) us; RSS +$(m rss-kib-after-map) KiB after the map, +$(m rss-kib-after-touch) KiB after touching 25% ($(m touch-us) us), the other 75% $(m touch-rest-us) us"
+mapcost_line="mmap-cost: 64 MiB data section (whole): open $(m open-us) us + map $(m map-us) us; mapped pages (mincore) $(m resident-kib-after-map) KiB after the map, $(m resident-kib-after-touch) KiB after touching 25% ($(m touch-us) us; VmRSS +$(m rss-kib-after-touch) KiB), the other 75% $(m touch-rest-us) us"
 echo "bench: $mapcost_line"
 
 # 4. QEMU 7.2's own v1 client against vfmig on the same device: a paused
