@@ -6,6 +6,7 @@
 #ifndef VFMIG_COMPAT_H
 #define VFMIG_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/version.h>
 #include <linux/vfio.h>
 
@@ -17,6 +18,16 @@ static inline void vfmig_compat_free_vdev(struct vfio_device *vdev)
 {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 	vfio_free_device(vdev);
+#endif
+}
+
+/* vm_flags became read-only behind vm_flags_set() in 6.3. */
+static inline void vfmig_compat_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
 #endif
 }
 

@@ -5,8 +5,9 @@
  *
  * The data section is one vmalloc_user() buffer that lives as long as the
  * configuration does; configuration only changes while the device is closed,
- * and a live mapping keeps the device open, so a mapping never outlives the
- * pages behind it.
+ * and a live mapping holds the device file and so keeps the device open
+ * (even after user space closed its fd): a mapping never outlives the pages
+ * behind it, and a data_size or state_size write meets no mapping.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -14,7 +15,11 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#include "compat.h"
 #include "vfmig.h"
+
+/* Pages a fault maps at once: the faulting one and those after it. */
+#define VFMIG_FAULT_AROUND	16
 
 static const char *const layout_names[] = {
 	[VFMIG_LAYOUT_NONE] = "none",
@@ -238,24 +243,85 @@ out:
 	return ret;
 }
 
-/* mmap: shared, inside exactly one advertised area, nothing else. */
-int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
+/* The advertised area holding data-section byte @off of the region, if any. */
+static bool vfmig_layout_in_area(const struct vfmig_dev *vd, u64 off, u64 len)
 {
-	u64 pgoff_mask = (VFMIG_REGION_OFFSET(1) >> PAGE_SHIFT) - 1;
-	u64 index = vma->vm_pgoff >> (VFMIG_REGION_SHIFT - PAGE_SHIFT);
-	u64 off = (vma->vm_pgoff & pgoff_mask) << PAGE_SHIFT;
-	u64 len = vma->vm_end - vma->vm_start;
 	unsigned int i;
 
-	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED) ||
-	    !vfmig_has_v1(vd))
-		return -EINVAL;
 	for (i = 0; i < vd->geo.nr_areas; i++) {
 		const struct vfmig_span *a = &vd->geo.areas[i];
 
 		if (off >= a->offset && len <= a->size && off - a->offset <= a->size - len)
-			return remap_vmalloc_range(vma, vd->data,
-						   (off - VFMIG_DATA_START) >> PAGE_SHIFT);
+			return true;
 	}
-	return -EINVAL;
+	return false;
+}
+
+/*
+ * Pages are inserted on first touch, not at mmap, so mapping a 64 MiB
+ * section costs nothing up front and RSS follows what is touched.  A fault
+ * maps the faulting page and up to VFMIG_FAULT_AROUND - 1 after it (one
+ * fault per page cost 4-10x more than inserting at mmap under TCG for a
+ * whole-section save).  No device lock: the fault runs under mmap_lock,
+ * which region accesses take under the device lock.  The buffer and geometry
+ * are stable because a mapping holds the device file, so the device stays
+ * open (see the file comment).  Every page is re-checked against the areas:
+ * never a gap page, never past the buffer.
+ */
+static vm_fault_t vfmig_layout_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vfmig_dev *vd = vma->vm_private_data;
+	u64 off = (vmf->pgoff & VFMIG_REGION_PGOFF_MASK) << PAGE_SHIFT;
+	unsigned long addr = vmf->address & PAGE_MASK, n, i;
+	struct page *pages[VFMIG_FAULT_AROUND];
+	int ret;
+
+	if (!vfmig_layout_in_area(vd, off, PAGE_SIZE))
+		return VM_FAULT_SIGBUS;
+	/* The faulting page and the next ones, inside the area and the vma. */
+	n = min_t(unsigned long, VFMIG_FAULT_AROUND, (vma->vm_end - addr) >> PAGE_SHIFT);
+	for (i = 0; i < n; i++) {
+		if (i && !vfmig_layout_in_area(vd, off + i * PAGE_SIZE, PAGE_SIZE))
+			break;
+		pages[i] = vmalloc_to_page(vd->data + off + i * PAGE_SIZE - VFMIG_DATA_START);
+		if (!pages[i])
+			break;
+	}
+	if (!i)
+		return VM_FAULT_SIGBUS;
+	n = i;
+	ret = vm_insert_pages(vma, addr, pages, &n);
+	/* -EBUSY: a racing fault mapped the page first; nothing to do. */
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	if (ret && ret != -EBUSY)
+		return VM_FAULT_SIGBUS;
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct vfmig_layout_vm_ops = {
+	.fault = vfmig_layout_fault,
+};
+
+/* mmap: shared, inside exactly one advertised area, nothing else. */
+int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
+{
+	u64 index = vma->vm_pgoff >> (VFMIG_REGION_SHIFT - PAGE_SHIFT);
+	u64 off = (vma->vm_pgoff & VFMIG_REGION_PGOFF_MASK) << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+
+	/* A v2-only device has no migration region to map. */
+	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED) ||
+	    !vfmig_has_v1(vd) || !vfmig_layout_in_area(vd, off, len))
+		return -EINVAL;
+	/*
+	 * As remap_vmalloc_range() did: no mremap growth, no core dumps.
+	 * MIXEDMAP now, under the mmap write lock: vm_insert_pages() in the
+	 * fault would set it itself, which needs that lock.
+	 */
+	vfmig_compat_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
+	vma->vm_ops = &vfmig_layout_vm_ops;
+	vma->vm_private_data = vd;
+	return 0;
 }

@@ -31,6 +31,8 @@
 #define VFMIG_DATA_START	PAGE_SIZE
 #define VFMIG_DATA_SIZE_MIN	PAGE_SIZE
 #define VFMIG_DATA_SIZE_MAX	(64ULL << 20)
+/* An mmap page offset's page within its region (the region index above). */
+#define VFMIG_REGION_PGOFF_MASK	((VFMIG_REGION_OFFSET(1) >> PAGE_SHIFT) - 1)
 
 /* How the data section may be mmapped. */
 enum vfmig_layout {

@@ -5,10 +5,16 @@
 # 256 MiB device state per mmap layout, the same through a file (`save` then
 # `resume`) and over TCP on loopback (`send` to `receive`), plus a 16 MiB run
 # per layout so the engine's peak RSS can be compared across state sizes.
+# The file and TCP rows are also set against the raw path in the same run
+# (dd into and out of a tmpfs file; a loopback socket copy; same bytes, same
+# block size).  Then what mapping a 64 MiB data section costs (open, map,
+# RSS after touching a quarter), and QEMU 7.2's own v1 client saving the
+# same 256 MiB device against `vfmig save --offline` per layout.
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
-# BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16).
+# BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16),
+# BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -52,9 +58,8 @@ memcpy_run() { # memcpy_run WHEN
 }
 memcpy_run before
 
-# 2. Cases NAME:LAYOUT:DATA_MIB:HOW.  The data section is 8 MiB: mapping it
-# costs per page at every open (remap_vmalloc_range); "mmap-d64" shows that
-# cost at the device's maximum.  HOW: migrate (both ends in one process),
+# 2. Cases NAME:LAYOUT:DATA_MIB:HOW.  The data section is 8 MiB; "mmap-d64"
+# maps the device's maximum, 64 MiB (its pages fault in on first touch).  HOW: migrate (both ends in one process),
 # file (save to a tmpfs file, then resume from it: the two wall times
 # added), tcp (send to a receive on loopback; send's wall time, which ends
 # with the receiver's verdict, so after the destination runs).
@@ -110,9 +115,40 @@ move() {
 }
 
 rows=""
-printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio" > "$T/rows"
+printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio raw-mbps ratio-to-raw median-ratio-to-raw" > "$T/rows"
+# raw_path HOW SIZE BLOCK: the same bytes through the same path without
+# vfmig, $repeat times: file = dd of SIZE bytes in BLOCK writes into a tmpfs
+# file, then dd out of it in BLOCK reads (the engine writes and reads device
+# data in whole chunks; the two wall times added, as the file rows add save
+# and resume); tcp = sockcopy, BLOCK
+# writes over loopback until the receiver has it all.  Sets raw_mbps
+# (best), raw_med, raw_runs, raw_what, raw_json.
+raw_path() {
+	raw_best=0 raw_runs=""
+	j=0
+	while [ "$j" -lt "$repeat" ]; do
+		case $1 in
+		file)
+			raw_what="dd bs=$(($3 >> 20))M into and out of a tmpfs file"
+			w=$(timed /dev/null dd if=/dev/zero of="$T/raw" bs="$3" count=$(($2 / $3)))
+			r=$(timed /dev/null dd if="$T/raw" of=/dev/null bs="$3")
+			rm -f "$T/raw"
+			ns=$((w + r)) ;;
+		tcp)
+			raw_what="loopback socket, $(($3 >> 20)) MiB writes"
+			timed "$T/sock.json" "$here/build/sockcopy" "$2" "$3" > /dev/null
+			ns=$(json_num "$T/sock.json" wall-ns) ;;
+		esac
+		if [ "$raw_best" = 0 ] || [ "$ns" -lt "$raw_best" ]; then raw_best=$ns; fi
+		raw_runs="$raw_runs${raw_runs:+,}$(awk -v b="$2" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
+		j=$((j + 1))
+	done
+	raw_mbps=$(awk -v b="$2" -v ns="$raw_best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+	raw_med=$(echo "$raw_runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	raw_json=", \"raw-path\": \"$raw_what\", \"raw-mbps\": $raw_mbps, \"raw-median-mbps\": $raw_med, \"raw-runs-mbps\": [$raw_runs], \"ratio-to-raw\": @XRAW-$name@, \"median-ratio-to-raw\": @MXRAW-$name@"
+}
 run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
-	name=$1 size=$2 layout=$3 data=$(($4 << 20)) how=$5
+	name=$1 size=$2 layout=$3 data=$(($4 << 20)) how=$5 raw_json=""
 	a=$("$V" mdev create vfmig-large) || die "mdev create"
 	b=$("$V" mdev create vfmig-large) || die "mdev create"
 	for u in "$a" "$b"; do
@@ -141,6 +177,8 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 		runs="$runs${runs:+,}$(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
 		i=$((i + 1))
 	done
+	raw_mbps=- xraw=- med_xraw=-
+	[ "$how" = migrate ] || raw_path "$how" "$size" "$data"
 	# Save alone (to /dev/null, best of 2) from the last destination, which
 	# runs with the state: what the source device and the engine's save side
 	# cost without the pipe and the destination.
@@ -156,8 +194,13 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	echo "bench: $name $((size >> 20)) MiB: best $mbps MB/s, engine $eng_mbps MB/s, save only $save_mbps MB/s, peak RSS $rss KiB, runs [$runs], checksum $sum"
 	# The median run: the best alone flatters a noisy host.
 	med=$(echo "$runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med -" >> "$T/rows"
-	rows="$rows${rows:+, }{\"case\": \"$name\", \"how\": \"$how\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"median-mbps\": $med, \"median-ratio-to-memcpy-median\": @MRATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"}"
+	if [ "$raw_mbps" != - ]; then
+		xraw=$(awk -v a="$mbps" -v b="$raw_mbps" 'BEGIN { printf "%.3f", a / b }')
+		med_xraw=$(awk -v a="$med" -v b="$raw_med" 'BEGIN { printf "%.3f", a / b }')
+		echo "bench: $name raw path ($raw_what): best $raw_mbps MB/s, median $raw_med MB/s, runs [$raw_runs]; vfmig best/best $xraw, median/median $med_xraw (target 0.8)"
+	fi
+	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med - $raw_mbps $xraw $med_xraw" >> "$T/rows"
+	rows="$rows${rows:+, }{\"case\": \"$name\", \"how\": \"$how\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"median-mbps\": $med, \"median-ratio-to-memcpy-median\": @MRATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"$raw_json}"
 }
 
 for c in $cases $big_only; do
@@ -172,6 +215,79 @@ for c in $cases; do
 	EOF
 	run_case "$n" "$small" "$l" "$d" "$h"
 done
+
+# 3. What mapping a data section costs: open the device, map its whole
+# 64 MiB section, touch a quarter of its pages, then the rest (mapcost.c).
+# The run with the fastest open+map counts.
+mapcost_json=""
+u=$("$V" mdev create vfmig-large) || die "mdev create"
+knob "$u" state_size 1048576
+knob "$u" data_size 67108864
+for kv in $(layout_knobs whole); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+best=0
+i=0
+while [ "$i" -lt "$repeat" ]; do
+	"$here/build/mapcost" "$u" 25 > "$T/map.json" || die "mapcost $u"
+	t=$(awk -v a="$(json_num "$T/map.json" open-us)" -v b="$(json_num "$T/map.json" map-us)" 'BEGIN { print a + b }')
+	if [ "$best" = 0 ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+		best=$t
+		cp "$T/map.json" "$T/map-best.json"
+	fi
+	i=$((i + 1))
+done
+"$V" mdev remove "$u" || die "mdev remove"
+mapcost_json=$(cat "$T/map-best.json")
+m() { json_num "$T/map-best.json" "$1"; }
+mapcost_line="mmap-cost: 64 MiB data section (whole): open $(m open-us) us + map $(m map-us) us; mapped pages (mincore) $(m resident-kib-after-map) KiB after the map, $(m resident-kib-after-touch) KiB after touching 25% ($(m touch-us) us; VmRSS +$(m rss-kib-after-touch) KiB), the other 75% $(m touch-rest-us) us"
+echo "bench: $mapcost_line"
+
+# 4. QEMU 7.2's own v1 client against vfmig on the same device: a paused
+# guest holding it saved to "exec:cat > /dev/null" (QEMU's total-time minus
+# that of a RAM-only run of the same QEMU), then `vfmig save --offline` of
+# the device to /dev/null (best of 2: wall time, and the engine's
+# total-time, which like QEMU's leaves out process start-up).
+qemu_json="" qemu_lines=""
+Q=${VFMIG_QEMU:-/usr/bin/qemu-system-x86_64}
+if [ "${BENCH_QEMU:-1}" = 0 ]; then
+	echo "bench: QEMU rows left out (BENCH_QEMU=0)"
+elif ! [ -x "$Q" ]; then
+	echo "bench: QEMU rows left out: $Q not installed"
+else
+	for l in none whole sparse4; do
+		name=qemu-$l
+		u=$("$V" mdev create vfmig-large) || die "mdev create"
+		knob "$u" state_size "$big"
+		knob "$u" data_size 8388608
+		for kv in $(layout_knobs "$l"); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+		knob "$u" dirty_rate 0
+		knob "$u" seed 4242
+		python3 "$here/qemu_bench.py" "$u" > "$T/q.json" 2> "$T/err" ||
+			die "$name: qemu_bench.py: $(tail -n 20 "$T/err")"
+		q_ms=$(json_num "$T/q.json" qemu-device-ms)
+		q_tot=$(json_num "$T/q.json" qemu-total-ms)
+		q_ram=$(json_num "$T/q.json" qemu-ram-only-ms)
+		v_ns=0 v_ms=0
+		for i in 1 2; do
+			ns=$(timed "$T/s.json" "$V" save --offline --json "$u" -o /dev/null)
+			grep -q '"status": "completed"' "$T/s.json" || die "$name: $(cat "$T/s.json")"
+			if [ "$v_ns" = 0 ] || [ "$ns" -lt "$v_ns" ]; then
+				v_ns=$ns v_ms=$(json_num "$T/s.json" total-time)
+			fi
+		done
+		"$V" mdev remove "$u" || die "mdev remove"
+		v_wall_ms=$(awk -v ns="$v_ns" 'BEGIN { printf "%.1f", ns / 1e6 }')
+		ratio=$(awk -v q="$q_ms" -v v="$v_ms" 'BEGIN { if (v > 0) printf "%.1f", q / v; else print 0 }')
+		q_mbps=$(awk -v b="$big" -v ms="$q_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
+		v_mbps=$(awk -v b="$big" -v ms="$v_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
+		line=$(printf '%-14s %5d MiB %-8s QEMU %9s ms (%7s MB/s; total %s - RAM only %s)  vfmig %8s ms (%7s MB/s, wall %s ms)  QEMU/vfmig %6sx' \
+			"$name" $((big >> 20)) "$l" "$q_ms" "$q_mbps" "$q_tot" "$q_ram" "$v_ms" "$v_mbps" "$v_wall_ms" "$ratio")
+		echo "bench: $line"
+		qemu_lines="$qemu_lines$line
+"
+		qemu_json="$qemu_json${qemu_json:+, }{\"case\": \"$name\", \"state-bytes\": $big, \"layout\": \"$(layout_knobs "$l")\", \"data-size\": 8388608, \"qemu-total-ms\": $q_tot, \"qemu-ram-only-ms\": $q_ram, \"qemu-device-ms\": $q_ms, \"qemu-mbps\": $q_mbps, \"vfmig-save-ms\": $v_ms, \"vfmig-save-wall-ms\": $v_wall_ms, \"vfmig-mbps\": $v_mbps, \"qemu-over-vfmig\": $ratio}"
+	done
+fi
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -187,15 +303,17 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5}, "cases": [%s]}\n' \
-		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows"
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s]}\n' \
+		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
+		"$mapcost_json" "$qemu_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
-while read -r c mib _ _ ratio _ _ _ _ _ mratio; do
+while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
 	[ "$c" = case ] && continue
 	sed -i "s/@RATIO-$c-$mib@/$ratio/; s/@MRATIO-$c-$mib@/$mratio/" "$T/bench.json"
+	sed -i "s/@XRAW-$c@/$xraw/; s/@MXRAW-$c@/$mxraw/" "$T/bench.json"
 done < "$T/rows"
-grep -q @M*RATIO "$T/bench.json" && die "a ratio is missing in bench.json"
+grep -q "@M*\(RATIO\|XRAW\)" "$T/bench.json" && die "a ratio is missing in bench.json"
 cp "$T/bench.json" "$out/bench.json"
 
 {
@@ -206,8 +324,18 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "median, x median memcpy;"
 	echo "*-file: save to a tmpfs file + resume from it; *-tcp: send to receive on loopback"
 	echo "engine = state / the engine's total-time; save only = vfmig save --offline -o /dev/null"
-	awk 'NR == 1 { printf "%-12s %9s %-8s %6s %7s %7s %7s %7s %7s %9s %11s  %s\n", "case", "state", "layout", "data", "best", "xmemcpy", "median", "xmemcpy", "engine", "save-only", "peakRSS KiB", "target"; next }
-		{ tgt = $1 ~ /^mmap(-d64)?$/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : "-"
-		  printf "%-12s %5d MiB %-8s %2d MiB %7s %7s %7s %7s %7s %9s %11s  %s\n", $1, $2, $3, $9, $4, $5, $10, $11, $6, $8, $7, tgt }' "$T/rows"
+	echo "raw = the same bytes through the same path without vfmig (dd via tmpfs; loopback socket copy), best;"
+	echo "xraw = best / best raw, median / median raw (target >= 0.8x raw for the *-file and *-tcp rows)"
+	awk 'NR == 1 { printf "%-12s %9s %-8s %6s %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s  %s\n", "case", "state", "layout", "data", "best", "xmemcpy", "median", "xmemcpy", "engine", "save-only", "peakRSS KiB", "raw", "xraw", "xraw-m", "target"; next }
+		{ tgt = $1 ~ /^mmap(-d64)?$/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : $1 ~ /-(file|tcp)$/ ? ">= 0.8x raw" : "-"
+		  printf "%-12s %5d MiB %-8s %2d MiB %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s  %s\n", $1, $2, $3, $9, $4, $5, $10, $11, $6, $8, $7, $12, $13, $14, tgt }' "$T/rows"
+	echo
+	echo "$mapcost_line"
+	if [ -n "$qemu_lines" ]; then
+		echo
+		echo "QEMU 7.2 v1 client vs vfmig save --offline, same device, both to /dev/null (QEMU: its total-time"
+		echo "minus a RAM-only run of the same QEMU; vfmig: the engine's total-time, best of 2):"
+		printf '%s' "$qemu_lines"
+	fi
 } > "$out/bench.txt"
 cat "$out/bench.txt"

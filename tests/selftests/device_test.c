@@ -1103,6 +1103,90 @@ static int big_state_run(unsigned long mib)
 	return TAP_PASS;
 }
 
+/* Pages of [p, p+len) resident in this process's page tables, -1 on error. */
+static long resident_pages(void *p, uint64_t len)
+{
+	size_t n = len / PAGE;
+	unsigned char *vec = calloc(n, 1);
+	long count = 0;
+
+	if (!vec || mincore(p, len, vec)) {
+		free(vec);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+/*
+ * Mapping a data section populates nothing: pages appear on first touch
+ * (mincore: each touched page, with at most 15 after it), and a touched
+ * page is the same memory that pread/pwrite of the region reach, both ways.
+ * A mapping that strays into a trapped gap is refused.
+ */
+static int test_mmap_faults_on_touch(void)
+{
+	const char *setup[] = { "state_size", "1048576", "data_size", "67108864",
+				"mmap_layout", "whole", NULL };
+	const char *sparse[] = { "mmap_layout", "sparse:4", NULL };
+	static const uint64_t touch[] = { 0, 1, 4097, 16383 };
+	uint64_t len, off, word = 0x5646d16a5646d16aULL, got = 0;
+	volatile uint8_t *map;
+	struct dev a, b;
+	long before, after;
+	double t0, t1;
+	void *gap;
+
+	st_remove_all();
+	CHECK(dev_open(&a, "vfmig-large", 130, setup) == 0, "open");
+	len = a.v.mig.areas[0].size;
+	off = a.base + a.v.mig.areas[0].offset;
+	CHECK(a.v.mig.nr_areas == 1 && len == 64 * MiB, "one 64 MiB area");
+	t0 = now_s();
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, a.v.device, (off_t)off);
+	t1 = now_s();
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	before = resident_pages((void *)map, len);
+	for (size_t i = 0; i < TAP_COUNT(touch); i++)
+		(void)map[touch[i] * PAGE + 8];
+	after = resident_pages((void *)map, len);
+	tap_diag("64 MiB mmap %.1f us, resident pages %ld, after touching %zu: %ld",
+		 (t1 - t0) * 1e6, before, TAP_COUNT(touch), after);
+	CHECK(before == 0, "%ld pages resident before any touch", before);
+	/* A fault maps up to 16 pages from the one touched (kernel/layout.c). */
+	CHECK(after >= (long)TAP_COUNT(touch) && after <= 16 * (long)TAP_COUNT(touch),
+	      "%ld pages resident after touching %zu", after, TAP_COUNT(touch));
+	CHECK(resident_pages((void *)(map + 8192 * PAGE), 16 * PAGE) == 0,
+	      "untouched pages in the middle are resident");
+	/* A store through the mapping is what pread sees, and the reverse. */
+	memcpy((void *)(map + 2 * PAGE + 16), &word, 8);
+	CHECK(pread(a.v.device, &got, 8, (off_t)(off + 2 * PAGE + 16)) == 8 && got == word,
+	      "pread after a mapped store: %#llx", (unsigned long long)got);
+	word = ~word;
+	CHECK(pwrite(a.v.device, &word, 8, (off_t)(off + 8 * PAGE)) == 8, "pwrite");
+	memcpy(&got, (void *)(map + 8 * PAGE), 8);
+	CHECK(got == word, "mapped load after pwrite: %#llx", (unsigned long long)got);
+	munmap((void *)map, len);
+	dev_close(&a);
+
+	/* sparse:4: an area maps, one page more into the gap does not. */
+	CHECK(dev_open(&b, "vfmig-large", 131, sparse) == 0 && b.v.mig.nr_areas == 4, "sparse:4");
+	len = b.v.mig.areas[0].size;
+	off = b.base + b.v.mig.areas[0].offset;
+	gap = mmap(NULL, len + PAGE, PROT_READ, MAP_SHARED, b.v.device, (off_t)off);
+	CHECK(gap == MAP_FAILED && errno == EINVAL, "area plus a gap page mapped");
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, b.v.device, (off_t)off);
+	CHECK(map != MAP_FAILED && resident_pages((void *)map, len) == 0, "sparse area");
+	(void)map[len - 1];
+	CHECK(resident_pages((void *)map, len) == 1, "last page of the area");
+	munmap((void *)map, len);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* Size from VFMIG_BIG_STATE (MiB), default 1 GiB when the guest has room for two. */
 static int test_big_state(void)
 {
@@ -1135,6 +1219,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_seed_during_save),
 	TAP_TEST_TIMEOUT(test_no_leak, 300),
 	TAP_TEST(test_state_size_knob),
+	TAP_TEST(test_mmap_faults_on_touch),
 	TAP_TEST_TIMEOUT(test_big_state, 600),
 	{ "test_unload", st_test_unload, 0 },
 };

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -1219,6 +1220,93 @@ static int test_unload_while_open(void)
 	return TAP_PASS;
 }
 
+/*
+ * (f) A mapping outlives its fd: it holds the device file, so the device
+ * stays open.  Pages keep working after close(); data_size and state_size
+ * are refused (EBUSY), unload too, and remove blocks until munmap.  Once the
+ * mapping is gone a new data section is what a new mapping sees, never a
+ * stale page of the old one.
+ */
+static int test_mapping_outlives_fd(void)
+{
+	uint64_t len, word = 0x6d6170706564ULL, got = 0;
+	char dir[256];
+	volatile uint64_t *map;
+	int ret, status = 0;
+	bool done, ok;
+	struct dev d;
+	pid_t pid;
+
+	st_remove_all();
+	CHECK(make_dev(&d, "vfmig-large", 61, "1048576") == 0 &&
+	      st_knob_write_raw(d.uuid, "data_size", "262144") == 0 &&
+	      st_knob_write_raw(d.uuid, "mmap_layout", "whole") == 0 && dev_attach(&d) == 0,
+	      "open");
+	len = d.v.mig.areas[0].size;
+	CHECK(d.v.mig.nr_areas == 1 && len == 256 * KiB, "one 256 KiB area");
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, d.v.device,
+		   (off_t)(d.base + d.v.mig.areas[0].offset));
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	map[1] = word;
+	dev_close(&d);
+	CHECK(map[1] == word, "touched page after close");
+	map[len / 8 - 1] = word;	/* an untouched page faults in after close */
+	CHECK(map[len / 8 - 1] == word, "page first touched after close");
+	ret = st_knob_write_raw(d.uuid, "data_size", "131072");
+	CHECK(ret == -EBUSY, "data_size with a mapping left answered %d", ret);
+	ret = st_knob_write_raw(d.uuid, "state_size", "2097152");
+	CHECK(ret == -EBUSY, "state_size with a mapping left answered %d", ret);
+	ret = vfmig_module_unload(st_ctx());
+	CHECK(ret == -EBUSY, "unload with a mapping left answered %d: %s", ret, st_err());
+	CHECK(st_knob_write_raw(d.uuid, "data_size", "524288") == -EBUSY, "still open");
+
+	/*
+	 * Remove from another process: a thread of this one would deadlock
+	 * on failure (its exit waits for the remove, which waits for this
+	 * mm's teardown).  The device directory stays until the remove ends.
+	 */
+	snprintf(dir, sizeof(dir), "/sys/class/mdev_bus/" VFMIG_PARENT_NAME "/%s", d.uuid);
+	CHECK(access(dir, F_OK) == 0, "%s: %s", dir, strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		munmap((void *)map, len);	/* the child's copy holds the file too */
+		_exit(remove_dev(d.uuid) ? 1 : 0);
+	}
+	sleep_ms(500);
+	done = pid < 0 || waitpid(pid, &status, WNOHANG) != 0;
+	ok = map[1] == word;
+	munmap((void *)map, len);
+	CHECK(pid > 0 && !done, "remove returned with the mapping left (%d)", (int)pid);
+	CHECK(ok, "mapping during the blocked remove");
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
+	      "remove after munmap failed (status %#x)", status);
+	CHECK(access(dir, F_OK) < 0 && errno == ENOENT, "device not removed after munmap");
+
+	/* A new section: a new mapping reads zeros where the old one held data. */
+	CHECK(make_dev(&d, "vfmig-large", 62, "1048576") == 0 &&
+	      st_knob_write_raw(d.uuid, "data_size", "262144") == 0 &&
+	      st_knob_write_raw(d.uuid, "mmap_layout", "whole") == 0 && dev_attach(&d) == 0,
+	      "open again");
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, d.v.device,
+		   (off_t)(d.base + d.v.mig.areas[0].offset));
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	map[1] = word;
+	munmap((void *)map, len);
+	dev_close(&d);
+	CHECK(st_knob_write_raw(d.uuid, "data_size", "524288") == 0, "data_size after munmap");
+	CHECK(dev_attach(&d) == 0 && d.v.mig.areas[0].size == 512 * KiB, "reopen, 512 KiB area");
+	map = mmap(NULL, 512 * KiB, PROT_READ, MAP_SHARED, d.v.device,
+		   (off_t)(d.base + d.v.mig.areas[0].offset));
+	CHECK(map != MAP_FAILED, "mmap: %s", strerror(errno));
+	got = map[1];
+	CHECK(got == 0 && map[512 * KiB / 8 - 1] == 0, "new section reads %#llx",
+	      (unsigned long long)got);
+	munmap((void *)map, 512 * KiB);
+	dev_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 static int test_accounting_zero(void)
 {
 	long o = -1, b = -1;
@@ -1243,6 +1331,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_seed_fill_responsive, 240),
 	TAP_TEST_TIMEOUT(test_generator_responsive, 120),
 	TAP_TEST(test_unload_while_open),
+	TAP_TEST(test_mapping_outlives_fd),
 	TAP_TEST(test_accounting_zero),
 	{ "test_unload", st_test_unload, 0 },
 };
