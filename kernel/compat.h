@@ -39,4 +39,19 @@ static inline void vfmig_compat_free_vdev(struct vfio_device *vdev)
 #define VFMIG_COMPAT_IOMMUFD_OPS
 #endif
 
+/*
+ * VFIO migration protocol v2: 6.1 has the STOP_COPY and P2P states only.
+ * PRE_COPY, PRE_COPY_P2P, VFIO_MIG_GET_PRECOPY_INFO and
+ * vfio_migration_ops.migration_get_data_size (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE)
+ * came in 6.2 (upstream 4db52602a607 and 4e016f969529); 6.12 has them all.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VFMIG_HAVE_PRE_COPY	1
+#define VFMIG_COMPAT_MIG_FLAGS						\
+	(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY)
+#else
+#define VFMIG_HAVE_PRE_COPY	0
+#define VFMIG_COMPAT_MIG_FLAGS	(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P)
+#endif
+
 #endif /* VFMIG_COMPAT_H */

@@ -108,6 +108,7 @@ static void vfmig_dirty_work(struct work_struct *work)
 	while (owed) {
 		n = min_t(u64, owed, VFMIG_DIRTY_BATCH);
 		vfmig_dirty_pages(vd, n);
+		vfmig_datafile_wake(vd);	/* a pre-copy poller has data again */
 		owed -= n;
 		if (!owed)
 			break;

@@ -247,7 +247,8 @@ int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
 	u64 len = vma->vm_end - vma->vm_start;
 	unsigned int i;
 
-	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED))
+	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED) ||
+	    !vfmig_has_v1(vd))
 		return -EINVAL;
 	for (i = 0; i < vd->geo.nr_areas; i++) {
 		const struct vfmig_span *a = &vd->geo.areas[i];

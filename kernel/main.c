@@ -5,7 +5,8 @@
  * This file is the device core: module init/exit, the parent device and its
  * mdev types, probe/remove, and the vfio_device_ops that route each access
  * to the concern that owns it: pci.c (PCI face), migration.c (the v1
- * region), layout.c (data section and mmap), state.c, dirty.c, sysfs.c.
+ * region), migration_v2.c and datafile.c (protocol v2), layout.c (data
+ * section and mmap), state.c, dirty.c, sysfs.c.
  */
 #include <linux/device.h>
 #include <linux/mdev.h>
@@ -146,6 +147,7 @@ static int vfmig_open_device(struct vfio_device *vdev)
 
 	mutex_lock(&vd->lock);
 	vd->opened = true;
+	vfmig_v2_setup(vd);
 	vfmig_dirty_update(vd);
 	mutex_unlock(&vd->lock);
 	return 0;
@@ -182,7 +184,7 @@ static ssize_t vfmig_rw(struct vfmig_dev *vd, char __user *buf, size_t count,
 		ret = vfmig_pci_bar0_rw(vd, buf, count, off, is_write);
 		break;
 	case VFMIG_MIGRATION_REGION_INDEX:
-		ret = vfmig_mig_rw(vd, buf, count, off, is_write);
+		ret = vfmig_has_v1(vd) ? vfmig_mig_rw(vd, buf, count, off, is_write) : -EINVAL;
 		break;
 	default:
 		ret = -EINVAL;
@@ -358,6 +360,6 @@ module_init(vfmig_init);
 module_exit(vfmig_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("vfmig: mediated PCI device with VFIO migration protocol v1");
+MODULE_DESCRIPTION("vfmig: mediated PCI device with VFIO migration protocols v1 and v2");
 MODULE_AUTHOR("vfmig developers");
 MODULE_SOFTDEP("pre: mdev vfio_iommu_type1");

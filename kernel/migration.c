@@ -13,6 +13,10 @@
  * section; data_size reports it; repeated reads return the same chunk.
  * Resume: data_offset says where to write, the data_size write hands the
  * bytes to the payload parser, which validates before it applies.
+ *
+ * device_state is also the state protocol v2 drives (migration_v2.c maps
+ * its states onto these), so both protocols share one state machine, one
+ * session and one payload.
  */
 #include <linux/uaccess.h>
 
@@ -70,6 +74,7 @@ static void vfmig_mig_stop_sessions(struct vfmig_dev *vd, bool keep_verified)
 			vd->resume.complete = false;
 		vfmig_payload_resume_end(vd);
 	}
+	vfmig_datafile_sync(vd);
 }
 
 /* Internal failure: only VFIO_DEVICE_RESET leaves this state. */
@@ -79,6 +84,11 @@ void vfmig_mig_enter_error(struct vfmig_dev *vd)
 	vd->device_state = VFMIG_V1_STATE_ERROR;
 }
 
+/*
+ * Move to v1 state @value (reserved bits kept for the v1 read-back).  The
+ * v2 arcs come here too; a v2 data file whose session a transition ended
+ * is cut off on the way out.
+ */
 static int vfmig_change_state(struct vfmig_dev *vd, u32 value)
 {
 	u32 cur = vd->device_state & VFMIG_V1_STATE_MASK;
@@ -121,15 +131,29 @@ static int vfmig_change_state(struct vfmig_dev *vd, u32 value)
 
 	vd->device_state = target;
 	vd->state_reserved_bits = value & ~VFMIG_V1_STATE_MASK;
+	vd->p2p = false;	/* v1 knows no P2P; a v2 arc sets it again */
 	vfmig_dirty_update(vd);
 	return 0;
+}
+
+/*
+ * Move to v1 state @value (reserved bits kept for the v1 read-back).  The
+ * v2 arcs come here too; a v2 data file whose session a transition ended
+ * is cut off on the way out, whichever protocol made the transition.
+ */
+int vfmig_mig_change_state(struct vfmig_dev *vd, u32 value)
+{
+	int ret = vfmig_change_state(vd, value);
+
+	vfmig_datafile_sync(vd);
+	return ret;
 }
 
 /* A device_state write; dynamic debug shows each one and its verdict. */
 static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 {
 	u32 cur = vd->device_state;
-	int ret = vfmig_change_state(vd, value);
+	int ret = vfmig_mig_change_state(vd, value);
 
 	if (ret)
 		dev_dbg(vd->vdev.dev, "device_state %s -> %s (0x%x) refused: %d\n",
@@ -326,6 +350,7 @@ void vfmig_mig_reset(struct vfmig_dev *vd)
 	vd->fault = VFMIG_FAULT_NONE;
 	vd->state_reserved_bits = 0;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
+	vd->p2p = false;
 	vfmig_dirty_update(vd);
 }
 
@@ -344,6 +369,7 @@ void vfmig_mig_close(struct vfmig_dev *vd)
 	if (!VFMIG_V1_STATE_IS_ERROR(state)) {
 		vd->device_state = state & VFMIG_V1_STATE_RUNNING;
 		vd->state_reserved_bits = 0;
+		vd->p2p = false;
 	}
 	dev_dbg(vd->vdev.dev, "closed: %s -> %s\n", vfmig_state_name(state),
 		vfmig_state_name(vd->device_state));

@@ -146,6 +146,7 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 		/* Wrapped: a new pass over memory begins. */
 		f = find_first_bit(s->dirty, npages);
 		vd->stats.iterations++;
+		s->wrapped = true;
 	}
 	for (n = 0; n < VFMIG_PAYLOAD_MAX_PAGES && f + n < npages &&
 	     test_bit(f + n, s->dirty); n++)
@@ -226,6 +227,53 @@ u64 vfmig_payload_pending(struct vfmig_dev *vd)
 	if (!(vd->device_state & VFMIG_V1_STATE_RUNNING) && !s->end_sent)
 		p += REC_OVERHEAD + sizeof(struct vfmig_rec_end);
 	return p;
+}
+
+/* Stream bytes of @pages pages in PAGES records. */
+static u64 vfmig_pages_bytes(u64 pages)
+{
+	return pages * PAGE_SIZE + DIV_ROUND_UP(pages, VFMIG_PAYLOAD_MAX_PAGES) * REC_OVERHEAD;
+}
+
+/*
+ * What a stop-copy would still hand out (v2 MIG_DATA_SIZE): the rest of a
+ * running save plus its END record, or a whole stream if none runs.
+ */
+u64 vfmig_payload_stop_copy_size(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+	u64 end = REC_OVERHEAD + sizeof(struct vfmig_rec_end);
+
+	if (!s->active)
+		return REC_OVERHEAD + sizeof(struct vfmig_rec_header) +
+		       vfmig_pages_bytes(vfmig_pages(vd)) + end;
+	if ((vd->device_state & VFMIG_V1_STATE_RUNNING) && !s->end_sent)
+		return vfmig_payload_pending(vd) + end;
+	return vfmig_payload_pending(vd);
+}
+
+/*
+ * Split what a running save has pending into what its first pass over
+ * memory still owes (@initial: the header and the dirty pages at or after
+ * the cursor) and what was dirtied again behind it (@dirty), as v2's
+ * VFIO_MIG_GET_PRECOPY_INFO reports them.  After the first pass everything
+ * pending is dirty.
+ */
+void vfmig_payload_precopy(struct vfmig_dev *vd, u64 *initial, u64 *dirty)
+{
+	struct vfmig_save *s = &vd->save;
+	u64 pending = vfmig_payload_pending(vd), ahead = 0;
+
+	if (!s->wrapped) {
+		u64 behind = bitmap_weight(s->dirty, s->cursor);
+
+		ahead = vfmig_pages_bytes(s->nr_dirty - behind) + s->rec_len - s->rec_pos;
+		if (!s->header_sent)
+			ahead += REC_OVERHEAD + sizeof(struct vfmig_rec_header);
+		ahead = min(ahead, pending);
+	}
+	*initial = ahead;
+	*dirty = pending - ahead;
 }
 
 int vfmig_payload_resume_begin(struct vfmig_dev *vd)

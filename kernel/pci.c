@@ -156,7 +156,7 @@ ssize_t vfmig_pci_bar0_rw(struct vfmig_dev *vd, char __user *ubuf,
 	return copy_to_user(ubuf, buf, count) ? -EFAULT : count;
 }
 
-static long vfmig_get_device_info(void __user *uarg)
+static long vfmig_get_device_info(struct vfmig_dev *vd, void __user *uarg)
 {
 	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
 	struct vfio_device_info info;
@@ -167,7 +167,8 @@ static long vfmig_get_device_info(void __user *uarg)
 		return -EINVAL;
 
 	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
-	info.num_regions = VFMIG_NUM_REGIONS;
+	/* Without v1 the migration region (the last index) is not offered. */
+	info.num_regions = vfmig_has_v1(vd) ? VFMIG_NUM_REGIONS : VFIO_PCI_NUM_REGIONS;
 	info.num_irqs = VFIO_PCI_NUM_IRQS;
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
@@ -223,7 +224,7 @@ long vfmig_pci_ioctl(struct vfmig_dev *vd, unsigned int cmd,
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
-		return vfmig_get_device_info(uarg);
+		return vfmig_get_device_info(vd, uarg);
 	case VFIO_DEVICE_GET_REGION_INFO: {
 		unsigned long minsz = offsetofend(struct vfio_region_info,
 						  offset);
@@ -232,7 +233,8 @@ long vfmig_pci_ioctl(struct vfmig_dev *vd, unsigned int cmd,
 
 		if (copy_from_user(&info, uarg, minsz))
 			return -EFAULT;
-		if (info.argsz < minsz || info.index >= VFMIG_NUM_REGIONS)
+		if (info.argsz < minsz || info.index >= VFMIG_NUM_REGIONS ||
+		    (info.index == VFMIG_MIGRATION_REGION_INDEX && !vfmig_has_v1(vd)))
 			return -EINVAL;
 		if (info.index == VFMIG_MIGRATION_REGION_INDEX)
 			return vfmig_layout_region_info(vd, &info, uarg);

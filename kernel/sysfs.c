@@ -321,6 +321,48 @@ static ssize_t fault_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(fault);
 
+static const char *const protocol_names[] = {
+	[VFMIG_PROTO_V1] = "v1",
+	[VFMIG_PROTO_V2] = "v2",
+	[VFMIG_PROTO_BOTH] = "both",
+};
+
+static ssize_t protocol_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	enum vfmig_protocol p;
+
+	mutex_lock(&vd->lock);
+	p = vd->protocol;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%s\n", protocol_names[p]);
+}
+
+/*
+ * Which migration protocols the device offers: the v1 region, the v2
+ * feature or both.  Like the layout knobs, only while closed: what the
+ * device offers is fixed for as long as user space holds it open.
+ */
+static ssize_t protocol_store(struct device *dev, struct device_attribute *attr,
+			      const char *buf, size_t count)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	int p = sysfs_match_string(protocol_names, buf);
+
+	/* EBUSY before EINVAL, as the data section knobs answer. */
+	mutex_lock(&vd->lock);
+	if (vd->opened)
+		count = -EBUSY;
+	else if (p < 0)
+		count = -EINVAL;
+	else
+		vd->protocol = p;
+	mutex_unlock(&vd->lock);
+	return count;
+}
+static DEVICE_ATTR_RW(protocol);
+
 /* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
 static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
@@ -354,6 +396,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_generation.attr,
 	&dev_attr_device_state.attr,
 	&dev_attr_pending_bytes.attr,
+	&dev_attr_protocol.attr,
 	NULL,
 };
 

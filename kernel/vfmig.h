@@ -47,6 +47,13 @@ enum vfmig_policy {
 	VFMIG_POLICY_STRADDLE,		/* half in an area, half in the gap after it */
 };
 
+/* Which VFIO migration protocols the device offers (sysfs "protocol"). */
+enum vfmig_protocol {
+	VFMIG_PROTO_V1,			/* the v1 region only (default) */
+	VFMIG_PROTO_V2,			/* the v2 feature only */
+	VFMIG_PROTO_BOTH,		/* both at once */
+};
+
 /* An mdev type: what differs between kinds of vfmig device. */
 struct vfmig_type {
 	struct mdev_type type;		/* embedded; mdev core points at it */
@@ -111,6 +118,7 @@ struct vfmig_save {
 	u8 *rec;			/* record being emitted, unless built in place */
 	u32 rec_len, rec_pos;
 	__le64 *page_hash;		/* per page, as last sent; see payload.c */
+	bool wrapped;			/* the first pass over memory is done */
 	bool staged;			/* a chunk waits for its ack */
 	u64 staged_offset, staged_size;
 	unsigned int window;		/* next window index */
@@ -146,6 +154,11 @@ struct vfmig_dev {
 
 	struct vfmig_save save;
 	struct vfmig_resume resume;
+
+	/* Protocol v2; see migration_v2.c and datafile.c. */
+	enum vfmig_protocol protocol;	/* changes only while closed */
+	bool p2p;			/* v2 RUNNING_P2P / PRE_COPY_P2P */
+	struct vfmig_datafile *mig_file;	/* the live data file, if any */
 	enum vfmig_fault fault;
 	struct vfmig_dev_stats stats;
 
@@ -195,7 +208,18 @@ const char *vfmig_policy_name(enum vfmig_policy p);
 int vfmig_layout_parse(const char *buf, enum vfmig_layout *l, unsigned int *n);
 int vfmig_policy_parse(const char *buf, enum vfmig_policy *p);
 
-/* migration.c: the v1 migration region. */
+static inline bool vfmig_has_v1(const struct vfmig_dev *vd)
+{
+	return vd->protocol != VFMIG_PROTO_V2;
+}
+
+static inline bool vfmig_has_v2(const struct vfmig_dev *vd)
+{
+	return vd->protocol != VFMIG_PROTO_V1;
+}
+
+/* migration.c: the v1 migration region and the state machine both protocols drive. */
+int vfmig_mig_change_state(struct vfmig_dev *vd, u32 value);
 ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 		     u64 off, bool is_write);
 void vfmig_mig_reset(struct vfmig_dev *vd);
@@ -213,8 +237,23 @@ void vfmig_payload_resume_fail(struct vfmig_dev *vd);
 void vfmig_payload_resume_end(struct vfmig_dev *vd);
 int vfmig_payload_save_begin(struct vfmig_dev *vd);
 void vfmig_payload_save_end(struct vfmig_dev *vd);
+u64 vfmig_payload_stop_copy_size(struct vfmig_dev *vd);
+void vfmig_payload_precopy(struct vfmig_dev *vd, u64 *initial, u64 *dirty);
 void vfmig_dirty_mark(struct vfmig_dev *vd, u64 page);	/* for a running save */
 void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n);
+
+/* migration_v2.c: protocol v2 (vfio_migration_ops) on the same state machine. */
+void vfmig_v2_setup(struct vfmig_dev *vd);	/* at open: mig_ops per protocol */
+ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, char __user *buf, size_t len);
+ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_size,
+			      const char __user *buf, size_t len);
+int vfmig_v2_precopy_info(struct vfmig_dev *vd, u64 *initial, u64 *dirty);
+bool vfmig_v2_readable(struct vfmig_dev *vd);
+
+/* datafile.c: the saving and resuming files of protocol v2. */
+struct file *vfmig_datafile_open(struct vfmig_dev *vd, bool saving);
+void vfmig_datafile_sync(struct vfmig_dev *vd);	/* end a file whose session ended */
+void vfmig_datafile_wake(struct vfmig_dev *vd);	/* more to read, or state changed */
 
 /* dirty.c: the dirty data generator. */
 void vfmig_dirty_init(struct vfmig_dev *vd);

@@ -15,6 +15,10 @@
  * unload attempts while in use, open/close, fork with fds and mappings
  * inherited, real saved streams (sometimes damaged) fed to resuming devices,
  * and real migrations between the fuzzed devices with equal checksums.  The
+ * devices offer both protocols ("protocol" both): v2 operations set and get
+ * the migration state through VFIO_DEVICE_FEATURE, read, write, poll and
+ * close its data files (garbage and real streams), ask PRECOPY_INFO, and
+ * keep data files open across close, remove and unload attempts.  The
  * operation sequence is a function of the seed alone (it has its own PRNG
  * stream, which outcomes never shift): VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n>
  * repeat a run, and the phase prints a digest of its sequence.
@@ -38,6 +42,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
@@ -89,21 +94,21 @@ static bool chance(struct rng *r, unsigned int one_in)
 enum op_kind {
 	OP_RW, OP_STATE, OP_RESUME, OP_MMAP, OP_TOUCH, OP_MUNMAP, OP_IOCTL, OP_RESET,
 	OP_KNOB, OP_KNOB_READ, OP_PARAM, OP_OPEN, OP_CLOSE, OP_REMOVE, OP_UNLOAD,
-	OP_MIGRATE, OP_FORK, NR_OPS
+	OP_MIGRATE, OP_FORK, OP_V2, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"region-rw", "device_state", "resume-data_size", "mmap", "touch", "munmap", "ioctl",
 	"reset", "knob-write", "knob-read", "module-param", "open", "close", "remove",
-	"unload", "migrate", "fork",
+	"unload", "migrate", "fork", "v2",
 };
 
 /* Weights (per mille) of the single-threaded phase. */
 static const unsigned int op_weight[NR_OPS] = {
-	[OP_RW] = 300, [OP_STATE] = 110, [OP_RESUME] = 60, [OP_MMAP] = 60, [OP_TOUCH] = 50,
+	[OP_RW] = 250, [OP_STATE] = 110, [OP_RESUME] = 60, [OP_MMAP] = 60, [OP_TOUCH] = 50,
 	[OP_MUNMAP] = 30, [OP_IOCTL] = 90, [OP_RESET] = 20, [OP_KNOB] = 180,
 	[OP_KNOB_READ] = 30, [OP_PARAM] = 6, [OP_OPEN] = 20, [OP_CLOSE] = 30,
-	[OP_REMOVE] = 4, [OP_UNLOAD] = 5, [OP_MIGRATE] = 5, [OP_FORK] = 5,
+	[OP_REMOVE] = 4, [OP_UNLOAD] = 5, [OP_MIGRATE] = 5, [OP_FORK] = 5, [OP_V2] = 50,
 };
 
 static _Atomic unsigned long op_count[NR_OPS];
@@ -166,7 +171,33 @@ struct slot {
 	bool replayed;			/* a real stream was fed since */
 	uint64_t replay_ck;		/* its source's checksum */
 	unsigned int replay_next;	/* next chunk of it to feed */
+	/* A v2 data file; it may outlive the fd, the device and the slot's next device. */
+	bool has_dfd;
+	int dfd;
 };
+
+static bool have_pre_copy;	/* the kernel's VFIO has PRE_COPY (6.2+) */
+
+static void drop_dfd(struct slot *s)
+{
+	if (s->has_dfd)
+		close(s->dfd);
+	s->has_dfd = false;
+}
+
+/* A data file whose device was closed or removed is a dead end: ENODEV. */
+static void check_dfd_dead(struct slot *s, const char *after)
+{
+	uint8_t one = 0;
+
+	if (!s->has_dfd)
+		return;
+	/* A saving file is O_RDONLY, a resuming one O_WRONLY: the other call is EBADF. */
+	if (read(s->dfd, &one, 1) != -1 || (errno != ENODEV && errno != EBADF) ||
+	    (errno == EBADF && (write(s->dfd, &one, 1) != -1 || errno != ENODEV)))
+		FINDING("%s: data file still answers after %s: %s", s->uuid, after,
+			strerror(errno));
+}
 
 static unsigned int uuid_counter;
 
@@ -318,6 +349,8 @@ static int slot_create(struct slot *s)
 	}
 	s->exists = true;
 	s->rbase = false;
+	if (knob_write(s->uuid, "protocol", "both"))
+		return -EIO;
 	/* vfmig-large: keep its 16 MiB default out of the way under TCG. */
 	if (!strcmp(s->type, "vfmig-large") && !s->big &&
 	    knob_write(s->uuid, "state_size", "262144"))
@@ -371,6 +404,7 @@ static void check_after_last_close(struct slot *s, uint32_t before)
 			before & VFMIG_V1_STATE_MASK, after, e);
 	if ((after & VFMIG_V1_STATE_MASK) != VFMIG_V1_STATE_RESUMING)
 		check_resume_end(s, "close");
+	check_dfd_dead(s, "the last close");
 }
 
 /* Close the fd (mappings may keep the device open). */
@@ -400,6 +434,7 @@ static void slot_release(struct slot *s)
 	unmap_all(s);
 	if (held)
 		check_after_last_close(s, before);
+	drop_dfd(s);
 }
 
 static bool slot_held(const struct slot *s)
@@ -409,7 +444,8 @@ static bool slot_held(const struct slot *s)
 
 /* ---- values for knobs ---- */
 
-enum expect { EXPECT_ANY, EXPECT_OK, EXPECT_EINVAL, EXPECT_BUSY_IF_OPEN, EXPECT_SEED };
+enum expect { EXPECT_ANY, EXPECT_OK, EXPECT_EINVAL, EXPECT_BUSY_IF_OPEN, EXPECT_SEED,
+	      EXPECT_CONFIG, EXPECT_CONFIG_BAD };
 
 static size_t gen_garbage(struct rng *r, char *buf, size_t cap)
 {
@@ -502,6 +538,11 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 		return (size_t)snprintf(buf, cap, "%" PRIu64, chance(r, 2) ? rnd(r, 1 << 21) :
 					rnd64(r) >> rnd(r, 64));
 	}
+	if (!strcmp(name, "protocol")) {
+		/* Only "both": a v1-only or v2-only device would leave half the ops idle. */
+		*exp = chance(r, 2) ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
+		return (size_t)snprintf(buf, cap, "%s", *exp == EXPECT_CONFIG ? "both\n" : "v3");
+	}
 	if (!strcmp(name, "seed")) {
 		*exp = EXPECT_SEED;
 		return (size_t)snprintf(buf, cap, "%" PRIu64, rnd64(r));
@@ -586,6 +627,14 @@ static void fuzz_knob(struct rng *r, struct slot *s, bool open, bool exact, char
 			s->rbase = false;
 			zero_learn(s->uuid);	/* rule 4: a fresh device */
 		}
+		break;
+	case EXPECT_CONFIG:
+	case EXPECT_CONFIG_BAD:
+		/* A setting fixed while open: EBUSY first, then the value's verdict. */
+		if ((open && ret != -EBUSY) ||
+		    (exact && !open && ret != (exp == EXPECT_CONFIG ? 0 : -EINVAL)))
+			FINDING("%s: %s <- %s while %s: %s", s->uuid, name, buf,
+				open ? "open" : "closed", ret ? strerror(-ret) : "accepted");
 		break;
 	case EXPECT_SEED:
 		/* EBUSY exactly in stop-and-copy, RESUMING and ERROR. */
@@ -1233,6 +1282,8 @@ static void op_remove(struct ctx *c, struct slot *s)
 	s->exists = false;
 	if (!device_gone(s->uuid))
 		FINDING("%s: still present after remove", s->uuid);
+	/* Its data file, if any, stays open as a dead end. */
+	check_dfd_dead(s, "remove");
 	if (slot_create(s))
 		FINDING("re-create a %s device", s->type);
 }
@@ -1362,6 +1413,151 @@ out:
 	st_stream_free(&st);
 }
 
+/* ---- protocol v2 ---- */
+
+/* The v2 state that v1 state @v1 (and the P2P flag, unseen) shows as. */
+static bool v2_matches(uint32_t v1, uint32_t v2)
+{
+	switch (v1 & VFMIG_V1_STATE_MASK) {
+	case 0: return v2 == VFIO_DEVICE_STATE_STOP;
+	case 1: return v2 == VFIO_DEVICE_STATE_RUNNING || v2 == VFIO_DEVICE_STATE_RUNNING_P2P;
+	case 2: return v2 == VFIO_DEVICE_STATE_STOP_COPY;
+	case 3: return v2 == VFIO_DEVICE_STATE_PRE_COPY || v2 == VFIO_DEVICE_STATE_PRE_COPY_P2P ||
+		       (!have_pre_copy && v2 == 0xdead);	/* 6.1: no v2 name */
+	case 4: return v2 == VFIO_DEVICE_STATE_RESUMING;
+	case 6: return v2 == VFIO_DEVICE_STATE_ERROR;
+	}
+	return false;
+}
+
+static void op_v2_set(struct ctx *c, struct slot *s)
+{
+	uint32_t target = chance(&c->r, 8) ? (uint32_t)rnd64(&c->r) : rnd(&c->r, 9);
+	uint32_t before = state_of(&s->d), after;
+	bool bad = target == VFIO_DEVICE_STATE_ERROR || target > 7 ||
+		   (target >= 6 && !have_pre_copy) || (before & 7) == VFMIG_V1_STATE_ERROR;
+
+	/* 6.1, v1 pre-copy: a state v2 cannot name, refused as EBUSY first. */
+	if (!have_pre_copy && (before & 7) == 3)
+		bad = false;
+	int fd = -1, ret;
+
+	ret = v2_set(s->d.v.device, target, &fd);
+	after = state_of(&s->d);
+	if (fd >= 0) {
+		if (ret)
+			FINDING("%s: refused SET handed out fd %d", s->uuid, fd);
+		drop_dfd(s);
+		s->dfd = fd;
+		s->has_dfd = true;
+	}
+	if (bad && ret != -EINVAL)
+		FINDING("%s: v2 SET %u from %u: %s, not EINVAL", s->uuid, target, before,
+			ret ? strerror(-ret) : "accepted");
+	if (!ret && !v2_matches(after, target) && !(!have_pre_copy && (after & 7) == 3))
+		FINDING("%s: v2 SET %u accepted, v1 state %u", s->uuid, target, after);
+	if (!ret && v2_get(s->d.v.device) != target)
+		FINDING("%s: v2 SET %u accepted, GET says %u", s->uuid, target,
+			v2_get(s->d.v.device));
+	/* Resume integrity as for v1 (op_state). */
+	if (!ret && (before & 7) != VFMIG_V1_STATE_RESUMING && target == VFIO_DEVICE_STATE_RESUMING)
+		enter_resuming(s);
+	if (!ret && (before & 7) == VFMIG_V1_STATE_RESUMING &&
+	    target != VFIO_DEVICE_STATE_RESUMING && s->rbase) {
+		if (!s->replayed)
+			FINDING("%s: v2 left RESUMING with no stream fed", s->uuid);
+		s->rbase = false;
+	}
+}
+
+static void op_v2_write(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+{
+	uint32_t before = state_of(&s->d);
+	ssize_t n;
+
+	if (st->n && chance(&c->r, 2)) {
+		/* A real stream, in pieces of any size. */
+		bool ok = true;
+
+		for (unsigned int i = 0; i < st->n && ok; i++) {
+			uint64_t done = 0;
+
+			while (ok && done < st->c[i].size) {
+				uint64_t len = 1 + rnd(&c->r, st->c[i].size - done);
+
+				n = write(s->dfd, st->c[i].data + done, len);
+				ok = n > 0;
+				done += ok ? (uint64_t)n : 0;
+			}
+		}
+		if (ok && s->rbase) {
+			s->replayed = true;
+			s->replay_ck = ck;
+		}
+		return;
+	}
+	n = 1 + rnd(&c->r, chance(&c->r, 4) ? BUF_LEN : 512);
+	fill_random(&c->r, c->buf, n);
+	n = write(s->dfd, c->buf, n);
+	/* Garbage refused on a live resuming file: the device is in ERROR. */
+	if (n < 0 && errno == EINVAL && (before & 7) == VFMIG_V1_STATE_RESUMING &&
+	    (state_of(&s->d) & 7) != VFMIG_V1_STATE_ERROR)
+		FINDING("%s: refused resume write left state %u", s->uuid, state_of(&s->d));
+}
+
+static void op_v2(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+{
+	uint64_t initial, dirty;
+	struct pollfd p;
+	ssize_t n;
+	size_t len;
+	int ret;
+
+	switch (rnd(&c->r, 10)) {
+	case 0:
+		if (!v2_matches(state_of(&s->d), v2_get(s->d.v.device)))
+			FINDING("%s: v2 GET %u, v1 state %u", s->uuid, v2_get(s->d.v.device),
+				state_of(&s->d));
+		return;
+	case 1:
+	case 2:
+	case 3:
+		op_v2_set(c, s);
+		return;
+	}
+	if (!s->has_dfd)
+		return;
+	switch (rnd(&c->r, 6)) {
+	case 0:
+	case 1:
+		len = chance(&c->r, 2) ? rnd(&c->r, 64) : rnd(&c->r, BUF_LEN);
+		n = read(s->dfd, c->buf, len);
+		if (n > (ssize_t)len)
+			FINDING("%s: read %zd of %zu", s->uuid, n, len);
+		if (n < 0 && errno == ENOMSG && (state_of(&s->d) & 7) != 3)
+			FINDING("%s: ENOMSG in state %u", s->uuid, state_of(&s->d));
+		break;
+	case 2:
+		op_v2_write(c, s, st, ck);
+		break;
+	case 3:
+		p = (struct pollfd){ .fd = s->dfd, .events = POLLIN | POLLOUT };
+		if (poll(&p, 1, 0) < 0)
+			FINDING("%s: poll on a data file: %s", s->uuid, strerror(errno));
+		break;
+	case 4:
+		ret = v2_precopy_info(s->dfd, &initial, &dirty);
+		if (ret && ret != -EINVAL && ret != -ENODEV && ret != -ENOTTY)
+			FINDING("%s: PRECOPY_INFO: %s", s->uuid, strerror(-ret));
+		if (!ret && (state_of(&s->d) & 7) != 3)
+			FINDING("%s: PRECOPY_INFO answered in state %u", s->uuid, state_of(&s->d));
+		break;
+	default:
+		drop_dfd(s);
+		break;
+	}
+}
+
 /* ---- phases ---- */
 
 static const char *const slot_types[NSLOTS] = {
@@ -1387,7 +1583,7 @@ static enum op_kind pick_op(struct rng *r)
 static bool needs_fd(enum op_kind k)
 {
 	return k == OP_RW || k == OP_STATE || k == OP_RESUME || k == OP_MMAP ||
-	       k == OP_IOCTL || k == OP_RESET;
+	       k == OP_IOCTL || k == OP_RESET || k == OP_V2;
 }
 
 static void print_counts(const char *phase, unsigned long ops, double secs)
@@ -1443,6 +1639,7 @@ static int test_fuzz_single(void)
 	st_remove_all();
 	uuid_counter = 0;
 	CHECK(ctx_init(&c, seed, true), "memory");
+	have_pre_copy = v2_kernel_has_pre_copy();
 	for (unsigned int k = 0; k < NSLOTS; k++) {
 		slots[k].type = slot_types[k];
 		CHECK(slot_create(&slots[k]) == 0, "create slot %u", k);
@@ -1542,6 +1739,9 @@ static int test_fuzz_single(void)
 			break;
 		case OP_FORK:
 			op_fork(&c, s);
+			break;
+		case OP_V2:
+			op_v2(&c, s, &last_stream[(s - slots) / 2], last_stream_ck[(s - slots) / 2]);
 			break;
 		case OP_MIGRATE: {
 			unsigned int a = rnd(&c.r, NSLOTS), b = a ^ 1;	/* same type */

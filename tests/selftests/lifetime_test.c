@@ -11,6 +11,10 @@
  * gives afterwards.  A mismatch is reported per cell and the walk goes on, so
  * one run lists every cell where the kernel and the table disagree.
  *
+ * The v2 situations drive a "both" device through VFIO_DEVICE_FEATURE with a
+ * data file open (PRE_COPY only where the kernel has it); after each cell a
+ * data file whose session is over (device closed, error) must answer ENODEV.
+ *
  * Rules the table follows (see device.md): no migration session outlives the
  * last close of the device fd; a refused or abandoned resume that had applied
  * anything leaves the device cleared (all-zero memory and registers, the
@@ -212,32 +216,51 @@ enum sit {
 	S_RESUME_FAILED,	/* open, RESUMING, END digest refused */
 	S_RESUMED,		/* open, RESUMING, END verified, not started */
 	S_ERROR,		/* open, error state */
+	S_V2_P2P,		/* v2: open, RUNNING_P2P */
+	S_V2_PRECOPY,		/* v2: PRE_COPY, saving file open, one read (6.2+) */
+	S_V2_STOPCOPY,		/* v2: STOP_COPY, saving file open, one read */
+	S_V2_RESUMING,		/* v2: RESUMING, HEADER + PAGES written, no END */
+	S_V2_RESUME_FAILED,	/* v2: END digest refused: the device is in ERROR */
+	S_V2_RESUMED,		/* v2: RESUMING, END verified, not started */
 	S_C_PRECOPY,		/* closed in pre-copy */
 	S_C_STOPCOPY,		/* closed in stop-and-copy */
 	S_C_RESUMING,		/* closed with a partial resume */
 	S_C_RESUMED,		/* closed with a verified resume not started */
 	S_C_ERROR,		/* closed in the error state */
+	S_C_V2_STOPCOPY,	/* v2: closed in STOP_COPY, saving file still open */
+	S_C_V2_RESUMING,	/* v2: closed with a partial resume, its file open */
+	S_C_V2_RESUMED,		/* v2: closed with a verified resume, its file open */
 	S_COUNT,
 };
 
 static const char *const sit_name[S_COUNT] = {
 	"idle", "open-running", "running+dirty", "open-stop", "pre-copy", "stop-and-copy",
-	"resuming", "resume-refused", "resume-complete", "error", "closed-after-pre-copy",
-	"closed-after-stop-and-copy", "closed-after-partial-resume",
-	"closed-after-complete-resume", "closed-in-error",
+	"resuming", "resume-refused", "resume-complete", "error", "v2-running-p2p",
+	"v2-pre-copy", "v2-stop-copy", "v2-resuming", "v2-resume-refused", "v2-resume-complete",
+	"closed-after-pre-copy", "closed-after-stop-and-copy", "closed-after-partial-resume",
+	"closed-after-complete-resume", "closed-in-error", "v2-closed-in-stop-copy",
+	"v2-closed-after-partial-resume", "v2-closed-after-complete-resume",
 };
 
 static bool sit_open(enum sit s)
 {
-	return s >= S_RUNNING && s <= S_ERROR;
+	return s >= S_RUNNING && s <= S_V2_RESUMED;
+}
+
+static bool sit_v2(enum sit s)
+{
+	return (s >= S_V2_P2P && s <= S_V2_RESUMED) || s >= S_C_V2_STOPCOPY;
 }
 
 /* device_state each situation shows (after close: the contract's rules). */
 static const uint32_t sit_state[S_COUNT] = {
 	[S_IDLE] = 1, [S_RUNNING] = 1, [S_DIRTY] = 1, [S_STOP] = 0, [S_PRECOPY] = 3,
 	[S_STOPCOPY] = 2, [S_RESUMING] = 4, [S_RESUME_FAILED] = 4, [S_RESUMED] = 4,
-	[S_ERROR] = 6, [S_C_PRECOPY] = 1, [S_C_STOPCOPY] = 0, [S_C_RESUMING] = 0,
-	[S_C_RESUMED] = 0, [S_C_ERROR] = 6,
+	[S_ERROR] = 6, [S_V2_P2P] = 1, [S_V2_PRECOPY] = 3, [S_V2_STOPCOPY] = 2,
+	[S_V2_RESUMING] = 4, [S_V2_RESUME_FAILED] = 6, [S_V2_RESUMED] = 4,
+	[S_C_PRECOPY] = 1, [S_C_STOPCOPY] = 0, [S_C_RESUMING] = 0,
+	[S_C_RESUMED] = 0, [S_C_ERROR] = 6, [S_C_V2_STOPCOPY] = 0, [S_C_V2_RESUMING] = 0,
+	[S_C_V2_RESUMED] = 0,
 };
 
 /* Checksums: the device's own seeded state, the source's, a cleared device's. */
@@ -247,13 +270,17 @@ static const enum sum sit_sum[S_COUNT] = {
 	[S_IDLE] = SUM_OWN, [S_RUNNING] = SUM_OWN, [S_DIRTY] = SUM_ANY, [S_STOP] = SUM_OWN,
 	[S_PRECOPY] = SUM_OWN, [S_STOPCOPY] = SUM_OWN, [S_RESUMING] = SUM_ANY,
 	[S_RESUME_FAILED] = SUM_ZERO, [S_RESUMED] = SUM_SRC, [S_ERROR] = SUM_OWN,
+	[S_V2_P2P] = SUM_OWN, [S_V2_PRECOPY] = SUM_OWN, [S_V2_STOPCOPY] = SUM_OWN,
+	[S_V2_RESUMING] = SUM_ANY, [S_V2_RESUME_FAILED] = SUM_ZERO, [S_V2_RESUMED] = SUM_SRC,
 	[S_C_PRECOPY] = SUM_OWN, [S_C_STOPCOPY] = SUM_OWN, [S_C_RESUMING] = SUM_ZERO,
-	[S_C_RESUMED] = SUM_SRC, [S_C_ERROR] = SUM_OWN,
+	[S_C_RESUMED] = SUM_SRC, [S_C_ERROR] = SUM_OWN, [S_C_V2_STOPCOPY] = SUM_OWN,
+	[S_C_V2_RESUMING] = SUM_ZERO, [S_C_V2_RESUMED] = SUM_SRC,
 };
 
 struct walk {
 	struct dev t;		/* the device under test, vfmig-small 64 KiB */
 	bool open;
+	int dfd;		/* a v2 data file, or -1 */
 	struct stream s;	/* a whole stream of the source */
 	uint64_t own, src, zero, seed7;
 	unsigned int cells, bad;
@@ -278,6 +305,67 @@ static void wclose(struct walk *w)
 	w->open = false;
 }
 
+static void wclose_data(struct walk *w)
+{
+	if (w->dfd >= 0)
+		close(w->dfd);
+	w->dfd = -1;
+}
+
+/* Write @len bytes to the v2 resuming file; 0 or the first -errno. */
+static int feed2(int fd, const uint8_t *p, uint64_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return n ? -errno : -EIO;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Drive the open "both" device into v2 situation @s, its data file in w->dfd. */
+static int enter_v2(struct walk *w, enum sit s)
+{
+	int fd = w->t.v.device, ret;
+	uint64_t endr = end_rec(&w->s);
+	uint8_t one, *bad;
+
+	switch (s) {
+	case S_V2_P2P:
+		return v2_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL);
+	case S_V2_PRECOPY:
+		ret = v2_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &w->dfd);
+		return ret || read(w->dfd, &one, 1) != 1;
+	case S_V2_STOPCOPY:
+	case S_C_V2_STOPCOPY:
+		ret = v2_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &w->dfd);
+		return ret || read(w->dfd, &one, 1) != 1;
+	case S_V2_RESUMING:
+	case S_C_V2_RESUMING:
+		ret = v2_set(fd, VFIO_DEVICE_STATE_RESUMING, &w->dfd);
+		return ret || feed2(w->dfd, w->s.buf, endr);
+	case S_V2_RESUME_FAILED:
+		bad = malloc(w->s.len - endr);
+		if (!bad)
+			return -1;
+		memcpy(bad, w->s.buf + endr, w->s.len - endr);
+		bad[w->s.len - endr - 1] ^= 0x01;	/* the END digest */
+		ret = v2_set(fd, VFIO_DEVICE_STATE_RESUMING, &w->dfd) ||
+		      feed2(w->dfd, w->s.buf, endr) || feed2(w->dfd, bad, w->s.len - endr) != -EINVAL;
+		free(bad);
+		return ret;
+	case S_V2_RESUMED:
+	case S_C_V2_RESUMED:
+		ret = v2_set(fd, VFIO_DEVICE_STATE_RESUMING, &w->dfd);
+		return ret || feed2(w->dfd, w->s.buf, w->s.len);
+	default:
+		return -1;
+	}
+}
+
 /* Drive the device under test into @s from whatever it was left in. */
 static int enter(struct walk *w, enum sit s)
 {
@@ -286,9 +374,11 @@ static int enter(struct walk *w, enum sit s)
 	uint8_t *bad;
 	int ret;
 
+	wclose_data(w);
 	wclose(w);
 	if (st_knob_write_raw(d->uuid, "data_size", "16384") || st_knob_write_raw(d->uuid, "mmap_layout", "none") ||
-	    st_knob_write_raw(d->uuid, "data_offset_policy", "fixed")) {
+	    st_knob_write_raw(d->uuid, "data_offset_policy", "fixed") ||
+	    st_knob_write_raw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1")) {
 		tap_diag("%s: restoring the layout knobs failed", sit_name[s]);
 		return -1;
 	}
@@ -299,6 +389,12 @@ static int enter(struct walk *w, enum sit s)
 	    st_knob_write_raw(d->uuid, "seed", "5")) {
 		tap_diag("%s: reset + seed failed", sit_name[s]);
 		return -1;
+	}
+	if (sit_v2(s)) {
+		ret = enter_v2(w, s);
+		if (!ret && !sit_open(s))
+			wclose(w);	/* the data file stays open */
+		return ret;
 	}
 	switch (s) {
 	case S_IDLE:
@@ -374,6 +470,9 @@ static const struct row rows[] = {
 	{ "mmap_layout", "sparse:1", false, R_CONFIG },
 	{ "data_offset_policy", "rotate", true, R_CONFIG },
 	{ "data_offset_policy", "bogus", false, R_CONFIG },
+	{ "protocol", "v2", true, R_CONFIG },
+	{ "protocol", "both", true, R_CONFIG },
+	{ "protocol", "v3", false, R_CONFIG },
 	{ "state_size", "65536", true, R_STATE_SIZE },
 	{ "state_size", "4095", false, R_STATE_SIZE },
 	{ "state_size", "x", false, R_STATE_SIZE },
@@ -450,7 +549,7 @@ static void expect(enum sit s, const struct row *r, int *ret, uint32_t *state, e
 		 * An abandoned resume is cleared, a verified one that never ran
 		 * too: the error state aborts the migration.
 		 */
-		if (s == S_RESUMING || s == S_RESUMED)
+		if (s == S_RESUMING || s == S_RESUMED || s == S_V2_RESUMING || s == S_V2_RESUMED)
 			*sum = SUM_ZERO;
 		break;
 	case R_RO:
@@ -494,6 +593,8 @@ static int walk_cell(struct walk *w, enum sit s, const struct row *r)
 	enum sum want_sum;
 	int want, got;
 
+	if (s == S_V2_PRECOPY && !v2_kernel_has_pre_copy())
+		return 0;	/* 6.1: no PRE_COPY */
 	if (enter(w, s)) {
 		cell_bad(w, s, r, "could not enter the situation");
 		return -1;
@@ -534,6 +635,16 @@ static int walk_cell(struct walk *w, enum sit s, const struct row *r)
 				 (unsigned long long)got_sum,
 				 (unsigned long long)sum_want(w, want_sum, entry));
 	}
+	/* A data file outlives its session only as a dead end. */
+	if (w->dfd >= 0 && (!sit_open(s) || got_state == ST_ERROR)) {
+		uint8_t one = 0;
+		ssize_t n = s == S_V2_PRECOPY || s == S_V2_STOPCOPY || s == S_C_V2_STOPCOPY ?
+			    read(w->dfd, &one, 1) : write(w->dfd, &one, 1);
+
+		if (n != -1 || errno != ENODEV)
+			cell_bad(w, s, r, "data file answered %zd (%s), table says ENODEV", n,
+				 n < 0 ? strerror(errno) : "data");
+	}
 	if (r->kind == R_FAULT && !got) {
 		char f[32] = "";
 
@@ -548,6 +659,7 @@ static int walk_setup(struct walk *w)
 	struct dev a;
 
 	memset(w, 0, sizeof(*w));
+	w->dfd = -1;
 	st_remove_all();
 	if (make_dev(&w->t, "vfmig-small", 1, NULL))
 		return -1;
@@ -583,6 +695,7 @@ static int walk_situations(enum sit first, enum sit last)
 	for (enum sit s = first; s <= last; s++)
 		for (size_t i = 0; i < TAP_COUNT(rows); i++)
 			walk_cell(&w, s, &rows[i]);
+	wclose_data(&w);
 	wclose(&w);
 	stream_free(&w.s);
 	st_remove_all();
@@ -602,9 +715,14 @@ static int test_table_resume(void)
 	return walk_situations(S_RESUMING, S_ERROR);
 }
 
+static int test_table_v2(void)
+{
+	return walk_situations(S_V2_P2P, S_V2_RESUMED);
+}
+
 static int test_table_closed(void)
 {
-	return walk_situations(S_C_PRECOPY, S_C_ERROR);
+	return walk_situations(S_C_PRECOPY, S_C_V2_RESUMED);
 }
 
 /* The device being removed: remove blocks until close; the knobs are gone. */
@@ -1114,6 +1232,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST_TIMEOUT(test_table_open, 120),
 	TAP_TEST_TIMEOUT(test_table_resume, 120),
+	TAP_TEST_TIMEOUT(test_table_v2, 120),
 	TAP_TEST_TIMEOUT(test_table_closed, 120),
 	TAP_TEST(test_table_removing),
 	TAP_TEST(test_resize_after_resuming),

@@ -4,6 +4,9 @@
 #include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <endian.h>
@@ -362,4 +365,88 @@ bool rec_magic_ok(const uint8_t *p)
 
 	memcpy(&magic, p, sizeof(magic));
 	return le32toh(magic) == VFMIG_PAYLOAD_REC_MAGIC;
+}
+
+int v2_flags(int devfd, uint64_t *flags)
+{
+	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_migration)];
+	struct vfio_device_feature *f = (void *)b;
+
+	memset(b, 0, sizeof(b));
+	f->argsz = sizeof(b);
+	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+	if (ioctl(devfd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	*flags = ((struct vfio_device_feature_migration *)(void *)f->data)->flags;
+	return 0;
+}
+
+int v2_set(int devfd, uint32_t state, int *data_fd)
+{
+	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_mig_state)];
+	struct vfio_device_feature *f = (void *)b;
+	struct vfio_device_feature_mig_state *m = (void *)f->data;
+
+	memset(b, 0, sizeof(b));
+	f->argsz = sizeof(b);
+	f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
+	m->device_state = state;
+	m->data_fd = -1;
+	if (data_fd)
+		*data_fd = -1;
+	if (ioctl(devfd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	if (data_fd)
+		*data_fd = m->data_fd;
+	else if (m->data_fd >= 0)
+		close(m->data_fd);
+	return 0;
+}
+
+uint32_t v2_get(int devfd)
+{
+	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(struct vfio_device_feature_mig_state)];
+	struct vfio_device_feature *f = (void *)b;
+
+	memset(b, 0, sizeof(b));
+	f->argsz = sizeof(b);
+	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
+	if (ioctl(devfd, VFIO_DEVICE_FEATURE, f))
+		return 0xdead;
+	return ((struct vfio_device_feature_mig_state *)(void *)f->data)->device_state;
+}
+
+int v2_data_size(int devfd, uint64_t *len)
+{
+	uint8_t b[sizeof(struct vfio_device_feature) + sizeof(uint64_t)];
+	struct vfio_device_feature *f = (void *)b;
+
+	memset(b, 0, sizeof(b));
+	f->argsz = sizeof(b);
+	f->flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE;
+	if (ioctl(devfd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(len, f->data, sizeof(*len));
+	return 0;
+}
+
+int v2_precopy_info(int datafd, uint64_t *initial, uint64_t *dirty)
+{
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+
+	if (ioctl(datafd, VFIO_MIG_GET_PRECOPY_INFO, &info))
+		return -errno;
+	*initial = info.initial_bytes;
+	*dirty = info.dirty_bytes;
+	return 0;
+}
+
+bool v2_kernel_has_pre_copy(void)
+{
+	unsigned int maj = 0, min = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj > 6 || (maj == 6 && min >= 2);
 }

@@ -111,4 +111,37 @@ void sleep_ms(unsigned int ms);
 /* A device payload record header starts at @p (include/vfmig/payload.h). */
 bool rec_magic_ok(const uint8_t *p);
 
+/*
+ * VFIO migration protocol v2 on a device fd.  The build host's uapi header
+ * may be 6.1's, which lacks the 6.2+ names: they are given here by value.
+ */
+#include <linux/vfio.h>
+#ifndef VFIO_MIGRATION_PRE_COPY
+#define VFIO_MIGRATION_PRE_COPY		(1 << 2)
+#define VFIO_DEVICE_STATE_PRE_COPY	6
+#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
+struct vfio_precopy_info {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 initial_bytes;
+	__aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+#endif
+/* VFIO_DEVICE_FEATURE_MIGRATION's flags; 0 or -errno. */
+int v2_flags(int devfd, uint64_t *flags);
+/* SET the state; *data_fd (if non-NULL) gets the new data file or -1; 0 or -errno. */
+int v2_set(int devfd, uint32_t state, int *data_fd);
+/* GET the state, 0xdead if refused. */
+uint32_t v2_get(int devfd);
+/* VFIO_DEVICE_FEATURE_MIG_DATA_SIZE; 0 or -errno. */
+int v2_data_size(int devfd, uint64_t *len);
+/* VFIO_MIG_GET_PRECOPY_INFO on a data file; 0 or -errno. */
+int v2_precopy_info(int datafd, uint64_t *initial, uint64_t *dirty);
+/* True on kernels whose VFIO has PRE_COPY (6.2 and later). */
+bool v2_kernel_has_pre_copy(void);
+
 #endif /* VFMIG_SELFTEST_UTIL_H */

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfmig v2 data files: the saving and resuming files a migration state
+ * change hands user space (an anon inode each, a stream: no offsets).
+ *
+ * Lifetimes: a file pins the vfio_device's struct device (so struct
+ * vfmig_dev and its lock outlive a remove) and, through its fops owner,
+ * the module.  It is live only while it is vd->mig_file: any transition
+ * that ends its session, a reset, the error state or the device's last
+ * close cut it off (vfmig_datafile_sync), after which every call answers
+ * -ENODEV and poll reports EPOLLHUP | EPOLLERR.  The device never points
+ * at a file that was released.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "compat.h"
+#include "vfmig.h"
+
+/* A resuming file copies user data through this many bytes at a time. */
+#define VFMIG_DF_BOUNCE		(64U << 10)
+
+struct vfmig_datafile {
+	struct vfmig_dev *vd;
+	bool saving;
+	wait_queue_head_t wq;		/* poll: data, end of stream, cut off */
+	u8 *bounce;			/* resuming files only */
+};
+
+static ssize_t vfmig_df_read(struct file *filp, char __user *buf, size_t len, loff_t *pos)
+{
+	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_dev *vd = df->vd;
+	ssize_t ret;
+
+	if (!df->saving)
+		return -EINVAL;
+	mutex_lock(&vd->lock);
+	ret = vd->mig_file == df ? vfmig_v2_save_read(vd, buf, len) : -ENODEV;
+	mutex_unlock(&vd->lock);
+	return ret;
+}
+
+static ssize_t vfmig_df_write(struct file *filp, const char __user *buf, size_t len,
+			      loff_t *pos)
+{
+	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_dev *vd = df->vd;
+	ssize_t ret;
+
+	if (df->saving)
+		return -EINVAL;
+	mutex_lock(&vd->lock);
+	ret = vd->mig_file == df ?
+	      vfmig_v2_resume_write(vd, df->bounce, VFMIG_DF_BOUNCE, buf, len) : -ENODEV;
+	mutex_unlock(&vd->lock);
+	return ret;
+}
+
+static __poll_t vfmig_df_poll(struct file *filp, struct poll_table_struct *wait)
+{
+	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_dev *vd = df->vd;
+	__poll_t mask = 0;
+
+	poll_wait(filp, &df->wq, wait);
+	mutex_lock(&vd->lock);
+	if (vd->mig_file != df)
+		mask = EPOLLHUP | EPOLLERR;
+	else if (!df->saving)
+		mask = EPOLLOUT | EPOLLWRNORM;
+	else if (vfmig_v2_readable(vd))
+		mask = EPOLLIN | EPOLLRDNORM;
+	mutex_unlock(&vd->lock);
+	return mask;
+}
+
+static long vfmig_df_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+#if VFMIG_HAVE_PRE_COPY
+	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_dev *vd = df->vd;
+	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
+	struct vfio_precopy_info info;
+	u64 initial, dirty;
+	int ret;
+
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	mutex_lock(&vd->lock);
+	if (vd->mig_file != df)
+		ret = -ENODEV;
+	else if (!df->saving)
+		ret = -EINVAL;
+	else
+		ret = vfmig_v2_precopy_info(vd, &initial, &dirty);
+	mutex_unlock(&vd->lock);
+	if (ret)
+		return ret;
+	info.flags = 0;
+	info.initial_bytes = initial;
+	info.dirty_bytes = dirty;
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+#else
+	return -ENOTTY;		/* 6.1: no VFIO_MIG_GET_PRECOPY_INFO */
+#endif
+}
+
+static int vfmig_df_release(struct inode *inode, struct file *filp)
+{
+	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_dev *vd = df->vd;
+
+	mutex_lock(&vd->lock);
+	if (vd->mig_file == df)
+		vd->mig_file = NULL;
+	mutex_unlock(&vd->lock);
+	if (df->bounce)
+		vfmig_kvfree(df->bounce, VFMIG_DF_BOUNCE);
+	vfmig_kfree(df, sizeof(*df));
+	/* May be the last reference: the device is freed here after a remove. */
+	vfio_put_device(&vd->vdev);
+	return 0;
+}
+
+static const struct file_operations vfmig_df_fops = {
+	.owner = THIS_MODULE,
+	.read = vfmig_df_read,
+	.write = vfmig_df_write,
+	.poll = vfmig_df_poll,
+	.unlocked_ioctl = vfmig_df_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = vfmig_df_release,
+};
+
+/* Cut off the current file, if any: its calls fail from now on. */
+static void vfmig_datafile_cut(struct vfmig_dev *vd)
+{
+	struct vfmig_datafile *df = vd->mig_file;
+
+	if (!df)
+		return;
+	vd->mig_file = NULL;
+	wake_up_all(&df->wq);
+}
+
+/*
+ * A file for the session that just began (lock held); it replaces any
+ * older one.  The caller hands it to the core, which installs an fd.
+ */
+struct file *vfmig_datafile_open(struct vfmig_dev *vd, bool saving)
+{
+	struct vfmig_datafile *df;
+	struct file *filp;
+
+	lockdep_assert_held(&vd->lock);
+	df = vfmig_kzalloc(sizeof(*df));
+	if (!df)
+		return ERR_PTR(-ENOMEM);
+	df->vd = vd;
+	df->saving = saving;
+	init_waitqueue_head(&df->wq);
+	if (!saving) {
+		df->bounce = vfmig_kvmalloc(VFMIG_DF_BOUNCE);
+		if (!df->bounce) {
+			vfmig_kfree(df, sizeof(*df));
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	filp = anon_inode_getfile(saving ? "vfmig_save" : "vfmig_resume", &vfmig_df_fops, df,
+				  saving ? O_RDONLY : O_WRONLY);
+	if (IS_ERR(filp)) {
+		if (df->bounce)
+			vfmig_kvfree(df->bounce, VFMIG_DF_BOUNCE);
+		vfmig_kfree(df, sizeof(*df));
+		return filp;
+	}
+	stream_open(filp->f_inode, filp);
+	get_device(&vd->vdev.device);
+	vfmig_datafile_cut(vd);
+	vd->mig_file = df;
+	return filp;
+}
+
+/* Lock held: a file whose session is over is cut off. */
+void vfmig_datafile_sync(struct vfmig_dev *vd)
+{
+	struct vfmig_datafile *df = vd->mig_file;
+
+	if (df && !(df->saving ? vd->save.active : vd->resume.active))
+		vfmig_datafile_cut(vd);
+}
+
+/* Lock held: wake pollers (more data, the end of pre-copy). */
+void vfmig_datafile_wake(struct vfmig_dev *vd)
+{
+	if (vd->mig_file)
+		wake_up_all(&vd->mig_file->wq);
+}
