@@ -1470,7 +1470,7 @@ static void op_v2_set(struct ctx *c, struct slot *s)
 	}
 }
 
-static void op_v2_write(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+static void op_v2_write(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	uint32_t before = state_of(&s->d);
 	ssize_t n;
@@ -1505,7 +1505,7 @@ static void op_v2_write(struct ctx *c, struct slot *s, const struct stream *st, 
 		FINDING("%s: refused resume write left state %u", s->uuid, state_of(&s->d));
 }
 
-static void op_v2(struct ctx *c, struct slot *s, const struct stream *st, uint64_t ck)
+static void op_v2(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	uint64_t initial, dirty;
 	struct pollfd p;

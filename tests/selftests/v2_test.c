@@ -618,7 +618,6 @@ static int test_faults(void)
 /* Data files outlive the device fd and the mdev; they pin the module. */
 static int test_file_lifetimes(void)
 {
-	struct vfmig_err err = { 0 };
 	struct v2dev a;
 	char one;
 	int sfd, ret;
@@ -630,10 +629,10 @@ static int test_file_lifetimes(void)
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after device close: %s",
 	      strerror(errno));
 	/* The mdev removed under it. */
-	CHECK(vfmig_mdev_remove(a.uuid, &err) == 0, "remove: %s", err.msg);
+	CHECK(vfmig_mdev_remove(st_ctx(), a.uuid) == 0, "remove: %s", st_err());
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after remove");
 	/* The module cannot go while the file is open. */
-	ret = vfmig_module_unload(&err);
+	ret = vfmig_module_unload(st_ctx());
 	CHECK(ret == -EBUSY, "module unload under an open data file: %d", ret);
 	close(sfd);
 	/* Resuming file closed after the device fd. */
