@@ -67,7 +67,8 @@ static int dev_open(struct vfmig_session *s, const char *uuid, struct vfmig_err 
 	vfmig_pciconf_ops(&sd->config, &sd->vfio);
 	if (sd->proto == VFMIG_PROTOCOL_V2) {
 		v2o.config = &sd->config;
-		sd->v2 = vfmig_v2dev_new(sd->vfio.device, sd->vfio.uuid, flags, &v2o, err);
+		sd->v2 = vfmig_v2dev_new(&vfmig_v2_vfio_ops, &sd->vfio, sd->vfio.uuid, flags, &v2o,
+					 err);
 		if (!sd->v2)
 			return err->code ? err->code : -ENOMEM;
 		vfmig_log(s->ctx, VFMIG_LOG_INFO, "device %s: opened as instance %u (protocol v2, %s)",

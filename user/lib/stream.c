@@ -753,6 +753,10 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 			vfmig_section_type_name(sec.type), sec.id, sec.idstr, sec.instance);
 		if (sec.type == VFMIG_SECTION_START || sec.type == VFMIG_SECTION_FULL)
 			fprintf(out, " version %u", sec.version);
+		/* A vfmig device's section version is the protocol that saved it. */
+		if (sec.type == VFMIG_SECTION_START && !strcmp(sec.idstr, "vfmig") &&
+		    (sec.version == 1 || sec.version == 2))
+			fprintf(out, " (protocol v%u)", sec.version);
 		fprintf(out, ":%s %" PRIu64 " chunks, %" PRIu64 " data bytes",
 			s.setup ? " setup," : "", s.chunks, s.data_bytes);
 		if (s.config_blobs)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "v2.h"
+#include "vfio.h"
 
 /* struct vfio_device_feature followed by the feature's payload. */
 struct feature_buf {
@@ -122,3 +123,32 @@ const char *vfmig_protocols_name(bool v1, bool v2)
 		return "v1 v2";
 	return v1 ? "v1" : v2 ? "v2" : "none";
 }
+
+static int vfio_get_state(void *opaque, uint32_t *state, struct vfmig_err *err)
+{
+	return vfmig_v2_get_state(((struct vfmig_vfio_dev *)opaque)->device, state, err);
+}
+
+static int vfio_set_state(void *opaque, uint32_t state, int *data_fd, struct vfmig_err *err)
+{
+	return vfmig_v2_set_state(((struct vfmig_vfio_dev *)opaque)->device, state, data_fd, err);
+}
+
+static int vfio_precopy_info(void *opaque, int data_fd, uint64_t *initial, uint64_t *dirty,
+			     struct vfmig_err *err)
+{
+	(void)opaque;
+	return vfmig_v2_precopy_info(data_fd, initial, dirty, err);
+}
+
+static int vfio_reset(void *opaque, struct vfmig_err *err)
+{
+	return vfmig_vfio_reset(opaque, err);
+}
+
+const struct vfmig_v2_ops vfmig_v2_vfio_ops = {
+	.get_state = vfio_get_state,
+	.set_state = vfio_set_state,
+	.precopy_info = vfio_precopy_info,
+	.reset = vfio_reset,
+};

@@ -28,6 +28,18 @@ int vfmig_v2_data_size(int device, uint64_t *len, struct vfmig_err *err);
 int vfmig_v2_precopy_info(int data_fd, uint64_t *initial, uint64_t *dirty,
 			  struct vfmig_err *err);
 const char *vfmig_v2_state_name(uint32_t state);
+
+/* What v2dev needs of a device, so a unit test can stand in for VFIO. */
+struct vfmig_v2_ops {
+	int (*get_state)(void *opaque, uint32_t *state, struct vfmig_err *err);
+	int (*set_state)(void *opaque, uint32_t state, int *data_fd, struct vfmig_err *err);
+	int (*precopy_info)(void *opaque, int data_fd, uint64_t *initial, uint64_t *dirty,
+			    struct vfmig_err *err);
+	int (*reset)(void *opaque, struct vfmig_err *err);
+};
+
+/* The real thing; opaque is the struct vfmig_vfio_dev. */
+extern const struct vfmig_v2_ops vfmig_v2_vfio_ops;
 /* "v1", "v2", "v1 v2" or "none": what a device offers. */
 const char *vfmig_protocols_name(bool v1, bool v2);
 

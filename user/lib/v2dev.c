@@ -4,14 +4,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "v2.h"
 #include "v2dev.h"
 
 struct vfmig_v2dev {
-	int device;
+	const struct vfmig_v2_ops *ops;
+	void *opaque;
 	const char *name;
 	uint64_t flags;		/* VFIO_MIGRATION_* */
 	const struct vfmig_v1dev_config_ops *config;
@@ -24,7 +24,8 @@ struct vfmig_v2dev {
 	struct vfmig_v1dev_counters cnt;
 };
 
-struct vfmig_v2dev *vfmig_v2dev_new(int device, const char *name, uint64_t flags,
+struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque,
+				    const char *name, uint64_t flags,
 				    const struct vfmig_v2dev_opts *o, struct vfmig_err *err)
 {
 	size_t bounce = o && o->bounce_size ? o->bounce_size : VFMIG_V2DEV_BOUNCE_DEFAULT;
@@ -47,7 +48,8 @@ struct vfmig_v2dev *vfmig_v2dev_new(int device, const char *name, uint64_t flags
 		vfmig_err_set(err, -ENOMEM, "%s: out of memory", name);
 		return NULL;
 	}
-	dev->device = device;
+	dev->ops = ops;
+	dev->opaque = opaque;
 	dev->name = name;
 	dev->flags = flags;
 	dev->bounce_len = bounce;
@@ -89,7 +91,7 @@ static int set_state(struct vfmig_v2dev *dev, uint32_t state, const char *step,
 {
 	int fd, ret;
 
-	ret = vfmig_v2_set_state(dev->device, state, &fd, err);
+	ret = dev->ops->set_state(dev->opaque, state, &fd, err);
 	if (ret)
 		return fail(dev, ret, step, err);
 	if (fd >= 0) {
@@ -188,7 +190,7 @@ static int v2dev_pending(void *opaque, uint64_t *pending, struct vfmig_save_io *
 	*pending = dev->pending = 0;
 	if (!dev->precopy)
 		return 0;
-	ret = vfmig_v2_precopy_info(dev->data_fd, &initial, &dirty, io->err);
+	ret = dev->ops->precopy_info(dev->opaque, dev->data_fd, &initial, &dirty, io->err);
 	if (ret)
 		return fail(dev, ret, "query pre-copy", io->err);
 	*pending = dev->pending = initial + dirty;
@@ -282,18 +284,19 @@ int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
 	close_data(dev);
 	vfmig_err_clear(&sub);
 	/* ERROR is left only by a reset; any other state has a path to RUNNING. */
-	if (!vfmig_v2_get_state(dev->device, &state, &sub) && state != VFIO_DEVICE_STATE_ERROR &&
-	    !vfmig_v2_set_state(dev->device, VFIO_DEVICE_STATE_RUNNING, NULL, &sub))
+	if (!dev->ops->get_state(dev->opaque, &state, &sub) && state != VFIO_DEVICE_STATE_ERROR &&
+	    !dev->ops->set_state(dev->opaque, VFIO_DEVICE_STATE_RUNNING, NULL, &sub))
 		return 0;
-	if (ioctl(dev->device, VFIO_DEVICE_RESET))
-		return vfmig_err_set(err, -errno, "%s: return to running: %s%s; VFIO_DEVICE_RESET: %s",
-				     dev->name, state == VFIO_DEVICE_STATE_ERROR ? "" : "after ",
-				     sub.code ? sub.msg : "device in ERROR", strerror(errno));
-	ret = vfmig_v2_get_state(dev->device, &state, err);
+	ret = dev->ops->reset(dev->opaque, err);
+	if (!ret)
+		ret = dev->ops->get_state(dev->opaque, &state, err);
 	if (!ret && state != VFIO_DEVICE_STATE_RUNNING)
-		ret = vfmig_err_set(err, -EIO, "%s: %s after VFIO_DEVICE_RESET", dev->name,
+		ret = vfmig_err_set(err, -EIO, "%s after VFIO_DEVICE_RESET",
 				    vfmig_v2_state_name(state));
-	return ret ? fail(dev, ret, "return to running", err) : 0;
+	if (ret)
+		vfmig_err_prefix(err, "%s: return to running (%s): ", dev->name,
+				 sub.code ? sub.msg : "device in ERROR");
+	return ret;
 }
 
 static int v2dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)

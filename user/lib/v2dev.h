@@ -26,6 +26,7 @@
 
 #include "errbuf.h"
 #include "savevm.h"
+#include "v2.h"
 #include "v1dev.h"
 
 #define VFMIG_V2DEV_VERSION		2u
@@ -41,10 +42,12 @@ struct vfmig_v2dev;
 extern const struct vfmig_savevm_handlers vfmig_v2dev_handlers;
 
 /*
- * device: the VFIO device fd (kept, not owned); name: for errors, kept;
- * flags: VFIO_MIGRATION_* from vfmig_v2_probe().
+ * ops/opaque: the device (vfmig_v2_vfio_ops and its struct vfmig_vfio_dev,
+ * both kept); name: for errors, kept; flags: VFIO_MIGRATION_* from
+ * vfmig_v2_probe().
  */
-struct vfmig_v2dev *vfmig_v2dev_new(int device, const char *name, uint64_t flags,
+struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque,
+				    const char *name, uint64_t flags,
 				    const struct vfmig_v2dev_opts *o, struct vfmig_err *err);
 void vfmig_v2dev_free(struct vfmig_v2dev *dev);
 int vfmig_v2dev_register(struct vfmig_savevm *sv, struct vfmig_v2dev *dev,
