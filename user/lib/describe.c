@@ -66,7 +66,7 @@ static void describe_knobs(const char *uuid, FILE *out)
 /* What a migration session would find: the v1 region, the v2 feature. */
 static void describe_protocols(struct vfmig_vfio_dev *d, FILE *out)
 {
-	uint64_t flags = 0;
+	uint64_t flags = 0, size;
 	bool v2 = !vfmig_v2_probe(d->device, &flags);
 
 	fprintf(out, "migration protocols: %s", vfmig_protocols_name(d->mig_index >= 0, v2));
@@ -75,6 +75,10 @@ static void describe_protocols(struct vfmig_vfio_dev *d, FILE *out)
 			"STOP_COPY" : "", flags & VFIO_MIGRATION_P2P ? " P2P" : "",
 			flags & VFIO_MIGRATION_PRE_COPY ? " PRE_COPY" : ", no PRE_COPY");
 	fputc('\n', out);
+	/* 6.3+ kernels: what a stop-copy would hand out now. */
+	if (v2 && !vfmig_v2_data_size(d->device, &size, NULL))
+		fprintf(out, "v2 stop-copy size: %llu bytes (MIG_DATA_SIZE)\n",
+			(unsigned long long)size);
 }
 
 int vfmig_mdev_describe(struct vfmig_ctx *ctx, const char *uuid, FILE *out)

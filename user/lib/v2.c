@@ -10,81 +10,81 @@
 #include "v2.h"
 #include "vfio.h"
 
-/* struct vfio_device_feature followed by the feature's payload. */
-struct feature_buf {
-	struct vfio_device_feature hdr;
-	union {
-		struct vfio_device_feature_migration mig;
-		struct vfio_device_feature_mig_state state;
-		struct vfio_device_feature_mig_data_size size;
-	} u;
-};
-
-static int feature(int device, uint32_t flags, struct feature_buf *b, size_t len)
+/*
+ * struct vfio_device_feature followed by the feature's payload (at most 8
+ * bytes here), in an aligned buffer: the header ends in a flexible array.
+ */
+static int feature(int device, uint32_t flags, void *payload, size_t len)
 {
-	memset(&b->hdr, 0, sizeof(b->hdr));
-	b->hdr.argsz = (uint32_t)(sizeof(b->hdr) + len);
-	b->hdr.flags = flags;
-	return ioctl(device, VFIO_DEVICE_FEATURE, b) ? -errno : 0;
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 8 + 7) / 8] = { 0 };
+	struct vfio_device_feature *f = (struct vfio_device_feature *)buf;
+
+	if (len > sizeof(buf) - sizeof(*f))
+		return -EINVAL;
+	f->argsz = (uint32_t)(sizeof(*f) + len);
+	f->flags = flags;
+	memcpy(f->data, payload, len);
+	if (ioctl(device, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(payload, f->data, len);
+	return 0;
 }
 
 int vfmig_v2_probe(int device, uint64_t *flags)
 {
-	struct feature_buf b = { 0 };
+	struct vfio_device_feature_migration mig = { 0 };
 	int ret;
 
 	*flags = 0;
-	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &b,
-		      sizeof(b.u.mig));
+	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig,
+		      sizeof(mig));
 	if (!ret)
-		*flags = b.u.mig.flags;
+		*flags = mig.flags;
 	return ret;
 }
 
 int vfmig_v2_get_state(int device, uint32_t *state, struct vfmig_err *err)
 {
-	struct feature_buf b = { 0 };
+	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
 	int ret;
 
-	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &b,
-		      sizeof(b.u.state));
+	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &st,
+		      sizeof(st));
 	if (ret)
 		return vfmig_err_set(err, ret, "MIG_DEVICE_STATE get: %s", strerror(-ret));
-	*state = b.u.state.device_state;
+	*state = st.device_state;
 	return 0;
 }
 
 int vfmig_v2_set_state(int device, uint32_t state, int *data_fd, struct vfmig_err *err)
 {
-	struct feature_buf b = { 0 };
+	struct vfio_device_feature_mig_state st = { .device_state = state, .data_fd = -1 };
 	int ret;
 
 	if (data_fd)
 		*data_fd = -1;
-	b.u.state.device_state = state;
-	b.u.state.data_fd = -1;
-	ret = feature(device, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &b,
-		      sizeof(b.u.state));
+	ret = feature(device, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &st,
+		      sizeof(st));
 	if (ret)
 		return vfmig_err_set(err, ret, "MIG_DEVICE_STATE set %s: %s",
 				     vfmig_v2_state_name(state), strerror(-ret));
 	if (data_fd)
-		*data_fd = b.u.state.data_fd;
-	else if (b.u.state.data_fd >= 0)
-		close(b.u.state.data_fd);
+		*data_fd = st.data_fd;
+	else if (st.data_fd >= 0)
+		close(st.data_fd);
 	return 0;
 }
 
 int vfmig_v2_data_size(int device, uint64_t *len, struct vfmig_err *err)
 {
-	struct feature_buf b = { 0 };
+	struct vfio_device_feature_mig_data_size size = { 0 };
 	int ret;
 
-	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &b,
-		      sizeof(b.u.size));
+	ret = feature(device, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size,
+		      sizeof(size));
 	if (ret)
 		return vfmig_err_set(err, ret, "MIG_DATA_SIZE: %s", strerror(-ret));
-	*len = b.u.size.stop_copy_length;
+	*len = size.stop_copy_length;
 	return 0;
 }
 
