@@ -89,12 +89,15 @@ int cmd_migrate(int argc, char **argv)
 				return cli_failf("migrate: device %s cannot be its own destination",
 						 from[i]);
 	cli_catch_signals();
+	/* Each side's protocol is read when its session opens. */
 	side_protocol(&o, fp);
-	ret = vfmig_session_open(cli_ctx(), from, nf, &src);
-	side_protocol(&o, tp);
-	if (ret || vfmig_session_open(cli_ctx(), to, nt, &dst)) {
-		vfmig_session_close(src);
+	if (vfmig_session_open(cli_ctx(), from, nf, &src))
 		return cli_fail();
+	side_protocol(&o, tp);
+	if (vfmig_session_open(cli_ctx(), to, nt, &dst)) {
+		ret = cli_fail();
+		vfmig_session_close(src);
+		return ret;
 	}
 	cli_show_progress(&o);
 	ret = vfmig_migrate(src, dst);
