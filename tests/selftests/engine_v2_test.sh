@@ -221,17 +221,21 @@ test_v2_sigint_blocked() {
 	a=$(mk vfmig-large protocol=v2 seed=23) b=$(mk vfmig-large protocol=v2)
 	sum=$(knob "$a" checksum)
 	mkfifo "$T/fifo"
+	# Held open read-write, never read: opening does not wait for the save,
+	# and the save blocks once the pipe is full.
+	exec 3<> "$T/fifo"
 	"$V" save -q "$a" -o "$T/fifo" > /dev/null 2> "$T/err" &
 	pid=$!
-	trap 'kill $pid 2>/dev/null; cleanup' EXIT
-	exec 3< "$T/fifo"	# opened, never read: the save blocks once the pipe is full
+	trap 'kill -KILL $pid 2>/dev/null; wait $pid; cleanup' EXIT
 	if has_precopy; then want=3; else want=2; fi
 	i=0
-	until [ "$(knob "$a" device_state)" = $want ] && [ "$(knob "$a" stat_bytes_saved)" != 0 ]; do
+	until [ "$(knob "$a" device_state)" = $want ]; do
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "save never in device_state $want: $(knob "$a" device_state)"
-		sleep 0.1
+		kill -0 $pid 2>/dev/null || fail "save ended early: $(cat "$T/err")"
+		[ $i -lt 50 ] || fail "save never in device_state $want: $(knob "$a" device_state)"
+		sleep 0.2
 	done
+	diag "device_state $want, $(knob "$a" stat_bytes_saved) bytes saved"
 	sleep 1		# blocked in write() by now: the pipe holds 64 KiB
 	kill -INT $pid
 	wait $pid

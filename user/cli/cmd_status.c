@@ -70,11 +70,11 @@ static int show_one(const char *uuid, bool json)
 		if (knob_u64(uuid, fields[i], &v[i]))
 			return 1;
 	if (json) {
-		printf("{\"uuid\": \"%s\", \"protocol\": \"%s\", \"device_state\": \"%s\"", uuid,
-		       proto, state_name(state));
+		printf("{\"uuid\": \"%s\", \"device_state\": \"%s\"", uuid, state_name(state));
 		for (size_t i = 0; i < NR_FIELDS; i++)
 			printf(", \"%s\": %" PRIu64, fields[i], v[i]);
-		printf("}\n");
+		/* Last: the fields before it keep their places for existing parsers. */
+		printf(", \"protocol\": \"%s\"}\n", proto);
 		return 0;
 	}
 	printf("%s\n  %-22s %s\n", uuid, "protocol", proto);

@@ -65,6 +65,13 @@ static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 			return -EIO;
 		p += ret;
 		n -= (size_t)ret;
+		/*
+		 * A signal during a large blocking write to a pipe ends it short
+		 * instead of with EINTR; the next write would block with no signal
+		 * left to end it.
+		 */
+		if (n && w->cancel && *w->cancel)
+			return -ECANCELED;
 	}
 	return 0;
 }
