@@ -129,6 +129,7 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 	}
 	vfmig_state_set_seed(vd, seed);
 	vd->filling = false;
+	vfmig_datafile_wake(vd);	/* a pre-copy poller has pages to resend */
 	mutex_unlock(&vd->lock);
 	return count;
 }

@@ -9,7 +9,7 @@
 # usage: run-checks.sh all|unit|vm|debug KRELEASE...
 #   debug: only the debug-kernel part (no KRELEASE needed)
 # Environment: VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out of all|vm;
-# VFMIG_DEBUG_SUITES (default "device_test migration_test lifetime_test
+# VFMIG_DEBUG_SUITES (default "device_test migration_test lifetime_test v2_test
 # fuzz_test"), VFMIG_DEBUG_VM_MEM (MiB, default 4096), VFMIG_DEBUG_BIG_STATE
 # (MiB, default 1024) and VFMIG_DEBUG_VM_TIMEOUT (s, default 1500) tune that
 # part; VFMIG_DEBUG_CANARY=0 skips tests/vm/debug-kernel-canary.sh.
@@ -188,7 +188,7 @@ run_debug() {
 	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_DEBUG_VM_TIMEOUT:-1500}" \
 		debug-6.12 -- \
 		env VFMIG_BIG_STATE="${VFMIG_DEBUG_BIG_STATE:-1024}" \
-		VFMIG_SUITES="${VFMIG_DEBUG_SUITES:-device_test migration_test lifetime_test fuzz_test}" \
+		VFMIG_SUITES="${VFMIG_DEBUG_SUITES:-device_test migration_test lifetime_test v2_test fuzz_test}" \
 		"$top/tests/selftests/run.sh" > "$logs/vm-debug.log" 2>&1
 	count_vm "$k" "$out" "$logs/vm-debug.log"
 	# A check that cannot fail is no check: a module that commits each kind

@@ -656,6 +656,7 @@ struct ctx {
 	uint8_t *ibuf;			/* 4096 bytes for ioctl arguments */
 	struct map maps[MAXMAPS];	/* a thread's own mappings (concurrent phase) */
 	unsigned int nmaps;
+	int dfd;			/* a thread's own v2 data file (concurrent phase) */
 	unsigned long ops;
 };
 
@@ -669,6 +670,7 @@ static bool ctx_init(struct ctx *c, uint64_t seed, bool exact)
 	memset(c, 0, sizeof(*c));
 	c->r.s = seed;
 	c->exact = exact;
+	c->dfd = -1;
 	c->buf = malloc(BUF_LEN);
 	c->ibuf = aligned_alloc(4096, 4096);
 	return c->buf && c->ibuf;
@@ -678,6 +680,8 @@ static void ctx_free(struct ctx *c)
 {
 	for (unsigned int i = 0; i < c->nmaps; i++)
 		munmap(c->maps[i].p, c->maps[i].len);
+	if (c->dfd >= 0)
+		close(c->dfd);
 	free(c->buf);
 	free(c->ibuf);
 }
@@ -1558,6 +1562,57 @@ static void op_v2(struct ctx *c, struct slot *s, const struct st_stream *st, uin
 	}
 }
 
+/*
+ * Concurrent phase: v2 calls racing the other threads' v1 accesses, knob
+ * writes and resets on one device; each thread has its own data file, so
+ * no thread closes an fd another one uses.  Any errno goes, never a hang
+ * (and on the debug kernel, never a lockdep or KASAN report).
+ */
+static void op_v2_racing(struct ctx *c, struct slot *s)
+{
+	uint64_t initial, dirty;
+	struct pollfd p;
+	int fd = -1;
+	ssize_t n;
+
+	switch (rnd(&c->r, 6)) {
+	case 0:
+	case 1:
+		v2_set(s->d.v.device, rnd(&c->r, 9), &fd);
+		if (fd >= 0) {
+			if (c->dfd >= 0)
+				close(c->dfd);
+			c->dfd = fd;
+		}
+		return;
+	case 2:
+		if (c->dfd >= 0)
+			n = read(c->dfd, c->buf, rnd(&c->r, 1 << 16));
+		return;
+	case 3:
+		if (c->dfd >= 0) {
+			n = 1 + rnd(&c->r, 4096);
+			fill_random(&c->r, c->buf, n);
+			n = write(c->dfd, c->buf, n);
+		}
+		return;
+	case 4:
+		if (c->dfd >= 0) {
+			p = (struct pollfd){ .fd = c->dfd, .events = POLLIN | POLLOUT };
+			poll(&p, 1, 0);
+			v2_precopy_info(c->dfd, &initial, &dirty);
+		}
+		return;
+	default:
+		v2_get(s->d.v.device);
+		if (c->dfd >= 0 && chance(&c->r, 3)) {
+			close(c->dfd);
+			c->dfd = -1;
+		}
+		return;
+	}
+}
+
 /* ---- phases ---- */
 
 static const char *const slot_types[NSLOTS] = {
@@ -1792,10 +1847,14 @@ static void *burst_run(void *arg)
 	for (unsigned int i = 0; i < BURST_OPS; i++) {
 		enum op_kind k;
 
-		switch (rnd(&c->r, 12)) {
+		switch (rnd(&c->r, 13)) {
 		case 0: case 1: case 2:
 			k = OP_RW;
 			op_rw(c, s);
+			break;
+		case 12:
+			k = OP_V2;
+			op_v2_racing(c, s);
 			break;
 		case 3: case 4:
 			k = OP_STATE;

@@ -376,7 +376,8 @@ static int enter(struct walk *w, enum sit s)
 
 	wclose_data(w);
 	wclose(w);
-	if (st_knob_write_raw(d->uuid, "data_size", "16384") || st_knob_write_raw(d->uuid, "mmap_layout", "none") ||
+	if (st_knob_write_raw(d->uuid, "data_size", "16384") ||
+	    st_knob_write_raw(d->uuid, "mmap_layout", "none") ||
 	    st_knob_write_raw(d->uuid, "data_offset_policy", "fixed") ||
 	    st_knob_write_raw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1")) {
 		tap_diag("%s: restoring the layout knobs failed", sit_name[s]);

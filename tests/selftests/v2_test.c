@@ -341,6 +341,7 @@ static int test_save_resume(void)
 		uint64_t s1, s2, saved, restored, est = 0;
 		struct buf b = { 0 };
 		struct v2dev a, z;
+		double t0, t1, t2;
 		char one;
 		int fd;
 
@@ -349,8 +350,10 @@ static int test_save_resume(void)
 		if (have_pre_copy) {
 			CHECK(v2_data_size(a.v.device, &est) == 0, "MIG_DATA_SIZE");
 		}
+		t0 = now_s();
 		CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
 		CHECK(read_stream(fd, &b, cases[i].rd) == 0, "read to end");
+		t1 = now_s();
 		CHECK(read(fd, &one, 1) == 0, "end of stream is permanent");
 		{
 			struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -366,7 +369,10 @@ static int test_save_resume(void)
 		      strerror(errno));
 		close(fd);
 		CHECK(b.len > 0 && rec_magic_ok(b.p), "stream starts with a record");
+		t2 = now_s();
 		CHECK(v2_resume(&z, &b, cases[i].wr) == 0, "resume");
+		tap_diag("%s, reads of %zu, writes of %zu: %zu bytes saved in %.3f s, resumed in %.3f s",
+			 cases[i].type, cases[i].rd, cases[i].wr, b.len, t1 - t0, now_s() - t2);
 		CHECK(checksum(&a, &s1) == 0 && checksum(&z, &s2) == 0 && s1 == s2,
 		      "%s rd %zu wr %zu: checksums %016llx != %016llx", cases[i].type,
 		      cases[i].rd, cases[i].wr, (unsigned long long)s1, (unsigned long long)s2);
@@ -615,6 +621,65 @@ static int test_faults(void)
 	return TAP_PASS;
 }
 
+/* A "both" device: one state machine, whichever protocol moves it. */
+static int test_both_interplay(void)
+{
+	struct vfio_precopy_info info = { .argsz = 8 };
+	struct pollfd p;
+	struct v2dev d;
+	struct dev v1;
+	uint64_t i, dd;
+	char one;
+	int fd, ret;
+
+	CHECK(v2_open(&d, "vfmig-small", 70, "both", NULL) == 0, "open");
+	v1.v = d.v;
+	memcpy(v1.uuid, d.uuid, sizeof(v1.uuid));
+	v1.base = d.v.mig.offset;
+	/* v1 pre-copy seen from v2: PRE_COPY on 6.2+, no v2 name (EBUSY) on 6.1. */
+	CHECK(set_state(&v1, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "v1 pre-copy");
+	ret = mig_set(&d, ST_RUNNING, NULL);
+	if (have_pre_copy) {
+		CHECK(ret == 0 && state_of(&v1) == VFMIG_V1_STATE_RUNNING, "v2 RUNNING: %d, v1 %u",
+		      ret, state_of(&v1));
+	} else {
+		CHECK(ret == -EBUSY && mig_get(&d) == 0xdead, "6.1: v2 in v1 pre-copy: %d", ret);
+		CHECK(set_state(&v1, VFMIG_V1_STATE_RUNNING) == 0, "v1 back to running");
+	}
+	/* RUNNING_P2P shows as v1 running; a v1 write drops the P2P flag. */
+	CHECK(mig_set(&d, ST_RUNNING_P2P, NULL) == 0 && state_of(&v1) == VFMIG_V1_STATE_RUNNING,
+	      "P2P is v1 running");
+	CHECK(set_state(&v1, VFMIG_V1_STATE_RUNNING) == 0 && mig_get(&d) == ST_RUNNING,
+	      "v1 write kept P2P: %u", mig_get(&d));
+	/* A v1 transition that ends the session cuts the v2 file off. */
+	CHECK(mig_set(&d, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
+	CHECK(state_of(&v1) == VFMIG_V1_STATE_SAVING, "v1 sees %u", state_of(&v1));
+	CHECK(read(fd, &one, 1) == 1, "read");
+	CHECK(read(fd, &one, 1) == 1 && v2_precopy_info(fd, &i, &dd) ==
+	      (have_pre_copy ? -EINVAL : -ENOTTY), "PRECOPY_INFO in STOP_COPY");
+	CHECK(write(fd, &one, 1) < 0 && errno == EBADF, "saving file is read-only");
+	CHECK(set_state(&v1, VFMIG_V1_STATE_STOP) == 0, "v1 stop");
+	CHECK(read(fd, &one, 1) < 0 && errno == ENODEV, "file alive after v1 ended the save");
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	CHECK(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && (p.revents & POLLERR), "poll %#x",
+	      p.revents);
+	close(fd);
+	/* The resuming file: writable, polls POLLOUT, short PRECOPY_INFO argsz refused. */
+	CHECK(mig_set(&d, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING");
+	p = (struct pollfd){ .fd = fd, .events = POLLIN | POLLOUT };
+	CHECK(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "resuming poll %#x", p.revents);
+	CHECK(read(fd, &one, 1) < 0 && errno == EBADF, "resuming file is write-only");
+	ret = ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, &info) ? -errno : 0;
+	CHECK(ret == (have_pre_copy ? -EINVAL : -ENOTTY), "short argsz: %d", ret);
+	CHECK(state_of(&v1) == VFMIG_V1_STATE_RESUMING, "v1 sees %u", state_of(&v1));
+	CHECK(reset(&d) == 0 && mig_get(&d) == ST_RUNNING, "reset");
+	CHECK(write(fd, &one, 1) < 0 && errno == ENODEV, "resuming file alive after reset");
+	close(fd);
+	v2_close(&d);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* Data files outlive the device fd and the mdev; they pin the module. */
 static int test_file_lifetimes(void)
 {
@@ -629,7 +694,7 @@ static int test_file_lifetimes(void)
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after device close: %s",
 	      strerror(errno));
 	/* The mdev removed under it. */
-	CHECK(vfmig_mdev_remove(st_ctx(), a.uuid) == 0, "remove: %s", st_err());
+	CHECK(vfmig_mdev_remove(st_ctx(), a.uuid) == 0, "remove");
 	CHECK(read(sfd, &one, 1) < 0 && errno == ENODEV, "read after remove");
 	/* The module cannot go while the file is open. */
 	ret = vfmig_module_unload(st_ctx());
@@ -654,6 +719,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_precopy, 300),
 	TAP_TEST(test_corrupt_stream),
 	TAP_TEST(test_faults),
+	TAP_TEST(test_both_interplay),
 	TAP_TEST(test_file_lifetimes),
 	{ "test_unload", st_test_unload, 0 },
 };
