@@ -196,6 +196,28 @@ test_status() {
 	expect_fail "not a UUID" "$V" status nope
 }
 
+# vfmig -v/-vv: the library's log callback shows the engine's steps.
+test_verbose() {
+	begin
+	a=$(mk vfmig-small state_size=1048576 dirty_rate=2000000 seed=3)
+	b=$(mk vfmig-small state_size=1048576) c=$(mk vfmig-small state_size=1048576)
+	"$V" -vv migrate --no-progress --max-bandwidth 4M --from "$a" --to "$b" 2> "$T/v" ||
+		fail "migrate -vv failed: $(cat "$T/v")"
+	while IFS= read -r l; do diag "$l"; done < "$T/v"
+	for step in "device $a: opened as instance 0 (mapped data areas)" \
+		"device $b: opened as instance 0" "save: 1 device, live" "load: 1 device" \
+		"save: pre-copy after" "save: stop-and-copy after" "save: completed, " \
+		"load: stream verified, devices running"; do
+		grep -qF "vfmig: $step" "$T/v" || fail "no '$step' in the -vv output"
+	done
+	grep -q '^vfmig: save: pre-copy round [0-9]*: ' "$T/v" || fail "-vv shows no pre-copy round"
+	same_state "$a" "$b"
+	# Without -v the steps stay hidden.
+	"$V" migrate --no-progress --from "$b" --to "$c" 2> "$T/q" || fail "migrate failed"
+	! grep -q 'opened as instance' "$T/q" || fail "steps shown without -v: $(cat "$T/q")"
+	same_state "$b" "$c"
+}
+
 test_converging() {
 	begin
 	a=$(mk vfmig-large dirty_rate=2000000 seed=10) b=$(mk vfmig-large)
