@@ -97,6 +97,14 @@ enum vfmig_option {
 	VFMIG_OPT_MAX_ITERATIONS,	/* give up after N rounds; 0 = never (default); max 1e6 */
 	VFMIG_OPT_OFFLINE,		/* 1: stop the devices first, no pre-copy */
 	VFMIG_OPT_NO_MMAP,		/* 1: pread/pwrite only, never the mappings (at open) */
+	VFMIG_OPT_PROTOCOL,		/* enum vfmig_protocol (at open); AUTO by default */
+};
+
+/* Which VFIO migration protocol a session drives its devices with. */
+enum vfmig_protocol {
+	VFMIG_PROTOCOL_AUTO,	/* v2 where the device offers it, else v1 */
+	VFMIG_PROTOCOL_V1,	/* the migration region (Linux <= 5.19 uAPI, QEMU 7.2) */
+	VFMIG_PROTOCOL_V2,	/* VFIO_DEVICE_FEATURE_MIGRATION and data files (QEMU 8+) */
 };
 
 /* -EINVAL (unknown option, value out of range). */
@@ -205,15 +213,23 @@ struct vfmig_session;
 /*
  * Open devices through VFIO as the devices of one migration (1 to
  * VFMIG_MAX_DEVICES, none named twice), with the context's
- * VFMIG_OPT_NO_MMAP.  The session keeps ctx, which must outlive it.
- * -ENODEV (no such device), -EBUSY (open elsewhere), -ENOTSUP (not a vfmig
- * device or no migration region); nothing stays open on failure.
+ * VFMIG_OPT_NO_MMAP and VFMIG_OPT_PROTOCOL.  The session keeps ctx, which
+ * must outlive it.  -ENODEV (no such device), -EBUSY (open elsewhere),
+ * -ENOTSUP (not a vfmig device, no migration protocol, or not the one
+ * VFMIG_OPT_PROTOCOL asks for); nothing stays open on failure.  A source
+ * and a destination session may use different protocols: both carry the
+ * same device state.
  */
 VFMIG_EXPORT int vfmig_session_open(struct vfmig_ctx *ctx, const char *const *uuids,
 				    unsigned int nr, struct vfmig_session **out);
 VFMIG_EXPORT void vfmig_session_close(struct vfmig_session *s);
 VFMIG_EXPORT unsigned int vfmig_session_count(const struct vfmig_session *s);
 VFMIG_EXPORT const char *vfmig_session_uuid(const struct vfmig_session *s, unsigned int i);
+/* The protocol device i is driven with (V1 or V2; AUTO for a bad i). */
+VFMIG_EXPORT enum vfmig_protocol vfmig_session_protocol(const struct vfmig_session *s,
+							unsigned int i);
+/* "v1", "v2" (also for AUTO: "auto"); NULL for an unknown value. */
+VFMIG_EXPORT const char *vfmig_protocol_name(enum vfmig_protocol p);
 
 /*
  * Save the devices' state into fd (file, pipe or socket): live unless

@@ -204,7 +204,7 @@ test_verbose() {
 	"$V" -vv migrate --no-progress --max-bandwidth 4M --from "$a" --to "$b" 2> "$T/v" ||
 		fail "migrate -vv failed: $(cat "$T/v")"
 	while IFS= read -r l; do diag "$l"; done < "$T/v"
-	for step in "device $a: opened as instance 0 (mapped data areas)" \
+	for step in "device $a: opened as instance 0 (protocol v1, mapped data areas)" \
 		"device $b: opened as instance 0" "save: 1 device, live" "load: 1 device" \
 		"save: pre-copy after" "save: stop-and-copy after" "save: completed, " \
 		"load: stream verified, devices running"; do

@@ -635,12 +635,15 @@ static void test_load_stream_errors(void **state)
 	assert_string_equal(e.err.msg, "stream has no state for \"dev1\" instance 0");
 	vfmig_savevm_free(sv);
 
-	/* Section version 2 where the device knows 1 (version field of START at 22..25). */
+	/*
+	 * Section version 3 where the device loads 1 (protocol v1) and 2 (v2)
+	 * (version field of START at 22..25).
+	 */
 	vfmig_err_clear(&e.err);
-	buf[25] = 2;
+	buf[25] = 3;
 	fd2 = tu_memfd_with(buf, len);
 	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPROTONOSUPPORT);
-	assert_str_contains(e.err.msg, "section version 2 not supported (device supports 1..1)");
+	assert_str_contains(e.err.msg, "section version 3 not supported (device supports 1..2)");
 	close(fd2);
 	free(buf);
 	close(fd);

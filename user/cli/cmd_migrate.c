@@ -19,13 +19,24 @@ static const char migrate_usage[] =
 	"options:\n"
 	"  --from UUID           a source device (repeatable)\n"
 	"  --to UUID             its destination (repeatable, same count as --from)\n"
+	"  --from-protocol P, --to-protocol P  --protocol for one side only, so a v1\n"
+	"                        source can feed a v2 destination and back\n"
 	MIGOPTS_HELP;
+
+/* The protocol for one side's session: its own option, else --protocol. */
+static void side_protocol(const struct migopts *o, int side)
+{
+	vfmig_set_option(cli_ctx(), VFMIG_OPT_PROTOCOL,
+			 side >= 0 ? (uint64_t)side : (uint64_t)o->protocol);
+}
 
 int cmd_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
+		{ "from-protocol", required_argument, NULL, 'F' },
+		{ "to-protocol", required_argument, NULL, 'T' },
 		MIGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -33,7 +44,8 @@ int cmd_migrate(int argc, char **argv)
 	struct vfmig_session *src = NULL, *dst = NULL;
 	struct migopts o;
 	unsigned int nf = 0, nt = 0;
-	int c, r, ret;
+	int c, r, ret, fp = -1, tp = -1;
+	enum vfmig_protocol p;
 
 	migopts_init(&o);
 	optind = 1;
@@ -49,6 +61,14 @@ int cmd_migrate(int argc, char **argv)
 				return cli_failf("migrate: at most %u device pairs",
 						 VFMIG_MAX_DEVICES);
 			(c == 'f' ? from : to)[(*n)++] = optarg;
+			continue;
+		}
+		if (c == 'F' || c == 'T') {
+			if (parse_protocol(optarg, &p))
+				return cli_failf("migrate: %s: '%s' is not auto, v1 or v2",
+						 c == 'F' ? "--from-protocol" : "--to-protocol",
+						 optarg), 2;
+			*(c == 'F' ? &fp : &tp) = (int)p;
 			continue;
 		}
 		r = migopts_parse(&o, c, optarg);
@@ -69,10 +89,15 @@ int cmd_migrate(int argc, char **argv)
 				return cli_failf("migrate: device %s cannot be its own destination",
 						 from[i]);
 	cli_catch_signals();
-	if (vfmig_session_open(cli_ctx(), from, nf, &src) ||
-	    vfmig_session_open(cli_ctx(), to, nt, &dst)) {
-		vfmig_session_close(src);
+	/* Each side's protocol is read when its session opens. */
+	side_protocol(&o, fp);
+	if (vfmig_session_open(cli_ctx(), from, nf, &src))
 		return cli_fail();
+	side_protocol(&o, tp);
+	if (vfmig_session_open(cli_ctx(), to, nt, &dst)) {
+		ret = cli_fail();
+		vfmig_session_close(src);
+		return ret;
 	}
 	cli_show_progress(&o);
 	ret = vfmig_migrate(src, dst);

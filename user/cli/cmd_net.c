@@ -27,6 +27,7 @@ static const char receive_usage[] =
 	"  --listen PORT         TCP port to accept the connection on\n"
 	"  --bind ADDR           local address to listen on (default: any)\n"
 	"  --no-mmap             move data with pwrite only, never the mappings\n"
+	"  --protocol P          auto (default: v2 where offered, else v1), v1 or v2\n"
 	"  -q, --quiet           no summary, errors only\n"
 	"  -h, --help            this text\n";
 
@@ -79,6 +80,7 @@ int cmd_receive(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "no-mmap", no_argument, NULL, 0x104 },
+		{ "protocol", required_argument, NULL, 0x108 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },

@@ -27,6 +27,8 @@ static const char resume_usage[] =
 	"options:\n"
 	"  -i, --input FILE      where the stream comes from ('-' = stdin)\n"
 	"  --no-mmap             move data with pwrite only, never the mappings\n"
+	"  --protocol P          auto (default: v2 where offered, else v1), v1 or v2;\n"
+	"                        the stream may come from either\n"
 	"  -q, --quiet           no summary, errors only\n"
 	"  -h, --help            this text\n";
 
@@ -110,7 +112,7 @@ int cmd_resume(int argc, char **argv)
 		return ret;
 	/* The shared parser knows the save-side options too; they mean nothing here. */
 	if (o.save_only_given)
-		return cli_failf("resume: only --no-mmap and --quiet apply to a resume"), 2;
+		return cli_failf("resume: only --no-mmap, --protocol and --quiet apply to a resume"), 2;
 	cli_catch_signals();
 	if (vfmig_session_open(cli_ctx(), (const char *const *)argv + optind,
 			       (unsigned int)(argc - optind), &s))

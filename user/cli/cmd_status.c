@@ -18,7 +18,8 @@
 static const char status_usage[] =
 	"usage: vfmig status [--json] UUID...\n\n"
 	"Print each device's migration-relevant state, read live from sysfs (it\n"
-	"works while another process has the device open): protocol state, bytes\n"
+	"works while another process has the device open): the migration protocols\n"
+	"it offers (v1, v2 or both), protocol state, bytes\n"
 	"a running save still has to send, dirty rate and bytes dirtied, save and\n"
 	"restore counters, memory size and generation.\n\n"
 	"options:\n"
@@ -58,9 +59,13 @@ static int knob_u64(const char *uuid, const char *name, uint64_t *v)
 static int show_one(const char *uuid, bool json)
 {
 	uint64_t state, v[NR_FIELDS];
+	char proto[16];
 
 	if (knob_u64(uuid, "device_state", &state))
 		return 1;
+	/* vfmig/protocol: what the device offers (v1, v2 or both). */
+	if (vfmig_mdev_get_attr(cli_ctx(), uuid, "protocol", proto, sizeof(proto)))
+		return cli_fail();
 	for (size_t i = 0; i < NR_FIELDS; i++)
 		if (knob_u64(uuid, fields[i], &v[i]))
 			return 1;
@@ -68,10 +73,12 @@ static int show_one(const char *uuid, bool json)
 		printf("{\"uuid\": \"%s\", \"device_state\": \"%s\"", uuid, state_name(state));
 		for (size_t i = 0; i < NR_FIELDS; i++)
 			printf(", \"%s\": %" PRIu64, fields[i], v[i]);
-		printf("}\n");
+		/* Last: the fields before it keep their places for existing parsers. */
+		printf(", \"protocol\": \"%s\"}\n", proto);
 		return 0;
 	}
-	printf("%s\n  %-22s %s (%" PRIu64 ")\n", uuid, "device_state", state_name(state), state);
+	printf("%s\n  %-22s %s\n", uuid, "protocol", proto);
+	printf("  %-22s %s (%" PRIu64 ")\n", "device_state", state_name(state), state);
 	for (size_t i = 0; i < NR_FIELDS; i++)
 		printf("  %-22s %" PRIu64 "\n", fields[i], v[i]);
 	return 0;

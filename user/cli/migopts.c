@@ -57,9 +57,28 @@ static int set_number(struct migopts *o, enum vfmig_option opt, const char *name
 	return 1;
 }
 
+int parse_protocol(const char *s, enum vfmig_protocol *out)
+{
+	static const enum vfmig_protocol all[] = {
+		VFMIG_PROTOCOL_AUTO, VFMIG_PROTOCOL_V1, VFMIG_PROTOCOL_V2,
+	};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(s, vfmig_protocol_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	return -1;
+}
+
 int migopts_parse(struct migopts *o, int code, const char *arg)
 {
 	switch (code) {
+	case 0x108:
+		if (parse_protocol(arg, &o->protocol))
+			return cli_failf("--protocol: '%s' is not auto, v1 or v2", arg), -1;
+		vfmig_set_option(cli_ctx(), VFMIG_OPT_PROTOCOL, o->protocol);
+		return 1;
 	case 0x100:
 		return set_number(o, VFMIG_OPT_DOWNTIME_LIMIT_MS, "--downtime-limit", arg);
 	case 0x101:

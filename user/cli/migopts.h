@@ -17,6 +17,7 @@ struct migopts {
 	int progress;		/* -1 = on a TTY, 0 = never, 1 = always */
 	bool quiet;
 	bool save_only_given;	/* an option that means nothing to a resume */
+	enum vfmig_protocol protocol;	/* --protocol, also set in the context */
 };
 
 /* Long options every migration command accepts; 0x100.. are their codes. */
@@ -26,6 +27,7 @@ struct migopts {
 	{ "max-iterations", required_argument, NULL, 0x102 }, \
 	{ "offline", no_argument, NULL, 0x103 }, \
 	{ "no-mmap", no_argument, NULL, 0x104 }, \
+	{ "protocol", required_argument, NULL, 0x108 }, \
 	{ "json", no_argument, NULL, 0x105 }, \
 	{ "progress", no_argument, NULL, 0x106 }, \
 	{ "no-progress", no_argument, NULL, 0x107 }, \
@@ -41,6 +43,8 @@ struct migopts {
 	"  --max-iterations N    give up after N pre-copy rounds without converging\n" \
 	"  --offline             stop the devices first, then copy (no pre-copy)\n" \
 	"  --no-mmap             move data with pread/pwrite only, never the mappings\n" \
+	"  --protocol P          VFIO migration protocol: auto (v2 where the device\n" \
+	"                        offers it, else v1; the default), v1 or v2\n" \
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \
@@ -50,6 +54,8 @@ struct migopts {
 void migopts_init(struct migopts *o);
 /* Handle one getopt code; 1 = consumed, 0 = not ours, -1 = bad value (reported). */
 int migopts_parse(struct migopts *o, int code, const char *arg);
+/* "auto", "v1", "v2"; -1 for anything else. */
+int parse_protocol(const char *s, enum vfmig_protocol *out);
 /* Parse "123", "64K", "10M", "1G" (powers of 1024). */
 int parse_size(const char *s, uint64_t *out);
 

@@ -88,6 +88,12 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 	case VFMIG_OPT_NO_MMAP:
 		ctx->no_mmap = value != 0;
 		return 0;
+	case VFMIG_OPT_PROTOCOL:
+		if (value > VFMIG_PROTOCOL_V2)
+			return vfmig_err_set(err, -EINVAL, "protocol %llu: not auto (0), v1 (1) or v2 (2)",
+					     (unsigned long long)value);
+		ctx->protocol = (enum vfmig_protocol)value;
+		return 0;
 	}
 	return vfmig_err_set(err, -EINVAL, "unknown option %d", (int)opt);
 }
@@ -105,6 +111,8 @@ uint64_t vfmig_get_option(const struct vfmig_ctx *ctx, enum vfmig_option opt)
 		return ctx->conv.offline;
 	case VFMIG_OPT_NO_MMAP:
 		return ctx->no_mmap;
+	case VFMIG_OPT_PROTOCOL:
+		return ctx->protocol;
 	}
 	return 0;
 }

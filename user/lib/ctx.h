@@ -23,6 +23,7 @@ struct vfmig_ctx {
 	void *progress_opaque;
 	struct vfmig_conv_opts conv;
 	bool no_mmap;
+	enum vfmig_protocol protocol;
 	volatile sig_atomic_t cancel;
 };
 

@@ -5,6 +5,7 @@
 #include <linux/vfio.h>
 #include <stdio.h>
 
+#include "v2.h"
 #include "vfio.h"
 
 static const char *region_name(uint32_t i)
@@ -62,6 +63,24 @@ static void describe_knobs(const char *uuid, FILE *out)
 	closedir(d);
 }
 
+/* What a migration session would find: the v1 region, the v2 feature. */
+static void describe_protocols(struct vfmig_vfio_dev *d, FILE *out)
+{
+	uint64_t flags = 0, size;
+	bool v2 = !vfmig_v2_probe(d->device, &flags);
+
+	fprintf(out, "migration protocols: %s", vfmig_protocols_name(d->mig_index >= 0, v2));
+	if (v2)
+		fprintf(out, " (v2: %s%s%s; auto picks v2)", flags & VFIO_MIGRATION_STOP_COPY ?
+			"STOP_COPY" : "", flags & VFIO_MIGRATION_P2P ? " P2P" : "",
+			flags & VFIO_MIGRATION_PRE_COPY ? " PRE_COPY" : ", no PRE_COPY");
+	fputc('\n', out);
+	/* 6.3+ kernels: what a stop-copy would hand out now. */
+	if (v2 && !vfmig_v2_data_size(d->device, &size, NULL))
+		fprintf(out, "v2 stop-copy size: %llu bytes (MIG_DATA_SIZE)\n",
+			(unsigned long long)size);
+}
+
 int vfmig_mdev_describe(struct vfmig_ctx *ctx, const char *uuid, FILE *out)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(ctx);
@@ -76,6 +95,7 @@ int vfmig_mdev_describe(struct vfmig_ctx *ctx, const char *uuid, FILE *out)
 		d.flags & VFIO_DEVICE_FLAGS_PCI ? "PCI" : "not-PCI",
 		d.flags & VFIO_DEVICE_FLAGS_RESET ? " RESET" : "", d.flags,
 		d.num_regions, d.num_irqs);
+	describe_protocols(&d, out);
 	for (uint32_t i = 0; i < d.num_regions; i++)
 		describe_region(&d, i, out);
 	vfmig_vfio_close(&d);

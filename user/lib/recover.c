@@ -6,6 +6,7 @@
 
 #include "recover.h"
 #include "v1.h"
+#include "v2.h"
 
 const char *vfmig_recover_action_name(enum vfmig_recover_action a)
 {
@@ -17,6 +18,94 @@ const char *vfmig_recover_action_name(enum vfmig_recover_action a)
 	default:
 		return "nothing to do";
 	}
+}
+
+/*
+ * A device whose v1 region is not set up (a v2-only device, or one a v2
+ * session opened) is recovered through MIG_DEVICE_STATE; the state is the
+ * same one either way.
+ */
+static bool use_v2(const struct vfmig_vfio_dev *d)
+{
+	return !d->region.ops;
+}
+
+const char *vfmig_recover_state_name(const struct vfmig_recover_result *res, uint32_t s)
+{
+	return res->v2 ? vfmig_v2_state_name(s) : vfmig_v1_state_name(s);
+}
+
+static int v2_reset(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+		    struct vfmig_err *err)
+{
+	int ret;
+
+	res->action = VFMIG_RECOVER_RESET;
+	ret = vfmig_vfio_reset(d, err);
+	if (!ret)
+		ret = vfmig_v2_get_state(d->device, &res->after, err);
+	if (ret)
+		return ret;
+	if (res->after != VFIO_DEVICE_STATE_RUNNING)
+		return vfmig_err_set(err, -EIO, "device %s: still %s after VFIO_DEVICE_RESET",
+				     d->uuid, vfmig_v2_state_name(res->after));
+	return 0;
+}
+
+static int v2_read_before(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res)
+{
+	struct vfmig_err sub;
+
+	memset(res, 0, sizeof(*res));
+	res->v2 = true;
+	vfmig_err_clear(&sub);
+	if (vfmig_v2_get_state(d->device, &res->before, &sub)) {
+		snprintf(res->why, sizeof(res->why), "state unreadable (%.100s)", sub.msg);
+		return -1;
+	}
+	res->before_valid = true;
+	return 0;
+}
+
+/* To RUNNING from any state the core has a path from; ERROR by reset. */
+static int v2_running(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+		      struct vfmig_err *err)
+{
+	struct vfmig_err sub;
+
+	if (v2_read_before(d, res))
+		return v2_reset(d, res, err);
+	if (res->before == VFIO_DEVICE_STATE_RUNNING) {
+		res->after = res->before;
+		return 0;
+	}
+	if (res->before == VFIO_DEVICE_STATE_ERROR ||
+	    res->before == VFIO_DEVICE_STATE_RESUMING) {
+		snprintf(res->why, sizeof(res->why), "device was in %s",
+			 vfmig_v2_state_name(res->before));
+		return v2_reset(d, res, err);
+	}
+	res->action = VFMIG_RECOVER_WRITE;
+	vfmig_err_clear(&sub);
+	if (vfmig_v2_set_state(d->device, VFIO_DEVICE_STATE_RUNNING, NULL, &sub)) {
+		snprintf(res->why, sizeof(res->why), "set refused (%.120s)", sub.msg);
+		return v2_reset(d, res, err);
+	}
+	return vfmig_v2_get_state(d->device, &res->after, err);
+}
+
+static int v2_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *res,
+		   struct vfmig_err *err)
+{
+	if (v2_read_before(d, res))
+		return v2_reset(d, res, err);
+	if (res->before == VFIO_DEVICE_STATE_RUNNING || res->before == VFIO_DEVICE_STATE_STOP ||
+	    res->before == VFIO_DEVICE_STATE_RUNNING_P2P) {
+		res->after = res->before;
+		return 0;
+	}
+	snprintf(res->why, sizeof(res->why), "device was in %s", vfmig_v2_state_name(res->before));
+	return v2_reset(d, res, err);
 }
 
 /* Reset, then insist on RUNNING: that is what VFIO_DEVICE_RESET promises. */
@@ -58,6 +147,8 @@ int vfmig_recover_running(struct vfmig_vfio_dev *d, struct vfmig_recover_result 
 	struct vfmig_err sub;
 	int ret;
 
+	if (use_v2(d))
+		return v2_running(d, res, err);
 	if (read_before(d, res))
 		return do_reset(d, res, err);
 	s = res->before & VFMIG_V1_STATE_MASK;
@@ -87,6 +178,8 @@ int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *re
 {
 	uint32_t s;
 
+	if (use_v2(d))
+		return v2_idle(d, res, err);
 	if (read_before(d, res))
 		return do_reset(d, res, err);
 	s = res->before & VFMIG_V1_STATE_MASK;
@@ -107,7 +200,8 @@ int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary, size_t
 	int ret;
 
 	ret = vfmig_vfio_open(&d, uuid, err);
-	if (!ret)
+	/* v1 where the device has the region, else v2 (use_v2). */
+	if (!ret && d.mig_index >= 0)
 		ret = vfmig_vfio_map_migration(&d, false, err);
 	if (!ret)
 		ret = vfmig_recover_running(&d, &res, err);
@@ -118,8 +212,8 @@ int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary, size_t
 	}
 	if (summary && len)
 		snprintf(summary, len, "%s -> %s by %s%s%s%s",
-			 res.before_valid ? vfmig_v1_state_name(res.before) : "unknown",
-			 vfmig_v1_state_name(res.after), vfmig_recover_action_name(res.action),
+			 res.before_valid ? vfmig_recover_state_name(&res, res.before) : "unknown",
+			 vfmig_recover_state_name(&res, res.after), vfmig_recover_action_name(res.action),
 			 res.why[0] ? " (" : "", res.why, res.why[0] ? ")" : "");
 	vfmig_log(ctx, VFMIG_LOG_INFO, "device %s: %s", uuid, summary ? summary : "recovered");
 	return 0;

@@ -35,6 +35,7 @@ struct vfmig_recover_result {
 	enum vfmig_recover_action action;
 	char why[160];		/* why a reset was needed, "" otherwise */
 	uint32_t after;		/* device_state at the end */
+	bool v2;		/* before/after are v2 states (enum vfio_device_mig_state) */
 };
 
 /* On an open device whose migration region is set up (vfmig_vfio_map_migration). */
@@ -45,5 +46,7 @@ int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *re
 /* vfmig_recover() (public, libvfmig.h): open, vfmig_recover_running(), close. */
 /* "nothing to do", "device_state write", "VFIO_DEVICE_RESET" */
 const char *vfmig_recover_action_name(enum vfmig_recover_action a);
+/* before/after as text, in the protocol they were read with. */
+const char *vfmig_recover_state_name(const struct vfmig_recover_result *res, uint32_t s);
 
 #endif /* VFMIG_RECOVER_H */

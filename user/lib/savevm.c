@@ -10,7 +10,8 @@
 struct savevm_entry {
 	char idstr[VFMIG_IDSTR_MAX + 1];
 	uint32_t instance;
-	uint32_t version;
+	uint32_t version;		/* written into its sections */
+	uint32_t load_version;		/* highest section version it loads */
 	uint32_t section_id;		/* save side */
 	const struct vfmig_savevm_handlers *h;
 	void *opaque;
@@ -52,6 +53,15 @@ int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t i
 			  uint32_t version, const struct vfmig_savevm_handlers *h,
 			  void *opaque, struct vfmig_err *err)
 {
+	return vfmig_savevm_register_versions(sv, idstr, instance, version, version, h, opaque,
+					      err);
+}
+
+int vfmig_savevm_register_versions(struct vfmig_savevm *sv, const char *idstr,
+				   uint32_t instance, uint32_t version, uint32_t load_version,
+				   const struct vfmig_savevm_handlers *h, void *opaque,
+				   struct vfmig_err *err)
+{
 	size_t len = idstr ? strlen(idstr) : 0;
 	struct savevm_entry *e;
 	unsigned int i;
@@ -62,8 +72,10 @@ int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t i
 	for (i = 0; i < len; i++)
 		if ((unsigned char)idstr[i] < 0x20 || (unsigned char)idstr[i] > 0x7e)
 			return vfmig_err_set(err, -EINVAL, "register: idstr has non-printable bytes");
-	if (!version)
-		return vfmig_err_set(err, -EINVAL, "register \"%s\": version must be >= 1", idstr);
+	if (!version || load_version < version)
+		return vfmig_err_set(err, -EINVAL,
+				     "register \"%s\": version must be >= 1 and <= the load version",
+				     idstr);
 	if (!h || (h->setup && (!h->pending || !h->iterate || !h->complete)))
 		return vfmig_err_set(err, -EINVAL,
 				     "register \"%s\": live handlers need setup, pending, iterate and complete",
@@ -80,6 +92,7 @@ int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t i
 	memcpy(e->idstr, idstr, len + 1);
 	e->instance = instance;
 	e->version = version;
+	e->load_version = load_version;
 	e->section_id = ++sv->nr;
 	e->h = h;
 	e->opaque = opaque;
@@ -429,10 +442,10 @@ static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
 		return vfmig_err_set(err, -ENOENT, "no device registered for \"%s\" instance %u",
 				     sec->idstr, sec->instance);
 	if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
-		if (sec->version < 1 || sec->version > e->version)
+		if (sec->version < 1 || sec->version > e->load_version)
 			return vfmig_err_set(err, -EPROTONOSUPPORT,
 					     "section version %u not supported (device supports 1..%u)",
-					     sec->version, e->version);
+					     sec->version, e->load_version);
 		e->load_id = sec->id;
 		e->load_id_valid = true;
 	}

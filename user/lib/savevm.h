@@ -78,6 +78,11 @@ void vfmig_savevm_free(struct vfmig_savevm *sv);
 int vfmig_savevm_register(struct vfmig_savevm *sv, const char *idstr, uint32_t instance,
 			  uint32_t version, const struct vfmig_savevm_handlers *h,
 			  void *opaque, struct vfmig_err *err);
+/* The same, writing version but loading sections of versions 1..load_version. */
+int vfmig_savevm_register_versions(struct vfmig_savevm *sv, const char *idstr,
+				   uint32_t instance, uint32_t version, uint32_t load_version,
+				   const struct vfmig_savevm_handlers *h, void *opaque,
+				   struct vfmig_err *err);
 
 /*
  * Save all registered devices to fd.  opts may be NULL (defaults), clock

@@ -10,20 +10,43 @@
 #include "pciconf.h"
 #include "session.h"
 #include "v1.h"
+#include "v2.h"
 
 static void dev_close(struct vfmig_session_dev *sd)
 {
 	if (!sd)
 		return;
 	vfmig_v1dev_free(sd->v1);
+	vfmig_v2dev_free(sd->v2);
 	vfmig_vfio_close(&sd->vfio);
 	free(sd);
+}
+
+/* VFMIG_OPT_PROTOCOL against what the device offers. */
+static int choose_protocol(struct vfmig_session *s, struct vfmig_session_dev *sd,
+			   uint64_t *v2_flags, struct vfmig_err *err)
+{
+	bool v1 = sd->vfio.mig_index >= 0;
+	bool v2 = !vfmig_v2_probe(sd->vfio.device, v2_flags);
+	enum vfmig_protocol want = s->ctx->protocol;
+
+	if (want == VFMIG_PROTOCOL_AUTO)
+		want = v2 ? VFMIG_PROTOCOL_V2 : VFMIG_PROTOCOL_V1;
+	if ((want == VFMIG_PROTOCOL_V1 && !v1) || (want == VFMIG_PROTOCOL_V2 && !v2))
+		return vfmig_err_set(err, -ENOTSUP,
+				     "device %s: does not speak migration protocol %s (it offers %s)",
+				     sd->vfio.uuid, vfmig_protocol_name(want),
+				     vfmig_protocols_name(v1, v2));
+	sd->proto = want;
+	return 0;
 }
 
 static int dev_open(struct vfmig_session *s, const char *uuid, struct vfmig_err *err)
 {
 	struct vfmig_v1dev_opts v1o = { 0 };
+	struct vfmig_v2dev_opts v2o = { 0 };
 	struct vfmig_session_dev *sd;
+	uint64_t flags = 0;
 	int ret;
 
 	for (unsigned int i = 0; i < s->nr; i++)
@@ -38,16 +61,30 @@ static int dev_open(struct vfmig_session *s, const char *uuid, struct vfmig_err 
 		return ret;
 	}
 	s->dev[s->nr++] = sd;
-	ret = vfmig_vfio_map_migration(&sd->vfio, !s->ctx->no_mmap, err);
+	ret = choose_protocol(s, sd, &flags, err);
 	if (ret)
 		return ret;
 	vfmig_pciconf_ops(&sd->config, &sd->vfio);
+	if (sd->proto == VFMIG_PROTOCOL_V2) {
+		v2o.config = &sd->config;
+		sd->v2 = vfmig_v2dev_new(&vfmig_v2_vfio_ops, &sd->vfio, sd->vfio.uuid, flags, &v2o,
+					 err);
+		if (!sd->v2)
+			return err->code ? err->code : -ENOMEM;
+		vfmig_log(s->ctx, VFMIG_LOG_INFO, "device %s: opened as instance %u (protocol v2, %s)",
+			  uuid, s->nr - 1, flags & VFIO_MIGRATION_PRE_COPY ?
+			  "pre-copy" : "no pre-copy: stop-copy only");
+		return vfmig_v2dev_register(s->sv, sd->v2, VFMIG_SESSION_IDSTR, s->nr - 1, err);
+	}
+	ret = vfmig_vfio_map_migration(&sd->vfio, !s->ctx->no_mmap, err);
+	if (ret)
+		return ret;
 	v1o.config = &sd->config;
 	sd->v1 = vfmig_v1dev_new(&sd->vfio.region, &v1o, err);
 	if (!sd->v1)
 		return err->code ? err->code : -ENOMEM;
-	vfmig_log(s->ctx, VFMIG_LOG_INFO, "device %s: opened as instance %u (%s)", uuid,
-		  s->nr - 1, s->ctx->no_mmap ? "trapped access only" : "mapped data areas");
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "device %s: opened as instance %u (protocol v1, %s)",
+		  uuid, s->nr - 1, s->ctx->no_mmap ? "trapped access only" : "mapped data areas");
 	return vfmig_v1dev_register(s->sv, sd->v1, VFMIG_SESSION_IDSTR, s->nr - 1, err);
 }
 
@@ -120,6 +157,24 @@ const char *vfmig_session_uuid(const struct vfmig_session *s, unsigned int i)
 	return i < s->nr ? s->dev[i]->vfio.uuid : NULL;
 }
 
+enum vfmig_protocol vfmig_session_protocol(const struct vfmig_session *s, unsigned int i)
+{
+	return i < s->nr ? s->dev[i]->proto : VFMIG_PROTOCOL_AUTO;
+}
+
+const char *vfmig_protocol_name(enum vfmig_protocol p)
+{
+	switch (p) {
+	case VFMIG_PROTOCOL_AUTO:
+		return "auto";
+	case VFMIG_PROTOCOL_V1:
+		return "v1";
+	case VFMIG_PROTOCOL_V2:
+		return "v2";
+	}
+	return NULL;
+}
+
 int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *to,
 			  struct vfmig_err *err)
 {
@@ -180,7 +235,8 @@ int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: %u device%s", s->nr, s->nr == 1 ? "" : "s");
 	ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
-		ret = vfmig_v1dev_start(s->dev[i]->v1, err);
+		ret = s->dev[i]->v2 ? vfmig_v2dev_start(s->dev[i]->v2, err) :
+		      vfmig_v1dev_start(s->dev[i]->v1, err);
 	if (!ret) {
 		vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: stream verified, devices running");
 		return 0;
@@ -206,7 +262,8 @@ int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err)
 
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "restarting the source devices");
 	for (unsigned int i = 0; i < s->nr; i++) {
-		int r = vfmig_v1_set_state(&s->dev[i]->vfio.region,
+		int r = s->dev[i]->v2 ? vfmig_v2dev_restart(s->dev[i]->v2, err) :
+			vfmig_v1_set_state(&s->dev[i]->vfio.region,
 					   ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
 					   VFMIG_V1_STATE_RUNNING, NULL, err);
 

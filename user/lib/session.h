@@ -2,7 +2,8 @@
 /*
  * A migration session (public: struct vfmig_session of libvfmig.h): the
  * vfmig devices of one save or one resume, opened through VFIO, wrapped as
- * v1 savevm handlers and registered in one engine.
+ * v1 or v2 savevm handlers (VFMIG_OPT_PROTOCOL, per device) and registered
+ * in one engine.
  *
  * Devices are registered as "vfmig" instance 0, 1, ... in the order given,
  * so the i-th source device's state goes to the i-th destination device.
@@ -18,13 +19,16 @@
 #include "recover.h"
 #include "savevm.h"
 #include "v1dev.h"
+#include "v2dev.h"
 #include "vfio.h"
 
 #define VFMIG_SESSION_IDSTR		"vfmig"
 
 struct vfmig_session_dev {
 	struct vfmig_vfio_dev vfio;
+	enum vfmig_protocol proto;	/* V1 or V2: which handler below */
 	struct vfmig_v1dev *v1;
+	struct vfmig_v2dev *v2;
 	struct vfmig_v1dev_config_ops config;
 };
 

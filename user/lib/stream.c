@@ -65,6 +65,13 @@ static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 			return -EIO;
 		p += ret;
 		n -= (size_t)ret;
+		/*
+		 * A signal during a large blocking write to a pipe ends it short
+		 * instead of with EINTR; the next write would block with no signal
+		 * left to end it.
+		 */
+		if (n && w->cancel && *w->cancel)
+			return -ECANCELED;
 	}
 	return 0;
 }
@@ -753,6 +760,10 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 			vfmig_section_type_name(sec.type), sec.id, sec.idstr, sec.instance);
 		if (sec.type == VFMIG_SECTION_START || sec.type == VFMIG_SECTION_FULL)
 			fprintf(out, " version %u", sec.version);
+		/* A vfmig device's section version is the protocol that saved it. */
+		if (sec.type == VFMIG_SECTION_START && !strcmp(sec.idstr, "vfmig") &&
+		    (sec.version == 1 || sec.version == 2))
+			fprintf(out, " (protocol v%u)", sec.version);
 		fprintf(out, ":%s %" PRIu64 " chunks, %" PRIu64 " data bytes",
 			s.setup ? " setup," : "", s.chunks, s.data_bytes);
 		if (s.config_blobs)

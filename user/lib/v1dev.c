@@ -366,6 +366,8 @@ const struct vfmig_savevm_handlers vfmig_v1dev_handlers = {
 int vfmig_v1dev_register(struct vfmig_savevm *sv, struct vfmig_v1dev *dev,
 			 const char *idstr, uint32_t instance, struct vfmig_err *err)
 {
-	return vfmig_savevm_register(sv, idstr, instance, VFMIG_V1DEV_VERSION,
-				     &vfmig_v1dev_handlers, dev, err);
+	/* Writes version 1 (protocol v1), loads a v2 device's stream as well. */
+	return vfmig_savevm_register_versions(sv, idstr, instance, VFMIG_V1DEV_VERSION,
+					      VFMIG_DEVICE_LOAD_VERSION, &vfmig_v1dev_handlers,
+					      dev, err);
 }

@@ -20,6 +20,8 @@
 #include "savevm.h"
 
 #define VFMIG_V1DEV_VERSION		1u
+/* Both device handlers load sections of protocol v1 (1) and v2 (2). */
+#define VFMIG_DEVICE_LOAD_VERSION	2u
 #define VFMIG_V1DEV_BOUNCE_DEFAULT	(1u << 20)
 #define VFMIG_V1DEV_BOUNCE_MAX		(64u << 20)
 #define VFMIG_V1DEV_MAX_CONFIG		4096u

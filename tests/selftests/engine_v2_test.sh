@@ -1,0 +1,305 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The vfmig engine and CLI over VFIO migration protocol v2 (in the VM, as
+# root): v2 -> v2 live with dirty data (6.12: pre-copy rounds through
+# PRECOPY_INFO; 6.1: no PRE_COPY, everything in stop-copy), v1 <-> v2 in
+# both directions, a file, TCP, refused streams and destinations with the
+# source running again, Ctrl-C mid pre-copy, --protocol against a device
+# that does not speak it, info/status/inspect/recover.  Every migration ends
+# with the source's checksum equal to the destination's.
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/tap.sh"
+. "$here/lib.sh"
+
+T=${TMPDIR:-/tmp}/engine_v2_test.$$
+
+cleanup() {
+	remove_all_mdevs
+	rm -rf "$T"
+}
+
+begin() {
+	mkdir -p "$T"
+	trap cleanup EXIT
+}
+
+expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, one stderr line matches
+	pat=$1
+	shift
+	if "$@" 2> "$T/err"; then
+		fail "succeeded but should fail: $*"
+	fi
+	diag "stderr: $(cat "$T/err")"
+	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
+}
+
+# PRE_COPY came with Linux 6.2: the 6.1 device offers stop-copy only.
+has_precopy() {
+	case $(uname -r) in
+	6.1.*) return 1 ;;
+	*) return 0 ;;
+	esac
+}
+
+test_v2_live_dirty() {
+	begin
+	a=$(mk vfmig-small protocol=v2 state_size=4194304 dirty_rate=2000000 seed=11)
+	b=$(mk vfmig-small protocol=v2 state_size=4194304)
+	"$V" migrate -v --max-bandwidth 16M --max-iterations 200 --from "$a" --to "$b" --json \
+		> "$T/json" 2> "$T/log" || fail "migrate failed: $(cat "$T/log")"
+	diag "$(cat "$T/json")"
+	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
+	grep -q "device $a: opened as instance 0 (protocol v2" "$T/log" ||
+		fail "source not driven with v2: $(cat "$T/log")"
+	grep -q "device $b: opened as instance 0 (protocol v2" "$T/log" ||
+		fail "destination not driven with v2"
+	[ "$(knob "$a" stat_bytes_dirtied)" -gt 0 ] || fail "nothing was dirtied"
+	if has_precopy; then
+		grep -q '"iterations": [1-9]' "$T/json" || fail "no pre-copy round on $(uname -r)"
+		grep -q '"transferred": [0-9]*' "$T/json" || fail "no transferred count"
+	else
+		grep -q '"iterations": 0,' "$T/json" || fail "pre-copy rounds without PRE_COPY"
+		grep -q 'no pre-copy: stop-copy only' "$T/log" || fail "log does not say stop-copy only"
+	fi
+	same_state "$a" "$b"
+}
+
+cross() { # cross SRC_PROTOCOL DST_PROTOCOL: auto picks each side's only protocol
+	a=$(mk vfmig-small protocol="$1" dirty_rate=5000000 seed=12 mmap_layout=sparse:2)
+	b=$(mk vfmig-small protocol="$2")
+	"$V" migrate -v --from "$a" --to "$b" 2> "$T/log" || fail "migrate $1 -> $2 failed: $(cat "$T/log")"
+	grep -q "device $a: opened as instance 0 (protocol $1" "$T/log" || fail "source not on $1"
+	grep -q "device $b: opened as instance 0 (protocol $2" "$T/log" || fail "destination not on $2"
+	same_state "$a" "$b"
+}
+
+test_v1_to_v2() { begin; cross v1 v2; }
+test_v2_to_v1() { begin; cross v2 v1; }
+
+# Devices that speak both: each side's protocol chosen on the command line.
+test_both_explicit() {
+	begin
+	a=$(mk vfmig-small protocol=both dirty_rate=5000000 seed=13) b=$(mk vfmig-small protocol=both)
+	"$V" migrate -v --from-protocol v1 --to-protocol v2 --from "$a" --to "$b" 2> "$T/log" ||
+		fail "v1 -> v2 failed: $(cat "$T/log")"
+	grep -q "device $a: opened as instance 0 (protocol v1" "$T/log" || fail "source not on v1"
+	grep -q "device $b: opened as instance 0 (protocol v2" "$T/log" || fail "destination not on v2"
+	same_state "$a" "$b"
+	"$V" migrate -v --protocol v1 --to-protocol v2 --from "$b" --to "$a" 2> "$T/log" ||
+		fail "v1 -> v2 back failed"
+	grep -q "device $b: opened as instance 0 (protocol v1" "$T/log" || fail "--protocol not used"
+	same_state "$b" "$a"
+	# auto on a device that offers both: v2.
+	"$V" migrate -v --from "$a" --to "$b" 2> "$T/log" || fail "auto failed"
+	grep -q "device $a: opened as instance 0 (protocol v2" "$T/log" || fail "auto did not pick v2"
+	same_state "$a" "$b"
+}
+
+test_v2_file_inspect() {
+	begin
+	a=$(mk vfmig-small protocol=v2 dirty_rate=10000000 seed=14)
+	b=$(mk vfmig-small protocol=v2) c=$(mk vfmig-small protocol=v1)
+	"$V" save "$a" -o "$T/s" -q || fail "save failed"
+	"$V" inspect "$T/s" > "$T/i" || fail "inspect failed"
+	diag "$(grep START "$T/i")"
+	grep -q 'START id 1 "vfmig" instance 0 version 2 (protocol v2)' "$T/i" ||
+		fail "inspect does not show protocol v2: $(cat "$T/i")"
+	grep -q '^@.*EOF' "$T/i" || fail "no EOF in inspect output"
+	"$V" resume "$b" -i "$T/s" -q || fail "resume into v2 failed"
+	same_state "$a" "$b"
+	# The same file into a v1-only device.
+	"$V" resume "$c" -i "$T/s" -q || fail "resume of a v2 stream into v1 failed"
+	[ "$(knob "$c" checksum)" = "$(knob "$a" checksum)" ] || fail "v1 resume checksum differs"
+	# And a v1 file into a v2 device.
+	"$V" save --offline "$c" -o "$T/s1" -q || fail "v1 save failed"
+	"$V" inspect "$T/s1" | grep -q 'version 1 (protocol v1)' || fail "inspect: no protocol v1"
+	"$V" resume "$b" -i "$T/s1" -q || fail "resume of a v1 stream into v2 failed"
+	same_state "$c" "$b"
+}
+
+test_v2_offline() {
+	begin
+	a=$(mk vfmig-large protocol=v2 dirty_rate=50000000 seed=15) b=$(mk vfmig-large protocol=v2)
+	"$V" save --offline --json "$a" -o "$T/s" > "$T/json" || fail "offline save failed"
+	grep -q '"iterations": 0,' "$T/json" || fail "offline save iterated: $(cat "$T/json")"
+	"$V" resume -q "$b" -i "$T/s" || fail "resume failed"
+	same_state "$a" "$b"
+}
+
+test_v2_tcp() {
+	begin
+	# The VM's loopback may be down; a receiver left behind would hold the
+	# TAP output pipe open, so it never shares stdout and dies with the test.
+	ip link set lo up 2>/dev/null
+	a=$(mk vfmig-small protocol=v2 dirty_rate=10000000 seed=16) b=$(mk vfmig-small protocol=v1)
+	"$V" receive -q "$b" --bind 127.0.0.1 --listen 7791 > "$T/recv.out" 2> "$T/recv.err" &
+	rpid=$!
+	trap 'kill $rpid 2>/dev/null; cleanup' EXIT
+	i=0
+	until ss -ltn 2>/dev/null | grep -q '127.0.0.1:7791'; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || fail "receiver never listened: $(cat "$T/recv.err")"
+		sleep 0.2
+	done
+	"$V" send -q "$a" 127.0.0.1:7791 > "$T/send.out" 2> "$T/send.err" ||
+		fail "send failed: $(cat "$T/send.err")"
+	wait $rpid || fail "receive failed: $(cat "$T/recv.err")"
+	same_state "$a" "$b"
+}
+
+test_v2_corrupt_stream() {
+	begin
+	a=$(mk vfmig-small protocol=v2 seed=17) b=$(mk vfmig-small protocol=v2)
+	"$V" save -q --offline "$a" -o "$T/s" || fail "save failed"
+	cp "$T/s" "$T/bad"
+	# One byte inside the first data blob: the device refuses the write
+	# (EINVAL, into ERROR); the destination is reset.
+	printf '\377' | dd of="$T/bad" bs=1 seek=4000 conv=notrunc 2>/dev/null
+	expect_fail "resuming file refused" "$V" resume -q "$b" -i "$T/bad"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after corruption"
+	size=$(stat -c %s "$T/s")
+	head -c $((size / 2)) "$T/s" > "$T/trunc"
+	expect_fail "stream offset" "$V" resume -q "$b" -i "$T/trunc"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset after truncation"
+	"$V" resume -q "$b" -i "$T/s" || fail "good stream refused after bad ones"
+	same_state "$a" "$b"
+}
+
+# A destination that refuses mid-stream: the v2 source runs again, intact.
+test_v2_destination_refuses() {
+	begin
+	a=$(mk vfmig-small protocol=v2 seed=18) b=$(mk vfmig-small protocol=v2 fault=resume_chunk)
+	sum=$(knob "$a" checksum)
+	expect_fail "running again" "$V" migrate -q --from "$a" --to "$b"
+	running_intact "$a" "$sum"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the refusal failed"
+	same_state "$a" "$b"
+}
+
+# A source whose arc fails into ERROR: cleanup resets it to running.
+test_v2_source_error() {
+	begin
+	a=$(mk vfmig-small protocol=v2 seed=19 fault=transition) b=$(mk vfmig-small protocol=v2)
+	expect_fail "running again" "$V" migrate -q --from "$a" --to "$b"
+	[ "$(knob "$a" device_state)" = 1 ] || fail "source not running: $(knob "$a" device_state)"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the fault failed"
+	same_state "$a" "$b"
+}
+
+test_v2_sigint() {
+	has_precopy || skip "no PRE_COPY on $(uname -r): test_v2_sigint_blocked covers it"
+	begin
+	a=$(mk vfmig-large protocol=v2 seed=20) b=$(mk vfmig-large protocol=v2)
+	sum=$(knob "$a" checksum)
+	# 16 MiB at 1 MiB/s, interrupted once data flows: on 6.12 mid pre-copy.
+	"$V" migrate -q --max-bandwidth 1M --from "$a" --to "$b" > /dev/null 2> "$T/err" &
+	pid=$!
+	trap 'kill $pid 2>/dev/null; cleanup' EXIT
+	while [ "$(knob "$a" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+	done
+	st=$(knob "$a" device_state)
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	diag "device_state $st at the interrupt; rc $rc: $(cat "$T/err")"
+	[ "$st" = 3 ] || fail "not interrupted in pre-copy (device_state $st)"
+	[ $rc != 0 ] || fail "an interrupted migration exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	running_intact "$a" "$sum"
+	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
+	same_state "$a" "$b"
+}
+
+# A save blocked writing into a FIFO nobody reads (6.12: in pre-copy; 6.1:
+# in stop-copy, the device stopped): SIGINT ends the blocked write.
+test_v2_sigint_blocked() {
+	begin
+	a=$(mk vfmig-large protocol=v2 seed=23) b=$(mk vfmig-large protocol=v2)
+	sum=$(knob "$a" checksum)
+	mkfifo "$T/fifo"
+	# Held open read-write, never read: opening does not wait for the save,
+	# and the save blocks once the pipe is full.
+	exec 3<> "$T/fifo"
+	"$V" save -q "$a" -o "$T/fifo" > /dev/null 2> "$T/err" &
+	pid=$!
+	trap 'kill -KILL $pid 2>/dev/null; wait $pid; cleanup' EXIT
+	if has_precopy; then want=3; else want=2; fi
+	i=0
+	until [ "$(knob "$a" device_state)" = $want ]; do
+		i=$((i + 1))
+		kill -0 $pid 2>/dev/null || fail "save ended early: $(cat "$T/err")"
+		[ $i -lt 50 ] || fail "save never in device_state $want: $(knob "$a" device_state)"
+		sleep 0.2
+	done
+	diag "device_state $want, $(knob "$a" stat_bytes_saved) bytes saved"
+	sleep 1		# blocked in write() by now: the pipe holds 64 KiB
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	exec 3<&-
+	diag "rc $rc: $(cat "$T/err")"
+	[ $rc != 0 ] || fail "an interrupted save exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	running_intact "$a" "$sum"
+	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
+	same_state "$a" "$b"
+}
+
+test_protocol_refused() {
+	begin
+	a=$(mk vfmig-small protocol=v1 seed=21) b=$(mk vfmig-small protocol=v2)
+	sum=$(knob "$a" checksum)
+	expect_fail "device $a: does not speak migration protocol v2 (it offers v1)" \
+		"$V" save --protocol v2 "$a" -o "$T/x"
+	[ "$(wc -l < "$T/err")" = 1 ] || fail "not one line: $(cat "$T/err")"
+	[ ! -e "$T/x" ] || fail "a refused save left a file"
+	running_intact "$a" "$sum"
+	expect_fail "device $b: does not speak migration protocol v1 (it offers v2)" \
+		"$V" migrate --protocol v1 --from "$b" --to "$a"
+	expect_fail "does not speak migration protocol v2" \
+		"$V" migrate --to-protocol v2 --from "$b" --to "$a"
+	expect_fail "not auto, v1 or v2" "$V" save --protocol v3 "$a" -o "$T/x"
+	running_intact "$a" "$sum"
+}
+
+test_info_status_recover() {
+	begin
+	a=$(mk vfmig-small protocol=v2) b=$(mk vfmig-small protocol=both) c=$(mk vfmig-small)
+	"$V" info "$a" > "$T/i" || fail "info failed"
+	grep -q '^migration protocols: v2 (v2: STOP_COPY P2P' "$T/i" || fail "info: $(head -3 "$T/i")"
+	"$V" info "$b" | grep -q '^migration protocols: v1 v2' || fail "info of a both device"
+	"$V" info "$c" | grep -qx 'migration protocols: v1' || fail "info of a v1 device"
+	if has_precopy; then
+		grep -q 'PRE_COPY' "$T/i" || fail "no PRE_COPY on $(uname -r)"
+		grep -q '^v2 stop-copy size: [1-9][0-9]* bytes (MIG_DATA_SIZE)' "$T/i" ||
+			fail "no MIG_DATA_SIZE line on $(uname -r)"
+	else
+		grep -q 'no PRE_COPY' "$T/i" || fail "PRE_COPY on 6.1"
+	fi
+	"$V" status "$a" | grep -q '^  protocol *v2$' || fail "status: $("$V" status "$a")"
+	"$V" status --json "$b" | grep -q '"protocol": "both"' || fail "status --json of both"
+	# A v2-only device in the error state: recover resets it.
+	knob "$a" fault error
+	"$V" recover "$a" > "$T/rec" || fail "recover from error failed"
+	grep -qx "$a: ERROR -> RUNNING by VFIO_DEVICE_RESET (device was in ERROR)" "$T/rec" ||
+		fail "recover: $(cat "$T/rec")"
+	"$V" recover "$a" > "$T/rec" || fail "recover from running failed"
+	grep -qx "$a: RUNNING -> RUNNING by nothing to do" "$T/rec" || fail "recover: $(cat "$T/rec")"
+	# A v2 destination in the error state is reset before the resume.
+	d=$(mk vfmig-small protocol=v2 seed=22)
+	knob "$a" fault error
+	"$V" migrate --no-progress --from "$d" --to "$a" 2> "$T/err" || fail "migrate into ERROR failed"
+	grep -q "destination $a: device was in ERROR; reset it before the resume" "$T/err" ||
+		fail "no word about the reset: $(cat "$T/err")"
+	same_state "$d" "$a"
+}
+
+if [ "${1:-}" != --one ]; then
+	load_module_or_bail
+	run_then_unload "$0" engine_v2 "$@"
+fi
+tap_main "$0" engine_v2 "$@"

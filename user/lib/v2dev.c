@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/* VFIO v2 device handler for the savevm engine. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "v2.h"
+#include "v2dev.h"
+
+struct vfmig_v2dev {
+	const struct vfmig_v2_ops *ops;
+	void *opaque;
+	const char *name;
+	uint64_t flags;		/* VFIO_MIGRATION_* */
+	const struct vfmig_v1dev_config_ops *config;
+	void *bounce;
+	size_t bounce_len;
+	int data_fd;		/* saving or resuming file, -1 = none */
+	bool precopy;		/* this save is in PRE_COPY */
+	uint64_t pending;	/* last PRECOPY_INFO sum, the round's target */
+	bool touched;		/* save changed the state: restore on failure */
+	struct vfmig_v1dev_counters cnt;
+};
+
+struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque,
+				    const char *name, uint64_t flags,
+				    const struct vfmig_v2dev_opts *o, struct vfmig_err *err)
+{
+	size_t bounce = o && o->bounce_size ? o->bounce_size : VFMIG_V2DEV_BOUNCE_DEFAULT;
+	struct vfmig_v2dev *dev;
+
+	if (!(flags & VFIO_MIGRATION_STOP_COPY)) {
+		vfmig_err_set(err, -EOPNOTSUPP, "%s: v2 device without STOP_COPY", name);
+		return NULL;
+	}
+	if (bounce > VFMIG_V1DEV_BOUNCE_MAX) {
+		vfmig_err_set(err, -EINVAL, "%s: data file buffer of %zu bytes exceeds %u", name,
+			      bounce, VFMIG_V1DEV_BOUNCE_MAX);
+		return NULL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (dev)
+		dev->bounce = malloc(bounce);
+	if (!dev || !dev->bounce) {
+		free(dev);
+		vfmig_err_set(err, -ENOMEM, "%s: out of memory", name);
+		return NULL;
+	}
+	dev->ops = ops;
+	dev->opaque = opaque;
+	dev->name = name;
+	dev->flags = flags;
+	dev->bounce_len = bounce;
+	dev->config = o ? o->config : NULL;
+	dev->data_fd = -1;
+	return dev;
+}
+
+static void close_data(struct vfmig_v2dev *dev)
+{
+	if (dev->data_fd >= 0)
+		close(dev->data_fd);
+	dev->data_fd = -1;
+}
+
+void vfmig_v2dev_free(struct vfmig_v2dev *dev)
+{
+	if (!dev)
+		return;
+	close_data(dev);
+	free(dev->bounce);
+	free(dev);
+}
+
+const struct vfmig_v1dev_counters *vfmig_v2dev_counters(const struct vfmig_v2dev *dev)
+{
+	return &dev->cnt;
+}
+
+static int fail(const struct vfmig_v2dev *dev, int ret, const char *step, struct vfmig_err *err)
+{
+	vfmig_err_prefix(err, "%s: %s: ", dev->name, step);
+	return ret;
+}
+
+/* Move to state; a data file the move hands out replaces the current one. */
+static int set_state(struct vfmig_v2dev *dev, uint32_t state, const char *step,
+		     struct vfmig_err *err)
+{
+	int fd, ret;
+
+	ret = dev->ops->set_state(dev->opaque, state, &fd, err);
+	if (ret)
+		return fail(dev, ret, step, err);
+	if (fd >= 0) {
+		close_data(dev);
+		dev->data_fd = fd;
+	}
+	return 0;
+}
+
+static int check_cancel(struct vfmig_v2dev *dev, volatile sig_atomic_t *cancel,
+			struct vfmig_err *err)
+{
+	if (cancel && *cancel)
+		return vfmig_err_set(err, -ECANCELED, "%s: cancelled between reads", dev->name);
+	return 0;
+}
+
+/*
+ * One read of the saving file as one DATA blob.  *got = 0: the file has
+ * nothing now (ENOMSG, pre-copy) or ended (0, stop-copy).
+ */
+static int save_one_read(struct vfmig_v2dev *dev, struct vfmig_save_io *io, size_t max,
+			 uint64_t *got)
+{
+	ssize_t n;
+	int ret;
+
+	*got = 0;
+	if (dev->data_fd < 0)
+		return vfmig_err_set(io->err, -EBADF, "%s: no saving file", dev->name);
+	if (max > dev->bounce_len)
+		max = dev->bounce_len;
+	for (;;) {
+		n = read(dev->data_fd, dev->bounce, max);
+		if (n >= 0)
+			break;
+		if (errno == ENOMSG && dev->precopy)
+			return 0;
+		if (errno != EINTR)
+			return vfmig_err_set(io->err, -errno, "%s: read of the saving file: %s",
+					     dev->name, strerror(errno));
+		ret = check_cancel(dev, io->cancel, io->err);
+		if (ret)
+			return ret;
+	}
+	if (!n)
+		return 0;
+	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_DATA, (uint64_t)n, io->err);
+	if (!ret)
+		ret = vfmig_writer_put(io->w, dev->bounce, (size_t)n, io->err);
+	if (ret)
+		return fail(dev, ret, "send data", io->err);
+	dev->cnt.chunks++;
+	dev->cnt.data_bytes += (uint64_t)n;
+	*got = (uint64_t)n;
+	return 0;
+}
+
+static int v2dev_setup(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	int ret;
+
+	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_SETUP, io->err);
+	if (ret)
+		return ret;
+	dev->touched = true;
+	dev->pending = 0;
+	dev->precopy = false;
+	close_data(dev);
+	if (io->offline)
+		ret = set_state(dev, VFIO_DEVICE_STATE_STOP, "stop device", io->err);
+	else if (dev->flags & VFIO_MIGRATION_PRE_COPY) {
+		ret = set_state(dev, VFIO_DEVICE_STATE_PRE_COPY, "enter pre-copy", io->err);
+		dev->precopy = !ret;
+		if (!ret && dev->data_fd < 0)
+			ret = vfmig_err_set(io->err, -EPROTO, "%s: PRE_COPY gave no saving file",
+					    dev->name);
+	}
+	if (ret)
+		return ret;
+	return vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+}
+
+static int v2dev_pending(void *opaque, uint64_t *pending, struct vfmig_save_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	uint64_t initial, dirty;
+	int ret;
+
+	/*
+	 * Without PRE_COPY nothing can go before the stop: report 0 so the
+	 * engine goes to stop-copy at once (as QEMU's estimate counts only
+	 * pre-copy bytes), instead of iterating on data it cannot read.
+	 */
+	*pending = dev->pending = 0;
+	if (!dev->precopy)
+		return 0;
+	ret = dev->ops->precopy_info(dev->opaque, dev->data_fd, &initial, &dirty, io->err);
+	if (ret)
+		return fail(dev, ret, "query pre-copy", io->err);
+	*pending = dev->pending = initial + dirty;
+	return 0;
+}
+
+static int v2dev_iterate(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	uint64_t target = dev->pending, sent = 0, got;
+	int ret, done = !dev->precopy;
+
+	while (!done) {
+		uint64_t room = io->budget - sent;
+
+		ret = check_cancel(dev, io->cancel, io->err);
+		if (!ret)
+			ret = save_one_read(dev, io, room < SIZE_MAX ? (size_t)room : SIZE_MAX,
+					    &got);
+		if (ret)
+			return ret;
+		if (!got) {
+			done = 1;	/* caught up with the device for now */
+			break;
+		}
+		sent += got;
+		if (sent >= io->budget || sent >= target)
+			break;
+	}
+	dev->pending = 0;
+	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	return ret ? ret : done;
+}
+
+static int v2dev_complete(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	uint64_t got;
+	int ret;
+
+	ret = set_state(dev, VFIO_DEVICE_STATE_STOP_COPY, "enter stop-copy", io->err);
+	dev->precopy = false;
+	if (!ret && dev->data_fd < 0)
+		ret = vfmig_err_set(io->err, -EPROTO, "%s: STOP_COPY gave no saving file",
+				    dev->name);
+	while (!ret) {
+		ret = check_cancel(dev, io->cancel, io->err);
+		if (!ret)
+			ret = save_one_read(dev, io, dev->bounce_len, &got);
+		if (!ret && !got)
+			break;	/* end of the saving file */
+	}
+	if (!ret)
+		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	if (!ret)
+		ret = set_state(dev, VFIO_DEVICE_STATE_STOP, "stop after stop-copy", io->err);
+	if (!ret)
+		close_data(dev);
+	return ret;
+}
+
+static int v2dev_save_config(void *opaque, struct vfmig_save_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
+	size_t len = 0;
+	int ret;
+
+	if (dev->config && dev->config->save) {
+		ret = dev->config->save(dev->config->opaque, buf, sizeof(buf), &len, io->err);
+		if (ret)
+			return fail(dev, ret, "save config", io->err);
+		if (len > sizeof(buf))
+			return vfmig_err_set(io->err, -EOVERFLOW, "%s: config of %zu bytes exceeds %u",
+					     dev->name, len, VFMIG_V1DEV_MAX_CONFIG);
+	}
+	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_CONFIG, len, io->err);
+	if (!ret)
+		ret = vfmig_writer_put(io->w, buf, len, io->err);
+	if (!ret)
+		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
+	return ret;
+}
+
+int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
+{
+	uint32_t state = VFIO_DEVICE_STATE_ERROR;
+	struct vfmig_err sub;
+	int ret;
+
+	close_data(dev);
+	vfmig_err_clear(&sub);
+	/* ERROR is left only by a reset; any other state has a path to RUNNING. */
+	if (!dev->ops->get_state(dev->opaque, &state, &sub) && state != VFIO_DEVICE_STATE_ERROR &&
+	    !dev->ops->set_state(dev->opaque, VFIO_DEVICE_STATE_RUNNING, NULL, &sub))
+		return 0;
+	ret = dev->ops->reset(dev->opaque, err);
+	if (!ret)
+		ret = dev->ops->get_state(dev->opaque, &state, err);
+	if (!ret && state != VFIO_DEVICE_STATE_RUNNING)
+		ret = vfmig_err_set(err, -EIO, "%s after VFIO_DEVICE_RESET",
+				    vfmig_v2_state_name(state));
+	if (ret)
+		vfmig_err_prefix(err, "%s: return to running (%s): ", dev->name,
+				 sub.code ? sub.msg : "device in ERROR");
+	return ret;
+}
+
+static int v2dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
+{
+	struct vfmig_v2dev *dev = opaque;
+	bool touched = dev->touched;
+
+	dev->touched = false;
+	dev->precopy = false;
+	close_data(dev);
+	if (!failed || !touched)
+		return 0;
+	return vfmig_v2dev_restart(dev, err);
+}
+
+static int v2dev_load_setup(void *opaque, struct vfmig_err *err)
+{
+	struct vfmig_v2dev *dev = opaque;
+	int ret;
+
+	close_data(dev);
+	ret = set_state(dev, VFIO_DEVICE_STATE_RESUMING, "enter resuming", err);
+	if (!ret && dev->data_fd < 0)
+		ret = vfmig_err_set(err, -EPROTO, "%s: RESUMING gave no resuming file", dev->name);
+	return ret;
+}
+
+static int v2dev_load_cleanup(void *opaque, bool failed, struct vfmig_err *err)
+{
+	struct vfmig_v2dev *dev = opaque;
+
+	(void)err;
+	/* On success the file stays until start leaves RESUMING. */
+	if (failed)
+		close_data(dev);
+	return 0;
+}
+
+static int expect_tag(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64_t want)
+{
+	uint64_t at = vfmig_reader_offset(io->r), tag;
+	int ret;
+
+	ret = vfmig_stream_get_tag(io->r, &tag, io->err);
+	if (ret)
+		return ret;
+	if (tag != want)
+		return vfmig_err_set(io->err, -EPROTO,
+				     "%s: stream offset %" PRIu64 ": expected %s tag, found %s",
+				     dev->name, at, vfmig_tag_name(want), vfmig_tag_name(tag));
+	return 0;
+}
+
+static int load_config(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
+{
+	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
+	uint64_t size;
+	int ret;
+
+	ret = expect_tag(dev, io, VFMIG_TAG_CONFIG);
+	if (!ret)
+		ret = vfmig_stream_get_size(io->r, VFMIG_V1DEV_MAX_CONFIG, "config size", &size,
+					    io->err);
+	if (!ret)
+		ret = vfmig_reader_get(io->r, buf, (size_t)size, "config", io->err);
+	if (ret)
+		return ret;
+	if (dev->config && dev->config->load) {
+		ret = dev->config->load(dev->config->opaque, buf, (size_t)size, io->err);
+		if (ret)
+			return fail(dev, ret, "load config", io->err);
+	} else if (size) {
+		return vfmig_err_set(io->err, -EPROTO,
+				     "%s: stream carries %" PRIu64 " config bytes but no config handler is set",
+				     dev->name, size);
+	}
+	return expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
+}
+
+/* All of buf into the resuming file; the kernel may take it in pieces. */
+static int write_all(struct vfmig_v2dev *dev, struct vfmig_load_io *io, size_t len)
+{
+	const uint8_t *p = dev->bounce;
+	ssize_t n;
+
+	while (len) {
+		n = write(dev->data_fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			if (io->cancel && *io->cancel)
+				return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled",
+						     dev->name);
+			continue;
+		}
+		return vfmig_err_set(io->err, n < 0 ? -errno : -EIO,
+				     "%s: resuming file refused the data after %" PRIu64 " bytes: %s",
+				     dev->name, dev->cnt.data_bytes + (uint64_t)(p - (uint8_t *)dev->bounce),
+				     n < 0 ? strerror(errno) : "no progress");
+	}
+	return 0;
+}
+
+static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
+{
+	uint64_t tag, size, at;
+	int ret;
+
+	for (;;) {
+		if (io->cancel && *io->cancel)
+			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", dev->name);
+		at = vfmig_reader_offset(io->r);
+		ret = vfmig_stream_get_tag(io->r, &tag, io->err);
+		if (ret)
+			return ret;
+		if (tag == VFMIG_TAG_END_OF_STATE)
+			return 0;
+		if (tag != VFMIG_TAG_DATA)
+			return vfmig_err_set(io->err, -EPROTO,
+					     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
+					     dev->name, at, vfmig_tag_name(tag),
+					     vfmig_section_type_name(io->sec->type));
+		ret = vfmig_stream_get_size(io->r, VFMIG_STREAM_MAX_DATA, "data chunk size", &size,
+					    io->err);
+		if (ret)
+			return ret;
+		while (size) {
+			size_t n = size < dev->bounce_len ? (size_t)size : dev->bounce_len;
+
+			ret = vfmig_reader_get(io->r, dev->bounce, n, "data", io->err);
+			if (!ret)
+				ret = write_all(dev, io, n);
+			if (ret)
+				return ret;
+			dev->cnt.data_bytes += n;
+			size -= n;
+		}
+		dev->cnt.chunks++;
+	}
+}
+
+static int v2dev_load_state(void *opaque, struct vfmig_load_io *io)
+{
+	struct vfmig_v2dev *dev = opaque;
+	int ret;
+
+	switch (io->sec->type) {
+	case VFMIG_SECTION_START:
+		ret = expect_tag(dev, io, VFMIG_TAG_SETUP);
+		return ret ? ret : expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
+	case VFMIG_SECTION_FULL:
+		return load_config(dev, io);
+	default:
+		if (dev->data_fd < 0)
+			return vfmig_err_set(io->err, -EBADF, "%s: no resuming file", dev->name);
+		return load_data(dev, io);
+	}
+}
+
+int vfmig_v2dev_start(struct vfmig_v2dev *dev, struct vfmig_err *err)
+{
+	/* RESUMING -> STOP checks the END record; then the file is done. */
+	int ret = set_state(dev, VFIO_DEVICE_STATE_RUNNING, "start device", err);
+
+	close_data(dev);
+	return ret;
+}
+
+const struct vfmig_savevm_handlers vfmig_v2dev_handlers = {
+	.setup = v2dev_setup,
+	.pending = v2dev_pending,
+	.iterate = v2dev_iterate,
+	.complete = v2dev_complete,
+	.save_config = v2dev_save_config,
+	.cleanup = v2dev_cleanup,
+	.load_setup = v2dev_load_setup,
+	.load_state = v2dev_load_state,
+	.load_cleanup = v2dev_load_cleanup,
+};
+
+int vfmig_v2dev_register(struct vfmig_savevm *sv, struct vfmig_v2dev *dev,
+			 const char *idstr, uint32_t instance, struct vfmig_err *err)
+{
+	return vfmig_savevm_register_versions(sv, idstr, instance, VFMIG_V2DEV_VERSION,
+					      VFMIG_DEVICE_LOAD_VERSION, &vfmig_v2dev_handlers,
+					      dev, err);
+}
