@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The `make bench` guest side (runs in the VM as root): the guest's memcpy
 # bandwidth, then offline save+resume throughput of `vfmig migrate` for a
-# 256 MiB device state per mmap layout, the same through a file (`save` then
+# 256 MiB device state per mmap layout and through protocol v2's data
+# files, the same through a file (`save` then
 # `resume`) and over TCP on loopback (`send` to `receive`), plus a 16 MiB run
 # per layout so the engine's peak RSS can be compared across state sizes.
 # The file and TCP rows are also set against the raw path in the same run
@@ -63,14 +64,17 @@ memcpy_run before
 # file (save to a tmpfs file, then resume from it: the two wall times
 # added), tcp (send to a receive on loopback; send's wall time, which ends
 # with the receiver's verdict, so after the destination runs).
-cases="mmap:whole:8:migrate trapped:none:8:migrate sparse:sparse4:8:migrate"
-big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp"
+# "v2": the same device speaking protocol v2 only, its state through the
+# saving and resuming data files instead of the v1 region (protocol.md).
+cases="mmap:whole:8:migrate trapped:none:8:migrate sparse:sparse4:8:migrate v2:v2:8:migrate"
+big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp v2-file:v2:8:file v2-tcp:v2:8:tcp"
 ip link set lo up 2>/dev/null || true
 layout_knobs() {
 	case $1 in
 	whole) echo "mmap_layout=whole data_offset_policy=fixed" ;;
 	none) echo "mmap_layout=none data_offset_policy=fixed" ;;
 	sparse4) echo "mmap_layout=sparse:4 data_offset_policy=straddle" ;;
+	v2) echo "protocol=v2" ;;
 	esac
 }
 # timed FILE CMD...: run CMD under timeit, stdout to FILE; prints wall ns.
