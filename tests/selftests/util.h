@@ -113,24 +113,10 @@ bool rec_magic_ok(const uint8_t *p);
 
 /*
  * VFIO migration protocol v2 on a device fd.  The build host's uapi header
- * may be 6.1's, which lacks the 6.2+ names: they are given here by value.
+ * may be 6.1's, which lacks the 6.2+ names: the library's vfio_compat.h is
+ * their one home.
  */
-#include <linux/vfio.h>
-#ifndef VFIO_MIGRATION_PRE_COPY
-#define VFIO_MIGRATION_PRE_COPY		(1 << 2)
-#define VFIO_DEVICE_STATE_PRE_COPY	6
-#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
-struct vfio_precopy_info {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 initial_bytes;
-	__aligned_u64 dirty_bytes;
-};
-#define VFIO_MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
-#endif
-#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
-#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
-#endif
+#include "vfio_compat.h"
 /* VFIO_DEVICE_FEATURE_MIGRATION's flags; 0 or -errno. */
 int v2_flags(int devfd, uint64_t *flags);
 /* SET the state; *data_fd (if non-NULL) gets the new data file or -1; 0 or -errno. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "v1.h"
+#include "devsection.h"
 #include "v1dev.h"
 
 struct vfmig_v1dev {
@@ -218,24 +219,8 @@ static int v1dev_complete(void *opaque, struct vfmig_save_io *io)
 static int v1dev_save_config(void *opaque, struct vfmig_save_io *io)
 {
 	struct vfmig_v1dev *dev = opaque;
-	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
-	size_t len = 0;
-	int ret;
 
-	if (dev->config && dev->config->save) {
-		ret = dev->config->save(dev->config->opaque, buf, sizeof(buf), &len, io->err);
-		if (ret)
-			return fail(dev, ret, "save config", io->err);
-		if (len > sizeof(buf))
-			return vfmig_err_set(io->err, -EOVERFLOW, "%s: config of %zu bytes exceeds %u",
-					     name(dev), len, VFMIG_V1DEV_MAX_CONFIG);
-	}
-	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_CONFIG, len, io->err);
-	if (!ret)
-		ret = vfmig_writer_put(io->w, buf, len, io->err);
-	if (!ret)
-		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
-	return ret;
+	return vfmig_devsec_save_config(dev->config, name(dev), io);
 }
 
 static int v1dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
@@ -256,47 +241,6 @@ static int v1dev_load_setup(void *opaque, struct vfmig_err *err)
 	struct vfmig_v1dev *dev = opaque;
 
 	return set_state(dev, ~VFMIG_V1_STATE_MASK, VFMIG_V1_STATE_RESUMING, "enter resuming", err);
-}
-
-static int expect_tag(struct vfmig_v1dev *dev, struct vfmig_load_io *io, uint64_t want)
-{
-	uint64_t at = vfmig_reader_offset(io->r), tag;
-	int ret;
-
-	ret = vfmig_stream_get_tag(io->r, &tag, io->err);
-	if (ret)
-		return ret;
-	if (tag != want)
-		return vfmig_err_set(io->err, -EPROTO,
-				     "%s: stream offset %" PRIu64 ": expected %s tag, found %s",
-				     name(dev), at, vfmig_tag_name(want), vfmig_tag_name(tag));
-	return 0;
-}
-
-static int load_config(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
-{
-	uint8_t buf[VFMIG_V1DEV_MAX_CONFIG];
-	uint64_t size;
-	int ret;
-
-	ret = expect_tag(dev, io, VFMIG_TAG_CONFIG);
-	if (!ret)
-		ret = vfmig_stream_get_size(io->r, VFMIG_V1DEV_MAX_CONFIG, "config size", &size,
-					    io->err);
-	if (!ret)
-		ret = vfmig_reader_get(io->r, buf, (size_t)size, "config", io->err);
-	if (ret)
-		return ret;
-	if (dev->config && dev->config->load) {
-		ret = dev->config->load(dev->config->opaque, buf, (size_t)size, io->err);
-		if (ret)
-			return fail(dev, ret, "load config", io->err);
-	} else if (size) {
-		return vfmig_err_set(io->err, -EPROTO,
-				     "%s: stream carries %" PRIu64 " config bytes but no config handler is set",
-				     name(dev), size);
-	}
-	return expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
 }
 
 static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
@@ -334,14 +278,12 @@ static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
 static int v1dev_load_state(void *opaque, struct vfmig_load_io *io)
 {
 	struct vfmig_v1dev *dev = opaque;
-	int ret;
 
 	switch (io->sec->type) {
 	case VFMIG_SECTION_START:
-		ret = expect_tag(dev, io, VFMIG_TAG_SETUP);
-		return ret ? ret : expect_tag(dev, io, VFMIG_TAG_END_OF_STATE);
+		return vfmig_devsec_load_start(name(dev), io);
 	case VFMIG_SECTION_FULL:
-		return load_config(dev, io);
+		return vfmig_devsec_load_config(dev->config, name(dev), io);
 	default:
 		return load_data(dev, io);
 	}
