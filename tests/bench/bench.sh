@@ -292,6 +292,56 @@ else
 	done
 fi
 
+# 5. Downtime against dirty rate (issue #13, section 5): live migrations of
+# one 16 MiB device with --max-bandwidth SWEEP_BW and a 300 ms downtime
+# limit while the source dirties its memory at 0 to 1.0x that bandwidth;
+# per rate, BENCH_SWEEP_RUNS runs (default 3): how many converged, how many
+# kept the measured downtime within the limit, and the medians.  Above what
+# the bandwidth can carry, the engine gives up at --max-iterations and the
+# source runs on ("did not converge").
+SWEEP_BW=$((32 << 20))
+sweep_runs=${BENCH_SWEEP_RUNS:-3}
+sweep_json="" sweep_lines=""
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) || die "mdev create"
+for u in "$a" "$b"; do knob "$u" state_size $((16 << 20)); done
+knob "$a" seed 99
+for x in 0 0.1 0.25 0.5 0.75 1.0; do
+	rate=$(awk -v x="$x" -v b="$SWEEP_BW" 'BEGIN { printf "%d", x * b }')
+	ok=0 within=0 iters="" exp="" down="" tot="" j=0
+	while [ "$j" -lt "$sweep_runs" ]; do
+		knob "$a" dirty_rate "$rate"
+		knob "$b" dirty_rate 0
+		sum_before=$(knob "$a" checksum)
+		if "$V" migrate --json --downtime-limit 300 --max-bandwidth "$SWEEP_BW" \
+			--max-iterations 30 --from "$a" --to "$b" > "$T/sweep.json" 2> "$T/sweep.err"; then
+			ok=$((ok + 1))
+			d=$(json_num "$T/sweep.json" downtime)
+			[ "$d" -le 300 ] && within=$((within + 1))
+			iters="$iters $(json_num "$T/sweep.json" iterations)"
+			exp="$exp $(json_num "$T/sweep.json" expected-downtime)"
+			down="$down $d"
+			tot="$tot $(json_num "$T/sweep.json" total-time)"
+			[ "$(knob "$b" device_state)" = 1 ] || die "sweep: destination not running"
+			knob "$a" dirty_rate 0
+			t=$a a=$b b=$t		# the running destination is the next source
+		else
+			grep -q 'did not converge' "$T/sweep.err" ||
+				die "sweep $x: $(cat "$T/sweep.err")"
+			[ "$(knob "$a" device_state)" = 1 ] || die "sweep: source not running after giving up"
+		fi
+		j=$((j + 1))
+	done
+	line=$(printf '%-5s %10d B/s  converged %d/%d  downtime <= 300 ms %d/%d  median: iterations %s, expected %s ms, measured %s ms, total %s ms' \
+		"$x" "$rate" "$ok" "$sweep_runs" "$within" "$sweep_runs" "$(echo "$iters" | median)" \
+		"$(echo "$exp" | median)" "$(echo "$down" | median)" "$(echo "$tot" | median)")
+	echo "bench: sweep $line"
+	sweep_lines="$sweep_lines$line
+"
+	sweep_json="$sweep_json${sweep_json:+, }{\"rate-x-bandwidth\": $x, \"dirty-rate\": $rate, \"bandwidth\": $SWEEP_BW, \"downtime-limit-ms\": 300, \"runs\": $sweep_runs, \"converged\": $ok, \"within-limit\": $within, \"iterations\": [$(echo $iters | tr ' ' ,)], \"expected-downtime-ms\": [$(echo $exp | tr ' ' ,)], \"downtime-ms\": [$(echo $down | tr ' ' ,)], \"total-time-ms\": [$(echo $tot | tr ' ' ,)]}"
+done
+"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -307,9 +357,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s]}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s]}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json"
+		"$mapcost_json" "$qemu_json" "$sweep_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -341,5 +391,9 @@ cp "$T/bench.json" "$out/bench.json"
 		echo "minus a RAM-only run of the same QEMU; vfmig: the engine's total-time, best of 2):"
 		printf '%s' "$qemu_lines"
 	fi
+	echo
+	echo "downtime against dirty rate: live migrate of a 16 MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
+	echo "--max-iterations 30; the rate as a fraction of that bandwidth:"
+	printf '%s' "$sweep_lines"
 } > "$out/bench.txt"
 cat "$out/bench.txt"
