@@ -54,8 +54,10 @@ test_v2_live_dirty() {
 		fail "source not driven with v2: $(cat "$T/log")"
 	grep -q "device $b: opened as instance 0 (protocol v2" "$T/log" ||
 		fail "destination not driven with v2"
-	[ "$(knob "$a" stat_bytes_dirtied)" -gt 0 ] || fail "nothing was dirtied"
 	if has_precopy; then
+		# Without PRE_COPY the source stops right after setup: whether a
+		# generator tick (10 ms) came first is chance on a quiet host.
+		[ "$(knob "$a" stat_bytes_dirtied)" -gt 0 ] || fail "nothing was dirtied"
 		grep -q '"iterations": [1-9]' "$T/json" || fail "no pre-copy round on $(uname -r)"
 		grep -q '"transferred": [0-9]*' "$T/json" || fail "no transferred count"
 	else
