@@ -13,10 +13,12 @@ newest_612() {
 # clang + libclang-rt-14-dev: libFuzzer and the ASan/UBSan runtimes for the host
 # fuzz targets (tests/fuzz); llvm: llvm-symbolizer for readable sanitizer reports;
 # libxxhash-dev, zlib1g-dev: xxh64 and crc32 for the host build of the
-# device's payload parser.
+# device's payload parser; libzstd-dev, liblz4-dev: stream compression;
+# gnuplot-nox: the plots of `make bench`.
 pkgs="gcc make libc6-dev pkg-config cpio xz-utils kmod libkmod-dev libcmocka-dev
 sparse valgrind busybox-static qemu-system-x86 mdevctl iproute2 socat
 linux-image-amd64 linux-headers-amd64 linux-source-6.12 scdoc bash-completion
+libzstd-dev liblz4-dev gnuplot-nox
 clang libclang-rt-14-dev llvm libxxhash-dev zlib1g-dev"
 # The debug kernel (scripts/debug-kernel.sh) also needs what building a
 # kernel needs (the source is linux-source-6.12 above).

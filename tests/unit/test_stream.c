@@ -244,9 +244,49 @@ static void test_bad_version(void **state)
 	uint8_t *buf = sample(&len);
 
 	(void)state;
-	buf[7] = 2;
-	expect_error(buf, len, -EPROTONOSUPPORT, "stream offset 4: unsupported stream version 2");
+	buf[7] = 3;
+	expect_error(buf, len, -EPROTONOSUPPORT, "stream offset 4: unsupported stream version 3");
 	free(buf);
+}
+
+/* A header with lanes: version 2, its fields read back; bad values refused. */
+static void test_header_ext(void **state)
+{
+	static const uint8_t v2[] = { 0x56, 0x46, 0x4d, 0x47, 0, 0, 0, 2,
+				      0, 0, 0, 0, 0, 4, 0, 3, 0 };
+	struct vfmig_writer *w = malloc(sizeof(*w));
+	struct vfmig_err err;
+	uint8_t buf[sizeof(v2)];
+	char *out = NULL;
+	int fd = memfd_create("hdr", 0);
+
+	(void)state;
+	assert_true(fd >= 0);
+	vfmig_writer_init(w, fd);
+	w->params.lanes = 4;
+	w->params.lane = 3;
+	assert_int_equal(vfmig_stream_put_header(w, &err), 0);
+	assert_int_equal(vfmig_stream_put_eof(w, &err), 0);
+	assert_int_equal(vfmig_writer_flush(w, &err), 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), sizeof(v2));
+	assert_memory_equal(buf, v2, sizeof(v2));
+	assert_int_equal(inspect_bytes(buf, sizeof(buf), &out, &err), 0);
+	assert_str_contains(out, "version 2 features 0x00000000 lane 3 of 4\n");
+	free(out);
+
+	buf[11] = 1;	/* a feature this build does not know */
+	expect_error(buf, sizeof(buf), -EPROTONOSUPPORT,
+		     "stream offset 8: stream needs features 0x00000001");
+	buf[11] = 0;
+	buf[15] = 4;	/* lane 4 of 4 */
+	expect_error(buf, sizeof(buf), -EPROTO, "stream offset 14: stream lane 4 of 4");
+	buf[13] = 0;	/* 0 lanes */
+	expect_error(buf, sizeof(buf), -EPROTO, "stream offset 12: stream split over 0 lanes");
+	buf[13] = 17;
+	expect_error(buf, sizeof(buf), -EPROTO, "stream offset 12: stream split over 17 lanes");
+	expect_error(buf, 13, -EPIPE, "stream truncated inside stream lanes");
+	close(fd);
+	free(w);
 }
 
 static void test_unknown_section_type(void **state)
@@ -534,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_reader_fields),
 		cmocka_unit_test(test_bad_magic),
 		cmocka_unit_test(test_bad_version),
+		cmocka_unit_test(test_header_ext),
 		cmocka_unit_test(test_unknown_section_type),
 		cmocka_unit_test(test_bad_footer),
 		cmocka_unit_test(test_footer_id_mismatch),

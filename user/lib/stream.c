@@ -26,6 +26,7 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	w->len = 0;
 	w->offset = 0;
 	w->error = 0;
+	w->params = (struct vfmig_stream_params){ .lanes = 1 };
 	/* Sockets get MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE. */
 	w->is_socket = fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
@@ -175,9 +176,22 @@ int vfmig_writer_sink_fill(void *opaque, size_t len, vfmig_channel_fill_fn fill,
 
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err)
 {
-	int ret = vfmig_writer_put_be32(w, VFMIG_STREAM_MAGIC, err);
+	struct vfmig_stream_params *p = &w->params;
+	bool ext = p->features || p->lanes > 1;
+	int ret;
 
-	return ret ? ret : vfmig_writer_put_be32(w, VFMIG_STREAM_VERSION, err);
+	p->version = ext ? VFMIG_STREAM_VERSION_EXT : VFMIG_STREAM_VERSION;
+	ret = vfmig_writer_put_be32(w, VFMIG_STREAM_MAGIC, err);
+	if (!ret)
+		ret = vfmig_writer_put_be32(w, p->version, err);
+	if (ret || !ext)
+		return ret;
+	ret = vfmig_writer_put_be32(w, p->features, err);
+	if (!ret)
+		ret = vfmig_writer_put(w, (uint16_t[]){ htobe16(p->lanes) }, 2, err);
+	if (!ret)
+		ret = vfmig_writer_put(w, (uint16_t[]){ htobe16(p->lane) }, 2, err);
+	return ret;
 }
 
 int vfmig_stream_put_section(struct vfmig_writer *w, uint8_t type, uint32_t id,
@@ -405,6 +419,35 @@ int vfmig_reader_get_be64(struct vfmig_reader *r, uint64_t *v, const char *what,
 	return ret;
 }
 
+/* The version 2 fields after the version. */
+static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
+			  struct vfmig_err *err)
+{
+	uint16_t lanes, lane;
+	int ret;
+
+	ret = vfmig_reader_get_be32(r, &p->features, "stream features", err);
+	if (ret)
+		return ret;
+	if (p->features & ~VFMIG_STREAM_F_KNOWN)
+		return bad(err, -EPROTONOSUPPORT, 8,
+			   "stream needs features 0x%08x this build does not have",
+			   p->features & ~VFMIG_STREAM_F_KNOWN);
+	ret = vfmig_reader_get(r, &lanes, 2, "stream lanes", err);
+	if (!ret)
+		ret = vfmig_reader_get(r, &lane, 2, "stream lane", err);
+	if (ret)
+		return ret;
+	p->lanes = be16toh(lanes);
+	p->lane = be16toh(lane);
+	if (!p->lanes || p->lanes > VFMIG_STREAM_MAX_LANES)
+		return bad(err, -EPROTO, 12, "stream split over %u lanes (1..%u)", p->lanes,
+			   VFMIG_STREAM_MAX_LANES);
+	if (p->lane >= p->lanes)
+		return bad(err, -EPROTO, 14, "stream lane %u of %u", p->lane, p->lanes);
+	return 0;
+}
+
 int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err)
 {
 	uint32_t magic, version;
@@ -419,11 +462,12 @@ int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err)
 	ret = vfmig_reader_get_be32(r, &version, "stream version", err);
 	if (ret)
 		return ret;
-	if (version != VFMIG_STREAM_VERSION)
+	if (version != VFMIG_STREAM_VERSION && version != VFMIG_STREAM_VERSION_EXT)
 		return bad(err, -EPROTONOSUPPORT, 4,
-			   "unsupported stream version %u (this build reads version %u)",
-			   version, VFMIG_STREAM_VERSION);
-	return 0;
+			   "unsupported stream version %u (this build reads versions %u and %u)",
+			   version, VFMIG_STREAM_VERSION, VFMIG_STREAM_VERSION_EXT);
+	r->params = (struct vfmig_stream_params){ .version = version, .lanes = 1 };
+	return version == VFMIG_STREAM_VERSION ? 0 : get_header_ext(r, &r->params, err);
 }
 
 const char *vfmig_section_type_name(uint8_t type)
@@ -735,8 +779,12 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 	ret = vfmig_stream_get_header(r, err);
 	if (ret)
 		goto out;
-	fprintf(out, "stream: magic 0x%08x (VFMG) version %u\n", VFMIG_STREAM_MAGIC,
-		VFMIG_STREAM_VERSION);
+	fprintf(out, "stream: magic 0x%08x (VFMG) version %u", VFMIG_STREAM_MAGIC,
+		r->params.version);
+	if (r->params.version == VFMIG_STREAM_VERSION_EXT)
+		fprintf(out, " features 0x%08x lane %u of %u", r->params.features,
+			r->params.lane, r->params.lanes);
+	fputc('\n', out);
 	for (;;) {
 		struct payload_summary s = { 0 };
 

@@ -28,6 +28,16 @@
 
 #define VFMIG_STREAM_MAGIC		0x56464d47u	/* "VFMG" */
 #define VFMIG_STREAM_VERSION		1u
+/*
+ * Version 2 adds, after the version: be32 features, be16 lanes, be16 lane.
+ * A writer emits version 1 whenever it needs none of it (no feature bit,
+ * one lane), so a plain stream stays readable by older builds.
+ */
+#define VFMIG_STREAM_VERSION_EXT	2u
+/* Feature bits: what the reader must understand to load the stream. */
+#define VFMIG_STREAM_F_KNOWN		0u	/* no bit is defined yet */
+/* A stream may be split over this many lanes (channels, connections). */
+#define VFMIG_STREAM_MAX_LANES		16u
 
 #define VFMIG_SECTION_EOF		0x00
 #define VFMIG_SECTION_START		0x01
@@ -50,6 +60,14 @@
 
 #define VFMIG_STREAM_BUF		65536u
 
+/* What the header of a stream announces (version 2 fields). */
+struct vfmig_stream_params {
+	uint32_t version;	/* as read; the writer derives it */
+	uint32_t features;	/* VFMIG_STREAM_F_* */
+	uint16_t lanes;		/* 1..VFMIG_STREAM_MAX_LANES */
+	uint16_t lane;		/* this stream's lane, 0..lanes-1 */
+};
+
 /* Where a stream goes to or comes from: a file descriptor, or a channel. */
 struct vfmig_endpoint {
 	int fd;				/* used when chan is NULL */
@@ -64,6 +82,7 @@ struct vfmig_writer {
 	uint64_t offset;	/* bytes accepted so far (stream position) */
 	int error;		/* sticky -errno */
 	bool is_socket;
+	struct vfmig_stream_params params;	/* what put_header writes */
 	uint8_t buf[VFMIG_STREAM_BUF];
 };
 
@@ -87,6 +106,7 @@ int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n, vfmig_channel_fill_f
 int vfmig_writer_sink_fill(void *opaque, size_t len, vfmig_channel_fill_fn fill,
 			   void *fill_ctx, struct vfmig_err *err);
 
+/* Writes w->params (version 1 when nothing in it needs version 2). */
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err);
 /* idstr/instance/version are only written for START and FULL. */
 int vfmig_stream_put_section(struct vfmig_writer *w, uint8_t type, uint32_t id,
@@ -116,6 +136,7 @@ struct vfmig_reader {
 	size_t pos, len;	/* window of buf not consumed yet */
 	uint64_t offset;	/* stream offset of buf[pos] */
 	bool eof;
+	struct vfmig_stream_params params;	/* what get_header read */
 	unsigned int nr_ids;
 	struct vfmig_stream_id ids[VFMIG_STREAM_MAX_SECTIONS];
 	uint8_t buf[VFMIG_STREAM_BUF];
@@ -143,6 +164,7 @@ int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what, stru
 /* Adapter with the vfmig_source_fn signature (opaque = reader). */
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err);
 
+/* Fills r->params; unknown feature bits and bad lane numbers are refused. */
 int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err);
 /* 1 and *sec filled for a section, 0 at the EOF marker, -errno on error. */
 int vfmig_stream_get_section(struct vfmig_reader *r, struct vfmig_section *sec,
