@@ -40,33 +40,6 @@ void vfmig_state_free(struct vfmig_dev *vd)
 	vd->mem_size = 0;
 }
 
-/* splitmix64: a cheap, well-mixed function of (seed, index). */
-static u64 vfmig_mix(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/*
- * Fill [offset, offset + len) of memory from @seed, u64-aligned; the whole
- * memory filled piece by piece equals one fill.  The caller bounds @len so
- * the device lock is never held for long.
- */
-void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
-{
-	u64 *p = vd->mem;
-	u64 i = offset / sizeof(u64);
-	u64 end = min(offset + len, vd->mem_size) / sizeof(u64);
-
-	for (; i < end; i++) {
-		p[i] = vfmig_mix(seed ^ (i * 0x100000001b3ULL));
-		if (!(i & 0xffff))
-			cond_resched();
-	}
-}
-
 /* The registers after a completed fill. */
 void vfmig_state_set_seed(struct vfmig_dev *vd, u64 seed)
 {
