@@ -75,8 +75,8 @@ void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
 	}
 }
 
-/* "0x" then 1 or more hex digits (and the newline sysfs may pass). */
-static int vfmig_parse_hex64(const char *s, u64 *v)
+/* "0x" then 1 to 16 hex digits (and the newline sysfs may pass). */
+static int vfmig_parse_hex64(const char *s, u64 *v, unsigned int *digits)
 {
 	size_t n;
 
@@ -87,6 +87,9 @@ static int vfmig_parse_hex64(const char *s, u64 *v)
 		;
 	if (!n || (s[n] && strcmp(s + n, "\n")))
 		return -EINVAL;
+	if (n > 16)
+		return -ERANGE;
+	*digits = n;
 	return kstrtou64(s, 16, v);
 }
 
@@ -118,7 +121,7 @@ int vfmig_fill_parse(const char *buf, struct vfmig_fill *f)
 		ret = vfmig_parse_pct(buf + strlen("zero:"), &n.pct);
 	} else if (str_has_prefix(buf, "pattern:")) {
 		n.kind = VFMIG_FILL_PATTERN;
-		ret = vfmig_parse_hex64(buf + strlen("pattern:"), &pattern);
+		ret = vfmig_parse_hex64(buf + strlen("pattern:"), &pattern, &n.digits);
 		/* Stored as memory holds it: the same bytes on any host. */
 		n.pattern = (__force u64)cpu_to_le64(pattern);
 	} else {
@@ -137,7 +140,9 @@ ssize_t vfmig_fill_show(const struct vfmig_fill *f, char *buf)
 	case VFMIG_FILL_ZERO_PCT:
 		return sysfs_emit(buf, "zero:%u\n", f->pct);
 	case VFMIG_FILL_PATTERN:
-		return sysfs_emit(buf, "pattern:0x%llx\n", le64_to_cpu((__force __le64)f->pattern));
+		/* As written, leading zeros included (in lower case). */
+		return sysfs_emit(buf, "pattern:0x%0*llx\n", f->digits,
+				  le64_to_cpu((__force __le64)f->pattern));
 	default:
 		return sysfs_emit(buf, "random\n");
 	}

@@ -68,6 +68,7 @@ struct vfmig_fill {
 	enum vfmig_fill_kind kind;
 	unsigned int pct;		/* VFMIG_FILL_ZERO_PCT: 0..100 */
 	u64 pattern;			/* VFMIG_FILL_PATTERN, stored little-endian */
+	unsigned int digits;		/* hex digits written, so reads match */
 };
 
 /* An mdev type: what differs between kinds of vfmig device. */
