@@ -1350,6 +1350,97 @@ static int test_fill_zero_dirty(void)
 	return TAP_PASS;
 }
 
+/* @all's first ZERO record's offset (in @all), or -1. */
+static long first_zero_rec(const uint8_t *all, uint64_t total)
+{
+	uint64_t pos = 0;
+
+	while (pos + VFMIG_REC_HDR_LEN <= total) {
+		uint16_t kind;
+		uint32_t len;
+
+		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		if (kind == VFMIG_REC_ZERO)
+			return (long)pos;
+		pos += VFMIG_REC_HDR_LEN + len;
+	}
+	return -1;
+}
+
+/*
+ * Corrupt ZERO records in a real zero:90 stream, refused by the device
+ * with EINVAL and a poisoned session on the write that completes them: a
+ * span beyond the state, unaligned or 0 (the payload has no crc, so only
+ * these checks catch it), an unaligned offset and one past the end (header
+ * crc recomputed, so only the bounds check catches it).  The intact stream
+ * then resumes with equal checksums.
+ */
+static int test_resume_corrupt_zero(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", "fill", "zero:90", NULL };
+	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
+				  "data_size", "16384", NULL };
+	static const struct { uint64_t span, off; bool reseal; const char *what; } bad[] = {
+		{ 1048576 + 4096, 0, false, "span beyond the state" },
+		{ 4095, 0, false, "unaligned span" },
+		{ 0, 0, false, "empty span" },
+		{ 4096, 100, true, "unaligned offset" },
+		{ 4096, 1048576, true, "offset past the end" },
+	};
+	struct st_stream s = { 0 };
+	uint8_t *all, *p;
+	struct dev a, b;
+	long z;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 146, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 147, setup_b) == 0, "open");
+	CHECK(knob_set(&a, "seed", "3") == 0 && knob_set(&b, "seed", "4") == 0 &&
+	      save_rest(&a, &s, false) == 0, "save");
+	all = malloc(s.bytes);
+	CHECK(all != NULL, "malloc");
+	p = all;
+	for (unsigned int i = 0; i < s.n; i++) {
+		memcpy(p, s.c[i].data, s.c[i].size);
+		p += s.c[i].size;
+	}
+	z = first_zero_rec(all, s.bytes);
+	CHECK(z >= 0, "no ZERO record in a zero:90 stream");
+	for (unsigned int i = 0; i < TAP_COUNT(bad); i++) {
+		struct st_stream t = { 0 };
+		uint8_t *dst;
+		uint32_t crc;
+		long ret;
+
+		CHECK(st_stream_add(&t, s.bytes, &dst) == 0, "stream");
+		memcpy(dst, all, s.bytes);
+		memcpy(dst + z + VFMIG_REC_HDR_LEN, &bad[i].span, 8);
+		if (bad[i].reseal) {
+			memcpy(dst + z + offsetof(struct vfmig_rec_hdr, offset), &bad[i].off, 8);
+			crc = hdr_crc(dst + z);
+			memcpy(dst + z + offsetof(struct vfmig_rec_hdr, crc), &crc, 4);
+		}
+		CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		ret = st_resume_split(&b, &t, false, NULL);
+		CHECK(ret == -EINVAL, "%s: resume gave %ld", bad[i].what, ret);
+		if (expect_poisoned(&b) != TAP_PASS)
+			return TAP_FAIL;
+		st_stream_free(&t);
+	}
+	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
+	CHECK(checksums_equal(&a, &b), "intact zero:90 stream");
+	free(all);
+	st_stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* Pages of [p, p+len) resident in this process's page tables, -1 on error. */
 static long resident_pages(void *p, uint64_t len)
 {
@@ -1470,6 +1561,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_fill_knob),
 	TAP_TEST_TIMEOUT(test_fill_migrates, 300),
 	TAP_TEST(test_fill_zero_dirty),
+	TAP_TEST(test_resume_corrupt_zero),
 	TAP_TEST_TIMEOUT(test_big_state, 600),
 	{ "test_unload", st_test_unload, 0 },
 };
