@@ -35,6 +35,7 @@ set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" BENCH_QEMU="${BENCH_QEMU:-1}" \
 	BENCH_MAPCOST="${BENCH_MAPCOST:-1}" BENCH_SWEEP="${BENCH_SWEEP:-1}" \
 	BENCH_SWEEP_RUNS="${BENCH_SWEEP_RUNS:-5}" BENCH_SWEEP_MIB="${BENCH_SWEEP_MIB:-64}" \
+	BENCH_ZERO="${BENCH_ZERO:-1}" BENCH_ZERO_MIB="${BENCH_ZERO_MIB:-1024}" \
 	${BENCH_CASES+BENCH_CASES=$(echo "$BENCH_CASES" | tr ' ' ,)} \
 	sh "$top/tests/bench/bench.sh" "$out"
 # The guest's "bench:" lines show up as they come; everything is in vm.log.
