@@ -123,7 +123,8 @@ int vfmig_fill_parse(const char *buf, struct vfmig_fill *f)
 		n.kind = VFMIG_FILL_PATTERN;
 		ret = vfmig_parse_hex64(buf + strlen("pattern:"), &pattern, &n.digits);
 		/* Stored as memory holds it: the same bytes on any host. */
-		n.pattern = (__force u64)cpu_to_le64(pattern);
+		if (!ret)
+			n.pattern = (__force u64)cpu_to_le64(pattern);
 	} else {
 		ret = -EINVAL;
 	}
