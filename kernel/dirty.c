@@ -79,8 +79,10 @@ static void vfmig_dirty_pages(struct vfmig_dev *vd, u64 n)
 			    (vd->regs.generation % (PAGE_SIZE / sizeof(u64)));
 
 		/* A page the fill chose to be zero stays zero, yet is resent. */
-		if (!vfmig_fill_page_zero(&vd->fill, vd->regs.seed, page))
+		if (!vfmig_fill_page_zero(&vd->fill, vd->regs.seed, page)) {
 			*word = vfmig_mix64(vd->regs.generation ^ (page << 20));
+			__clear_bit(page, vd->zero_map);
+		}
 		vd->regs.generation++;
 		vd->dirty_cursor = page + 1;
 		vfmig_dirty_mark(vd, page);

@@ -12,6 +12,7 @@
  * The dirty generator asks vfmig_fill_page_zero() so that a page the fill
  * chose to be zero stays zero when dirtied.
  */
+#include <linux/bitops.h>
 #include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -62,7 +63,12 @@ void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
 
 		if (vfmig_fill_page_zero(&vd->fill, seed, page)) {
 			memset(p, 0, PAGE_SIZE);
-		} else if (vd->fill.kind == VFMIG_FILL_PATTERN) {
+			__set_bit(page, vd->zero_map);
+			goto next;
+		}
+		/* Not zero, whatever the pattern (0 too: it is not worth a case). */
+		__clear_bit(page, vd->zero_map);
+		if (vd->fill.kind == VFMIG_FILL_PATTERN) {
 			for (i = 0; i < words; i++)
 				p[i] = vd->fill.pattern;
 		} else {
@@ -70,6 +76,7 @@ void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
 			for (i = 0; i < words; i++)
 				p[i] = vfmig_mix(seed ^ ((page * words + i) * 0x100000001b3ULL));
 		}
+next:
 		if (!(page & 127))
 			cond_resched();
 	}

@@ -138,9 +138,15 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n)
 	s->nr_dirty = bitmap_weight(s->dirty, s->dirty_bits);
 }
 
+/* Known zero, or found so (and then known). */
 static bool vfmig_page_zero(struct vfmig_dev *vd, u64 page)
 {
-	return !memchr_inv((u8 *)vd->mem + (page << PAGE_SHIFT), 0, PAGE_SIZE);
+	if (test_bit(page, vd->zero_map))
+		return true;
+	if (memchr_inv((u8 *)vd->mem + (page << PAGE_SHIFT), 0, PAGE_SIZE))
+		return false;
+	__set_bit(page, vd->zero_map);
+	return true;
 }
 
 /*
@@ -361,6 +367,7 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 		.mem_size = vd->mem_size,
 		.type_code = vd->type->code,
 		.regs = &vd->regs,
+		.zero_map = vd->zero_map,
 	};
 	bool was_complete = vd->resume.complete;
 

@@ -49,6 +49,12 @@ struct vfmig_payload_target {
 	u64 mem_size;			/* a multiple of PAGE_SIZE */
 	u32 type_code;			/* the stream's HEADER must name it */
 	struct vfmig_regs *regs;	/* set from the END record */
+	/*
+	 * Per page, set: known to be all zero (NULL: nothing known).  The
+	 * parser keeps it true: a ZERO record skips the pages already zero
+	 * and sets the rest, a PAGES record clears its pages.
+	 */
+	unsigned long *zero_map;
 };
 
 /* Seeds the hash of an all-zero page's index ("ZERO"). */

@@ -6,6 +6,7 @@
  * target (tests/fuzz/payload_fuzz.c).
  */
 #ifdef __KERNEL__
+#include <linux/bitops.h>
 #include <linux/build_bug.h>
 #include <linux/crc32.h>
 #include <linux/errno.h>
@@ -91,6 +92,36 @@ u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 
 	return HDR_LEN + len;
 }
 
+static void vfmig_zero_map_mark(const struct vfmig_payload_target *t, u64 first, u64 n,
+				bool zero)
+{
+	u64 i;
+
+	for (i = first; t->zero_map && i < first + n; i++) {
+		if (zero)
+			__set_bit(i, t->zero_map);
+		else
+			__clear_bit(i, t->zero_map);
+	}
+}
+
+/*
+ * Zero @n pages from @first, but not those known to be zero already (a
+ * fresh destination's): writing them would cost as much as the copy a ZERO
+ * record saves.
+ */
+static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u64 n)
+{
+	u64 i;
+
+	for (i = first; i < first + n; i++) {
+		if (t->zero_map && test_bit(i, t->zero_map))
+			continue;
+		memset(t->mem + (i << PAGE_SHIFT), 0, PAGE_SIZE);
+		vfmig_zero_map_mark(t, i, 1, true);
+	}
+}
+
 /* A record header arrived whole: is it what may come next? */
 static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			   const struct vfmig_rec_hdr *h)
@@ -151,6 +182,8 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 	case VFMIG_REC_PAGES:
 		r->applied = true;
 		memcpy(t->mem + le64_to_cpu(h->offset), p, len);
+		vfmig_zero_map_mark(t, le64_to_cpu(h->offset) >> PAGE_SHIFT, len >> PAGE_SHIFT,
+				    false);
 		if (r->version == VFMIG_PAYLOAD_VERSION_PREV)
 			vfmig_hash_pages_v2(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
 					    len >> PAGE_SHIFT, p);
@@ -167,7 +200,7 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 		    bytes > VFMIG_PAYLOAD_MAX_ZERO_PAGES * PAGE_SIZE || bytes > t->mem_size - off)
 			return -EINVAL;
 		r->applied = true;
-		memset(t->mem + off, 0, bytes);
+		vfmig_zero_pages(t, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
 		vfmig_payload_hash_zero(r->page_hash, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
 		return 0;
 	}

@@ -160,6 +160,12 @@ struct vfmig_dev {
 	u64 mem_size;
 	struct vfmig_regs regs;
 	struct vfmig_fill fill;		/* what the next seed write fills */
+	/*
+	 * Per page, set: known all zero (fresh, filled or resumed so), so a
+	 * save need not look at it and a resume need not zero it again.
+	 * Clear: not known; every writer of memory clears or sets its pages.
+	 */
+	unsigned long *zero_map;
 
 	/* VFIO protocol v1 device_state (VFMIG_V1_STATE_*). */
 	u32 device_state;

@@ -58,6 +58,23 @@ static inline u64 xxh64(const void *p, size_t len, u64 seed)
 	return XXH64(p, len, seed);
 }
 
+/* The kernel's non-atomic bit operations on unsigned long arrays. */
+#define BITS_PER_LONG	(8 * sizeof(unsigned long))
+static inline void __set_bit(u64 nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] |= 1UL << (nr % BITS_PER_LONG);
+}
+
+static inline void __clear_bit(u64 nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] &= ~(1UL << (nr % BITS_PER_LONG));
+}
+
+static inline bool test_bit(u64 nr, const unsigned long *map)
+{
+	return map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG) & 1;
+}
+
 /* The first byte of @p that is not @c, or NULL. */
 static inline const void *memchr_inv(const void *p, int c, size_t len)
 {
