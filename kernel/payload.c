@@ -23,7 +23,7 @@
  *	digest := xxh64(0) over page_hash[0..pages) as le64, then the
  *		  registers generation, seed, scratch as le64;
  *		  page_hash[i] := xxh64(page i's bytes, seed i), or for an
- *		  all-zero page (v3) xxh64(le64 i, seed "ZERO")
+ *		  all-zero page (v3) splitmix64(i ^ "ZERO")
  *
  * Sequence numbers make reordered, repeated or dropped records detectable;
  * the header crc catches a damaged header before its bounds are used.  The

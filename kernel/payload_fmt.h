@@ -62,9 +62,9 @@ struct vfmig_payload_target {
 
 /*
  * page_hash[first + i] := the hash of page i at @p: xxh64 of its bytes
- * seeded with its index, or, since version 3, for an all-zero page the
- * xxh64 of its index as le64 seeded with VFMIG_ZERO_HASH_SEED, which costs
- * nothing next to hashing 4 KiB.  A function of the content either way, so
+ * seeded with its index, or, since version 3, for an all-zero page
+ * splitmix64(index ^ VFMIG_ZERO_HASH_SEED), which costs nothing next to
+ * hashing 4 KiB.  A function of the content either way, so
  * a zero page sent in a PAGES record hashes as one named by a ZERO record.
  */
 void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p);

@@ -28,14 +28,19 @@ static_assert(sizeof(struct vfmig_rec_header) == 24, "HEADER payload size");
 static_assert(sizeof(struct vfmig_rec_end) == 32, "END payload size");
 static_assert(sizeof(struct vfmig_rec_zero) == 8, "ZERO payload size");
 
+/*
+ * splitmix64 of the page index: a few multiplies, where even xxh64 of the
+ * 8-byte index cost a tenth of a zero migration's time under TCG.
+ */
 void vfmig_payload_hash_zero(__le64 *page_hash, u64 first, u64 n)
 {
-	u64 i;
+	u64 i, x;
 
 	for (i = first; i < first + n; i++) {
-		__le64 idx = cpu_to_le64(i);
-
-		page_hash[i] = cpu_to_le64(xxh64(&idx, sizeof(idx), VFMIG_ZERO_HASH_SEED));
+		x = (i ^ VFMIG_ZERO_HASH_SEED) + 0x9e3779b97f4a7c15ULL;
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		page_hash[i] = cpu_to_le64(x ^ (x >> 31));
 	}
 }
 
