@@ -169,7 +169,15 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
 	}
 	*zero = vfmig_page_zero(vd, f);
 	max = *zero ? VFMIG_PAYLOAD_MAX_ZERO_PAGES : VFMIG_PAYLOAD_MAX_PAGES;
-	for (n = 0; n < max && f + n < npages && test_bit(f + n, s->dirty) &&
+	/* Dirty and known zero: a word of both maps at a time. */
+	n = 0;
+	if (*zero) {
+		u64 end = find_next_zero_bit(s->dirty, min(f + max, npages), f);
+
+		n = find_next_zero_bit(vd->zero_map, end, f) - f;
+		bitmap_clear(s->dirty, f, n);
+	}
+	for (; n < max && f + n < npages && test_bit(f + n, s->dirty) &&
 	     (!n || vfmig_page_zero(vd, f + n) == *zero); n++)
 		clear_bit(f + n, s->dirty);
 	s->nr_dirty -= n;
