@@ -116,7 +116,7 @@ plot %s
         mid = lambda v: v[(len(v) - 1) // 2] if v else '-'
         med.append((x, mid(down), mid(exp), s['converged'], s['runs']))
     labels = ''.join('set label "did not converge (%d/%d)" at %s,%d rotate by 90 front\n' %
-                     (s['runs'] - s['converged'], s['runs'], s['rate-x-bandwidth'], limit // 10)
+                     (s['runs'] - s['converged'], s['runs'], s['rate-x-bandwidth'] + 0.025, limit // 10)
                      for s in sweep if s['converged'] < s['runs'])
     write_dat(outdir, 'sweep-runs.dat', 'rate measured-ms expected-ms', pts)
     write_dat(outdir, 'sweep-median.dat',
