@@ -98,6 +98,14 @@ enum vfmig_option {
 	VFMIG_OPT_OFFLINE,		/* 1: stop the devices first, no pre-copy */
 	VFMIG_OPT_NO_MMAP,		/* 1: pread/pwrite only, never the mappings (at open) */
 	VFMIG_OPT_PROTOCOL,		/* enum vfmig_protocol (at open); AUTO by default */
+	/*
+	 * Lanes of a migrate or send: devices move N at a time, each lane
+	 * with its own thread, channel or connection.  0 (default) = the
+	 * online CPUs; always capped at the devices and 16; 1 = one stream,
+	 * as before.  A save to one fd (file) uses one lane; a receive or
+	 * resume follows the stream.
+	 */
+	VFMIG_OPT_PARALLEL,
 };
 
 /* Which VFIO migration protocol a session drives its devices with. */
