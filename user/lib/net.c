@@ -250,6 +250,13 @@ int vfmig_send(struct vfmig_session *src, int sockfd)
 		lanes = k - 1;
 	} else {
 		ret = vfmig_session_save_lanes(src, eps, lanes, err);
+		/*
+		 * A lane's end is its connection's end: the receiver checks that
+		 * nothing follows EOF.  After a failure they stay open until the
+		 * verdict, so that the receiver does not blame their truncation.
+		 */
+		for (k = 1; !ret && k < lanes; k++)
+			shutdown(eps[k].fd, SHUT_WR);
 		ret = ret ? refusal_reason(src, sockfd, ret, err) :
 		      await_verdict(src, sockfd, err);
 	}
