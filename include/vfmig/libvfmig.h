@@ -100,10 +100,10 @@ enum vfmig_option {
 	VFMIG_OPT_PROTOCOL,		/* enum vfmig_protocol (at open); AUTO by default */
 	/*
 	 * Lanes of a migrate or send: devices move N at a time, each lane
-	 * with its own thread, channel or connection.  0 (default) = the
-	 * online CPUs; always capped at the devices and 16; 1 = one stream,
-	 * as before.  A save to one fd (file) uses one lane; a receive or
-	 * resume follows the stream.
+	 * with its own thread, channel or connection; 1 (default) = one
+	 * stream, as before; 0 = the online CPUs; capped at the devices and
+	 * 16.  A save to one fd (file) uses one lane; a receive or resume
+	 * follows the stream.
 	 */
 	VFMIG_OPT_PARALLEL,
 };

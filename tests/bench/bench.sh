@@ -10,7 +10,8 @@
 # (dd into and out of a tmpfs file; a loopback socket copy; same bytes, same
 # block size).  Then what mapping a 64 MiB data section costs (open, map,
 # RSS after touching a quarter), and QEMU 7.2's own v1 client saving the
-# same 256 MiB device against `vfmig save --offline` per layout.
+# same 256 MiB device against `vfmig save --offline` per layout, the
+# downtime sweep, and 8 and 16 devices in lanes (parallel.sh).
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
@@ -342,6 +343,10 @@ for x in 0 0.1 0.25 0.5 0.75 1.0; do
 done
 "$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
 
+# 6. Several devices at once, in lanes (parallel.sh; it reloads the module
+# with room for 32 devices).
+sh "$here/parallel.sh" "$T/par" || die "parallel rows"
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -357,9 +362,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s]}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "parallel": %s}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json" "$sweep_json"
+		"$mapcost_json" "$qemu_json" "$sweep_json" "$(cat "$T/par/parallel.json")"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -395,5 +400,7 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "downtime against dirty rate: live migrate of a 16 MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
 	echo "--max-iterations 30; the rate as a fraction of that bandwidth:"
 	printf '%s' "$sweep_lines"
+	echo
+	cat "$T/par/parallel.txt"
 } > "$out/bench.txt"
 cat "$out/bench.txt"

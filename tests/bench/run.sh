@@ -3,9 +3,9 @@
 # `make bench`: build the module for KRELEASE, boot a VM and run bench.sh in
 # it; the figures land in build/bench/bench.json (and bench.txt).
 # usage: run.sh KRELEASE
-# Environment: VFMIG_VM_MEM (default 2048 MiB: two 256 MiB devices, their
+# Environment: VFMIG_VM_MEM (default 3072 MiB: two 256 MiB devices, their
 # 64 MiB data sections and the 2 x 256 MiB memcpy buffers, not at once; a
-# nested QEMU for the QEMU rows), BENCH_TIMEOUT (seconds, default 2400: the
+# nested QEMU for the QEMU rows; 32 devices of 32 MiB for the parallel rows), BENCH_TIMEOUT (seconds, default 2400: the
 # QEMU rows move the trapped state at a few MB/s), BENCH_REPEAT, BENCH_MIB,
 # BENCH_SMALL_MIB, BENCH_QEMU,
 # VFMIG_CPU (default max,-erms under TCG, see below), VFMIG_ACCEL.
@@ -17,7 +17,7 @@ mkdir -p "$out"
 sh "$top/scripts/build-module.sh" "$k" "/usr/src/linux-headers-$k" > "$out/module-build.log" 2>&1 ||
 	{ cat "$out/module-build.log"; exit 1; }
 rm -f "$out/bench.json" "$out/bench.txt"
-export VFMIG_VM_MEM=${VFMIG_VM_MEM:-2048}
+export VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072}
 # TCG runs `rep movsb` one byte per translated-block run, so with ERMS advertised every
 # kernel copy (the device's memcpy, copy_to/from_user) runs at a fraction of
 # what glibc's SSE memcpy reaches, a handicap no ERMS hardware has.  Without

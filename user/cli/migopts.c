@@ -83,9 +83,11 @@ int migopts_parse(struct migopts *o, int code, const char *arg)
 		uint64_t v;
 
 		/* Not save-only: a resume or receive accepts it and follows the stream. */
-		if (parse_size(arg, &v) || !v)
-			return cli_failf("--parallel: '%s' is not a number of lanes (1..%u)", arg,
-					 VFMIG_MAX_DEVICES), -1;
+		if (!strcmp(arg, "auto"))
+			v = 0;
+		else if (parse_size(arg, &v) || !v)
+			return cli_failf("--parallel: '%s' is not auto or a number of lanes (1..%u)",
+					 arg, VFMIG_MAX_DEVICES), -1;
 		if (vfmig_set_option(cli_ctx(), VFMIG_OPT_PARALLEL, v))
 			return cli_failf("--parallel: %s", vfmig_error_message(cli_ctx())), -1;
 		return 1;

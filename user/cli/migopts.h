@@ -46,10 +46,10 @@ struct migopts {
 	"  --no-mmap             move data with pread/pwrite only, never the mappings\n" \
 	"  --protocol P          VFIO migration protocol: auto (v2 where the device\n" \
 	"                        offers it, else v1; the default), v1 or v2\n" \
-	"  --parallel N          move N devices at once, one lane (thread, channel,\n" \
-	"                        connection) each; default: the CPUs, at most the\n" \
-	"                        devices; 1 = one stream (save to a file: always 1;\n" \
-	"                        receive and resume follow the stream)\n" \
+	"  --parallel N|auto     migrate/send N devices at once, one lane (thread,\n" \
+	"                        channel, connection) each; auto: one per CPU; at\n" \
+	"                        most the devices; default 1, one stream (save to a\n" \
+	"                        file: always 1; receive and resume follow the stream)\n" \
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \

@@ -63,7 +63,7 @@ int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoin
 int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
 			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
 			     struct vfmig_err *err);
-/* Lanes for a migrate or send: VFMIG_OPT_PARALLEL (0 = CPUs) capped at the devices. */
+/* Lanes for a migrate or send: VFMIG_OPT_PARALLEL (0 = CPUs), capped at the devices. */
 unsigned int vfmig_session_lanes(const struct vfmig_session *s);
 /* Put stopped devices back to RUNNING (their state was only read). */
 int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err);
