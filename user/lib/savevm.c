@@ -411,7 +411,8 @@ static struct savevm_entry *find_entry(struct vfmig_savevm *sv, const struct vfm
 			e->load_lane = lane;
 			return e;
 		}
-		if (!named && e->load_id_valid && e->load_id == sec->id && e->load_lane == lane)
+		/* Another lane's entries are not looked at: their ids are its own. */
+		if (!named && e->load_lane == lane && e->load_id_valid && e->load_id == sec->id)
 			return e;
 	}
 	vfmig_err_set(err, -ENOENT, "no device registered for \"%s\" instance %u",
