@@ -79,12 +79,11 @@ int vfmig_savevm_register_versions(struct vfmig_savevm *sv, const char *idstr,
 	return 0;
 }
 
-
 /* ---- save ---- */
 
 /* One section: header, the handler's payload, footer; bytes are accounted. */
 int vfmig_savevm_save_section(struct savevm_entry *e, uint8_t type, const char *phase,
-			int (*fn)(void *, struct vfmig_save_io *), struct vfmig_save_io *io)
+			      int (*fn)(void *, struct vfmig_save_io *), struct vfmig_save_io *io)
 {
 	uint64_t start = io->w->offset;
 	int ret;
@@ -151,7 +150,8 @@ static int save_iterate(struct vfmig_savevm *sv, struct vfmig_conv *c,
 		if (ret)
 			return ret;
 		io->budget = vfmig_conv_budget(c, io->w->offset);
-		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_PART, "iterate", e->h->iterate, io);
+		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_PART, "iterate", e->h->iterate,
+						io);
 		if (ret < 0)
 			return ret;
 		e->done = ret == 1;
@@ -285,7 +285,8 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 			continue;
 		ret = save_cancel_check(io, "during stop-and-copy");
 		if (!ret)
-			ret = vfmig_savevm_save_section(e, VFMIG_SECTION_END, "complete", e->h->complete, io);
+			ret = vfmig_savevm_save_section(e, VFMIG_SECTION_END, "complete",
+							e->h->complete, io);
 		if (ret)
 			return ret;
 	}
@@ -294,7 +295,8 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 
 		if (!e->h->save_config)
 			continue;
-		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_FULL, "config", e->h->save_config, io);
+		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_FULL, "config", e->h->save_config,
+						io);
 		if (ret)
 			return ret;
 	}
