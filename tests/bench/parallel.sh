@@ -23,7 +23,7 @@ export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 TIMEIT=$here/build/timeit
 repeat=${BENCH_REPEAT:-3}
 mib=${BENCH_PAR_MIB:-32}
-counts=${BENCH_PAR_COUNTS:-8 16}
+counts=$(echo "${BENCH_PAR_COUNTS:-8 16}" | tr , " ")	# commas: from the kernel command line
 T=${TMPDIR:-/tmp}/bench-par.$$
 mkdir -p "$T" "$out"
 
