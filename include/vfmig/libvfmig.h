@@ -274,7 +274,11 @@ VFMIG_EXPORT int vfmig_migrate(struct vfmig_session *src, struct vfmig_session *
  */
 VFMIG_EXPORT int vfmig_send(struct vfmig_session *src, int sockfd);
 VFMIG_EXPORT int vfmig_receive(struct vfmig_session *dst, int sockfd);
-/* TCP helpers for the above: "HOST:PORT" or "[ADDR]:PORT"; accept one connection. */
+/*
+ * TCP helpers for the above: "HOST:PORT" or "[ADDR]:PORT"; accept one
+ * connection (the listening socket stays with ctx until the next
+ * vfmig_receive() or vfmig_ctx_free(): a stream in lanes brings more).
+ */
 VFMIG_EXPORT int vfmig_connect(struct vfmig_ctx *ctx, const char *host_port);
 VFMIG_EXPORT int vfmig_accept(struct vfmig_ctx *ctx, const char *bind_addr, const char *port);
 /*
