@@ -98,6 +98,14 @@ enum vfmig_option {
 	VFMIG_OPT_OFFLINE,		/* 1: stop the devices first, no pre-copy */
 	VFMIG_OPT_NO_MMAP,		/* 1: pread/pwrite only, never the mappings (at open) */
 	VFMIG_OPT_PROTOCOL,		/* enum vfmig_protocol (at open); AUTO by default */
+	/*
+	 * Lanes of a migrate or send: devices move N at a time, each lane
+	 * with its own thread, channel or connection; 1 (default) = one
+	 * stream, as before; 0 = the online CPUs; capped at the devices and
+	 * 16.  A save to one fd (file) uses one lane; a receive or resume
+	 * follows the stream.
+	 */
+	VFMIG_OPT_PARALLEL,
 };
 
 /* Which VFIO migration protocol a session drives its devices with. */
@@ -266,7 +274,11 @@ VFMIG_EXPORT int vfmig_migrate(struct vfmig_session *src, struct vfmig_session *
  */
 VFMIG_EXPORT int vfmig_send(struct vfmig_session *src, int sockfd);
 VFMIG_EXPORT int vfmig_receive(struct vfmig_session *dst, int sockfd);
-/* TCP helpers for the above: "HOST:PORT" or "[ADDR]:PORT"; accept one connection. */
+/*
+ * TCP helpers for the above: "HOST:PORT" or "[ADDR]:PORT"; accept one
+ * connection (the listening socket stays with ctx until the next
+ * vfmig_receive() or vfmig_ctx_free(): a stream in lanes brings more).
+ */
 VFMIG_EXPORT int vfmig_connect(struct vfmig_ctx *ctx, const char *host_port);
 VFMIG_EXPORT int vfmig_accept(struct vfmig_ctx *ctx, const char *bind_addr, const char *port);
 /*

@@ -11,12 +11,15 @@
 # block size).  Then what mapping a 64 MiB data section costs (open, map,
 # RSS after touching a quarter), and QEMU 7.2's own v1 client saving the
 # same 256 MiB device against `vfmig save --offline` per layout; the
-# downtime sweep; a 90%-zero state against a random one (BENCH_ZERO_MIB).
+# downtime sweep; a 90%-zero state against a random one (BENCH_ZERO_MIB);
+# 8 and 16 devices in lanes (parallel.sh).
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
 # BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16),
-# BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU).
+# BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU),
+# BENCH_PARALLEL (0 leaves the parallel rows out; BENCH_PAR_MIB and
+# BENCH_PAR_COUNTS: parallel.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -439,6 +442,16 @@ else
 "
 fi
 
+# 7. Several devices at once, in lanes (parallel.sh; it reloads the module
+# with room for 32 devices).
+mkdir -p "$T/par"
+if [ "${BENCH_PARALLEL:-1}" = 0 ]; then
+	echo null > "$T/par/parallel.json"
+	echo "parallel devices: left out (BENCH_PARALLEL=0)" > "$T/par/parallel.txt"
+else
+	sh "$here/parallel.sh" "$T/par" || die "parallel rows"
+fi
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -454,9 +467,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "zero-pages": %s}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "zero-pages": %s, "parallel": %s}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json"
+		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json" "$(cat "$T/par/parallel.json")"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -496,5 +509,7 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "zero pages: vfmig migrate --offline of a 90%-zero state (fill zero:90) and a random one, best of $repeat:"
 	printf '%s' "$zero_line"
 	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster (target >= 5)"
+	echo
+	cat "$T/par/parallel.txt"
 } > "$out/bench.txt"
 cat "$out/bench.txt"

@@ -5,12 +5,14 @@
 # (plot.py, gnuplot) in build/bench/*.png.
 # usage: run.sh KRELEASE
 # Environment: VFMIG_VM_MEM (default 3072 MiB: the zero-page rows' two 1 GiB
-# devices; before them two 256 MiB devices, their 64 MiB data sections and
-# the 2 x 256 MiB memcpy buffers, not at once; a nested QEMU for the QEMU
-# rows), BENCH_TIMEOUT (seconds, default 2400: the
-# QEMU rows move the trapped state at a few MB/s), BENCH_REPEAT, BENCH_MIB,
-# BENCH_SMALL_MIB, BENCH_QEMU, BENCH_CASES, BENCH_MAPCOST, BENCH_SWEEP,
-# BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB, BENCH_ZERO, BENCH_ZERO_MIB (bench.sh),
+# devices, or 32 devices of 32 MiB for the parallel rows; before them two
+# 256 MiB devices, their 64 MiB data sections and the 2 x 256 MiB memcpy
+# buffers, not at once; a nested QEMU for the QEMU rows), BENCH_TIMEOUT
+# (seconds, default 2400: the QEMU rows move the trapped state at a few
+# MB/s), BENCH_REPEAT, BENCH_MIB, BENCH_SMALL_MIB, BENCH_QEMU, BENCH_CASES,
+# BENCH_MAPCOST, BENCH_SWEEP, BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB, BENCH_ZERO,
+# BENCH_ZERO_MIB, BENCH_PARALLEL, BENCH_PAR_MIB, BENCH_PAR_COUNTS (bench.sh,
+# parallel.sh),
 # VFMIG_CPU (default max,-erms under TCG, see below), VFMIG_ACCEL.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,6 +36,8 @@ fi
 set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" BENCH_QEMU="${BENCH_QEMU:-1}" \
 	BENCH_MAPCOST="${BENCH_MAPCOST:-1}" BENCH_SWEEP="${BENCH_SWEEP:-1}" \
+	BENCH_PARALLEL="${BENCH_PARALLEL:-1}" BENCH_PAR_MIB="${BENCH_PAR_MIB:-32}" \
+	BENCH_PAR_COUNTS="$(echo "${BENCH_PAR_COUNTS:-8 16}" | tr ' ' ,)" \
 	BENCH_SWEEP_RUNS="${BENCH_SWEEP_RUNS:-5}" BENCH_SWEEP_MIB="${BENCH_SWEEP_MIB:-64}" \
 	BENCH_ZERO="${BENCH_ZERO:-1}" BENCH_ZERO_MIB="${BENCH_ZERO_MIB:-1024}" \
 	${BENCH_CASES+BENCH_CASES=$(echo "$BENCH_CASES" | tr ' ' ,)} \

@@ -65,6 +65,14 @@ static void test_option_defaults_and_limits(void **state)
 	assert_int_equal(vfmig_set_option(ctx, VFMIG_OPT_NO_MMAP, 7), 0);
 	assert_int_equal(vfmig_get_option(ctx, VFMIG_OPT_NO_MMAP), 1);
 	assert_int_equal(vfmig_error_code(ctx), 0);
+	/* Lanes: one by default, 0 = one per CPU, at most one per device. */
+	assert_int_equal(vfmig_get_option(ctx, VFMIG_OPT_PARALLEL), 1);
+	assert_int_equal(vfmig_set_option(ctx, VFMIG_OPT_PARALLEL, 0), 0);
+	assert_int_equal(vfmig_get_option(ctx, VFMIG_OPT_PARALLEL), 0);
+	assert_int_equal(vfmig_set_option(ctx, VFMIG_OPT_PARALLEL, 16), 0);
+	assert_int_equal(vfmig_set_option(ctx, VFMIG_OPT_PARALLEL, 17), -EINVAL);
+	assert_non_null(strstr(vfmig_error_message(ctx), "parallel 17"));
+	assert_int_equal(vfmig_get_option(ctx, VFMIG_OPT_PARALLEL), 16);
 }
 
 static void test_cancel_flag(void **state)

@@ -28,6 +28,8 @@ static const char receive_usage[] =
 	"  --bind ADDR           local address to listen on (default: any)\n"
 	"  --no-mmap             move data with pwrite only, never the mappings\n"
 	"  --protocol P          auto (default: v2 where offered, else v1), v1 or v2\n"
+	"  --parallel N          accepted; the sender's lanes decide (one more\n"
+	"                        connection per lane on PORT)\n"
 	"  -q, --quiet           no summary, errors only\n"
 	"  -h, --help            this text\n";
 
@@ -84,6 +86,7 @@ int cmd_receive(int argc, char **argv)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "no-mmap", no_argument, NULL, 0x104 },
 		{ "protocol", required_argument, NULL, 0x108 },
+		{ "parallel", required_argument, NULL, 0x109 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },

@@ -79,6 +79,19 @@ int migopts_parse(struct migopts *o, int code, const char *arg)
 			return cli_failf("--protocol: '%s' is not auto, v1 or v2", arg), -1;
 		vfmig_set_option(cli_ctx(), VFMIG_OPT_PROTOCOL, o->protocol);
 		return 1;
+	case 0x109: {
+		uint64_t v;
+
+		/* Not save-only: a resume or receive accepts it and follows the stream. */
+		if (!strcmp(arg, "auto"))
+			v = 0;
+		else if (parse_size(arg, &v) || !v)
+			return cli_failf("--parallel: '%s' is not auto or a number of lanes (1..%u)",
+					 arg, VFMIG_MAX_DEVICES), -1;
+		if (vfmig_set_option(cli_ctx(), VFMIG_OPT_PARALLEL, v))
+			return cli_failf("--parallel: %s", vfmig_error_message(cli_ctx())), -1;
+		return 1;
+	}
 	case 0x100:
 		return set_number(o, VFMIG_OPT_DOWNTIME_LIMIT_MS, "--downtime-limit", arg);
 	case 0x101:

@@ -28,6 +28,7 @@ struct migopts {
 	{ "offline", no_argument, NULL, 0x103 }, \
 	{ "no-mmap", no_argument, NULL, 0x104 }, \
 	{ "protocol", required_argument, NULL, 0x108 }, \
+	{ "parallel", required_argument, NULL, 0x109 }, \
 	{ "json", no_argument, NULL, 0x105 }, \
 	{ "progress", no_argument, NULL, 0x106 }, \
 	{ "no-progress", no_argument, NULL, 0x107 }, \
@@ -45,6 +46,10 @@ struct migopts {
 	"  --no-mmap             move data with pread/pwrite only, never the mappings\n" \
 	"  --protocol P          VFIO migration protocol: auto (v2 where the device\n" \
 	"                        offers it, else v1; the default), v1 or v2\n" \
+	"  --parallel N|auto     migrate/send N devices at once, one lane (thread,\n" \
+	"                        channel, connection) each; auto: one per CPU; at\n" \
+	"                        most the devices; default 1, one stream (save to a\n" \
+	"                        file: always 1; receive and resume follow the stream)\n" \
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \

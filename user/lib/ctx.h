@@ -24,6 +24,8 @@ struct vfmig_ctx {
 	struct vfmig_conv_opts conv;
 	bool no_mmap;
 	enum vfmig_protocol protocol;
+	unsigned int parallel;		/* VFMIG_OPT_PARALLEL; 1 by default, 0 = online CPUs */
+	int listen_fd;			/* vfmig_accept's, for a receive's further lanes */
 	volatile sig_atomic_t cancel;
 };
 

@@ -6,6 +6,9 @@
  * it twice, through the kernel).  The migration counts only when the
  * destinations run: if they fail after the source finished, the source is
  * started again, so exactly one copy of each device runs.
+ *
+ * With several lanes (VFMIG_OPT_PARALLEL) each lane has its own channel and
+ * the loader thread runs one load worker per lane (lanes.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,20 +19,44 @@
 
 struct loader {
 	struct vfmig_session *dst;
-	struct vfmig_channel *ch;
+	unsigned int lanes;
+	struct vfmig_channel *ch[VFMIG_STREAM_MAX_LANES];
 	volatile sig_atomic_t *cancel;
 	int ret;
 	struct vfmig_err err;
 };
 
+/* Lane nth's channel: the source writes lane k into ch[k]. */
+static int open_lane(void *opaque, unsigned int nth, unsigned int lanes,
+		     struct vfmig_endpoint *ep, struct vfmig_err *err)
+{
+	struct loader *l = opaque;
+
+	if (lanes != l->lanes || nth >= l->lanes)
+		return vfmig_err_set(err, -EPROTO, "stream announces %u lanes, the source has %u",
+				     lanes, l->lanes);
+	ep->chan = l->ch[nth];
+	return 0;
+}
+
+/* Closing our ends makes every still-writing source lane fail with EPIPE. */
+static void close_lanes(void *opaque)
+{
+	struct loader *l = opaque;
+
+	for (unsigned int k = 0; k < l->lanes; k++)
+		vfmig_channel_close_read(l->ch[k]);
+}
+
 static void *load_thread(void *arg)
 {
 	struct loader *l = arg;
+	const struct vfmig_lane_source src = { .open = open_lane, .abort = close_lanes,
+					       .opaque = l };
 
-	l->ret = vfmig_session_load_from(l->dst, &(struct vfmig_endpoint){ .chan = l->ch },
-					 l->cancel, &l->err);
-	/* Closing our end makes a still-writing source fail with EPIPE. */
-	vfmig_channel_close_read(l->ch);
+	l->ret = vfmig_session_load_lanes(l->dst, &(struct vfmig_endpoint){ .chan = l->ch[0] },
+					  &src, l->cancel, &l->err);
+	close_lanes(l);
 	return NULL;
 }
 
@@ -80,8 +107,10 @@ int vfmig_migrate(struct vfmig_session *src, struct vfmig_session *dst)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(src->ctx);
 	struct loader l = { .dst = dst, .cancel = &src->ctx->cancel };
+	struct vfmig_endpoint eps[VFMIG_STREAM_MAX_LANES];
+	unsigned int k;
 	pthread_t tid;
-	int ret;
+	int ret = 0;
 
 	ret = check_pairs(src, dst, err);
 	if (ret)
@@ -91,17 +120,28 @@ int vfmig_migrate(struct vfmig_session *src, struct vfmig_session *dst)
 	 * destination has its bytes, so the bandwidth the convergence logic
 	 * measures is the destination's, as with QEMU over a socket.
 	 */
-	ret = vfmig_channel_new(&l.ch);
-	if (ret)
-		return vfmig_err_set(err, ret, "migrate: channel: %s", strerror(-ret));
-	ret = pthread_create(&tid, NULL, load_thread, &l);
-	if (ret) {
-		vfmig_channel_free(l.ch);
-		return vfmig_err_set(err, -ret, "migrate: thread: %s", strerror(ret));
+	l.lanes = vfmig_session_lanes(src);
+	for (k = 0; k < l.lanes && !ret; k++) {
+		ret = vfmig_channel_new(&l.ch[k]);
+		eps[k] = (struct vfmig_endpoint){ .fd = -1, .chan = l.ch[k] };
 	}
-	ret = vfmig_session_save_to(src, &(struct vfmig_endpoint){ .chan = l.ch }, err);
-	vfmig_channel_close_write(l.ch);
+	if (!ret) {
+		ret = -pthread_create(&tid, NULL, load_thread, &l);
+		if (ret)
+			vfmig_err_set(err, ret, "migrate: thread: %s", strerror(-ret));
+	} else {
+		vfmig_err_set(err, ret, "migrate: channel: %s", strerror(-ret));
+	}
+	if (ret) {
+		for (k = 0; k < l.lanes; k++)
+			vfmig_channel_free(l.ch[k]);
+		return ret;
+	}
+	ret = vfmig_session_save_lanes(src, eps, l.lanes, err);
+	for (k = 0; k < l.lanes; k++)
+		vfmig_channel_close_write(l.ch[k]);
 	pthread_join(tid, NULL);
-	vfmig_channel_free(l.ch);
+	for (k = 0; k < l.lanes; k++)
+		vfmig_channel_free(l.ch[k]);
 	return outcome(src, ret, &l, err);
 }

@@ -4,10 +4,16 @@
  * waits for the receiver's verdict line ("OK" once its devices run, or
  * "ERR <reason>"), the return path QEMU has too: only then is the source
  * left stopped.  Any other outcome starts the source again.
+ *
+ * With several lanes the sender opens one more connection per lane to the
+ * same address after the first (QEMU's multifd channels do the same); the
+ * first carries lane 0 and the verdict.  The receiver accepts exactly as
+ * many as lane 0's header announces, and each lane's header must agree.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +107,7 @@ int vfmig_accept(struct vfmig_ctx *ctx, const char *bind_addr, const char *port)
 	lfd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
 	if (lfd < 0 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, res->ai_addr, res->ai_addrlen) || listen(lfd, 1)) {
+	    bind(lfd, res->ai_addr, res->ai_addrlen) || listen(lfd, VFMIG_STREAM_MAX_LANES)) {
 		rc = errno;
 		freeaddrinfo(res);
 		if (lfd >= 0)
@@ -115,7 +121,12 @@ int vfmig_accept(struct vfmig_ctx *ctx, const char *bind_addr, const char *port)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	} while (fd < 0 && errno == EINTR && !ctx->cancel);
 	rc = errno;
-	close(lfd);
+	/* Kept for the further lanes of a parallel stream (vfmig_receive). */
+	if (ctx->listen_fd >= 0)
+		close(ctx->listen_fd);
+	ctx->listen_fd = fd < 0 ? -1 : lfd;
+	if (fd < 0)
+		close(lfd);
 	if (fd < 0)
 		return vfmig_err_set(err, ctx->cancel ? -ECANCELED : -rc,
 				     "receive: accept on port %s: %s", port,
@@ -202,13 +213,55 @@ static int refusal_reason(struct vfmig_session *src, int fd, int ret, struct vfm
 	return ret;
 }
 
+/* One more connection to where sockfd goes, for a further lane. */
+static int connect_lane(int sockfd, unsigned int k, struct vfmig_err *err)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	int fd, e;
+
+	if (getpeername(sockfd, (struct sockaddr *)&sa, &salen))
+		return vfmig_err_set(err, -errno, "send: lane %u: getpeername: %s", k,
+				     strerror(errno));
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen)) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		return vfmig_err_set(err, -e, "send: lane %u: cannot connect: %s", k, strerror(e));
+	}
+	return fd;
+}
+
 int vfmig_send(struct vfmig_session *src, int sockfd)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(src->ctx);
-	int ret;
+	struct vfmig_endpoint eps[VFMIG_STREAM_MAX_LANES];
+	unsigned int lanes = vfmig_session_lanes(src), k;
+	int ret = 0;
 
-	ret = vfmig_session_save_to(src, &(struct vfmig_endpoint){ .fd = sockfd }, err);
-	ret = ret ? refusal_reason(src, sockfd, ret, err) : await_verdict(src, sockfd, err);
+	eps[0] = (struct vfmig_endpoint){ .fd = sockfd };
+	for (k = 1; k < lanes && !ret; k++) {
+		eps[k] = (struct vfmig_endpoint){ .fd = connect_lane(sockfd, k, err) };
+		if (eps[k].fd < 0)
+			ret = eps[k].fd;
+	}
+	if (ret) {
+		lanes = k - 1;
+	} else {
+		ret = vfmig_session_save_lanes(src, eps, lanes, err);
+		/*
+		 * A lane's end is its connection's end: the receiver checks that
+		 * nothing follows EOF.  After a failure they stay open until the
+		 * verdict, so that the receiver does not blame their truncation.
+		 */
+		for (k = 1; !ret && k < lanes; k++)
+			shutdown(eps[k].fd, SHUT_WR);
+		ret = ret ? refusal_reason(src, sockfd, ret, err) :
+		      await_verdict(src, sockfd, err);
+	}
+	for (k = 1; k < lanes; k++)
+		close(eps[k].fd);
 	if (ret)
 		vfmig_err_prefix(err, "send %s, devices running again: ",
 				 ret == -ECANCELED ? "cancelled" : "failed");
@@ -232,13 +285,74 @@ static void drain(struct vfmig_ctx *ctx, int fd)
 		;
 }
 
+struct receiver {
+	struct vfmig_ctx *ctx;
+	int fd0;
+	unsigned int nr;		/* further lanes accepted */
+	int fd[VFMIG_STREAM_MAX_LANES];
+	atomic_bool aborted;
+};
+
+/* The next lane's connection on the listening socket, within 10 s. */
+static int accept_lane(void *opaque, unsigned int nth, unsigned int lanes,
+		       struct vfmig_endpoint *ep, struct vfmig_err *err)
+{
+	struct receiver *rv = opaque;
+	struct pollfd pfd = { .fd = rv->ctx->listen_fd, .events = POLLIN };
+	int waited = 0, fd;
+
+	if (pfd.fd < 0)
+		return vfmig_err_set(err, -ENOTCONN,
+				     "receive: stream has %u lanes but no listening socket for lane %u",
+				     lanes, nth);
+	while (poll(&pfd, 1, 200) != 1) {
+		if (rv->ctx->cancel)
+			return vfmig_err_set(err, -ECANCELED, "receive: cancelled waiting for lane %u",
+					     nth);
+		if (++waited == 50)
+			return vfmig_err_set(err, -ETIMEDOUT,
+					     "receive: lane connection %u of %u did not come within 10 s",
+					     nth, lanes);
+	}
+	fd = accept4(pfd.fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return vfmig_err_set(err, -errno, "receive: accept of lane %u: %s", nth,
+				     strerror(errno));
+	rv->fd[rv->nr++] = fd;
+	if (atomic_load(&rv->aborted))
+		shutdown(fd, SHUT_RD);
+	*ep = (struct vfmig_endpoint){ .fd = fd };
+	return 0;
+}
+
+/* A lane failed: every lane's reads end at once (lane 0 still takes the verdict). */
+static void abort_lanes(void *opaque)
+{
+	struct receiver *rv = opaque;
+
+	atomic_store(&rv->aborted, true);
+	shutdown(rv->fd0, SHUT_RD);
+	for (unsigned int k = 0; k < rv->nr; k++)
+		shutdown(rv->fd[k], SHUT_RD);
+}
+
 int vfmig_receive(struct vfmig_session *dst, int sockfd)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(dst->ctx);
+	struct receiver rv = { .ctx = dst->ctx, .fd0 = sockfd };
+	const struct vfmig_lane_source src = { .open = accept_lane, .abort = abort_lanes,
+					       .opaque = &rv };
 	int ret;
 
-	ret = vfmig_session_load_from(dst, &(struct vfmig_endpoint){ .fd = sockfd },
-				      &dst->ctx->cancel, err);
+	ret = vfmig_session_load_lanes(dst, &(struct vfmig_endpoint){ .fd = sockfd }, &src,
+				       &dst->ctx->cancel, err);
+	/* Unread data makes these resets: a sender still writing a lane gives up. */
+	for (unsigned int k = 0; k < rv.nr; k++)
+		close(rv.fd[k]);
+	if (dst->ctx->listen_fd >= 0) {
+		close(dst->ctx->listen_fd);
+		dst->ctx->listen_fd = -1;
+	}
 	if (ret) {
 		dprintf(sockfd, "ERR %s\n", err->msg);
 		drain(dst->ctx, sockfd);

@@ -5,37 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "savevm.h"
-
-struct savevm_entry {
-	char idstr[VFMIG_IDSTR_MAX + 1];
-	uint32_t instance;
-	uint32_t version;		/* written into its sections */
-	uint32_t load_version;		/* highest section version it loads */
-	uint32_t section_id;		/* save side */
-	const struct vfmig_savevm_handlers *h;
-	void *opaque;
-	bool set_up;			/* save setup ran: needs cleanup */
-	bool done;			/* iterate reported nothing left */
-	uint64_t pending;
-	uint64_t bytes;			/* stream bytes of its sections */
-	bool load_set_up;
-	bool loaded;			/* at least one section loaded */
-	unsigned int seen;		/* section types loaded, bit (1 << type) */
-	bool load_id_valid;
-	uint32_t load_id;
-};
-
-struct vfmig_savevm {
-	vfmig_progress_fn progress;
-	void *progress_opaque;
-	unsigned int nr;
-	struct savevm_entry e[VFMIG_SAVEVM_MAX_HANDLERS];
-};
+#include "savevm_priv.h"
 
 struct vfmig_savevm *vfmig_savevm_new(void)
 {
-	return calloc(1, sizeof(struct vfmig_savevm));
+	struct vfmig_savevm *sv = calloc(1, sizeof(struct vfmig_savevm));
+
+	if (sv)
+		pthread_mutex_init(&sv->lock, NULL);
+	return sv;
 }
 
 void vfmig_savevm_set_progress(struct vfmig_savevm *sv, vfmig_progress_fn fn, void *opaque)
@@ -46,6 +24,8 @@ void vfmig_savevm_set_progress(struct vfmig_savevm *sv, vfmig_progress_fn fn, vo
 
 void vfmig_savevm_free(struct vfmig_savevm *sv)
 {
+	if (sv)
+		pthread_mutex_destroy(&sv->lock);
 	free(sv);
 }
 
@@ -99,16 +79,11 @@ int vfmig_savevm_register_versions(struct vfmig_savevm *sv, const char *idstr,
 	return 0;
 }
 
-static bool cancelled(volatile sig_atomic_t *cancel)
-{
-	return cancel && *cancel;
-}
-
 /* ---- save ---- */
 
 /* One section: header, the handler's payload, footer; bytes are accounted. */
-static int save_section(struct savevm_entry *e, uint8_t type, const char *phase,
-			int (*fn)(void *, struct vfmig_save_io *), struct vfmig_save_io *io)
+int vfmig_savevm_save_section(struct savevm_entry *e, uint8_t type, const char *phase,
+			      int (*fn)(void *, struct vfmig_save_io *), struct vfmig_save_io *io)
 {
 	uint64_t start = io->w->offset;
 	int ret;
@@ -133,7 +108,7 @@ static int save_section(struct savevm_entry *e, uint8_t type, const char *phase,
 
 static int save_cancel_check(struct vfmig_save_io *io, const char *where)
 {
-	if (cancelled(io->cancel))
+	if (vfmig_savevm_cancelled(io->cancel))
 		return vfmig_err_set(io->err, -ECANCELED, "migration cancelled %s", where);
 	return 0;
 }
@@ -175,7 +150,8 @@ static int save_iterate(struct vfmig_savevm *sv, struct vfmig_conv *c,
 		if (ret)
 			return ret;
 		io->budget = vfmig_conv_budget(c, io->w->offset);
-		ret = save_section(e, VFMIG_SECTION_PART, "iterate", e->h->iterate, io);
+		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_PART, "iterate", e->h->iterate,
+						io);
 		if (ret < 0)
 			return ret;
 		e->done = ret == 1;
@@ -183,7 +159,7 @@ static int save_iterate(struct vfmig_savevm *sv, struct vfmig_conv *c,
 	return vfmig_writer_flush(io->w, io->err);
 }
 
-static int save_cleanup(struct vfmig_savevm *sv, bool failed, struct vfmig_err *err)
+int vfmig_savevm_cleanup(struct vfmig_savevm *sv, bool failed, struct vfmig_err *err)
 {
 	struct vfmig_err sub;
 	unsigned int i;
@@ -256,7 +232,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 		if (ret)
 			return ret;
 		e->set_up = true;
-		ret = save_section(e, VFMIG_SECTION_START, "setup", e->h->setup, io);
+		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_START, "setup", e->h->setup, io);
 		if (ret)
 			return ret;
 	}
@@ -309,7 +285,8 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 			continue;
 		ret = save_cancel_check(io, "during stop-and-copy");
 		if (!ret)
-			ret = save_section(e, VFMIG_SECTION_END, "complete", e->h->complete, io);
+			ret = vfmig_savevm_save_section(e, VFMIG_SECTION_END, "complete",
+							e->h->complete, io);
 		if (ret)
 			return ret;
 	}
@@ -318,7 +295,8 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 
 		if (!e->h->save_config)
 			continue;
-		ret = save_section(e, VFMIG_SECTION_FULL, "config", e->h->save_config, io);
+		ret = vfmig_savevm_save_section(e, VFMIG_SECTION_FULL, "config", e->h->save_config,
+						io);
 		if (ret)
 			return ret;
 	}
@@ -388,7 +366,7 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 	io = (struct vfmig_save_io){ .w = w, .err = err, .cancel = cancel,
 				     .offline = opts->offline, .budget = UINT64_MAX };
 	ret = save_run(sv, &c, &io, st, t0);
-	r = save_cleanup(sv, ret != 0, err);
+	r = vfmig_savevm_cleanup(sv, ret != 0, err);
 	if (!ret)
 		ret = r;
 
@@ -413,32 +391,53 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 
 /* ---- load ---- */
 
-static struct savevm_entry *find_entry(struct vfmig_savevm *sv, const struct vfmig_section *sec)
+/*
+ * The entry a section belongs to.  With lanes (lane >= 0) a device belongs
+ * to the lane its first START or FULL came in, and to no other.
+ */
+static struct savevm_entry *find_entry(struct vfmig_savevm *sv, const struct vfmig_section *sec,
+				       int lane, struct vfmig_err *err)
 {
+	bool named = sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL;
 	unsigned int i;
 
 	for (i = 0; i < sv->nr; i++) {
 		struct savevm_entry *e = &sv->e[i];
 
-		if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
-			if (e->instance == sec->instance && !strcmp(e->idstr, sec->idstr))
-				return e;
-		} else if (e->load_id_valid && e->load_id == sec->id) {
+		if (named && e->instance == sec->instance && !strcmp(e->idstr, sec->idstr)) {
+			if (lane >= 0 && e->load_lane >= 0 && e->load_lane != lane) {
+				vfmig_err_set(err, -EPROTO, "device already in lane %d",
+					      e->load_lane);
+				return NULL;
+			}
+			e->load_lane = lane;
 			return e;
 		}
+		/* Another lane's entries are not looked at: their ids are its own. */
+		if (!named && e->load_lane == lane && e->load_id_valid && e->load_id == sec->id)
+			return e;
 	}
+	vfmig_err_set(err, -ENOENT, "no device registered for \"%s\" instance %u",
+		      sec->idstr, sec->instance);
 	return NULL;
 }
 
 static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
-			const struct vfmig_section *sec, volatile sig_atomic_t *cancel,
+			const struct vfmig_section *sec, int lane, volatile sig_atomic_t *cancel,
 			struct vfmig_err *err)
 {
 	struct vfmig_load_io io = { .r = r, .err = err, .cancel = cancel, .sec = sec };
-	struct savevm_entry *e = find_entry(sv, sec);
+	struct savevm_entry *e;
 	int ret;
 
-	if (!e || !e->h->load_state)
+	if (lane >= 0)
+		pthread_mutex_lock(&sv->lock);
+	e = find_entry(sv, sec, lane, err);
+	if (lane >= 0)
+		pthread_mutex_unlock(&sv->lock);
+	if (!e)
+		return err->code;
+	if (!e->h->load_state)
 		return vfmig_err_set(err, -ENOENT, "no device registered for \"%s\" instance %u",
 				     sec->idstr, sec->instance);
 	if (sec->type == VFMIG_SECTION_START || sec->type == VFMIG_SECTION_FULL) {
@@ -449,7 +448,7 @@ static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
 		e->load_id = sec->id;
 		e->load_id_valid = true;
 	}
-	if (cancelled(cancel))
+	if (vfmig_savevm_cancelled(cancel))
 		return vfmig_err_set(err, -ECANCELED, "load cancelled");
 	ret = e->h->load_state(e->opaque, &io);
 	if (ret)
@@ -463,7 +462,7 @@ static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
  * A live device's stream is whole only with its START/END (memory) and its
  * FULL section (config): without FULL the PCI config would never be restored.
  */
-static int load_check_complete(struct vfmig_savevm *sv, struct vfmig_reader *r,
+static int load_check_complete(struct vfmig_savevm *sv, uint64_t offset,
 			       struct vfmig_err *err)
 {
 	const unsigned int state = 1u << VFMIG_SECTION_END, full = 1u << VFMIG_SECTION_FULL;
@@ -483,21 +482,16 @@ static int load_check_complete(struct vfmig_savevm *sv, struct vfmig_reader *r,
 			return vfmig_err_set(err, -ENODATA,
 					     "load of \"%s\" instance %u at end of stream (offset %" PRIu64
 					     "): stream incomplete: %s",
-					     e->idstr, e->instance, vfmig_reader_offset(r), what);
+					     e->idstr, e->instance, offset, what);
 	}
 	return 0;
 }
 
-static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
-		    volatile sig_atomic_t *cancel, struct vfmig_err *err)
+int vfmig_savevm_load_setup(struct vfmig_savevm *sv, struct vfmig_err *err)
 {
-	struct vfmig_section sec;
 	unsigned int i;
 	int ret;
 
-	ret = vfmig_stream_get_header(r, err);
-	if (ret)
-		return ret;
 	for (i = 0; i < sv->nr; i++) {
 		struct savevm_entry *e = &sv->e[i];
 
@@ -511,13 +505,22 @@ static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
 		}
 		e->load_set_up = true;
 	}
+	return 0;
+}
+
+int vfmig_savevm_load_sections(struct vfmig_savevm *sv, struct vfmig_reader *r, int lane,
+			       volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
+	struct vfmig_section sec;
+	int ret;
+
 	for (;;) {
 		ret = vfmig_stream_get_section(r, &sec, err);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
 			break;
-		ret = load_section(sv, r, &sec, cancel, err);
+		ret = load_section(sv, r, &sec, lane, cancel, err);
 		if (ret) {
 			vfmig_err_prefix(err, "load of %s section %u (\"%s\" instance %u) at stream offset %"
 					 PRIu64 ", failed at offset %" PRIu64 ": ",
@@ -526,14 +529,38 @@ static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
 			return ret;
 		}
 	}
-	ret = vfmig_stream_get_end(r, err);
-	if (ret)
-		return ret;
+	return vfmig_stream_get_end(r, err);
+}
+
+int vfmig_savevm_load_check(struct vfmig_savevm *sv, uint64_t offset, struct vfmig_err *err)
+{
+	unsigned int i;
+
 	for (i = 0; i < sv->nr; i++)
 		if (sv->e[i].h->load_state && !sv->e[i].loaded)
 			return vfmig_err_set(err, -ENODATA, "stream has no state for \"%s\" instance %u",
 					     sv->e[i].idstr, sv->e[i].instance);
-	return load_check_complete(sv, r, err);
+	return load_check_complete(sv, offset, err);
+}
+
+static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
+		    volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
+	int ret;
+
+	ret = vfmig_stream_get_header(r, err);
+	if (ret)
+		return ret;
+	if (r->params.lanes > 1)
+		return vfmig_err_set(err, -EPROTO,
+				     "stream is lane %u of %u: it loads only with its other lanes",
+				     r->params.lane, r->params.lanes);
+	ret = vfmig_savevm_load_setup(sv, err);
+	if (!ret)
+		ret = vfmig_savevm_load_sections(sv, r, -1, cancel, err);
+	if (!ret)
+		ret = vfmig_savevm_load_check(sv, vfmig_reader_offset(r), err);
+	return ret;
 }
 
 int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
@@ -544,28 +571,21 @@ int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *ca
 	return vfmig_savevm_load_from(sv, &ep, cancel, err);
 }
 
-int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
-			   volatile sig_atomic_t *cancel, struct vfmig_err *err)
+void vfmig_savevm_load_reset(struct vfmig_savevm *sv)
 {
-	struct vfmig_reader *r;
-	struct vfmig_err myerr, sub;
-	unsigned int i;
-	int ret, rc;
-
-	if (!err) {
-		vfmig_err_clear(&myerr);
-		err = &myerr;
-	}
-	r = malloc(sizeof(*r));
-	if (!r)
-		return vfmig_err_set(err, -ENOMEM, "load: out of memory");
-	vfmig_reader_init_endpoint(r, ep);
-	r->cancel = cancel;
-	for (i = 0; i < sv->nr; i++) {
+	for (unsigned int i = 0; i < sv->nr; i++) {
 		sv->e[i].load_set_up = sv->e[i].loaded = sv->e[i].load_id_valid = false;
 		sv->e[i].seen = 0;
+		sv->e[i].load_lane = -1;
 	}
-	ret = load_run(sv, r, cancel, err);
+}
+
+int vfmig_savevm_load_cleanup(struct vfmig_savevm *sv, int ret, struct vfmig_err *err)
+{
+	struct vfmig_err sub;
+	unsigned int i;
+	int rc;
+
 	for (i = 0; i < sv->nr; i++) {
 		struct savevm_entry *e = &sv->e[i];
 
@@ -581,6 +601,28 @@ int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint 
 					 e->idstr, e->instance, sub.msg);
 		}
 	}
+	return ret;
+}
+
+int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
+			   volatile sig_atomic_t *cancel, struct vfmig_err *err)
+{
+	struct vfmig_reader *r;
+	struct vfmig_err myerr;
+	int ret;
+
+	if (!err) {
+		vfmig_err_clear(&myerr);
+		err = &myerr;
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return vfmig_err_set(err, -ENOMEM, "load: out of memory");
+	vfmig_reader_init_endpoint(r, ep);
+	r->cancel = cancel;
+	vfmig_savevm_load_reset(sv);
+	ret = load_run(sv, r, cancel, err);
+	ret = vfmig_savevm_load_cleanup(sv, ret, err);
 	free(r);
 	return ret;
 }

@@ -108,4 +108,35 @@ int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *ca
 int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
 			   volatile sig_atomic_t *cancel, struct vfmig_err *err);
 
+/*
+ * Save over several lanes at once (lanes.c): device i goes into lane
+ * i % lanes, eps[k] receives lane k's sub-stream, one thread per lane, one
+ * convergence decision for the set.  lanes <= 1 is vfmig_savevm_save_to()
+ * on eps[0], byte for byte.
+ */
+int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *eps,
+			    unsigned int lanes, const struct vfmig_conv_opts *opts,
+			    const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+			    struct vfmig_stats *stats, struct vfmig_err *err);
+
+/* Where a load finds the lanes after the first, and how it stops them. */
+struct vfmig_lane_source {
+	/* The endpoint of one more lane (any order; its header says which). */
+	int (*open)(void *opaque, unsigned int nth, unsigned int lanes,
+		    struct vfmig_endpoint *ep, struct vfmig_err *err);
+	/* A lane failed: end every lane's input, so the sender notices too. */
+	void (*abort)(void *opaque);
+	void *opaque;
+};
+
+/*
+ * Load a stream whose first lane is at first: one lane is
+ * vfmig_savevm_load_from(); more (as its header says) are opened through
+ * src and loaded by one thread each.  Every device must come in exactly one
+ * lane, complete.  src may be NULL: then a multi-lane stream is refused.
+ */
+int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *first,
+			    const struct vfmig_lane_source *src, volatile sig_atomic_t *cancel,
+			    struct vfmig_err *err);
+
 #endif /* VFMIG_SAVEVM_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "pciconf.h"
 #include "session.h"
@@ -175,17 +176,38 @@ const char *vfmig_protocol_name(enum vfmig_protocol p)
 	return NULL;
 }
 
+unsigned int vfmig_session_lanes(const struct vfmig_session *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = s->ctx->parallel;
+
+	if (!n)
+		n = cpus > 0 ? (unsigned int)cpus : 1;
+	if (n > s->nr)
+		n = s->nr;
+	if (n > VFMIG_STREAM_MAX_LANES)
+		n = VFMIG_STREAM_MAX_LANES;
+	return n ? n : 1;
+}
+
 int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *to,
 			  struct vfmig_err *err)
+{
+	return vfmig_session_save_lanes(s, to, 1, err);
+}
+
+int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoint *to,
+			     unsigned int lanes, struct vfmig_err *err)
 {
 	struct rusage ru;
 	int ret;
 
 	s->last_phase = NULL;
-	vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %u device%s, %s", s->nr, s->nr == 1 ? "" : "s",
-		  s->ctx->conv.offline ? "offline" : "live");
-	ret = vfmig_savevm_save_to(s->sv, to, &s->ctx->conv, NULL, &s->ctx->cancel, &s->stats,
-				   err);
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %u device%s, %s, %u lane%s", s->nr,
+		  s->nr == 1 ? "" : "s", s->ctx->conv.offline ? "offline" : "live", lanes,
+		  lanes == 1 ? "" : "s");
+	ret = vfmig_savevm_save_lanes(s->sv, to, lanes, &s->ctx->conv, NULL, &s->ctx->cancel,
+				      &s->stats, err);
 	/* Peak RSS of this process (KiB on Linux), mapped data sections included. */
 	if (!getrusage(RUSAGE_SELF, &ru))
 		s->stats.peak_rss_kib = (uint64_t)ru.ru_maxrss;
@@ -227,13 +249,20 @@ static int clean_start(struct vfmig_session *s, struct vfmig_err *err)
 int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
 			    volatile sig_atomic_t *cancel, struct vfmig_err *err)
 {
+	return vfmig_session_load_lanes(s, from, NULL, cancel, err);
+}
+
+int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
+			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
+			     struct vfmig_err *err)
+{
 	int ret;
 
 	ret = clean_start(s, err);
 	if (ret)
 		return ret;
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: %u device%s", s->nr, s->nr == 1 ? "" : "s");
-	ret = vfmig_savevm_load_from(s->sv, from, cancel, err);
+	ret = vfmig_savevm_load_lanes(s->sv, from, lanes, cancel, err);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = s->dev[i]->v2 ? vfmig_v2dev_start(s->dev[i]->v2, err) :
 		      vfmig_v1dev_start(s->dev[i]->v1, err);

@@ -54,6 +54,17 @@ int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *
 			  struct vfmig_err *err);
 int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
 			    volatile sig_atomic_t *cancel, struct vfmig_err *err);
+/*
+ * The same over lanes (savevm.h): to[0..lanes-1] on the save side; on the
+ * load side from is lane 0 and lanes (may be NULL) finds the others.
+ */
+int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoint *to,
+			     unsigned int lanes, struct vfmig_err *err);
+int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
+			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
+			     struct vfmig_err *err);
+/* Lanes for a migrate or send: VFMIG_OPT_PARALLEL (0 = CPUs), capped at the devices. */
+unsigned int vfmig_session_lanes(const struct vfmig_session *s);
 /* Put stopped devices back to RUNNING (their state was only read). */
 int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err);
 /* After a save whose outcome changed later (verdict, fsync): record it. */

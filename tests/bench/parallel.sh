@@ -1,0 +1,146 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The parallel-device rows of `make bench` (issue #13, section 2; runs in
+# the VM as root, called by bench.sh or alone): N devices of BENCH_PAR_MIB
+# MiB each (N in BENCH_PAR_COUNTS, default "8 16") in one live `migrate`
+# and in one `send` to a `receive` on loopback, with --parallel 1 (the
+# default) and --parallel auto (one lane per CPU), BENCH_REPEAT runs each
+# (median counts):
+# aggregate MB/s (state bytes / wall time of the command), the engine's
+# downtime for the whole set, the peak RSS of the commands, and the ratio
+# auto / 1 (target >= 1.6 with 2 CPUs).
+#
+# usage: parallel.sh OUTDIR   writes OUTDIR/parallel.json and parallel.txt
+# The module is reloaded with max_devices=32 (sources and destinations) and
+# left loaded.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=${1:?usage: parallel.sh OUTDIR}
+V=$top/user/build/vfmig
+S=/sys/bus/mdev/devices
+export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
+TIMEIT=$here/build/timeit
+repeat=${BENCH_REPEAT:-3}
+mib=${BENCH_PAR_MIB:-32}
+counts=$(echo "${BENCH_PAR_COUNTS:-8 16}" | tr , " ")	# commas: from the kernel command line
+T=${TMPDIR:-/tmp}/bench-par.$$
+mkdir -p "$T" "$out"
+
+die() { echo "bench: FAIL: parallel: $*" >&2; exit 1; }
+knob() { echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3 on $1"; }
+get() { IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"; }
+json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
+remove_all() { for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done; }
+trap 'remove_all; rm -rf "$T"' EXIT
+
+remove_all
+"$V" module unload > /dev/null 2>&1 || true
+"$V" module load max_devices=32 > /dev/null || die "module load max_devices=32"
+ip link set lo up 2>/dev/null || true
+cpus=$(nproc)
+
+# timed FILE CMD...: wall ns on stdout, CMD's stdout in FILE, peak RSS in $T/rss.
+timed() {
+	f=$1
+	shift
+	"$TIMEIT" "$@" > "$f" 2> "$T/err" || die "$* failed: $(tail -n 3 "$T/err")"
+	sed -n 's/^timeit .*maxrss-kib \([0-9]*\).*/\1/p' "$T/err" > "$T/rss"
+	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
+}
+
+# move HOW LANES FROM... -- TO...: one live migration; wall ns on stdout,
+# the source's --json in $T/json, the higher peak RSS of the two ends in $T/rss2.
+move() {
+	how=$1 popt=""
+	popt="--parallel $2"
+	shift 2
+	from="" to=""
+	while [ "$1" != -- ]; do from="$from $1"; shift; done
+	shift
+	to="$*"
+	case $how in
+	migrate)
+		pairs=""
+		set -- $to
+		for a in $from; do pairs="$pairs --from $a --to $1"; shift; done
+		timed "$T/json" "$V" migrate $popt --json $pairs
+		cp "$T/rss" "$T/rss2" ;;
+	tcp)
+		"$TIMEIT" "$V" receive -q $to --listen 7793 --bind 127.0.0.1 2> "$T/recv.err" &
+		rpid=$!
+		i=0
+		until ss -ltn 2>/dev/null | grep -q '127.0.0.1:7793'; do
+			i=$((i + 1))
+			[ "$i" -lt 100 ] || die "receive does not listen: $(cat "$T/recv.err")"
+			sleep 0.1
+		done
+		ns=$(timed "$T/json" "$V" send $popt --json $from 127.0.0.1:7793)
+		cp "$T/rss" "$T/rss2"
+		wait "$rpid" || die "receive failed: $(cat "$T/recv.err")"
+		r=$(sed -n 's/^timeit .*maxrss-kib \([0-9]*\).*/\1/p' "$T/recv.err")
+		[ "$r" -gt "$(cat "$T/rss2")" ] && echo "$r" > "$T/rss2"
+		echo "$ns" ;;
+	esac
+}
+
+lines="" json=""
+for n in $counts; do
+	A="" B="" sums=""
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) ||
+			die "mdev create ($((2 * n)) devices)"
+		for u in "$a" "$b"; do
+			knob "$u" state_size $((mib << 20))
+			knob "$u" data_size $((4 << 20))
+			knob "$u" mmap_layout whole
+			knob "$u" dirty_rate 0
+		done
+		knob "$a" seed $((500 + i))
+		A="$A $a" B="$B $b" sums="$sums $(get "$a" checksum)"
+		i=$((i + 1))
+	done
+	size=$((n * mib << 20))
+	for how in migrate tcp; do
+		for par in 1 auto; do
+			runs="" downs="" rss=0 j=0 lanes=1
+			while [ "$j" -lt "$repeat" ]; do
+				# Alternate directions: the stopped sources become the destinations.
+				if [ $((j % 2)) = 0 ]; then src=$A dst=$B; else src=$B dst=$A; fi
+				ns=$(move "$how" "$par" $src -- $dst)
+				grep -q '"status": "completed"' "$T/json" || die "$how: $(cat "$T/json")"
+				set -- $sums
+				for d in $dst; do
+					[ "$(get "$d" checksum)" = "$1" ] || die "$how $n: checksum of $d"
+					shift
+				done
+				runs="$runs $(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
+				downs="$downs $(json_num "$T/json" downtime)"
+				r=$(cat "$T/rss2")
+				[ "$r" -gt "$rss" ] && rss=$r
+				j=$((j + 1))
+			done
+			k=1
+			[ "$par" = auto ] && k=0 lanes=$(( cpus < n ? cpus : n ))
+			med=$(echo "$runs" | median)
+			down=$(echo "$downs" | median)
+			eval "mbps_$k=\$med down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes"
+		done
+		ratio=$(awk -v a="$mbps_0" -v b="$mbps_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s, downtime %4s ms, peak RSS %6s KiB   auto (%d lanes): %7s MB/s, downtime %4s ms, peak RSS %6s KiB   ratio %sx (target 1.6x)' \
+			"$how" "$n" "$mib" "$mbps_1" "$down_1" "$rss_1" "$lanes_0" "$mbps_0" "$down_0" "$rss_0" "$ratio")
+		echo "bench: parallel $line"
+		lines="$lines$line
+"
+		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0}, \"ratio\": $ratio, \"target-ratio\": 1.6}"
+	done
+	remove_all
+done
+echo "[$json]" > "$out/parallel.json"
+{
+	echo "parallel devices: live migrate (in-process) and send/receive (loopback), $mib MiB per device (mmap whole),"
+	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command; $cpus CPUs:"
+	printf '%s' "$lines"
+} > "$out/parallel.txt"

@@ -1,0 +1,196 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Several devices in parallel lanes (--parallel, Documentation/engine.md
+# "Lanes") against real devices, in the VM as root: migrate and send/receive
+# of 4 devices over 2 and 4 lanes, the lanes' own streams as inspect sees
+# them, a destination device that refuses, and Ctrl-C.  Every success ends
+# with each source's checksum equal to its destination's.
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/tap.sh"
+. "$here/lib.sh"
+
+T=${TMPDIR:-/tmp}/parallel_test.$$
+
+cleanup() {
+	remove_all_mdevs
+	rm -rf "$T"
+}
+
+begin() {
+	# A failed test is killed before its EXIT trap: start from no devices
+	# (four pairs use all 8 the module allows by default).
+	remove_all_mdevs
+	mkdir -p "$T"
+	trap cleanup EXIT
+	ip link set lo up 2>/dev/null	# the VM boots with loopback down
+}
+
+# wait_or_kill PID: its exit status, or kill it after 30 s (a peer that failed early).
+wait_or_kill() {
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_i -lt 300 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill "$1" 2>/dev/null
+	wait "$1"
+}
+
+four_pairs() { # sets A="a0 a1 a2 a3", B="b0 ..", PAIRS (--from/--to), SUMS
+	A="" B="" PAIRS="" SUMS=""
+	for i in 0 1 2 3; do
+		a=$(mk vfmig-small seed=$((20 + i)) dirty_rate=2000000 ${SIZE:+state_size=$SIZE} "$@")
+		b=$(mk vfmig-small ${SIZE:+state_size=$SIZE})
+		A="$A $a" B="$B $b" PAIRS="$PAIRS --from $a --to $b" SUMS="$SUMS $(knob "$a" checksum)"
+	done
+}
+
+all_same() { # every source in A stopped with its state in B's device, running
+	set -- $B
+	for a in $A; do
+		same_state "$a" "$1"
+		shift
+	done
+}
+
+all_running_intact() { # every source in A running again with its checksum in SUMS
+	set -- $SUMS
+	for a in $A; do
+		running_intact "$a" "$1"
+		shift
+	done
+}
+
+migrate_n() {
+	begin
+	four_pairs mmap_layout=whole
+	"$V" migrate -v --parallel "$1" $PAIRS --json > "$T/json" 2> "$T/log" ||
+		fail "migrate --parallel $1 failed: $(cat "$T/log")"
+	grep -q "4 devices, live, $1 lanes" "$T/log" || fail "not $1 lanes: $(cat "$T/log")"
+	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
+	all_same
+}
+
+test_migrate_parallel_2() { migrate_n 2; }
+test_migrate_parallel_4() { migrate_n 4; }
+
+test_migrate_trapped_mixed() {
+	begin
+	four_pairs mmap_layout=none
+	"$V" migrate -q --parallel 3 $PAIRS || fail "migrate over 3 lanes failed"
+	all_same
+}
+
+# receive on loopback in the background; send; both exit codes.
+tcp_n() { # tcp_n LANES [send options]
+	n=$1
+	shift
+	"$V" receive -q $B --listen 7791 --bind 127.0.0.1 2> "$T/recv.err" &
+	rpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		ss -ltn 2>/dev/null | grep -q ':7791' && break
+		sleep 0.3
+	done
+	"$V" send -v --parallel "$n" "$@" $A 127.0.0.1:7791 2> "$T/send.err"
+	src=$?
+	wait_or_kill $rpid
+	rrc=$?
+	diag "send: rc $src $(grep -v '^vfmig: save' "$T/send.err" | tail -3)"
+	diag "receive: rc $rrc $(cat "$T/recv.err")"
+}
+
+tcp_ok() {
+	begin
+	four_pairs mmap_layout=sparse:2
+	tcp_n "$1"
+	[ "$src" = 0 ] && [ "$rrc" = 0 ] || fail "send/receive over $1 lanes failed"
+	grep -q "4 devices, live, $1 lanes" "$T/send.err" || fail "not $1 lanes"
+	all_same
+}
+
+test_tcp_parallel_2() { tcp_ok 2; }
+test_tcp_parallel_4() { tcp_ok 4; }
+
+test_tcp_refused_in_one_lane() {
+	begin
+	# No dirtying: the sources' state must come back unchanged.
+	four_pairs dirty_rate=0
+	# The last destination refuses its data: lane 1 of 2 fails at the
+	# receiver, every lane stops, every source runs again intact.
+	set -- $B
+	knob "$4" fault resume_chunk
+	tcp_n 2
+	[ "$src" != 0 ] || fail "send succeeded into a failing destination"
+	[ "$rrc" != 0 ] || fail "receive succeeded with a failing device"
+	grep -q 'running again' "$T/send.err" || fail "sender does not say the sources run again"
+	[ "$(grep -c . "$T/recv.err")" = 1 ] || fail "receiver error is not one line"
+	grep -q "lane 1" "$T/recv.err" || fail "receiver error does not name the lane"
+	all_running_intact
+	for b in $B; do
+		[ "$(knob "$b" device_state)" = 1 ] || fail "destination $b not reset to running"
+	done
+}
+
+test_inspect_lanes() {
+	begin
+	four_pairs dirty_rate=0
+	mkdir -p "$T/cap"
+	python3 "$here/lane_capture.py" 7792 4 "$T/cap" &
+	cpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		ss -ltn 2>/dev/null | grep -q ':7792' && break
+		sleep 0.3
+	done
+	"$V" send -q --offline --parallel 4 $A 127.0.0.1:7792 2> "$T/send.err" &&
+		fail "send to the capture succeeded"
+	wait_or_kill $cpid || fail "capture failed"
+	grep -q "receiver .*: captured" "$T/send.err" || fail "no refusal: $(cat "$T/send.err")"
+	all_running_intact
+	k=0
+	for a in $A; do
+		f=$T/cap/conn$k
+		"$V" inspect "$f" > "$T/inspect$k" || fail "inspect of lane connection $k failed"
+		grep -q "version 2 features 0x00000000 lane $k of 4" "$T/inspect$k" ||
+			fail "connection $k is not lane $k of 4: $(head -1 "$T/inspect$k")"
+		[ "$(grep -c 'START.*"vfmig" instance' "$T/inspect$k")" = 1 ] ||
+			fail "lane $k: not one START section"
+		grep -q "START.*\"vfmig\" instance $k" "$T/inspect$k" || fail "lane $k: not instance $k"
+		grep -q ': EOF' "$T/inspect$k" || fail "lane $k: no EOF"
+		k=$((k + 1))
+	done
+	# A lane alone is refused by a resume: it is not the whole stream.
+	set -- $B
+	if "$V" resume -q "$1" -i "$T/cap/conn0" 2> "$T/err"; then
+		fail "resume of one lane succeeded"
+	fi
+	grep -q "loads only with its other lanes" "$T/err" || fail "resume: $(cat "$T/err")"
+}
+
+test_sigint_parallel() {
+	begin
+	SIZE=1048576 four_pairs mmap_layout=whole dirty_rate=0
+	# 4 x 512 KiB at 256 KiB/s: seconds, interrupted once data flows.
+	"$V" migrate -q --parallel 2 --max-bandwidth 256K $PAIRS 2> "$T/err" &
+	pid=$!
+	set -- $A
+	while [ "$(knob "$1" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+	done
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	diag "rc $rc: $(cat "$T/err")"
+	[ $rc != 0 ] || fail "an interrupted migration exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	all_running_intact
+	for b in $B; do
+		[ "$(knob "$b" device_state)" = 1 ] || fail "destination $b not reset"
+	done
+}
+
+if [ "${1:-}" != --one ]; then
+	load_module_or_bail
+	run_then_unload "$0" parallel "$@"
+fi
+tap_main "$0" parallel "$@"

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The engine's registry and the steps savevm.c shares with the parallel
+ * engine of lanes.c (several sub-streams, one worker each).
+ */
+#ifndef VFMIG_SAVEVM_PRIV_H
+#define VFMIG_SAVEVM_PRIV_H
+
+#include <pthread.h>
+
+#include "savevm.h"
+
+struct savevm_entry {
+	char idstr[VFMIG_IDSTR_MAX + 1];
+	uint32_t instance;
+	uint32_t version;		/* written into its sections */
+	uint32_t load_version;		/* highest section version it loads */
+	uint32_t section_id;		/* save side */
+	const struct vfmig_savevm_handlers *h;
+	void *opaque;
+	bool set_up;			/* save setup ran: needs cleanup */
+	bool done;			/* iterate reported nothing left */
+	uint64_t pending;
+	uint64_t bytes;			/* stream bytes of its sections */
+	bool load_set_up;
+	bool loaded;			/* at least one section loaded */
+	unsigned int seen;		/* section types loaded, bit (1 << type) */
+	bool load_id_valid;
+	uint32_t load_id;
+	int load_lane;			/* lane its sections came in; -1 = none yet */
+};
+
+struct vfmig_savevm {
+	vfmig_progress_fn progress;
+	void *progress_opaque;
+	pthread_mutex_t lock;		/* load_lane claims while lanes load */
+	unsigned int nr;
+	struct savevm_entry e[VFMIG_SAVEVM_MAX_HANDLERS];
+};
+
+static inline bool vfmig_savevm_cancelled(volatile sig_atomic_t *cancel)
+{
+	return cancel && *cancel;
+}
+
+/* One section: header, the handler's payload, footer; bytes are accounted. */
+int vfmig_savevm_save_section(struct savevm_entry *e, uint8_t type, const char *phase,
+			      int (*fn)(void *, struct vfmig_save_io *),
+			      struct vfmig_save_io *io);
+/* cleanup() of every device that was set up; failed = restart it. */
+int vfmig_savevm_cleanup(struct vfmig_savevm *sv, bool failed, struct vfmig_err *err);
+
+/* Load steps: forget the last load, load_setup() all, then per stream or lane. */
+void vfmig_savevm_load_reset(struct vfmig_savevm *sv);
+int vfmig_savevm_load_setup(struct vfmig_savevm *sv, struct vfmig_err *err);
+/* Sections up to EOF and the end; lane -1 = the only stream. */
+int vfmig_savevm_load_sections(struct vfmig_savevm *sv, struct vfmig_reader *r, int lane,
+			       volatile sig_atomic_t *cancel, struct vfmig_err *err);
+/* Every device loaded, and whole (offset: for the message). */
+int vfmig_savevm_load_check(struct vfmig_savevm *sv, uint64_t offset, struct vfmig_err *err);
+/* load_cleanup() of every device set up; returns ret or the first cleanup error. */
+int vfmig_savevm_load_cleanup(struct vfmig_savevm *sv, int ret, struct vfmig_err *err);
+
+#endif /* VFMIG_SAVEVM_PRIV_H */
