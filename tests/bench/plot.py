@@ -8,6 +8,7 @@ Writes into OUTDIR, each with its data (.dat) and gnuplot script (.gp) beside
 it so a plot can be redrawn or restyled by hand:
   throughput.png       median and best MB/s per case against the memcpy
                        yardstick and, for the file and TCP rows, their raw path
+  parallel.png         several devices with one lane and with --parallel auto
   sweep-pending.png    pending bytes at each pre-copy query, one run per dirty rate
   sweep-downtime.png   measured and expected downtime against dirty rate, the
                        limit, and how many runs converged
@@ -70,6 +71,27 @@ plot "throughput.dat" using 2:xtic(1) title "median", \\
      "" using 4 title "raw path (median)", \\
      %s with lines lw 2 dt 2 title "memcpy (median, %.0f MB/s)"
 ''' % (d.get('kernel', '?'), d.get('cpus', 0), memcpy, memcpy))
+
+
+def plot_parallel(d, outdir):
+    par = d.get('parallel') or []
+    if not par:
+        print('plot: no parallel rows in bench.json, no parallel plot')
+        return
+    rows = [('"%s %dx%dM"' % (r['how'], r['devices'], r['device-mib']),
+             r['serial']['median-mbps'], r['parallel']['median-mbps']) for r in par]
+    write_dat(outdir, 'parallel.dat', 'case lanes-1-median-mbps lanes-auto-median-mbps', rows)
+    gnuplot(outdir, 'parallel', '''
+set title "several devices in one migration: one lane against %d lanes (median MB/s)"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set ylabel "MB/s"
+set yrange [0:*]
+set key top right
+plot "parallel.dat" using 2:xtic(1) title "--parallel 1", "" using 3 title "--parallel auto"
+''' % par[0]['parallel']['lanes'])
 
 
 def plot_sweep(d, outdir):
@@ -149,6 +171,7 @@ def main():
         d = json.load(f)
     os.makedirs(sys.argv[2], exist_ok=True)
     plot_throughput(d, sys.argv[2])
+    plot_parallel(d, sys.argv[2])
     plot_sweep(d, sys.argv[2])
 
 
