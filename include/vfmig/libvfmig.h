@@ -98,6 +98,20 @@ enum vfmig_option {
 	VFMIG_OPT_OFFLINE,		/* 1: stop the devices first, no pre-copy */
 	VFMIG_OPT_NO_MMAP,		/* 1: pread/pwrite only, never the mappings (at open) */
 	VFMIG_OPT_PROTOCOL,		/* enum vfmig_protocol (at open); AUTO by default */
+	/*
+	 * enum vfmig_compress: what a save or send to an fd codes its device
+	 * data with; NONE by default; -EOPNOTSUPP for a codec not built in.
+	 * The in-process migrate never compresses (it moves data in place).
+	 */
+	VFMIG_OPT_COMPRESS,
+	VFMIG_OPT_COMPRESS_LEVEL,	/* 0: default; zstd 1..19, lz4 acceleration 1..64 */
+};
+
+/* Stream compression codecs (VFMIG_OPT_COMPRESS). */
+enum vfmig_compress {
+	VFMIG_COMPRESS_NONE,
+	VFMIG_COMPRESS_ZSTD,
+	VFMIG_COMPRESS_LZ4,
 };
 
 /* Which VFIO migration protocol a session drives its devices with. */

@@ -18,6 +18,7 @@ struct migopts {
 	bool quiet;
 	bool save_only_given;	/* an option that means nothing to a resume */
 	enum vfmig_protocol protocol;	/* --protocol, also set in the context */
+	bool compress_given;	/* --compress: only a stream to an fd is compressed */
 };
 
 /* Long options every migration command accepts; 0x100.. are their codes. */
@@ -28,6 +29,7 @@ struct migopts {
 	{ "offline", no_argument, NULL, 0x103 }, \
 	{ "no-mmap", no_argument, NULL, 0x104 }, \
 	{ "protocol", required_argument, NULL, 0x108 }, \
+	{ "compress", required_argument, NULL, 0x10c }, \
 	{ "json", no_argument, NULL, 0x105 }, \
 	{ "progress", no_argument, NULL, 0x106 }, \
 	{ "no-progress", no_argument, NULL, 0x107 }, \
@@ -45,6 +47,8 @@ struct migopts {
 	"  --no-mmap             move data with pread/pwrite only, never the mappings\n" \
 	"  --protocol P          VFIO migration protocol: auto (v2 where the device\n" \
 	"                        offers it, else v1; the default), v1 or v2\n" \
+	"  --compress C[:L]      send and save only: compress device data with zstd\n" \
+	"                        (level 1..19) or lz4 (acceleration 1..64), or none\n" \
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "compress.h"
 #include "ctx.h"
 
 const char *vfmig_version(void)
@@ -94,6 +95,23 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 					     (unsigned long long)value);
 		ctx->protocol = (enum vfmig_protocol)value;
 		return 0;
+	case VFMIG_OPT_COMPRESS:
+		if (value > VFMIG_CODEC_MAX)
+			return vfmig_err_set(err, -EINVAL,
+					     "compress %llu: not none (0), zstd (1) or lz4 (2)",
+					     (unsigned long long)value);
+		if (!vfmig_codec_available((unsigned int)value))
+			return vfmig_err_set(err, -EOPNOTSUPP, "compress %s: not in this build",
+					     vfmig_codec_name((unsigned int)value));
+		ctx->conv.compress = (unsigned int)value;
+		return 0;
+	case VFMIG_OPT_COMPRESS_LEVEL:
+		/* Checked against the codec when a save starts. */
+		if (value > VFMIG_LZ4_MAX_ACCEL)
+			return vfmig_err_set(err, -EINVAL, "compress level %llu: more than %d",
+					     (unsigned long long)value, VFMIG_LZ4_MAX_ACCEL);
+		ctx->conv.compress_level = (int)value;
+		return 0;
 	}
 	return vfmig_err_set(err, -EINVAL, "unknown option %d", (int)opt);
 }
@@ -113,6 +131,10 @@ uint64_t vfmig_get_option(const struct vfmig_ctx *ctx, enum vfmig_option opt)
 		return ctx->no_mmap;
 	case VFMIG_OPT_PROTOCOL:
 		return ctx->protocol;
+	case VFMIG_OPT_COMPRESS:
+		return ctx->conv.compress;
+	case VFMIG_OPT_COMPRESS_LEVEL:
+		return (uint64_t)ctx->conv.compress_level;
 	}
 	return 0;
 }
