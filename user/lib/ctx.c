@@ -106,10 +106,12 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 		ctx->conv.compress = (unsigned int)value;
 		return 0;
 	case VFMIG_OPT_COMPRESS_LEVEL:
-		/* Checked against the codec when a save starts. */
-		if (value > VFMIG_LZ4_MAX_ACCEL)
-			return vfmig_err_set(err, -EINVAL, "compress level %llu: more than %d",
-					     (unsigned long long)value, VFMIG_LZ4_MAX_ACCEL);
+		/* Against the codec set (again when a save starts). */
+		if (value > VFMIG_LZ4_MAX_ACCEL ||
+		    vfmig_codec_check_level(ctx->conv.compress, (int)value))
+			return vfmig_err_set(err, -EINVAL, "compress level %llu out of range for %s",
+					     (unsigned long long)value,
+					     vfmig_codec_name(ctx->conv.compress));
 		ctx->conv.compress_level = (int)value;
 		return 0;
 	}
