@@ -18,16 +18,23 @@
 /*
  * Writer side of compression: DATA chunks are cut into blocks of at most
  * VFMIG_STREAM_ZBLOCK bytes, each sent as ZDATA when it shrinks, else as a
- * plain DATA item.  A block whose first VFMIG_STREAM_ZSAMPLE bytes do not
- * shrink is sent raw at once, so random state costs one small trial.
+ * plain DATA item.  Random state must cost next to nothing, so a block is
+ * first tried on a sixteenth of it (4 KiB to VFMIG_STREAM_ZSAMPLE); one that
+ * does not shrink is sent raw at once, and each raw block in a row doubles
+ * the number of following blocks sent raw untried (up to ZBACKOFF).
  */
+#define ZBACKOFF	8u
+#define ZSAMPLE_MIN	4096u
 struct vfmig_zwriter {
 	struct vfmig_codec_ctx codec;
 	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
 	size_t blk;		/* this block's size (0: between blocks) */
 	size_t fill;		/* bytes of it in raw[] */
 	size_t pass;		/* bytes of it still to pass through raw */
-	bool sampled;		/* the first ZSAMPLE bytes shrank */
+	size_t sample;		/* bytes of it tried first (blk: the whole block) */
+	bool sampled;		/* the sample shrank */
+	unsigned int skip;	/* blocks still to send raw without a trial */
+	unsigned int backoff;	/* blocks skipped after the last raw one */
 	uint8_t *raw, *coded;	/* ZBLOCK bytes, bound(ZBLOCK) bytes */
 	size_t coded_cap;
 };
@@ -161,6 +168,24 @@ static int put_raw_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *er
 	return put_raw(w, &v, 8, err);
 }
 
+/*
+ * A block went raw: skip trials for the next 1, 2, 4 ... ZBACKOFF blocks.
+ * Small blocks (a record header, a last short piece) tell nothing.
+ */
+static void zbackoff(struct vfmig_zwriter *z, bool raw)
+{
+	if (z->blk < ZSAMPLE_MIN)
+		return;
+	if (!raw) {
+		z->backoff = 0;
+		return;
+	}
+	z->backoff = z->backoff ? z->backoff * 2 : 1;
+	if (z->backoff > ZBACKOFF)
+		z->backoff = ZBACKOFF;
+	z->skip = z->backoff;
+}
+
 /* Emit the full block in z->raw: ZDATA if it shrinks, else DATA. */
 static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 {
@@ -174,6 +199,7 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 		return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": %s: out of memory",
 				     w->offset, vfmig_codec_name(codec));
 	/* The ZDATA header is 17 bytes longer than DATA's. */
+	zbackoff(z, ret || coded + 17 >= z->blk);
 	if (!ret && coded + 17 < z->blk) {
 		ret = put_raw_be64(w, VFMIG_TAG_ZDATA, err);
 		if (!ret)
@@ -198,8 +224,8 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 }
 
 /*
- * The sample of a larger block is in: if it does not shrink by a sixteenth,
- * send the block as plain DATA, the rest of it passing straight through.
+ * The sample of a block is in: if it does not shrink by a sixteenth, send
+ * the block as plain DATA, the rest of it passing straight through.
  */
 static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 {
@@ -212,6 +238,7 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 		z->sampled = true;
 		return 0;
 	}
+	zbackoff(z, true);
 	ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
 	if (!ret)
 		ret = put_raw_be64(w, z->blk, err);
@@ -221,6 +248,35 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 	z->pass = z->blk - z->fill;
 	z->blk = z->fill = 0;
 	return ret;
+}
+
+/* The next block of the chunk: sized, and either tried or sent raw untried. */
+static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z = w->z;
+	size_t blk = z->chunk_left < VFMIG_STREAM_ZBLOCK ? (size_t)z->chunk_left :
+			VFMIG_STREAM_ZBLOCK;
+	int ret;
+
+	z->chunk_left -= blk;
+	if (z->skip && blk >= ZSAMPLE_MIN) {
+		z->skip--;
+		ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
+		if (!ret)
+			ret = put_raw_be64(w, blk, err);
+		w->coded_data += blk;
+		z->pass = blk;
+		return ret;
+	}
+	z->blk = blk;
+	z->sample = blk / 16;
+	if (z->sample < ZSAMPLE_MIN)
+		z->sample = ZSAMPLE_MIN;
+	if (z->sample > VFMIG_STREAM_ZSAMPLE)
+		z->sample = VFMIG_STREAM_ZSAMPLE;
+	/* A small block is tried whole. */
+	z->sampled = z->sample >= blk;
+	return 0;
 }
 
 /* n bytes of the DATA chunk being coded (at most what is left of it). */
@@ -239,22 +295,21 @@ static int zput(struct vfmig_writer *w, const uint8_t *p, size_t n, struct vfmig
 			z->pass -= take;
 		} else {
 			if (!z->blk) {
-				z->blk = z->chunk_left < VFMIG_STREAM_ZBLOCK ?
-					 (size_t)z->chunk_left : VFMIG_STREAM_ZBLOCK;
-				z->chunk_left -= z->blk;
-				z->sampled = false;
+				ret = zblock_start(w, err);
+				if (ret)
+					return ret;
+				continue;
 			}
 			take = z->blk - z->fill;
-			if (!z->sampled && z->blk > VFMIG_STREAM_ZSAMPLE &&
-			    z->fill < VFMIG_STREAM_ZSAMPLE)
-				take = VFMIG_STREAM_ZSAMPLE - z->fill;
+			if (!z->sampled && z->fill < z->sample)
+				take = z->sample - z->fill;
 			if (take > n)
 				take = n;
 			memcpy(z->raw + z->fill, p, take);
 			z->fill += take;
 			if (z->fill == z->blk)
 				ret = zblock_emit(w, err);
-			else if (!z->sampled && z->fill == VFMIG_STREAM_ZSAMPLE)
+			else if (!z->sampled && z->fill == z->sample)
 				ret = zblock_sample(w, err);
 			else
 				ret = 0;
