@@ -342,6 +342,12 @@ for x in 0 0.1 0.25 0.5 0.75 1.0; do
 done
 "$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
 
+# 6. Stream compression (compress_bench.sh): random and compressible state
+# through a file and over TCP with --compress none, zstd and lz4.
+sh "$here/compress_bench.sh" "$T/z" || die "compression bench failed"
+z_json=$(cat "$T/z/compress.json")
+z_lines=$(cat "$T/z/compress.txt")
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -357,9 +363,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s]}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "compression": [%s]}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json" "$sweep_json"
+		"$mapcost_json" "$qemu_json" "$sweep_json" "$z_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -395,5 +401,7 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "downtime against dirty rate: live migrate of a 16 MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
 	echo "--max-iterations 30; the rate as a fraction of that bandwidth:"
 	printf '%s' "$sweep_lines"
+	echo
+	printf '%s\n' "$z_lines"
 } > "$out/bench.txt"
 cat "$out/bench.txt"
