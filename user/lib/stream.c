@@ -19,12 +19,13 @@
  * Writer side of compression: DATA chunks are cut into blocks of at most
  * VFMIG_STREAM_ZBLOCK bytes, each sent as ZDATA when it shrinks, else as a
  * plain DATA item.  Random state must cost next to nothing, so a block is
- * first tried on a sixteenth of it (4 KiB to VFMIG_STREAM_ZSAMPLE); one that
- * does not shrink is sent raw at once, and each raw block in a row doubles
- * the number of following blocks sent raw untried (up to ZBACKOFF).
+ * first tried on a thirty-second of it (2 KiB to VFMIG_STREAM_ZSAMPLE); one
+ * that does not shrink is sent raw at once, and each raw block in a row
+ * doubles how many bytes after it go raw untried (64 KiB up to ZBACKOFF).
  */
-#define ZBACKOFF	8u
-#define ZSAMPLE_MIN	4096u
+#define ZBACKOFF	(8u << 20)
+#define ZBACKOFF_MIN	(64u << 10)
+#define ZSAMPLE_MIN	2048u
 struct vfmig_zwriter {
 	struct vfmig_codec_ctx codec;
 	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
@@ -33,8 +34,8 @@ struct vfmig_zwriter {
 	size_t pass;		/* bytes of it still to pass through raw */
 	size_t sample;		/* bytes of it tried first (blk: the whole block) */
 	bool sampled;		/* the sample shrank */
-	unsigned int skip;	/* blocks still to send raw without a trial */
-	unsigned int backoff;	/* blocks skipped after the last raw one */
+	uint64_t skip;		/* bytes still to send raw without a trial */
+	uint64_t backoff;	/* bytes skipped after the last raw block */
 	uint8_t *raw, *coded;	/* ZBLOCK bytes, bound(ZBLOCK) bytes */
 	size_t coded_cap;
 };
@@ -169,7 +170,7 @@ static int put_raw_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *er
 }
 
 /*
- * A block went raw: skip trials for the next 1, 2, 4 ... ZBACKOFF blocks.
+ * A block went raw: skip trials for the next 64 KiB, 128 KiB ... ZBACKOFF.
  * Small blocks (a record header, a last short piece) tell nothing.
  */
 static void zbackoff(struct vfmig_zwriter *z, bool raw)
@@ -180,7 +181,7 @@ static void zbackoff(struct vfmig_zwriter *z, bool raw)
 		z->backoff = 0;
 		return;
 	}
-	z->backoff = z->backoff ? z->backoff * 2 : 1;
+	z->backoff = z->backoff ? z->backoff * 2 : ZBACKOFF_MIN;
 	if (z->backoff > ZBACKOFF)
 		z->backoff = ZBACKOFF;
 	z->skip = z->backoff;
@@ -260,7 +261,7 @@ static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
 
 	z->chunk_left -= blk;
 	if (z->skip && blk >= ZSAMPLE_MIN) {
-		z->skip--;
+		z->skip -= z->skip < blk ? z->skip : blk;
 		ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
 		if (!ret)
 			ret = put_raw_be64(w, blk, err);
@@ -269,7 +270,7 @@ static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
 		return ret;
 	}
 	z->blk = blk;
-	z->sample = blk / 16;
+	z->sample = blk / 32;
 	if (z->sample < ZSAMPLE_MIN)
 		z->sample = ZSAMPLE_MIN;
 	if (z->sample > VFMIG_STREAM_ZSAMPLE)
