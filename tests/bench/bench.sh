@@ -68,6 +68,11 @@ memcpy_run before
 # saving and resuming data files instead of the v1 region (protocol.md).
 cases="mmap:whole:8:migrate trapped:none:8:migrate sparse:sparse4:8:migrate v2:v2:8:migrate"
 big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp v2-file:v2:8:file v2-tcp:v2:8:tcp"
+# BENCH_CASES (set, even empty): only these NAME:LAYOUT:DATA_MIB:HOW (separated
+# by spaces or commas), big state only.
+if [ "${BENCH_CASES+set}" = set ]; then
+	cases="" big_only=$(echo "$BENCH_CASES" | tr , ' ')
+fi
 ip link set lo up 2>/dev/null || true
 layout_knobs() {
 	case $1 in
@@ -223,7 +228,8 @@ done
 # 3. What mapping a data section costs: open the device, map its whole
 # 64 MiB section, touch a quarter of its pages, then the rest (mapcost.c).
 # The run with the fastest open+map counts.
-mapcost_json=""
+mapcost_json=null mapcost_line="mmap-cost: left out (BENCH_MAPCOST=0)"
+if [ "${BENCH_MAPCOST:-1}" != 0 ]; then
 u=$("$V" mdev create vfmig-large) || die "mdev create"
 knob "$u" state_size 1048576
 knob "$u" data_size 67108864
@@ -243,13 +249,57 @@ done
 mapcost_json=$(cat "$T/map-best.json")
 m() { json_num "$T/map-best.json" "$1"; }
 mapcost_line="mmap-cost: 64 MiB data section (whole): open $(m open-us) us + map $(m map-us) us; mapped pages (mincore) $(m resident-kib-after-map) KiB after the map, $(m resident-kib-after-touch) KiB after touching 25% ($(m touch-us) us; VmRSS +$(m rss-kib-after-touch) KiB), the other 75% $(m touch-rest-us) us"
+fi
 echo "bench: $mapcost_line"
 
-# 4. QEMU 7.2's own v1 client against vfmig on the same device: a paused
+# 4. QEMU 7.2's own v1 client (and QEMU 10's v2 client on the same device
+# speaking v2) against vfmig on the same device: a paused
 # guest holding it saved to "exec:cat > /dev/null" (QEMU's total-time minus
 # that of a RAM-only run of the same QEMU), then `vfmig save --offline` of
 # the device to /dev/null (best of 2: wall time, and the engine's
 # total-time, which like QEMU's leaves out process start-up).
+# qemu_row NAME LAYOUT PROTOCOL RUNS [--qemu10]: one device of the big state,
+# saved by QEMU (7.2's v1 client, or 10's v2 one; RUNS times each with and
+# without the device, medians) and by `vfmig save`.
+qemu_row() {
+	name=$1 l=$2 proto=$3 qruns=$4 q10flag=$5
+	u=$("$V" mdev create vfmig-large) || die "mdev create"
+	knob "$u" state_size "$big"
+	knob "$u" data_size 8388608
+	for kv in $(layout_knobs "$l"); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+	knob "$u" protocol "$proto"
+	knob "$u" dirty_rate 0
+	knob "$u" seed 4242
+	# shellcheck disable=SC2086 # q10flag is empty or one word
+	python3 "$here/qemu_bench.py" $q10flag "$u" 1800 "$qruns" > "$T/q.json" 2> "$T/err" ||
+		die "$name: qemu_bench.py: $(tail -n 20 "$T/err")"
+	q_ms=$(json_num "$T/q.json" qemu-device-ms)
+	q_noise=false q_mark=""
+	if grep -q '"below-noise": true' "$T/q.json"; then
+		q_noise=true q_mark="  (QEMU's device time below the RAM-only runs' spread)"
+	fi
+	q_tot=$(json_num "$T/q.json" qemu-total-ms)
+	q_ram=$(json_num "$T/q.json" qemu-ram-only-ms)
+	v_ns=0 v_ms=0
+	for i in 1 2; do
+		ns=$(timed "$T/s.json" "$V" save --offline --json "$u" -o /dev/null)
+		grep -q '"status": "completed"' "$T/s.json" || die "$name: $(cat "$T/s.json")"
+		if [ "$v_ns" = 0 ] || [ "$ns" -lt "$v_ns" ]; then
+			v_ns=$ns v_ms=$(json_num "$T/s.json" total-time)
+		fi
+	done
+	"$V" mdev remove "$u" || die "mdev remove"
+	v_wall_ms=$(awk -v ns="$v_ns" 'BEGIN { printf "%.1f", ns / 1e6 }')
+	ratio=$(awk -v q="$q_ms" -v v="$v_ms" 'BEGIN { if (v > 0) printf "%.1f", q / v; else print 0 }')
+	q_mbps=$(awk -v b="$big" -v ms="$q_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
+	v_mbps=$(awk -v b="$big" -v ms="$v_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
+	line=$(printf '%-14s %5d MiB %-8s %-7s %9s ms (%7s MB/s; total %s - RAM only %s)  vfmig %8s ms (%7s MB/s, wall %s ms)  QEMU/vfmig %6sx%s' \
+		"$name" $((big >> 20)) "$l" "$([ -n "$q10flag" ] && echo "QEMU 10" || echo "QEMU")" "$q_ms" "$q_mbps" "$q_tot" "$q_ram" "$v_ms" "$v_mbps" "$v_wall_ms" "$ratio" "$q_mark")
+	echo "bench: $line"
+	qemu_lines="$qemu_lines$line
+"
+	qemu_json="$qemu_json${qemu_json:+, }{\"case\": \"$name\", \"state-bytes\": $big, \"layout\": \"$(layout_knobs "$l")\", \"protocol\": \"$proto\", \"qemu\": \"$([ -n "$q10flag" ] && echo 10 || echo 7.2)\", \"data-size\": 8388608, \"qemu-total-ms\": $q_tot, \"qemu-ram-only-ms\": $q_ram, \"qemu-device-ms\": $q_ms, \"qemu-below-noise\": $q_noise, \"qemu-mbps\": $q_mbps, \"vfmig-save-ms\": $v_ms, \"vfmig-save-wall-ms\": $v_wall_ms, \"vfmig-mbps\": $v_mbps, \"qemu-over-vfmig\": $ratio}"
+}
 qemu_json="" qemu_lines=""
 Q=${VFMIG_QEMU:-/usr/bin/qemu-system-x86_64}
 if [ "${BENCH_QEMU:-1}" = 0 ]; then
@@ -258,63 +308,54 @@ elif ! [ -x "$Q" ]; then
 	echo "bench: QEMU rows left out: $Q not installed"
 else
 	for l in none whole sparse4; do
-		name=qemu-$l
-		u=$("$V" mdev create vfmig-large) || die "mdev create"
-		knob "$u" state_size "$big"
-		knob "$u" data_size 8388608
-		for kv in $(layout_knobs "$l"); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
-		knob "$u" dirty_rate 0
-		knob "$u" seed 4242
-		python3 "$here/qemu_bench.py" "$u" > "$T/q.json" 2> "$T/err" ||
-			die "$name: qemu_bench.py: $(tail -n 20 "$T/err")"
-		q_ms=$(json_num "$T/q.json" qemu-device-ms)
-		q_tot=$(json_num "$T/q.json" qemu-total-ms)
-		q_ram=$(json_num "$T/q.json" qemu-ram-only-ms)
-		v_ns=0 v_ms=0
-		for i in 1 2; do
-			ns=$(timed "$T/s.json" "$V" save --offline --json "$u" -o /dev/null)
-			grep -q '"status": "completed"' "$T/s.json" || die "$name: $(cat "$T/s.json")"
-			if [ "$v_ns" = 0 ] || [ "$ns" -lt "$v_ns" ]; then
-				v_ns=$ns v_ms=$(json_num "$T/s.json" total-time)
-			fi
-		done
-		"$V" mdev remove "$u" || die "mdev remove"
-		v_wall_ms=$(awk -v ns="$v_ns" 'BEGIN { printf "%.1f", ns / 1e6 }')
-		ratio=$(awk -v q="$q_ms" -v v="$v_ms" 'BEGIN { if (v > 0) printf "%.1f", q / v; else print 0 }')
-		q_mbps=$(awk -v b="$big" -v ms="$q_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
-		v_mbps=$(awk -v b="$big" -v ms="$v_ms" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
-		line=$(printf '%-14s %5d MiB %-8s QEMU %9s ms (%7s MB/s; total %s - RAM only %s)  vfmig %8s ms (%7s MB/s, wall %s ms)  QEMU/vfmig %6sx' \
-			"$name" $((big >> 20)) "$l" "$q_ms" "$q_mbps" "$q_tot" "$q_ram" "$v_ms" "$v_mbps" "$v_wall_ms" "$ratio")
-		echo "bench: $line"
-		qemu_lines="$qemu_lines$line
-"
-		qemu_json="$qemu_json${qemu_json:+, }{\"case\": \"$name\", \"state-bytes\": $big, \"layout\": \"$(layout_knobs "$l")\", \"data-size\": 8388608, \"qemu-total-ms\": $q_tot, \"qemu-ram-only-ms\": $q_ram, \"qemu-device-ms\": $q_ms, \"qemu-mbps\": $q_mbps, \"vfmig-save-ms\": $v_ms, \"vfmig-save-wall-ms\": $v_wall_ms, \"vfmig-mbps\": $v_mbps, \"qemu-over-vfmig\": $ratio}"
+		qemu_row "qemu-$l" "$l" v1 1 ""
 	done
+	q10=$(ls /var/cache/vfmig/qemu10/*/qemu-system-x86_64 2>/dev/null | tail -n 1)
+	if [ -x "${VFMIG_QEMU10:-$q10}" ]; then
+		# QEMU 10 moves the state in about the time its RAM-only run
+		# varies by: 3 runs each, medians.
+		qemu_row qemu10-v2 none v2 3 --qemu10
+	else
+		echo "bench: QEMU 10 row left out: no QEMU 10 (make deps puts it in /var/cache/vfmig/qemu10)"
+	fi
 fi
 
 # 5. Downtime against dirty rate (issue #13, section 5): live migrations of
-# one 16 MiB device with --max-bandwidth SWEEP_BW and a 300 ms downtime
-# limit while the source dirties its memory at 0 to 1.0x that bandwidth;
-# per rate, BENCH_SWEEP_RUNS runs (default 3): how many converged, how many
-# kept the measured downtime within the limit, and the medians.  Above what
-# the bandwidth can carry, the engine gives up at --max-iterations and the
-# source runs on ("did not converge").
+# one BENCH_SWEEP_MIB (64) MiB device with --max-bandwidth SWEEP_BW (32 MiB/s)
+# and a 300 ms downtime limit while the source dirties its memory at 0 to
+# 1.0x that bandwidth; per rate, BENCH_SWEEP_RUNS runs (default 5): how many
+# converged, how many kept the measured downtime within the limit, the
+# medians, and each run's pending bytes per pre-copy query (for the plot).
+# A round is one 100 ms rate window, so a round sends 3.2 MiB and the source
+# dirties rate x 0.1 s meanwhile: the 64 MiB must come down to the threshold
+# (bandwidth x limit, 9.6 MiB) within --max-iterations 50 rounds (5 s), which
+# takes about 17 / (1 - x) rounds.  Above about 0.65x it cannot, the engine
+# gives up and the source runs on ("did not converge").
 SWEEP_BW=$((32 << 20))
-sweep_runs=${BENCH_SWEEP_RUNS:-3}
+sweep_mib=${BENCH_SWEEP_MIB:-64}
+sweep_runs=${BENCH_SWEEP_RUNS:-5}
+sweep_iters=50
 sweep_json="" sweep_lines=""
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
-a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) || die "mdev create"
-for u in "$a" "$b"; do knob "$u" state_size $((16 << 20)); done
-knob "$a" seed 99
-for x in 0 0.1 0.25 0.5 0.75 1.0; do
+# pending_of FILE: the "pending" array of a --json line, as "[a, b, ...]".
+pending_of() { sed -n 's/.*"pending": \(\[[0-9, ]*\]\).*/\1/p' "$1"; }
+if [ "${BENCH_SWEEP:-1}" = 0 ]; then
+	sweep_rates="" sweep_lines="left out (BENCH_SWEEP=0)
+"
+else
+	sweep_rates="0 0.1 0.25 0.4 0.5 0.6 0.75 1.0"
+	a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) || die "mdev create"
+	for u in "$a" "$b"; do knob "$u" state_size $((sweep_mib << 20)); done
+fi
+[ -n "$sweep_rates" ] && knob "$a" seed 99
+for x in $sweep_rates; do
 	rate=$(awk -v x="$x" -v b="$SWEEP_BW" 'BEGIN { printf "%d", x * b }')
-	ok=0 within=0 iters="" exp="" down="" tot="" j=0
+	ok=0 within=0 gaveup=0 iters="" exp="" down="" tot="" pend="" j=0
 	while [ "$j" -lt "$sweep_runs" ]; do
 		knob "$a" dirty_rate "$rate"
 		knob "$b" dirty_rate 0
-		sum_before=$(knob "$a" checksum)
 		if "$V" migrate --json --downtime-limit 300 --max-bandwidth "$SWEEP_BW" \
-			--max-iterations 30 --from "$a" --to "$b" > "$T/sweep.json" 2> "$T/sweep.err"; then
+			--max-iterations "$sweep_iters" --from "$a" --to "$b" > "$T/sweep.json" 2> "$T/sweep.err"; then
 			ok=$((ok + 1))
 			d=$(json_num "$T/sweep.json" downtime)
 			[ "$d" -le 300 ] && within=$((within + 1))
@@ -323,13 +364,18 @@ for x in 0 0.1 0.25 0.5 0.75 1.0; do
 			down="$down $d"
 			tot="$tot $(json_num "$T/sweep.json" total-time)"
 			[ "$(knob "$b" device_state)" = 1 ] || die "sweep: destination not running"
+			[ "$(knob "$b" checksum)" = "$(knob "$a" checksum)" ] ||
+				die "sweep $x: destination checksum differs from the stopped source's"
 			knob "$a" dirty_rate 0
 			t=$a a=$b b=$t		# the running destination is the next source
 		else
 			grep -q 'did not converge' "$T/sweep.err" ||
 				die "sweep $x: $(cat "$T/sweep.err")"
 			[ "$(knob "$a" device_state)" = 1 ] || die "sweep: source not running after giving up"
+			gaveup=$((gaveup + 1))
 		fi
+		# Converged or not, --json printed the run's pending bytes per query.
+		pend="$pend${pend:+, }$(pending_of "$T/sweep.json")"
 		j=$((j + 1))
 	done
 	line=$(printf '%-5s %10d B/s  converged %d/%d  downtime <= 300 ms %d/%d  median: iterations %s, expected %s ms, measured %s ms, total %s ms' \
@@ -338,9 +384,11 @@ for x in 0 0.1 0.25 0.5 0.75 1.0; do
 	echo "bench: sweep $line"
 	sweep_lines="$sweep_lines$line
 "
-	sweep_json="$sweep_json${sweep_json:+, }{\"rate-x-bandwidth\": $x, \"dirty-rate\": $rate, \"bandwidth\": $SWEEP_BW, \"downtime-limit-ms\": 300, \"runs\": $sweep_runs, \"converged\": $ok, \"within-limit\": $within, \"iterations\": [$(echo $iters | tr ' ' ,)], \"expected-downtime-ms\": [$(echo $exp | tr ' ' ,)], \"downtime-ms\": [$(echo $down | tr ' ' ,)], \"total-time-ms\": [$(echo $tot | tr ' ' ,)]}"
+	sweep_json="$sweep_json${sweep_json:+, }{\"rate-x-bandwidth\": $x, \"dirty-rate\": $rate, \"bandwidth\": $SWEEP_BW, \"state-mib\": $sweep_mib, \"downtime-limit-ms\": 300, \"max-iterations\": $sweep_iters, \"runs\": $sweep_runs, \"converged\": $ok, \"within-limit\": $within, \"did-not-converge\": $gaveup, \"iterations\": [$(echo $iters | tr ' ' ,)], \"expected-downtime-ms\": [$(echo $exp | tr ' ' ,)], \"downtime-ms\": [$(echo $down | tr ' ' ,)], \"total-time-ms\": [$(echo $tot | tr ' ' ,)], \"pending\": [$pend]}"
 done
-"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
+if [ -n "$sweep_rates" ]; then
+	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
+fi
 
 # 6. Stream compression (compress_bench.sh): random and compressible state
 # through a file and over TCP with --compress none, zstd and lz4.
@@ -398,8 +446,8 @@ cp "$T/bench.json" "$out/bench.json"
 		printf '%s' "$qemu_lines"
 	fi
 	echo
-	echo "downtime against dirty rate: live migrate of a 16 MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
-	echo "--max-iterations 30; the rate as a fraction of that bandwidth:"
+	echo "downtime against dirty rate: live migrate of a $sweep_mib MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
+	echo "--max-iterations $sweep_iters, $sweep_runs runs per rate; the rate as a fraction of that bandwidth:"
 	printf '%s' "$sweep_lines"
 	echo
 	printf '%s\n' "$z_lines"

@@ -1,13 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`: build the module for KRELEASE, boot a VM and run bench.sh in
-# it; the figures land in build/bench/bench.json (and bench.txt).
+# it; the figures land in build/bench/bench.json (and bench.txt), the plots
+# (plot.py, gnuplot) in build/bench/*.png.
 # usage: run.sh KRELEASE
 # Environment: VFMIG_VM_MEM (default 2048 MiB: two 256 MiB devices, their
 # 64 MiB data sections and the 2 x 256 MiB memcpy buffers, not at once; a
 # nested QEMU for the QEMU rows), BENCH_TIMEOUT (seconds, default 2400: the
 # QEMU rows move the trapped state at a few MB/s), BENCH_REPEAT, BENCH_MIB,
-# BENCH_SMALL_MIB, BENCH_QEMU,
+# BENCH_SMALL_MIB, BENCH_QEMU, BENCH_CASES, BENCH_MAPCOST, BENCH_SWEEP,
+# BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB (bench.sh),
 # VFMIG_CPU (default max,-erms under TCG, see below), VFMIG_ACCEL.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,7 +18,7 @@ out=$top/build/bench
 mkdir -p "$out"
 sh "$top/scripts/build-module.sh" "$k" "/usr/src/linux-headers-$k" > "$out/module-build.log" 2>&1 ||
 	{ cat "$out/module-build.log"; exit 1; }
-rm -f "$out/bench.json" "$out/bench.txt"
+rm -f "$out/bench.json" "$out/bench.txt" "$out"/*.png "$out"/*.dat "$out"/*.gp
 export VFMIG_VM_MEM=${VFMIG_VM_MEM:-2048}
 # TCG runs `rep movsb` one byte per translated-block run, so with ERMS advertised every
 # kernel copy (the device's memcpy, copy_to/from_user) runs at a fraction of
@@ -30,6 +32,9 @@ fi
 # The guest gets the BENCH_* settings on its command line through env(1).
 set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" BENCH_QEMU="${BENCH_QEMU:-1}" \
+	BENCH_MAPCOST="${BENCH_MAPCOST:-1}" BENCH_SWEEP="${BENCH_SWEEP:-1}" \
+	BENCH_SWEEP_RUNS="${BENCH_SWEEP_RUNS:-5}" BENCH_SWEEP_MIB="${BENCH_SWEEP_MIB:-64}" \
+	${BENCH_CASES+BENCH_CASES=$(echo "$BENCH_CASES" | tr ' ' ,)} \
 	sh "$top/tests/bench/bench.sh" "$out"
 # The guest's "bench:" lines show up as they come; everything is in vm.log.
 echo "bench: booting Linux $k (${VFMIG_ACCEL:-tcg}, -cpu ${VFMIG_CPU:-host}, ${VFMIG_VM_MEM} MiB); this takes several minutes"
@@ -42,7 +47,11 @@ if grep -q '^run-vm exit status' "$out/vm.log"; then
 fi
 [ -s "$out/bench.json" ] && [ -s "$out/bench.txt" ] ||
 	{ echo "bench: the VM wrote no figures; see $out/vm.log" >&2; exit 1; }
+# The plots, on the host (gnuplot from scripts/deps.sh), beside the JSON.
+python3 "$top/tests/bench/plot.py" "$out/bench.json" "$out" > "$out/plot.log" 2>&1 ||
+	{ cat "$out/plot.log" >&2; echo "bench: FAILED to draw the plots" >&2; exit 1; }
 echo
 cat "$out/bench.txt"
 echo
 echo "JSON: $out/bench.json"
+echo "plots: $(cd "$out" && ls ./*.png | sed 's|^\./||' | tr '\n' ' ')(in $out)"

@@ -236,6 +236,13 @@ test_non_converging() {
 		--max-iterations 3 --from "$a" --to "$b"
 	[ "$(knob "$a" device_state)" = 1 ] || fail "source not running after giving up"
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
+	# --json as well: the cause on stderr (printing the statistics once
+	# cleared it) and in the JSON on stdout.
+	expect_fail "did not converge after 3 iterations" "$V" migrate --json --max-bandwidth 256K \
+		--downtime-limit 1 --max-iterations 3 --from "$a" --to "$b" > "$T/nc.json"
+	grep -q '"status": "failed".*"error": "[^"]*did not converge' "$T/nc.json" ||
+		fail "--json of a failed migration: $(cat "$T/nc.json")"
+	[ "$(knob "$a" device_state)" = 1 ] || fail "source not running after giving up (--json)"
 	# Intact and migratable once the load drops.
 	knob "$a" dirty_rate 0
 	"$V" migrate -q --from "$a" --to "$b" || fail "second migration failed"

@@ -106,8 +106,11 @@ int cmd_migrate(int argc, char **argv)
 	cli_show_progress(&o);
 	ret = vfmig_migrate(src, dst);
 	cli_progress_done(&o);
+	/* Before the report: the next library call clears the error. */
+	if (ret)
+		ret = cli_fail();
 	cli_report_save(&o, src);
 	vfmig_session_close(dst);
 	vfmig_session_close(src);
-	return ret ? cli_fail() : 0;
+	return ret;
 }

@@ -69,9 +69,12 @@ int cmd_send(int argc, char **argv)
 	ret = vfmig_send(s, fd);
 	cli_progress_done(&o);
 	close(fd);
+	/* Before the report: the next library call clears the error. */
+	if (ret)
+		ret = cli_fail();
 	cli_report_save(&o, s);
 	vfmig_session_close(s);
-	return ret ? cli_fail() : 0;
+	return ret;
 }
 
 int cmd_receive(int argc, char **argv)

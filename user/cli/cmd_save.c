@@ -95,9 +95,12 @@ int cmd_save(int argc, char **argv)
 	cli_show_progress(&o);
 	ret = save_to(s, path);
 	cli_progress_done(&o);
+	/* Before the report: the next library call clears the error. */
+	if (ret)
+		ret = cli_fail();
 	cli_report_save(&o, s);
 	vfmig_session_close(s);
-	return ret ? cli_fail() : 0;
+	return ret;
 }
 
 int cmd_resume(int argc, char **argv)
