@@ -15,7 +15,8 @@
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
 # BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16),
-# BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU).
+# BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU),
+# BENCH_COMPRESS (0 leaves the compression rows out; BENCH_Z_MIB, default 32).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -392,9 +393,13 @@ fi
 
 # 6. Stream compression (compress_bench.sh): random and compressible state
 # through a file and over TCP with --compress none, zstd and lz4.
-sh "$here/compress_bench.sh" "$T/z" || die "compression bench failed"
-z_json=$(cat "$T/z/compress.json")
-z_lines=$(cat "$T/z/compress.txt")
+# BENCH_COMPRESS=0 leaves them out.
+z_json="" z_lines="stream compression: left out (BENCH_COMPRESS=0)"
+if [ "${BENCH_COMPRESS:-1}" != 0 ]; then
+	sh "$here/compress_bench.sh" "$T/z" || die "compression bench failed"
+	z_json=$(cat "$T/z/compress.json")
+	z_lines=$(cat "$T/z/compress.txt")
+fi
 
 "$V" module unload || die "module unload"
 memcpy_run after
