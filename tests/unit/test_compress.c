@@ -240,6 +240,31 @@ static void test_random_goes_raw(void **state)
 	random_round_trip(VFMIG_CODEC_LZ4, 30000);
 }
 
+/* Random state backs trials off; compressible state after it is found again. */
+static void test_backoff_recovers(void **state)
+{
+	size_t nr = 4 * VFMIG_STREAM_ZBLOCK, n = 16 * VFMIG_STREAM_ZBLOCK;
+	uint8_t *data = pattern_bytes(n), *rnd = random_bytes(nr, 9);
+	struct vfmig_inspect_totals t;
+	struct vfmig_err err;
+	char *out = NULL;
+	int fd;
+
+	(void)state;
+	memcpy(data, rnd, nr);
+	fd = write_stream(VFMIG_CODEC_ZSTD, 1, data, n, 300000);
+	read_back(fd, VFMIG_CODEC_ZSTD, data, n, n);
+	assert_int_equal(inspect_fd(fd, &t, &out, &err), 0);
+	assert_int_equal(t.chunks, 16);
+	/* Raw: the 4 random blocks; trials skipped at most one pattern block. */
+	assert_in_range(t.zchunks, 11, 12);
+	assert_true(t.zcoded_bytes * 20 < t.zraw_bytes);
+	free(out);
+	free(rnd);
+	free(data);
+	close(fd);
+}
+
 /* A stream of one compressible 100000-byte chunk, as bytes. */
 static uint8_t *zstream(unsigned int codec, size_t *len)
 {
@@ -509,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_zstd_compressible),
 		cmocka_unit_test(test_lz4_compressible),
 		cmocka_unit_test(test_random_goes_raw),
+		cmocka_unit_test(test_backoff_recovers),
 		cmocka_unit_test(test_corrupt_zstd),
 		cmocka_unit_test(test_corrupt_lz4),
 		cmocka_unit_test(test_sizes_refused),
