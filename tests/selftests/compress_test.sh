@@ -139,6 +139,18 @@ PY
 	[ "$(knob "$b" checksum)" != "$sum" ] || fail "destination unchanged"
 }
 
+# Protocol v2: the data files' bytes are compressed and decoded the same way.
+test_v2_zstd() {
+	begin
+	a=$(mk vfmig-small protocol=v2 state_size=$MIB4) b=$(mk vfmig-small protocol=v2 state_size=$MIB4 seed=6)
+	"$V" save -q --compress zstd "$a" -o "$T/s" || fail "v2 save --compress zstd failed"
+	"$V" inspect "$T/s" > "$T/i" || fail "inspect failed"
+	grep -q '(protocol v2)' "$T/i" || fail "not saved with protocol v2"
+	grep -q '^compressed: [1-9]' "$T/i" || fail "no compressed chunks"
+	"$V" resume -q "$b" -i "$T/s" || fail "v2 resume of a compressed stream failed"
+	same_state "$a" "$b"
+}
+
 test_usage() {
 	begin
 	a=$(mk vfmig-small) b=$(mk vfmig-small)
