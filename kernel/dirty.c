@@ -3,7 +3,9 @@
  * vfmig dirty data generator: while the device is open and RUNNING it keeps
  * changing its own memory at dirty_rate bytes per second, page by page over
  * a working set, with a deterministic pattern.  Pages it changes during a
- * save are marked dirty so pre-copy sends them again.
+ * save are marked dirty so pre-copy sends them again.  A page the fill
+ * (fill.c) chose to be zero is left zero but still marked, so a zero state
+ * stays zero and is resent as such.
  *
  * The worker re-checks the device state under the device lock before every
  * change, so it stops the moment a transition clears RUNNING.
@@ -76,7 +78,11 @@ static void vfmig_dirty_pages(struct vfmig_dev *vd, u64 n)
 		u64 *word = (u64 *)((u8 *)vd->mem + (page << PAGE_SHIFT)) +
 			    (vd->regs.generation % (PAGE_SIZE / sizeof(u64)));
 
-		*word = vfmig_mix64(vd->regs.generation ^ (page << 20));
+		/* A page the fill chose to be zero stays zero, yet is resent. */
+		if (!vfmig_fill_page_zero(&vd->fill, vd->regs.seed, page)) {
+			*word = vfmig_mix64(vd->regs.generation ^ (page << 20));
+			__clear_bit(page, vd->zero_map);
+		}
 		vd->regs.generation++;
 		vd->dirty_cursor = page + 1;
 		vfmig_dirty_mark(vd, page);

@@ -17,10 +17,13 @@
  *			(page aligned, 1..VFMIG_PAYLOAD_MAX_PAGES pages)
  *	END:		le64 generation, seed, scratch, le64 digest of the
  *			state; resuming is complete once it verifies
+ *	ZERO (v3):	le64 bytes: that many bytes of all-zero pages at
+ *			hdr.offset (page aligned, 1..VFMIG_PAYLOAD_MAX_ZERO_PAGES)
  *
  *	digest := xxh64(0) over page_hash[0..pages) as le64, then the
  *		  registers generation, seed, scratch as le64;
- *		  page_hash[i] := xxh64(page i's bytes, seed i)
+ *		  page_hash[i] := xxh64(page i's bytes, seed i), or for an
+ *		  all-zero page (v3) splitmix64(i ^ "ZERO")
  *
  * Sequence numbers make reordered, repeated or dropped records detectable;
  * the header crc catches a damaged header before its bounds are used.  The
@@ -135,11 +138,27 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n)
 	s->nr_dirty = bitmap_weight(s->dirty, s->dirty_bits);
 }
 
-/* Take the next run of dirty pages (1..VFMIG_PAYLOAD_MAX_PAGES); returns its length. */
-static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
+/* Known zero, or found so (and then known). */
+static bool vfmig_page_zero(struct vfmig_dev *vd, u64 page)
+{
+	if (test_bit(page, vd->zero_map))
+		return true;
+	if (memchr_inv((u8 *)vd->mem + (page << PAGE_SHIFT), 0, PAGE_SIZE))
+		return false;
+	__set_bit(page, vd->zero_map);
+	return true;
+}
+
+/*
+ * Take the next run of dirty pages that are all zero or all not (at most
+ * VFMIG_PAYLOAD_MAX_ZERO_PAGES or VFMIG_PAYLOAD_MAX_PAGES); returns its
+ * length, *zero tells which.  memchr_inv() stops at a random page's first
+ * byte, so telling costs next to nothing but on the zero pages themselves.
+ */
+static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
 {
 	struct vfmig_save *s = &vd->save;
-	u64 npages = vfmig_pages(vd), f, n;
+	u64 npages = vfmig_pages(vd), f, n, max;
 
 	f = find_next_bit(s->dirty, npages, s->cursor);
 	if (f >= npages) {
@@ -148,8 +167,18 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first)
 		vd->stats.iterations++;
 		s->wrapped = true;
 	}
-	for (n = 0; n < VFMIG_PAYLOAD_MAX_PAGES && f + n < npages &&
-	     test_bit(f + n, s->dirty); n++)
+	*zero = vfmig_page_zero(vd, f);
+	max = *zero ? VFMIG_PAYLOAD_MAX_ZERO_PAGES : VFMIG_PAYLOAD_MAX_PAGES;
+	/* Dirty and known zero: a word of both maps at a time. */
+	n = 0;
+	if (*zero) {
+		u64 end = find_next_zero_bit(s->dirty, min(f + max, npages), f);
+
+		n = find_next_zero_bit(vd->zero_map, end, f) - f;
+		bitmap_clear(s->dirty, f, n);
+	}
+	for (; n < max && f + n < npages && test_bit(f + n, s->dirty) &&
+	     (!n || vfmig_page_zero(vd, f + n) == *zero); n++)
 		clear_bit(f + n, s->dirty);
 	s->nr_dirty -= n;
 	s->cursor = f + n;
@@ -182,10 +211,20 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 	}
 	if (s->nr_dirty) {
 		u8 *rec = s->rec;
+		bool zero;
 		u32 len;
 
-		n = vfmig_take_run(vd, &first);
+		n = vfmig_take_run(vd, &first, &zero);
 		len = n << PAGE_SHIFT;
+		if (zero) {
+			struct vfmig_rec_zero *z = (void *)(s->rec + HDR_LEN);
+
+			/* Named, not sent: the destination zeroes them. */
+			z->bytes = cpu_to_le64(len);
+			vfmig_payload_hash_zero(s->page_hash, first, n);
+			vfmig_rec_seal_buf(vd, VFMIG_REC_ZERO, sizeof(*z), first << PAGE_SHIFT);
+			return 0;
+		}
 		if (dst && room >= REC_OVERHEAD + len)
 			rec = dst;
 		/* The one copy of device memory a save makes; hashed as sent. */
@@ -214,7 +253,11 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 	return -ENODATA;
 }
 
-/* Bytes still to hand out (an estimate for dirty runs, exact otherwise). */
+/*
+ * Bytes still to hand out: exact but for dirty pages, each counted as sent
+ * whole, so an upper bound where some are zero (telling would take a pass
+ * over them).
+ */
 u64 vfmig_payload_pending(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
@@ -332,6 +375,7 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 		.mem_size = vd->mem_size,
 		.type_code = vd->type->code,
 		.regs = &vd->regs,
+		.zero_map = vd->zero_map,
 	};
 	bool was_complete = vd->resume.complete;
 

@@ -35,6 +35,7 @@ struct vfmig_resume {
 	u64 offset;			/* where the current chunk goes */
 	u32 seq;			/* expected sequence number */
 	bool header_seen;
+	u32 version;			/* the HEADER's, once seen */
 	u8 *rec;			/* record being assembled, unless checked in place */
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
 	__le64 *page_hash;		/* per page, as last applied */
@@ -48,10 +49,27 @@ struct vfmig_payload_target {
 	u64 mem_size;			/* a multiple of PAGE_SIZE */
 	u32 type_code;			/* the stream's HEADER must name it */
 	struct vfmig_regs *regs;	/* set from the END record */
+	/*
+	 * Per page, set: known to be all zero (NULL: nothing known).  The
+	 * parser keeps it true: a ZERO record skips the pages already zero
+	 * and sets the rest, a PAGES record clears its pages.
+	 */
+	unsigned long *zero_map;
 };
 
-/* page_hash[first + i] := xxh64 of page i at @p, seeded with its index. */
+/* Seeds the hash of an all-zero page's index ("ZERO"). */
+#define VFMIG_ZERO_HASH_SEED	0x5a45524fULL
+
+/*
+ * page_hash[first + i] := the hash of page i at @p: xxh64 of its bytes
+ * seeded with its index, or, since version 3, for an all-zero page
+ * splitmix64(index ^ VFMIG_ZERO_HASH_SEED), which costs nothing next to
+ * hashing 4 KiB.  A function of the content either way, so
+ * a zero page sent in a PAGES record hashes as one named by a ZERO record.
+ */
 void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p);
+/* page_hash[first + i] := the hash of an all-zero page, for @n pages. */
+void vfmig_payload_hash_zero(__le64 *page_hash, u64 first, u64 n);
 /* The END record's digest over @pages page hashes and the registers. */
 u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs);
 /* Fill in the header of the record at @rec (payload in place); its length. */

@@ -6,6 +6,7 @@
  * target (tests/fuzz/payload_fuzz.c).
  */
 #ifdef __KERNEL__
+#include <linux/bitops.h>
 #include <linux/build_bug.h>
 #include <linux/crc32.h>
 #include <linux/errno.h>
@@ -25,14 +26,47 @@ static_assert(sizeof(struct vfmig_rec_hdr) == 28, "record header size");
 static_assert(offsetof(struct vfmig_rec_hdr, crc) == HDR_CRC_SPAN, "crc span");
 static_assert(sizeof(struct vfmig_rec_header) == 24, "HEADER payload size");
 static_assert(sizeof(struct vfmig_rec_end) == 32, "END payload size");
+static_assert(sizeof(struct vfmig_rec_zero) == 8, "ZERO payload size");
 
-void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
+/*
+ * splitmix64 of the page index: a few multiplies, where even xxh64 of the
+ * 8-byte index cost a tenth of a zero migration's time under TCG.
+ */
+void vfmig_payload_hash_zero(__le64 *page_hash, u64 first, u64 n)
+{
+	u64 i, x;
+
+	for (i = first; i < first + n; i++) {
+		x = (i ^ VFMIG_ZERO_HASH_SEED) + 0x9e3779b97f4a7c15ULL;
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		page_hash[i] = cpu_to_le64(x ^ (x >> 31));
+	}
+}
+
+/* Version 2's rule: every page hashed whole, zero or not. */
+static void vfmig_hash_pages_v2(__le64 *page_hash, u64 first, u64 n, const u8 *p)
 {
 	u64 i;
 
 	for (i = 0; i < n; i++)
 		page_hash[first + i] = cpu_to_le64(xxh64(p + (i << PAGE_SHIFT), PAGE_SIZE,
 							 first + i));
+}
+
+void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
+{
+	u64 i;
+
+	for (i = 0; i < n; i++) {
+		const u8 *pg = p + (i << PAGE_SHIFT);
+
+		/* A random page answers at its first byte. */
+		if (memchr_inv(pg, 0, PAGE_SIZE))
+			vfmig_hash_pages_v2(page_hash, first + i, 1, pg);
+		else
+			vfmig_payload_hash_zero(page_hash, first + i, 1);
+	}
 }
 
 u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs)
@@ -63,6 +97,36 @@ u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 
 	return HDR_LEN + len;
 }
 
+static void vfmig_zero_map_mark(const struct vfmig_payload_target *t, u64 first, u64 n,
+				bool zero)
+{
+	u64 i;
+
+	for (i = first; t->zero_map && i < first + n; i++) {
+		if (zero)
+			__set_bit(i, t->zero_map);
+		else
+			__clear_bit(i, t->zero_map);
+	}
+}
+
+/*
+ * Zero @n pages from @first, but not those known to be zero already (a
+ * fresh destination's): writing them would cost as much as the copy a ZERO
+ * record saves.
+ */
+static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u64 n)
+{
+	u64 i;
+
+	for (i = first; i < first + n; i++) {
+		if (t->zero_map && test_bit(i, t->zero_map))
+			continue;
+		memset(t->mem + (i << PAGE_SHIFT), 0, PAGE_SIZE);
+		vfmig_zero_map_mark(t, i, 1, true);
+	}
+}
+
 /* A record header arrived whole: is it what may come next? */
 static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			   const struct vfmig_rec_hdr *h)
@@ -88,6 +152,12 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 	case VFMIG_REC_END:
 		return r->header_seen && len == sizeof(struct vfmig_rec_end) &&
 		       !off ? 0 : -EINVAL;
+	case VFMIG_REC_ZERO:
+		/* The span is in the payload; vfmig_apply() bounds it. */
+		if (!r->header_seen || r->version < 3 || len != sizeof(struct vfmig_rec_zero) ||
+		    !PAGE_ALIGNED(off) || off >= t->mem_size)
+			return -EINVAL;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -102,22 +172,43 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 	switch (le16_to_cpu(h->kind)) {
 	case VFMIG_REC_HEADER: {
 		const struct vfmig_rec_header *hd = (const void *)p;
+		u32 version = le32_to_cpu(hd->version);
 
 		/* A stream for another type or state size changes nothing. */
 		if (le64_to_cpu(hd->magic) != VFMIG_PAYLOAD_MAGIC ||
-		    le32_to_cpu(hd->version) != VFMIG_PAYLOAD_VERSION ||
+		    (version != VFMIG_PAYLOAD_VERSION && version != VFMIG_PAYLOAD_VERSION_PREV) ||
 		    le32_to_cpu(hd->type_code) != t->type_code ||
 		    le64_to_cpu(hd->state_size) != t->mem_size)
 			return -EINVAL;
+		r->version = version;
 		r->header_seen = true;
 		return 0;
 	}
 	case VFMIG_REC_PAGES:
 		r->applied = true;
 		memcpy(t->mem + le64_to_cpu(h->offset), p, len);
-		vfmig_payload_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
-					 len >> PAGE_SHIFT, p);
+		vfmig_zero_map_mark(t, le64_to_cpu(h->offset) >> PAGE_SHIFT, len >> PAGE_SHIFT,
+				    false);
+		if (r->version == VFMIG_PAYLOAD_VERSION_PREV)
+			vfmig_hash_pages_v2(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+					    len >> PAGE_SHIFT, p);
+		else
+			vfmig_payload_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+						 len >> PAGE_SHIFT, p);
 		return 0;
+	case VFMIG_REC_ZERO: {
+		const struct vfmig_rec_zero *z = (const void *)p;
+		u64 off = le64_to_cpu(h->offset), bytes = le64_to_cpu(z->bytes);
+
+		/* check_hdr() bounded the offset; the span is checked here, before use. */
+		if (!bytes || !PAGE_ALIGNED(bytes) ||
+		    bytes > VFMIG_PAYLOAD_MAX_ZERO_PAGES * PAGE_SIZE || bytes > t->mem_size - off)
+			return -EINVAL;
+		r->applied = true;
+		vfmig_zero_pages(t, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
+		vfmig_payload_hash_zero(r->page_hash, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
+		return 0;
+	}
 	case VFMIG_REC_END: {
 		const struct vfmig_rec_end *e = (const void *)p;
 

@@ -5,6 +5,7 @@
  * The memory is what migration moves; the checksum lets tests prove that the
  * state a destination resumed equals what the source had when it stopped.
  */
+#include <linux/bitmap.h>
 #include <linux/kernel.h>
 #include <linux/sizes.h>
 #include <linux/string.h>
@@ -15,6 +16,7 @@
 
 int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 {
+	unsigned long *zero_map;
 	void *mem;
 
 	if (size < VFMIG_STATE_SIZE_MIN || size > VFMIG_STATE_SIZE_MAX ||
@@ -22,11 +24,18 @@ int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 		return -EINVAL;
 
 	mem = vfmig_vzalloc(size);
-	if (!mem)
+	zero_map = vfmig_bitmap_zalloc(size >> PAGE_SHIFT);
+	if (!mem || !zero_map) {
+		vfmig_vfree(mem, size);
+		vfmig_bitmap_free(zero_map, size >> PAGE_SHIFT);
 		return -ENOMEM;
+	}
+	/* vzalloc'd: every page zero. */
+	bitmap_fill(zero_map, size >> PAGE_SHIFT);
 
-	vfmig_vfree(vd->mem, vd->mem_size);
+	vfmig_state_free(vd);
 	vd->mem = mem;
+	vd->zero_map = zero_map;
 	vd->mem_size = size;
 	/* New memory is a new device: no registers from the old one. */
 	memset(&vd->regs, 0, sizeof(vd->regs));
@@ -36,35 +45,10 @@ int vfmig_state_alloc(struct vfmig_dev *vd, u64 size)
 void vfmig_state_free(struct vfmig_dev *vd)
 {
 	vfmig_vfree(vd->mem, vd->mem_size);
+	vfmig_bitmap_free(vd->zero_map, vd->mem_size >> PAGE_SHIFT);
 	vd->mem = NULL;
+	vd->zero_map = NULL;
 	vd->mem_size = 0;
-}
-
-/* splitmix64: a cheap, well-mixed function of (seed, index). */
-static u64 vfmig_mix(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/*
- * Fill [offset, offset + len) of memory from @seed, u64-aligned; the whole
- * memory filled piece by piece equals one fill.  The caller bounds @len so
- * the device lock is never held for long.
- */
-void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len)
-{
-	u64 *p = vd->mem;
-	u64 i = offset / sizeof(u64);
-	u64 end = min(offset + len, vd->mem_size) / sizeof(u64);
-
-	for (; i < end; i++) {
-		p[i] = vfmig_mix(seed ^ (i * 0x100000001b3ULL));
-		if (!(i & 0xffff))
-			cond_resched();
-	}
 }
 
 /* The registers after a completed fill. */
@@ -84,6 +68,7 @@ void vfmig_state_clear(struct vfmig_dev *vd)
 		memset((u8 *)vd->mem + done, 0, min_t(u64, vd->mem_size - done, SZ_1M));
 		cond_resched();
 	}
+	bitmap_fill(vd->zero_map, vd->mem_size >> PAGE_SHIFT);
 	memset(&vd->regs, 0, sizeof(vd->regs));
 }
 

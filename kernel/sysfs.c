@@ -135,6 +135,42 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(seed);
 
+static ssize_t fill_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	struct vfmig_fill f;
+
+	mutex_lock(&vd->lock);
+	f = vd->fill;
+	mutex_unlock(&vd->lock);
+	return vfmig_fill_show(&f, buf);
+}
+
+/*
+ * What the next seed write fills memory with.  Only while closed and no
+ * fill runs (EBUSY before EINVAL, as the data section knobs answer): a
+ * save or resume never sees it change under it, nor does the dirty
+ * generator, which keeps the fill's zero pages zero.
+ */
+static ssize_t fill_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t count)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	struct vfmig_fill f;
+	int ret;
+
+	mutex_lock(&vd->lock);
+	if (vd->opened || vd->filling || vd->save.active || vd->resume.active)
+		ret = -EBUSY;
+	else
+		ret = vfmig_fill_parse(buf, &f);
+	if (!ret)
+		vd->fill = f;
+	mutex_unlock(&vd->lock);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(fill);
+
 static ssize_t state_size_show(struct device *dev, struct device_attribute *attr,
 			       char *buf)
 {
@@ -393,6 +429,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_fault.attr,
 	&dev_attr_checksum.attr,
 	&dev_attr_seed.attr,
+	&dev_attr_fill.attr,
 	&dev_attr_state_size.attr,
 	&dev_attr_generation.attr,
 	&dev_attr_device_state.attr,

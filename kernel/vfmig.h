@@ -56,6 +56,21 @@ enum vfmig_protocol {
 	VFMIG_PROTO_BOTH,		/* both at once */
 };
 
+/* What a seed write fills device memory with (sysfs "fill"). */
+enum vfmig_fill_kind {
+	VFMIG_FILL_RANDOM,		/* every word from the seed (default) */
+	VFMIG_FILL_ZERO,		/* every page zero */
+	VFMIG_FILL_ZERO_PCT,		/* pct% of pages zero, the rest random */
+	VFMIG_FILL_PATTERN,		/* every word the 64-bit pattern */
+};
+
+struct vfmig_fill {
+	enum vfmig_fill_kind kind;
+	unsigned int pct;		/* VFMIG_FILL_ZERO_PCT: 0..100 */
+	u64 pattern;			/* VFMIG_FILL_PATTERN, stored little-endian */
+	unsigned int digits;		/* hex digits written, so reads match */
+};
+
 /* An mdev type: what differs between kinds of vfmig device. */
 struct vfmig_type {
 	struct mdev_type type;		/* embedded; mdev core points at it */
@@ -144,6 +159,13 @@ struct vfmig_dev {
 	void *mem;
 	u64 mem_size;
 	struct vfmig_regs regs;
+	struct vfmig_fill fill;		/* what the next seed write fills */
+	/*
+	 * Per page, set: known all zero (fresh, filled or resumed so), so a
+	 * save need not look at it and a resume need not zero it again.
+	 * Clear: not known; every writer of memory clears or sets its pages.
+	 */
+	unsigned long *zero_map;
 
 	/* VFIO protocol v1 device_state (VFMIG_V1_STATE_*). */
 	u32 device_state;
@@ -185,6 +207,9 @@ static inline struct vfmig_dev *vdev_to_vfmig(struct vfio_device *vdev)
 int vfmig_state_alloc(struct vfmig_dev *vd, u64 size);
 void vfmig_state_free(struct vfmig_dev *vd);
 void vfmig_state_fill(struct vfmig_dev *vd, u64 seed, u64 offset, u64 len);
+bool vfmig_fill_page_zero(const struct vfmig_fill *f, u64 seed, u64 page);
+int vfmig_fill_parse(const char *buf, struct vfmig_fill *f);
+ssize_t vfmig_fill_show(const struct vfmig_fill *f, char *buf);
 void vfmig_state_set_seed(struct vfmig_dev *vd, u64 seed);
 void vfmig_state_clear(struct vfmig_dev *vd);
 u64 vfmig_state_checksum(struct vfmig_dev *vd);

@@ -11,6 +11,9 @@
  *	hdr    := le32 magic "VFRC", le16 kind, le16 flags (0), le32 seq,
  *		  le32 len, le64 offset, le32 crc32_le(~0) of the 24 bytes before
  *
+ * Version 3 adds ZERO records (all-zero pages named, not sent); a resuming
+ * device still accepts version 2 streams, which have none.
+ *
  * The rules (sequence numbers, page alignment, the END digest) are in
  * kernel/payload.c and Documentation/device.md.
  */
@@ -21,14 +24,19 @@
 
 #define VFMIG_PAYLOAD_REC_MAGIC	0x43524656u		/* "VFRC" */
 #define VFMIG_PAYLOAD_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1", in HEADER */
-#define VFMIG_PAYLOAD_VERSION	2
+#define VFMIG_PAYLOAD_VERSION	3
+/* The previous version (no ZERO records), still accepted on resume. */
+#define VFMIG_PAYLOAD_VERSION_PREV	2
 /* A PAGES record carries 1 to this many whole pages. */
 #define VFMIG_PAYLOAD_MAX_PAGES	16
+/* A ZERO record names 1 to this many whole pages (4 MiB). */
+#define VFMIG_PAYLOAD_MAX_ZERO_PAGES	1024
 
 enum vfmig_rec_kind {
 	VFMIG_REC_HEADER = 1,	/* seq 0: struct vfmig_rec_header */
 	VFMIG_REC_PAGES = 2,	/* len bytes of device memory at hdr.offset */
 	VFMIG_REC_END = 3,	/* struct vfmig_rec_end; verifies the state */
+	VFMIG_REC_ZERO = 4,	/* struct vfmig_rec_zero: all-zero pages at hdr.offset */
 };
 
 struct vfmig_rec_hdr {
@@ -46,6 +54,14 @@ struct vfmig_rec_header {
 	__le32 version;
 	__le32 type_code;
 	__le64 state_size;
+} __attribute__((packed));
+
+/*
+ * The span is in the payload, not in hdr.len, so that every record is still
+ * hdr plus hdr.len bytes for anything walking a stream.
+ */
+struct vfmig_rec_zero {
+	__le64 bytes;		/* whole pages, 1..VFMIG_PAYLOAD_MAX_ZERO_PAGES */
 } __attribute__((packed));
 
 struct vfmig_rec_end {

@@ -10,7 +10,8 @@
 # (dd into and out of a tmpfs file; a loopback socket copy; same bytes, same
 # block size).  Then what mapping a 64 MiB data section costs (open, map,
 # RSS after touching a quarter), and QEMU 7.2's own v1 client saving the
-# same 256 MiB device against `vfmig save --offline` per layout.
+# same 256 MiB device against `vfmig save --offline` per layout; the
+# downtime sweep; a 90%-zero state against a random one (BENCH_ZERO_MIB).
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
 # Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
@@ -391,7 +392,55 @@ if [ -n "$sweep_rates" ]; then
 	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
 fi
 
-# 6. Stream compression (compress_bench.sh): random and compressible state
+# 6. Zero pages (issue #13, section 4): the same state size, once 90% zero
+# pages (fill zero:90, sent as ZERO records) and once random; `vfmig migrate
+# --offline`, best of $repeat each way, and the ratio of the two times
+# (target >= 5).  BENCH_ZERO_MIB (default 1024) shrinks by halves to what two
+# devices fit in beside 768 MiB for the rest, and says so.  BENCH_ZERO=0
+# leaves it out.
+zmib=${BENCH_ZERO_MIB:-1024} zfills="zero:90 random"
+[ "${BENCH_ZERO:-1}" = 0 ] && zfills=""
+zfit=$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)
+while [ $((2 * zmib + 768)) -gt "$zfit" ] && [ "$zmib" -gt 16 ]; do zmib=$((zmib / 2)); done
+[ "$zmib" = "${BENCH_ZERO_MIB:-1024}" ] || [ -z "$zfills" ] || echo "bench: zero pages: ${zfit} MiB of memory, so $zmib MiB states (not ${BENCH_ZERO_MIB:-1024})"
+zsize=$((zmib << 20)) zero_json="" zero_line=""
+for f in $zfills; do
+	a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) || die "mdev create"
+	for u in "$a" "$b"; do
+		knob "$u" state_size "$zsize"
+		for kv in $(layout_knobs whole); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
+	done
+	knob "$a" fill "$f"
+	knob "$a" seed 4242
+	sum=$(knob "$a" checksum) best=0 runs="" i=0 name="zero-$f"
+	while [ "$i" -lt "$repeat" ]; do
+		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
+		ns=$(move migrate "$from" "$to")
+		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
+		[ "$(knob "$to" checksum)" = "$sum" ] || die "$name: checksum after migrate"
+		if [ "$best" = 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
+		runs="$runs${runs:+,}$((ns / 1000000))"
+		i=$((i + 1))
+	done
+	moved=$(json_num "$T/json" transferred)
+	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
+	mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+	echo "bench: zero pages, fill $f, $zmib MiB: best $((best / 1000000)) ms ($mbps MB/s of state), runs [$runs] ms, $moved bytes moved"
+	eval "zns_${f%%:*}=$best"
+	zero_line="$zero_line$(printf '%-8s %5d MiB  best %6d ms  %8s MB/s of state  runs [%s] ms  moved %s bytes' "$f" "$zmib" $((best / 1000000)) "$mbps" "$runs" "$moved")
+"
+	zero_json="$zero_json${zero_json:+, }{\"fill\": \"$f\", \"state-bytes\": $zsize, \"best-ns\": $best, \"mbps\": $mbps, \"runs-ms\": [$runs], \"transferred\": $moved}"
+done
+if [ -n "$zfills" ]; then
+	zratio=$(awk -v r="$zns_random" -v z="$zns_zero" 'BEGIN { printf "%.2f", r / z }')
+	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (target >= 5)"
+	zero_json="{\"cases\": [$zero_json], \"speedup\": $zratio, \"target\": 5}"
+else
+	zratio=- zero_json=null zero_line="left out (BENCH_ZERO=0)
+"
+fi
+
+# 7. Stream compression (compress_bench.sh): random and compressible state
 # through a file and over TCP with --compress none, zstd and lz4.
 # BENCH_COMPRESS=0 leaves them out.
 z_json="" z_lines="stream compression: left out (BENCH_COMPRESS=0)"
@@ -416,9 +465,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "compression": [%s]}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "zero-pages": %s, "compression": [%s]}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json" "$sweep_json" "$z_json"
+		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json" "$z_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -454,6 +503,10 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "downtime against dirty rate: live migrate of a $sweep_mib MiB device, --max-bandwidth $((SWEEP_BW >> 20))M, --downtime-limit 300,"
 	echo "--max-iterations $sweep_iters, $sweep_runs runs per rate; the rate as a fraction of that bandwidth:"
 	printf '%s' "$sweep_lines"
+	echo
+	echo "zero pages: vfmig migrate --offline of a 90%-zero state (fill zero:90) and a random one, best of $repeat:"
+	printf '%s' "$zero_line"
+	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster (target >= 5)"
 	echo
 	printf '%s\n' "$z_lines"
 } > "$out/bench.txt"

@@ -4,12 +4,13 @@
 # it; the figures land in build/bench/bench.json (and bench.txt), the plots
 # (plot.py, gnuplot) in build/bench/*.png.
 # usage: run.sh KRELEASE
-# Environment: VFMIG_VM_MEM (default 2048 MiB: two 256 MiB devices, their
-# 64 MiB data sections and the 2 x 256 MiB memcpy buffers, not at once; a
-# nested QEMU for the QEMU rows), BENCH_TIMEOUT (seconds, default 2400: the
+# Environment: VFMIG_VM_MEM (default 3072 MiB: the zero-page rows' two 1 GiB
+# devices; before them two 256 MiB devices, their 64 MiB data sections and
+# the 2 x 256 MiB memcpy buffers, not at once; a nested QEMU for the QEMU
+# rows), BENCH_TIMEOUT (seconds, default 2400: the
 # QEMU rows move the trapped state at a few MB/s), BENCH_REPEAT, BENCH_MIB,
 # BENCH_SMALL_MIB, BENCH_QEMU, BENCH_CASES, BENCH_MAPCOST, BENCH_SWEEP,
-# BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB (bench.sh),
+# BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB, BENCH_ZERO, BENCH_ZERO_MIB (bench.sh),
 # VFMIG_CPU (default max,-erms under TCG, see below), VFMIG_ACCEL.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ mkdir -p "$out"
 sh "$top/scripts/build-module.sh" "$k" "/usr/src/linux-headers-$k" > "$out/module-build.log" 2>&1 ||
 	{ cat "$out/module-build.log"; exit 1; }
 rm -f "$out/bench.json" "$out/bench.txt" "$out"/*.png "$out"/*.dat "$out"/*.gp
-export VFMIG_VM_MEM=${VFMIG_VM_MEM:-2048}
+export VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072}
 # TCG runs `rep movsb` one byte per translated-block run, so with ERMS advertised every
 # kernel copy (the device's memcpy, copy_to/from_user) runs at a fraction of
 # what glibc's SSE memcpy reaches, a handicap no ERMS hardware has.  Without
@@ -34,6 +35,7 @@ set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_SMALL_MIB="${BENCH_SMALL_MIB:-16}" BENCH_QEMU="${BENCH_QEMU:-1}" \
 	BENCH_MAPCOST="${BENCH_MAPCOST:-1}" BENCH_SWEEP="${BENCH_SWEEP:-1}" \
 	BENCH_SWEEP_RUNS="${BENCH_SWEEP_RUNS:-5}" BENCH_SWEEP_MIB="${BENCH_SWEEP_MIB:-64}" \
+	BENCH_ZERO="${BENCH_ZERO:-1}" BENCH_ZERO_MIB="${BENCH_ZERO_MIB:-1024}" \
 	${BENCH_CASES+BENCH_CASES=$(echo "$BENCH_CASES" | tr ' ' ,)} \
 	sh "$top/tests/bench/bench.sh" "$out"
 # The guest's "bench:" lines show up as they come; everything is in vm.log.

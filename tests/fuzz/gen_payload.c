@@ -65,6 +65,18 @@ static void put_pages(struct payload_buf *b, uint32_t *seq, const uint8_t *mem,
 			   first * PAGE_SIZE);
 }
 
+/* A ZERO record naming n all-zero pages from first (version 3). */
+static void put_zero(struct payload_buf *b, uint32_t *seq, __le64 *page_hash, uint64_t first,
+		     uint64_t n)
+{
+	uint8_t *rec = payload_room(b, VFMIG_REC_HDR_LEN + sizeof(struct vfmig_rec_zero));
+	struct vfmig_rec_zero *z = (void *)(rec + VFMIG_REC_HDR_LEN);
+
+	z->bytes = cpu_to_le64(n * PAGE_SIZE);
+	vfmig_payload_hash_zero(page_hash, first, n);
+	vfmig_payload_seal(rec, VFMIG_REC_ZERO, (*seq)++, sizeof(*z), first * PAGE_SIZE);
+}
+
 struct payload_case {
 	const char *name;
 	unsigned int pages;	/* 1..16 */
@@ -72,6 +84,8 @@ struct payload_case {
 	unsigned int run;	/* pages per PAGES record, 1..16 */
 	unsigned int resend;	/* pages changed and sent again after the first pass */
 	bool end;		/* with the END record */
+	uint16_t zero;		/* pages (bit i: page i) that are all zero */
+	bool zero_as_pages;	/* send them in PAGES records, not ZERO */
 };
 
 /*
@@ -90,7 +104,7 @@ static void gen_payload(const struct payload_case *pc)
 	struct vfmig_rec_end *e;
 	struct vfmig_resume r = { 0 };
 	struct vfmig_regs dregs = { 0 };
-	struct vfmig_payload_target t = { dst, mem_size, 1, &dregs };
+	struct vfmig_payload_target t = { dst, mem_size, 1, &dregs, NULL };
 	uint32_t seq = 0, x = pc->pages * 2654435761u + pc->resend;
 	uint8_t *rec;
 
@@ -112,9 +126,20 @@ static void gen_payload(const struct payload_case *pc)
 	hd->type_code = cpu_to_le32(1);
 	hd->state_size = cpu_to_le64(mem_size);
 	vfmig_payload_seal(rec, VFMIG_REC_HEADER, seq++, sizeof(*hd), 0);
+	for (i = 0; i < pages; i++)
+		if (pc->zero & (1u << i))
+			memset(mem + i * PAGE_SIZE, 0, PAGE_SIZE);
+	/* Runs of zero pages named in one ZERO record each, as the device does. */
 	for (i = 0; i < pages; i += n) {
-		n = pages - i < pc->run ? pages - i : pc->run;
-		put_pages(&b, &seq, mem, hash, i, n);
+		bool z = !pc->zero_as_pages && (pc->zero & (1u << i));
+
+		for (n = 1; n < (z ? pages : pc->run) && i + n < pages &&
+		     (!pc->zero_as_pages && (pc->zero & (1u << (i + n)))) == z; n++)
+			;
+		if (z)
+			put_zero(&b, &seq, hash, i, n);
+		else
+			put_pages(&b, &seq, mem, hash, i, n);
 	}
 	for (i = 0; i < pc->resend; i++) {
 		uint64_t pg = (i * 5 + 1) % pages;
@@ -149,16 +174,20 @@ static void gen_payload(const struct payload_case *pc)
 }
 
 static const struct payload_case payload_cases[] = {
-	{ "gen-1page", 1, 0, 1, 0, true },
-	{ "gen-4pages-split", 4, 7, 2, 0, true },
-	{ "gen-16pages", 16, 0, 16, 0, true },
-	{ "gen-16pages-runs3-split", 16, 3, 3, 0, true },
-	{ "gen-16pages-resend", 16, 0, 16, 6, true },
-	{ "gen-9pages-resend-split", 9, 200, 4, 5, true },
-	{ "gen-8pages-no-end", 8, 11, 8, 0, false },
-	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true },
-	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true },
-	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true },
+	{ "gen-1page", 1, 0, 1, 0, true, 0, false },
+	{ "gen-4pages-split", 4, 7, 2, 0, true, 0, false },
+	{ "gen-16pages", 16, 0, 16, 0, true, 0, false },
+	{ "gen-16pages-runs3-split", 16, 3, 3, 0, true, 0, false },
+	{ "gen-16pages-resend", 16, 0, 16, 6, true, 0, false },
+	{ "gen-9pages-resend-split", 9, 200, 4, 5, true, 0, false },
+	{ "gen-8pages-no-end", 8, 11, 8, 0, false, 0, false },
+	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true, 0, false },
+	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true, 0, false },
+	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true, 0, false },
+	{ "gen-16pages-zero", 16, 0, 4, 0, true, 0xf0f3, false },
+	{ "gen-16pages-zero-resend-split", 16, 9, 16, 4, true, 0x0ff6, false },
+	{ "gen-8pages-allzero", 8, 0, 8, 0, true, 0xff, false },
+	{ "gen-8pages-zero-as-pages", 8, 5, 8, 0, true, 0x5a, true },
 };
 
 int main(int argc, char **argv)

@@ -58,6 +58,34 @@ static inline u64 xxh64(const void *p, size_t len, u64 seed)
 	return XXH64(p, len, seed);
 }
 
+/* The kernel's non-atomic bit operations on unsigned long arrays. */
+#define BITS_PER_LONG	(8 * sizeof(unsigned long))
+static inline void __set_bit(u64 nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] |= 1UL << (nr % BITS_PER_LONG);
+}
+
+static inline void __clear_bit(u64 nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] &= ~(1UL << (nr % BITS_PER_LONG));
+}
+
+static inline bool test_bit(u64 nr, const unsigned long *map)
+{
+	return map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG) & 1;
+}
+
+/* The first byte of @p that is not @c, or NULL. */
+static inline const void *memchr_inv(const void *p, int c, size_t len)
+{
+	const u8 *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != (u8)c)
+			return b + i;
+	return NULL;
+}
+
 #define xxh64_state	XXH64_state_s
 #define xxh64_reset(st, seed)		XXH64_reset((st), (seed))
 #define xxh64_update(st, p, len)	XXH64_update((st), (p), (len))

@@ -6,7 +6,8 @@
  * into a smaller data section (chunks split as QEMU splits them), the
  * injected faults with their exact errors and states and recovery by reset,
  * the statistics counters, allocation accounting across create/open/migrate/
- * remove cycles, and a large device state.
+ * remove cycles, a large device state, and the fill knob with the ZERO
+ * records it leads to.
  *
  * Environment: VFMIG_BIG_STATE=<MiB> sets the large-state test's size
  * (unset or empty: 1024, which needs a guest with about 3 GiB, as
@@ -101,10 +102,15 @@ static long stream_passes(const struct st_stream *s)
 			passes = -1;
 			break;
 		}
-		if (kind == VFMIG_REC_PAGES) {
+		if (kind == VFMIG_REC_PAGES || kind == VFMIG_REC_ZERO) {
+			uint64_t span = len;
+
+			/* A ZERO record's span is its payload (payload.h). */
+			if (kind == VFMIG_REC_ZERO && len == 8 && pos + VFMIG_REC_HDR_LEN + 8 <= total)
+				memcpy(&span, all + pos + VFMIG_REC_HDR_LEN, 8);
 			if (!passes || off < prev_end)
 				passes++;
-			prev_end = off + len;
+			prev_end = off + span;
 		}
 		pos += VFMIG_REC_HDR_LEN + len;
 	}
@@ -814,6 +820,8 @@ static int test_stat_iterations_clean(void)
 
 	st_remove_all();	/* what a failed test left behind */
 	CHECK(dev_open(&a, "vfmig-large", 90, setup) == 0, "open");
+	/* Random pages: a fresh device's zero pages would fit in one chunk. */
+	CHECK(knob_set(&a, "seed", "3") == 0, "seed");
 	CHECK(knob(&a, "stat_iterations") == 0, "iterations before any save");
 	CHECK(save_rest(&a, &s, false) == 0, "save");
 	CHECK(knob(&a, "stat_iterations") == 1 && stream_passes(&s) == 1,
@@ -1103,6 +1111,336 @@ static int big_state_run(unsigned long mib)
 	return TAP_PASS;
 }
 
+/* What a saved stream holds: pages sent whole and named zero, and in how many records. */
+struct census {
+	uint64_t data_pages, zero_pages, page_recs, zero_recs;
+	bool pattern_ok;	/* every PAGES byte the pattern's (when one is given) */
+};
+
+static int stream_census(const struct st_stream *s, const uint8_t *pattern, struct census *c)
+{
+	uint64_t total = s->bytes, pos = 0;
+	uint8_t *all = malloc(total ? total : 1), *p = all;
+	int ret = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->pattern_ok = true;
+	if (!all)
+		return -1;
+	for (unsigned int i = 0; i < s->n; i++) {
+		memcpy(p, s->c[i].data, s->c[i].size);
+		p += s->c[i].size;
+	}
+	while (pos + VFMIG_REC_HDR_LEN <= total) {
+		uint16_t kind;
+		uint32_t len;
+		uint64_t span;
+
+		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		if (!rec_magic_ok(all + pos) || len > total - pos - VFMIG_REC_HDR_LEN) {
+			ret = -1;
+			break;
+		}
+		if (kind == VFMIG_REC_PAGES) {
+			c->page_recs++;
+			c->data_pages += len / PAGE;
+			for (uint32_t k = 0; pattern && k < len; k++)
+				if (all[pos + VFMIG_REC_HDR_LEN + k] != pattern[k % 8])
+					c->pattern_ok = false;
+		} else if (kind == VFMIG_REC_ZERO) {
+			if (len != 8) {
+				ret = -1;
+				break;
+			}
+			memcpy(&span, all + pos + VFMIG_REC_HDR_LEN, 8);
+			c->zero_recs++;
+			c->zero_pages += span / PAGE;
+		}
+		pos += VFMIG_REC_HDR_LEN + len;
+	}
+	if (pos != total)
+		ret = -1;
+	free(all);
+	return ret;
+}
+
+static int knob_is(struct dev *d, const char *name, const char *want)
+{
+	char buf[128];
+
+	if (knob_str(d, name, buf, sizeof(buf)))
+		return 0;
+	buf[strcspn(buf, "\n")] = 0;
+	if (strcmp(buf, want))
+		tap_diag("%s reads '%s', want '%s'", name, buf, want);
+	return !strcmp(buf, want);
+}
+
+/*
+ * The fill knob: every value read back as written, every bad one refused
+ * with its errno and nothing changed, EBUSY while open (good or bad value),
+ * accepted again after close.
+ */
+static int test_fill_knob(void)
+{
+	static const char *const good[] = {
+		"zero", "zero:0", "zero:90", "zero:100", "pattern:0x0123456789abcdef",
+		"pattern:0x1", "pattern:0x00ff", "pattern:0xffffffffffffffff", "random",
+	};
+	static const struct { const char *v; int err; } bad[] = {
+		{ "zeros", -EINVAL }, { "zero:", -EINVAL }, { "zero:101", -EINVAL },
+		{ "zero:-1", -EINVAL }, { "zero:+5", -EINVAL }, { "zero:9x", -EINVAL },
+		{ "zero:99999999999", -ERANGE }, { "pattern:", -EINVAL }, { "pattern:0x", -EINVAL },
+		{ "pattern:123", -EINVAL }, { "pattern:0xg1", -EINVAL }, { "pattern:0x0x12", -EINVAL },
+		{ "pattern:0x12 ", -EINVAL }, { "pattern:0x10000000000000000", -ERANGE },
+		{ "random:1", -EINVAL }, { "Random", -EINVAL },
+	};
+	struct dev d;
+	size_t i;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&d, "vfmig-small", 130, NULL) == 0, "open");
+	CHECK(knob_is(&d, "fill", "random"), "default");
+	CHECK(knob_set(&d, "fill", "zero") == -EBUSY && knob_set(&d, "fill", "bogus") == -EBUSY,
+	      "fill while open");
+	CHECK(knob_is(&d, "fill", "random"), "changed while open");
+	dev_close(&d);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CHECK(knob_set(&d, "fill", good[i]) == 0, "'%s' refused", good[i]);
+		CHECK(knob_is(&d, "fill", good[i]), "'%s' read back", good[i]);
+	}
+	CHECK(knob_set(&d, "fill", "zero:42") == 0, "zero:42");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = knob_set(&d, "fill", bad[i].v);
+
+		CHECK(ret == bad[i].err, "'%s' answered %d, want %d", bad[i].v, ret, bad[i].err);
+		CHECK(knob_is(&d, "fill", "zero:42"), "changed by '%s'", bad[i].v);
+	}
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * Seed @n (a fresh 16 MiB device with @fill), save it whole in stop-and-copy,
+ * resume it into another with equal checksums; the stream's census.
+ */
+static int fill_migrate(unsigned int n, const char *fill, const char *seed,
+			const uint8_t *pattern, struct census *c, uint64_t *bytes, uint64_t *sum)
+{
+	const char *setup[] = { "state_size", "16777216", "mmap_layout", "whole",
+				"data_size", "1048576", "fill", fill, NULL };
+	/* The destination's own memory is random, which the stream must replace. */
+	const char *setup_b[] = { "state_size", "16777216", "mmap_layout", "whole",
+				  "data_size", "1048576", NULL };
+	struct st_stream s = { 0 };
+	struct dev a, b;
+
+	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", n + 1, setup_b) == 0, "open");
+	CHECK(knob_set(&a, "seed", seed) == 0, "seed");
+	CHECK(knob_set(&b, "seed", "4242") == 0, "destination seed");
+	CHECK(save_rest(&a, &s, true) == 0, "save");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(&b, &s, true, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
+	CHECK(checksums_equal(&a, &b), "fill %s", fill);
+	CHECK(stream_census(&s, pattern, c) == 0, "stream does not parse");
+	CHECK(c->data_pages + c->zero_pages == 4096, "%llu + %llu pages in the stream",
+	      (unsigned long long)c->data_pages, (unsigned long long)c->zero_pages);
+	CHECK(knob(&a, "stat_bytes_saved") == s.bytes, "stat_bytes_saved");
+	*bytes = s.bytes;
+	*sum = knob(&a, "checksum");
+	st_stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * Each fill migrates with equal checksums; the stream shows it: random and
+ * pattern pages go whole (the pattern's bytes), zero pages as ZERO records,
+ * zero:90 leaves about 90% of pages zero (chosen again the same for the
+ * same seed, differently for another) and its stream is under a fifth of
+ * the state.
+ */
+static int test_fill_migrates(void)
+{
+	static const uint8_t pat[8] = { 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01 };
+	uint64_t bytes, sum, sum90, sum90b, bytes90;
+	struct census c;
+
+	st_remove_all();	/* what a failed test left behind */
+	if (fill_migrate(132, "random", "5", NULL, &c, &bytes, &sum) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(c.zero_pages == 0 && bytes > 16 * MiB, "random: %llu zero pages, %llu bytes",
+	      (unsigned long long)c.zero_pages, (unsigned long long)bytes);
+	if (fill_migrate(134, "zero", "5", NULL, &c, &bytes, &sum) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(c.data_pages == 0 && bytes < 64 * KiB, "zero: %llu data pages, %llu bytes",
+	      (unsigned long long)c.data_pages, (unsigned long long)bytes);
+	CHECK(c.zero_recs == 4, "zero: %llu ZERO records for 16 MiB", (unsigned long long)c.zero_recs);
+	if (fill_migrate(136, "pattern:0x0123456789abcdef", "5", pat, &c, &bytes, &sum) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(c.zero_pages == 0 && c.pattern_ok, "pattern: %llu zero pages, bytes %s",
+	      (unsigned long long)c.zero_pages, c.pattern_ok ? "the pattern" : "not the pattern");
+	if (fill_migrate(138, "zero:90", "5", NULL, &c, &bytes90, &sum90) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(c.zero_pages >= 4096 * 85 / 100 && c.zero_pages <= 4096 * 95 / 100,
+	      "zero:90: %llu of 4096 pages zero", (unsigned long long)c.zero_pages);
+	CHECK(bytes90 * 5 < 16 * MiB, "zero:90: %llu bytes saved for 16 MiB",
+	      (unsigned long long)bytes90);
+	tap_diag("zero:90: %llu zero pages in %llu ZERO records, %llu bytes saved for 16 MiB",
+		 (unsigned long long)c.zero_pages, (unsigned long long)c.zero_recs,
+		 (unsigned long long)bytes90);
+	if (fill_migrate(140, "zero:90", "5", NULL, &c, &bytes, &sum90b) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(sum90b == sum90 && bytes == bytes90, "zero:90 seed 5 not reproducible");
+	if (fill_migrate(142, "zero:90", "6", NULL, &c, &bytes, &sum90b) != TAP_PASS)
+		return TAP_FAIL;
+	CHECK(sum90b != sum90, "zero:90 seeds 5 and 6 give the same state");
+	return TAP_PASS;
+}
+
+/*
+ * The generator keeps a zero fill zero: in pre-copy with dirty_rate on, the
+ * resent pages are ZERO records again (more zero pages than memory: some
+ * were sent twice), none goes whole, and the destination's checksum equals
+ * the source's with its generation moved.
+ */
+static int test_fill_zero_dirty(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", "fill", "zero", "dirty_rate", "8388608",
+				NULL };
+	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
+				  "data_size", "16384", NULL };
+	struct st_stream s = { 0 };
+	uint64_t pending, size;
+	struct census c;
+	struct dev a, b;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 144, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 145, setup_b) == 0, "open");
+	CHECK(knob_set(&a, "seed", "8") == 0 && knob_set(&b, "seed", "9") == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
+	for (int r = 0; r < 20; r++) {
+		CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0, "pre-copy chunk");
+		sleep_ms(20);
+	}
+	CHECK(save_rest(&a, &s, false) == 0, "stop-and-copy");
+	CHECK(knob(&a, "generation") > 0, "nothing dirtied");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
+	CHECK(checksums_equal(&a, &b), "zero fill, dirtied");
+	CHECK(knob(&b, "generation") == knob(&a, "generation"), "generation");
+	CHECK(stream_census(&s, NULL, &c) == 0, "stream does not parse");
+	CHECK(c.data_pages == 0 && c.zero_pages > 256, "%llu data pages, %llu zero pages",
+	      (unsigned long long)c.data_pages, (unsigned long long)c.zero_pages);
+	tap_diag("zero fill dirtied to generation %llu: %llu zero pages resent, %llu bytes",
+		 (unsigned long long)knob(&a, "generation"),
+		 (unsigned long long)(c.zero_pages - 256), (unsigned long long)s.bytes);
+	st_stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/* @all's first ZERO record's offset (in @all), or -1. */
+static long first_zero_rec(const uint8_t *all, uint64_t total)
+{
+	uint64_t pos = 0;
+
+	while (pos + VFMIG_REC_HDR_LEN <= total) {
+		uint16_t kind;
+		uint32_t len;
+
+		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
+		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		if (kind == VFMIG_REC_ZERO)
+			return (long)pos;
+		pos += VFMIG_REC_HDR_LEN + len;
+	}
+	return -1;
+}
+
+/*
+ * Corrupt ZERO records in a real zero:90 stream, refused by the device
+ * with EINVAL and a poisoned session on the write that completes them: a
+ * span beyond the state, unaligned or 0 (the payload has no crc, so only
+ * these checks catch it), an unaligned offset and one past the end (header
+ * crc recomputed, so only the bounds check catches it).  The intact stream
+ * then resumes with equal checksums.
+ */
+static int test_resume_corrupt_zero(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", "fill", "zero:90", NULL };
+	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
+				  "data_size", "16384", NULL };
+	static const struct { uint64_t span, off; bool reseal; const char *what; } bad[] = {
+		{ 1048576 + 4096, 0, false, "span beyond the state" },
+		{ 4095, 0, false, "unaligned span" },
+		{ 0, 0, false, "empty span" },
+		{ 4096, 100, true, "unaligned offset" },
+		{ 4096, 1048576, true, "offset past the end" },
+	};
+	struct st_stream s = { 0 };
+	uint8_t *all, *p;
+	struct dev a, b;
+	long z;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 146, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 147, setup_b) == 0, "open");
+	CHECK(knob_set(&a, "seed", "3") == 0 && knob_set(&b, "seed", "4") == 0 &&
+	      save_rest(&a, &s, false) == 0, "save");
+	all = malloc(s.bytes);
+	CHECK(all != NULL, "malloc");
+	p = all;
+	for (unsigned int i = 0; i < s.n; i++) {
+		memcpy(p, s.c[i].data, s.c[i].size);
+		p += s.c[i].size;
+	}
+	z = first_zero_rec(all, s.bytes);
+	CHECK(z >= 0, "no ZERO record in a zero:90 stream");
+	for (unsigned int i = 0; i < TAP_COUNT(bad); i++) {
+		struct st_stream t = { 0 };
+		uint8_t *dst;
+		uint32_t crc;
+		long ret;
+
+		CHECK(st_stream_add(&t, s.bytes, &dst) == 0, "stream");
+		memcpy(dst, all, s.bytes);
+		memcpy(dst + z + VFMIG_REC_HDR_LEN, &bad[i].span, 8);
+		if (bad[i].reseal) {
+			memcpy(dst + z + offsetof(struct vfmig_rec_hdr, offset), &bad[i].off, 8);
+			crc = hdr_crc(dst + z);
+			memcpy(dst + z + offsetof(struct vfmig_rec_hdr, crc), &crc, 4);
+		}
+		CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		ret = st_resume_split(&b, &t, false, NULL);
+		CHECK(ret == -EINVAL, "%s: resume gave %ld", bad[i].what, ret);
+		if (expect_poisoned(&b) != TAP_PASS)
+			return TAP_FAIL;
+		st_stream_free(&t);
+	}
+	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
+	CHECK(checksums_equal(&a, &b), "intact zero:90 stream");
+	free(all);
+	st_stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* Pages of [p, p+len) resident in this process's page tables, -1 on error. */
 static long resident_pages(void *p, uint64_t len)
 {
@@ -1220,6 +1558,10 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_no_leak, 300),
 	TAP_TEST(test_state_size_knob),
 	TAP_TEST(test_mmap_faults_on_touch),
+	TAP_TEST(test_fill_knob),
+	TAP_TEST_TIMEOUT(test_fill_migrates, 300),
+	TAP_TEST(test_fill_zero_dirty),
+	TAP_TEST(test_resume_corrupt_zero),
 	TAP_TEST_TIMEOUT(test_big_state, 600),
 	{ "test_unload", st_test_unload, 0 },
 };

@@ -543,6 +543,16 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 		*exp = chance(r, 2) ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
 		return (size_t)snprintf(buf, cap, "%s", *exp == EXPECT_CONFIG ? "both\n" : "v3");
 	}
+	if (!strcmp(name, "fill")) {
+		/* The first four valid: seeds then fill zero pages, patterns or random. */
+		static const char *const fills[] = { "random", "zero\n", "zero:90",
+						     "pattern:0x0123456789abcdef", "zero:101",
+						     "pattern:0x", "zeros" };
+		unsigned int i = rnd(r, 7);
+
+		*exp = i < 4 ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
+		return (size_t)snprintf(buf, cap, "%s", fills[i]);
+	}
 	if (!strcmp(name, "seed")) {
 		*exp = EXPECT_SEED;
 		return (size_t)snprintf(buf, cap, "%" PRIu64, rnd64(r));

@@ -380,7 +380,8 @@ static int enter(struct walk *w, enum sit s)
 	if (st_knob_write_raw(d->uuid, "data_size", "16384") ||
 	    st_knob_write_raw(d->uuid, "mmap_layout", "none") ||
 	    st_knob_write_raw(d->uuid, "data_offset_policy", "fixed") ||
-	    st_knob_write_raw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1")) {
+	    st_knob_write_raw(d->uuid, "protocol", sit_v2(s) ? "both" : "v1") ||
+	    st_knob_write_raw(d->uuid, "fill", "random")) {
 		tap_diag("%s: restoring the layout knobs failed", sit_name[s]);
 		return -1;
 	}
@@ -450,7 +451,7 @@ static int enter(struct walk *w, enum sit s)
 
 /* One row of the table: a knob write and what the table says it does. */
 enum row_kind {
-	R_CONFIG,		/* data_size, mmap_layout, data_offset_policy */
+	R_CONFIG,		/* data_size, mmap_layout, data_offset_policy, protocol, fill */
 	R_STATE_SIZE,
 	R_SEED,
 	R_DIRTY,		/* dirty_rate, dirty_working_set */
@@ -475,6 +476,8 @@ static const struct row rows[] = {
 	{ "protocol", "v2", true, R_CONFIG },
 	{ "protocol", "both", true, R_CONFIG },
 	{ "protocol", "v3", false, R_CONFIG },
+	{ "fill", "zero:90", true, R_CONFIG },
+	{ "fill", "pattern:0x", false, R_CONFIG },
 	{ "state_size", "65536", true, R_STATE_SIZE },
 	{ "state_size", "4095", false, R_STATE_SIZE },
 	{ "state_size", "x", false, R_STATE_SIZE },

@@ -11,7 +11,7 @@ vfio bytes transferred, the destination device RUNNING after "cont" with
 the checksum the source device had when it stopped, and the vfio bytes
 QEMU loaded equal to those it saved.  Covered: trapped data section,
 whole-section mmap, sparse mmap with rotate/gap/straddle data offsets,
-x-no-mmap, vfmig-large as it comes; sources paused with -S, running, or
+x-no-mmap, vfmig-large as it comes, a 90%-zero state (ZERO records); sources paused with -S, running, or
 stopped; file and live unix-socket transports; a cancelled pre-copy; a
 destination that refuses the stream (injected EIO, or a wrong device type):
 the source device is RUNNING again with its state and migrates fine after.
@@ -132,12 +132,17 @@ def finish_destination(q, uuid, want_sum, src_paused):
 
 
 def migrate_via_file(layout=None, policy=None, src_paused=False, data_size=None, areas=0,
-                     stop_cont=False, stop_first=False, type_name=TYPE, props=""):
+                     stop_cont=False, stop_first=False, type_name=TYPE, props="", fill=None):
     """One scenario: source QEMU (paused with -S, or running; stop_cont
     pauses and resumes it first, stop_first migrates it paused with "stop")
     to a file, destination QEMU loads it and continues.  @areas: the mmaps
-    QEMU must make of the migration region on each side."""
+    QEMU must make of the migration region on each side.  @fill: the
+    source's vfmig/fill, seeded again with it."""
     src, dst = new_pair(layout, policy, data_size, type_name)
+    if fill:
+        set_knob(src, "fill", fill)
+        set_knob(src, "seed", "77")
+        check_eq(knob(src, "fill"), fill, "source fill")
     path = os.path.join(WORK, "vfmig-mig-%d.bin" % os.getpid())
     # Both QEMUs start together: start-up dominates under nested TCG.
     s = start("src", src, paused=src_paused, props=props)
@@ -228,6 +233,14 @@ def test_file_sparse4_gap_paused():
 def test_file_sparse4_straddle_running():
     have_qemu()
     migrate_via_file("sparse:4", "straddle", src_paused=False, data_size=32768, areas=4)
+
+
+def test_file_zero90_whole_running():
+    """A 90%-zero state (fill zero:90): its ZERO records are payload like any
+    other to QEMU 7.2, and the destination's checksum equals the source's."""
+    have_qemu()
+    migrate_via_file("whole", "fixed", src_paused=False, areas=1, fill="zero:90",
+                     type_name="vfmig-large")
 
 
 def test_live_unix_socket():
@@ -435,6 +448,7 @@ def main():
         (test_file_sparse4_straddle_running, 240),
         (test_file_large_sparse_running, 300),
         (test_file_no_mmap_straddle_stopped, 240),
+        (test_file_zero90_whole_running, 300),
         (test_live_unix_socket, 240),
         (test_cancel_precopy, 300),
         (test_guest_scratch_qtest, 240),
