@@ -3,8 +3,8 @@
 # The `make bench` compression rows (runs in the VM as root, module loaded;
 # bench.sh calls it, or run it alone): a BENCH_Z_MIB (default 32) MiB device
 # (data section 8 MiB, mapped whole) with random and with compressible state
-# (the fill knob's pattern:, where the device has it, else a never-seeded
-# device, which is zeroes), saved to a tmpfs file and resumed (file: the two
+# (the fill knob's pattern:, not zero pages, which the payload sends as ZERO
+# records anyway; a device without the knob: a never-seeded one, zeroes), saved to a tmpfs file and resumed (file: the two
 # wall times added) and sent to a receive on loopback (tcp: send's wall
 # time), with --compress none, zstd and lz4.  Best and median of
 # BENCH_REPEAT (3) wall times, and the best save alone as the engine saw it

@@ -5,8 +5,9 @@
 # with equal checksums; inspect names the codec and the coded sizes; random
 # state goes raw at no cost in size; a corrupt compressed file is refused
 # with the stream offset and leaves the device usable.  Compressible state:
-# a device whose memory was never seeded is zeroes (send also runs the dirty
-# generator, which writes random pages while the device is open).
+# the fill knob's repeating pattern (not zero pages, which the device
+# payload already sends as ZERO records); send also runs the dirty
+# generator, which writes random pages while the device is open.
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
@@ -36,9 +37,9 @@ expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
 	[ "$(wc -l < "$T/err")" = 1 ] || fail "not a one-line error"
 }
 
-# Zeroes: a device whose memory was never seeded.
-mk_compressible() {
-	mk vfmig-small state_size=$MIB4
+# A repeating 64-bit pattern: compressible, never a zero page.
+mk_compressible() { # mk_compressible [KNOB=VALUE...]
+	mk vfmig-small "$@" state_size=$MIB4 fill=pattern:0x00000000deadbeef seed=1
 }
 
 netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
@@ -142,7 +143,7 @@ PY
 # Protocol v2: the data files' bytes are compressed and decoded the same way.
 test_v2_zstd() {
 	begin
-	a=$(mk vfmig-small protocol=v2 state_size=$MIB4) b=$(mk vfmig-small protocol=v2 state_size=$MIB4 seed=6)
+	a=$(mk_compressible protocol=v2) b=$(mk vfmig-small protocol=v2 state_size=$MIB4 seed=6)
 	"$V" save -q --compress zstd "$a" -o "$T/s" || fail "v2 save --compress zstd failed"
 	"$V" inspect "$T/s" > "$T/i" || fail "inspect failed"
 	grep -q '(protocol v2)' "$T/i" || fail "not saved with protocol v2"
