@@ -29,6 +29,8 @@
 .DELETE_ON_ERROR:
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# The codecs libvfmig links (libvfmig.pc's Requires.private).
+include $(TOP)/user/compress.mk
 
 # Kernel to build for: the running one if it has a build tree, else the
 # newest installed Debian headers.
@@ -187,6 +189,7 @@ install: module user man
 	install -d "$(DESTDIR)$(PKGCONFIGDIR)"
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|' \
+		-e 's|@REQUIRES_PRIVATE@|$(COMPRESS_PC)|' \
 		user/libvfmig.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/libvfmig.pc"
 	$(if $(DESTDIR),,ldconfig)
 	for p in $(MAN_PAGES); do \

@@ -15,7 +15,9 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n install.$1"; }
 notok() { n=$((n + 1)); failed=1; echo "not ok $n install.$1"; }
 t() { name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
-pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig pkg-config "$@"; }
+# The installed libvfmig.pc, and the system's for what it requires (libzstd, liblz4).
+syspc=$(pkg-config --variable pc_path pkg-config)
+pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig:$syspc pkg-config "$@"; }
 
 # What the header declares exported, and what the shared object exports.
 exports_match() {

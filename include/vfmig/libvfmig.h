@@ -106,6 +106,20 @@ enum vfmig_option {
 	 * follows the stream.
 	 */
 	VFMIG_OPT_PARALLEL,
+	/*
+	 * enum vfmig_compress: what a save or send to an fd codes its device
+	 * data with; NONE by default; -EOPNOTSUPP for a codec not built in.
+	 * The in-process migrate never compresses (it moves data in place).
+	 */
+	VFMIG_OPT_COMPRESS,
+	VFMIG_OPT_COMPRESS_LEVEL,	/* 0: default; zstd 1..19, lz4 acceleration 1..64 */
+};
+
+/* Stream compression codecs (VFMIG_OPT_COMPRESS). */
+enum vfmig_compress {
+	VFMIG_COMPRESS_NONE,
+	VFMIG_COMPRESS_ZSTD,
+	VFMIG_COMPRESS_LZ4,
 };
 
 /* Which VFIO migration protocol a session drives its devices with. */

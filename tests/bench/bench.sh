@@ -20,6 +20,7 @@
 # BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU),
 # BENCH_PARALLEL (0 leaves the parallel rows out; BENCH_PAR_MIB and
 # BENCH_PAR_COUNTS: parallel.sh).
+# BENCH_COMPRESS (0 leaves the compression rows out; BENCH_Z_MIB, default 32).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -452,6 +453,16 @@ else
 	sh "$here/parallel.sh" "$T/par" || die "parallel rows"
 fi
 
+# 8. Stream compression (compress_bench.sh): random and compressible state
+# through a file and over TCP with --compress none, zstd and lz4.
+# BENCH_COMPRESS=0 leaves them out.
+z_json="" z_lines="stream compression: left out (BENCH_COMPRESS=0)"
+if [ "${BENCH_COMPRESS:-1}" != 0 ]; then
+	sh "$here/compress_bench.sh" "$T/z" || die "compression bench failed"
+	z_json=$(cat "$T/z/compress.json")
+	z_lines=$(cat "$T/z/compress.txt")
+fi
+
 "$V" module unload || die "module unload"
 memcpy_run after
 m1=$(json_num "$T/memcpy-before.json" best-mbps) m2=$(json_num "$T/memcpy-after.json" best-mbps)
@@ -467,9 +478,9 @@ mv "$T/rows2" "$T/rows"
 	printf '{"date": "%s", "kernel": "%s", "cpus": %s, "erms": %s, "mem-mib": %s, ' \
 		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$erms" \
 		"$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)"
-	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "zero-pages": %s, "parallel": %s}\n' \
+	printf '"mb": 1000000, "memcpy-before": %s, "memcpy-after": %s, "memcpy": %s, "targets": {"mmap-ratio": 0.8, "trapped-ratio": 0.5, "ratio-to-raw": 0.8}, "cases": [%s], "mmap-cost": %s, "qemu": [%s], "downtime-sweep": [%s], "zero-pages": %s, "parallel": %s, "compression": [%s]}\n' \
 		"$(cat "$T/memcpy-before.json")" "$(cat "$T/memcpy-after.json")" "$(cat "$T/memcpy.json")" "$rows" \
-		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json" "$(cat "$T/par/parallel.json")"
+		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json" "$(cat "$T/par/parallel.json")" "$z_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
 while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
@@ -511,5 +522,7 @@ cp "$T/bench.json" "$out/bench.json"
 	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster (target >= 5)"
 	echo
 	cat "$T/par/parallel.txt"
+	echo
+	printf '%s\n' "$z_lines"
 } > "$out/bench.txt"
 cat "$out/bench.txt"

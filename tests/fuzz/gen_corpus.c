@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "rig.h"
+#include "compress.h"
 #include "stream.h"
 
 static const char *outdir;
@@ -99,6 +100,7 @@ struct stream_case {
 	unsigned int dirty_limit;	/* pending reads that dirty pages */
 	size_t chunk_max[RIG_NR_DEVS];	/* 0: rig default */
 	uint32_t seed;
+	unsigned int compress;		/* VFMIG_CODEC_*: ZDATA items, state made compressible */
 };
 
 /* Save the case from fresh rig devices; check it loads back whole. */
@@ -133,10 +135,15 @@ static void gen_stream(const struct stream_case *sc)
 			continue;
 		src.d[i].fake.dirty_hook = dirty_hook;
 		src.d[i].fake.dirty_opaque = &w[i];
+		/* Every other page zero: ZDATA items, and raw ones where dirtied. */
+		if (sc->compress)
+			for (size_t pg = 0; pg < src.d[i].fake.cfg.mem_size; pg += 2048)
+				memset(src.d[i].fake.mem + pg, 0, 1024);
 	}
 	clk = (struct vfmig_clock){ fake_now, fake_sleep, &t };
 	vfmig_conv_opts_init(&o);
 	o.offline = sc->offline;
+	o.compress = sc->compress;
 	if (sc->downtime_ms)
 		o.downtime_limit_ms = sc->downtime_ms;
 	if (vfmig_savevm_save(src.sv, fd, &o, &clk, NULL, st, &err))
@@ -214,16 +221,19 @@ static void gen_skeleton(void)
 }
 
 static const struct stream_case stream_cases[] = {
-	{ "both-online", 3, false, 0, 0, { 0 }, 1 },
-	{ "both-precopy-dirty", 3, false, 1, 6, { 0 }, 2 },
-	{ "both-offline", 3, true, 0, 0, { 0 }, 3 },
-	{ "both-small-chunks", 3, false, 0, 0, { 1024 + 32, 1024 + 32 }, 4 },
-	{ "both-precopy-small-chunks", 3, false, 1, 40, { 1024 + 32, 1024 + 32 }, 5 },
-	{ "only-a", 1, false, 0, 0, { 0 }, 6 },
-	{ "only-b-precopy", 2, false, 1, 12, { 0 }, 7 },
-	{ "only-b-offline", 2, true, 0, 0, { 0 }, 8 },
-	{ "only-a-precopy-small-chunks", 1, false, 1, 30, { 1024 + 32, 0 }, 9 },
-	{ "both-precopy-long", 3, false, 1, 80, { 2048 + 32, 1024 + 32 }, 10 },
+	{ "both-online", 3, false, 0, 0, { 0 }, 1, 0 },
+	{ "both-precopy-dirty", 3, false, 1, 6, { 0 }, 2, 0 },
+	{ "both-offline", 3, true, 0, 0, { 0 }, 3, 0 },
+	{ "both-small-chunks", 3, false, 0, 0, { 1024 + 32, 1024 + 32 }, 4, 0 },
+	{ "both-precopy-small-chunks", 3, false, 1, 40, { 1024 + 32, 1024 + 32 }, 5, 0 },
+	{ "only-a", 1, false, 0, 0, { 0 }, 6, 0 },
+	{ "only-b-precopy", 2, false, 1, 12, { 0 }, 7, 0 },
+	{ "only-b-offline", 2, true, 0, 0, { 0 }, 8, 0 },
+	{ "only-a-precopy-small-chunks", 1, false, 1, 30, { 1024 + 32, 0 }, 9, 0 },
+	{ "both-precopy-long", 3, false, 1, 80, { 2048 + 32, 1024 + 32 }, 10, 0 },
+	{ "both-offline-zstd", 3, true, 0, 0, { 0 }, 11, VFMIG_CODEC_ZSTD },
+	{ "both-precopy-dirty-lz4", 3, false, 1, 6, { 0 }, 12, VFMIG_CODEC_LZ4 },
+	{ "only-a-small-chunks-zstd", 1, false, 0, 0, { 1024 + 32, 0 }, 13, VFMIG_CODEC_ZSTD },
 };
 
 struct payload_buf {

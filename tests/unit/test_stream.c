@@ -274,10 +274,10 @@ static void test_header_ext(void **state)
 	assert_str_contains(out, "version 2 features 0x00000000 lane 3 of 4\n");
 	free(out);
 
-	buf[11] = 1;	/* a feature this build does not know */
+	buf[8] = 0x80;	/* a feature this build does not know */
 	expect_error(buf, sizeof(buf), -EPROTONOSUPPORT,
-		     "stream offset 8: stream needs features 0x00000001");
-	buf[11] = 0;
+		     "stream offset 8: stream needs features 0x80000000");
+	buf[8] = 0;
 	buf[15] = 4;	/* lane 4 of 4 */
 	expect_error(buf, sizeof(buf), -EPROTO, "stream offset 14: stream lane 4 of 4");
 	buf[13] = 0;	/* 0 lanes */

@@ -83,6 +83,10 @@ int cmd_migrate(int argc, char **argv)
 		fputs(migrate_usage, stderr);
 		return 2;
 	}
+	/* The in-process channel moves data in place: nothing to compress. */
+	if (o.compress_given)
+		return cli_failf("migrate: --compress applies to send and save only; "
+				 "the in-process migration is not compressed"), 2;
 	for (unsigned int i = 0; i < nf; i++)
 		for (unsigned int j = 0; j < nt; j++)
 			if (!strcmp(from[i], to[j]))

@@ -71,9 +71,37 @@ int parse_protocol(const char *s, enum vfmig_protocol *out)
 	return -1;
 }
 
+/* --compress none|zstd[:LEVEL]|lz4[:ACCEL]. */
+static int set_compress(struct migopts *o, const char *arg)
+{
+	static const char *const names[] = { "none", "zstd", "lz4" };
+	static const enum vfmig_compress codecs[] = {
+		VFMIG_COMPRESS_NONE, VFMIG_COMPRESS_ZSTD, VFMIG_COMPRESS_LZ4,
+	};
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	uint64_t level = 0;
+	size_t i;
+
+	o->save_only_given = o->compress_given = true;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !strncmp(arg, names[i], len))
+			break;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return cli_failf("--compress: '%s' is not none, zstd[:LEVEL] or lz4[:ACCEL]", arg), -1;
+	if (colon && (codecs[i] == VFMIG_COMPRESS_NONE || parse_size(colon + 1, &level) || !level))
+		return cli_failf("--compress: bad level in '%s'", arg), -1;
+	if (vfmig_set_option(cli_ctx(), VFMIG_OPT_COMPRESS, codecs[i]) ||
+	    vfmig_set_option(cli_ctx(), VFMIG_OPT_COMPRESS_LEVEL, level))
+		return cli_failf("--compress: %s", vfmig_error_message(cli_ctx())), -1;
+	return 1;
+}
+
 int migopts_parse(struct migopts *o, int code, const char *arg)
 {
 	switch (code) {
+	case 0x10c:
+		return set_compress(o, arg);
 	case 0x108:
 		if (parse_protocol(arg, &o->protocol))
 			return cli_failf("--protocol: '%s' is not auto, v1 or v2", arg), -1;

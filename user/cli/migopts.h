@@ -18,6 +18,7 @@ struct migopts {
 	bool quiet;
 	bool save_only_given;	/* an option that means nothing to a resume */
 	enum vfmig_protocol protocol;	/* --protocol, also set in the context */
+	bool compress_given;	/* --compress: only a stream to an fd is compressed */
 };
 
 /* Long options every migration command accepts; 0x100.. are their codes. */
@@ -29,6 +30,7 @@ struct migopts {
 	{ "no-mmap", no_argument, NULL, 0x104 }, \
 	{ "protocol", required_argument, NULL, 0x108 }, \
 	{ "parallel", required_argument, NULL, 0x109 }, \
+	{ "compress", required_argument, NULL, 0x10c }, \
 	{ "json", no_argument, NULL, 0x105 }, \
 	{ "progress", no_argument, NULL, 0x106 }, \
 	{ "no-progress", no_argument, NULL, 0x107 }, \
@@ -50,6 +52,8 @@ struct migopts {
 	"                        channel, connection) each; auto: one per CPU; at\n" \
 	"                        most the devices; default 1, one stream (save to a\n" \
 	"                        file: always 1; receive and resume follow the stream)\n" \
+	"  --compress C[:L]      send and save only: compress device data with zstd\n" \
+	"                        (level 1..19) or lz4 (acceleration 1..64), or none\n" \
 	"  --json                print the final statistics as JSON on stdout\n" \
 	"  --progress, --no-progress  force the progress line on or off (default: on a TTY)\n" \
 	"  -q, --quiet           no progress and no summary, errors only\n" \

@@ -34,6 +34,8 @@ struct vfmig_conv_opts {
 	uint64_t max_bandwidth;		/* bytes/s, 0 = unlimited */
 	unsigned int max_iterations;	/* 0 = unlimited */
 	bool offline;			/* stop the device first, no pre-copy */
+	unsigned int compress;		/* VFMIG_CODEC_* for an fd stream (compress.h) */
+	int compress_level;		/* 0: the codec's default */
 };
 
 void vfmig_conv_opts_init(struct vfmig_conv_opts *o);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "compress.h"
 #include "ctx.h"
 
 const char *vfmig_version(void)
@@ -106,6 +107,25 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 					     (unsigned long long)value, VFMIG_MAX_DEVICES);
 		ctx->parallel = (unsigned int)value;
 		return 0;
+	case VFMIG_OPT_COMPRESS:
+		if (value > VFMIG_CODEC_MAX)
+			return vfmig_err_set(err, -EINVAL,
+					     "compress %llu: not none (0), zstd (1) or lz4 (2)",
+					     (unsigned long long)value);
+		if (!vfmig_codec_available((unsigned int)value))
+			return vfmig_err_set(err, -EOPNOTSUPP, "compress %s: not in this build",
+					     vfmig_codec_name((unsigned int)value));
+		ctx->conv.compress = (unsigned int)value;
+		return 0;
+	case VFMIG_OPT_COMPRESS_LEVEL:
+		/* Against the codec set (again when a save starts). */
+		if (value > VFMIG_LZ4_MAX_ACCEL ||
+		    vfmig_codec_check_level(ctx->conv.compress, (int)value))
+			return vfmig_err_set(err, -EINVAL, "compress level %llu out of range for %s",
+					     (unsigned long long)value,
+					     vfmig_codec_name(ctx->conv.compress));
+		ctx->conv.compress_level = (int)value;
+		return 0;
 	}
 	return vfmig_err_set(err, -EINVAL, "unknown option %d", (int)opt);
 }
@@ -127,6 +147,10 @@ uint64_t vfmig_get_option(const struct vfmig_ctx *ctx, enum vfmig_option opt)
 		return ctx->protocol;
 	case VFMIG_OPT_PARALLEL:
 		return ctx->parallel;
+	case VFMIG_OPT_COMPRESS:
+		return ctx->conv.compress;
+	case VFMIG_OPT_COMPRESS_LEVEL:
+		return (uint64_t)ctx->conv.compress_level;
 	}
 	return 0;
 }

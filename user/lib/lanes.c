@@ -331,6 +331,17 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 			return vfmig_err_set(err, -ENOMEM, "save: out of memory");
 		}
 		vfmig_writer_init_endpoint(ls->lane[k].w, &eps[k]);
+		/* A channel (in-process migrate) moves data in place, never compressed. */
+		ret = eps[k].chan ? 0 : vfmig_writer_set_compress(ls->lane[k].w, opts->compress,
+								  opts->compress_level, err);
+		if (ret) {
+			do {
+				vfmig_writer_fini(ls->lane[k].w);
+				free(ls->lane[k].w);
+			} while (k--);
+			free(ls);
+			return ret;
+		}
 		ls->lane[k].w->cancel = cancel;
 		ls->lane[k].w->params.lanes = (uint16_t)lanes;
 		ls->lane[k].w->params.lane = (uint16_t)k;
@@ -376,8 +387,10 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 		snprintf(st->error, sizeof(st->error), "%s", err->msg);
 	vfmig_stats_finish(st);
 	pthread_mutex_destroy(&ls->conv_lock);
-	for (k = 0; k < lanes; k++)
+	for (k = 0; k < lanes; k++) {
+		vfmig_writer_fini(ls->lane[k].w);
 		free(ls->lane[k].w);
+	}
 	free(ls);
 	return ret;
 }
@@ -459,6 +472,7 @@ static int load_open_lanes(struct load_lanes *ll, struct vfmig_reader *first,
 			ret = vfmig_err_set(err, -EPROTO, "lane %u of %u arrived twice", lane,
 					    ll->n);
 		if (ret) {
+			vfmig_reader_fini(r);
 			free(r);
 			return ret;
 		}
@@ -554,8 +568,11 @@ int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	if (ret && src && src->abort && !atomic_load(&ll->failed))
 		src->abort(src->opaque);
 	ret = vfmig_savevm_load_cleanup(sv, ret, err);
-	for (k = 0; k < VFMIG_STREAM_MAX_LANES; k++)
+	for (k = 0; k < VFMIG_STREAM_MAX_LANES; k++) {
+		if (ll->lane[k].r)
+			vfmig_reader_fini(ll->lane[k].r);
 		free(ll->lane[k].r);
+	}
 	free(ll);
 	return ret;
 }

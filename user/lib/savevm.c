@@ -352,6 +352,14 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
 	vfmig_writer_init_endpoint(w, ep);
 	w->cancel = cancel;
+	/* A channel (in-process migrate) moves data in place, never compressed. */
+	if (!ep->chan) {
+		ret = vfmig_writer_set_compress(w, opts->compress, opts->compress_level, err);
+		if (ret) {
+			free(w);
+			return ret;
+		}
+	}
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
 	st->downtime_limit_ms = opts->downtime_limit_ms;
@@ -385,6 +393,7 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 	if (ret)
 		snprintf(st->error, sizeof(st->error), "%s", err->msg);
 	vfmig_stats_finish(st);
+	vfmig_writer_fini(w);
 	free(w);
 	return ret;
 }
@@ -623,6 +632,7 @@ int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint 
 	vfmig_savevm_load_reset(sv);
 	ret = load_run(sv, r, cancel, err);
 	ret = vfmig_savevm_load_cleanup(sv, ret, err);
+	vfmig_reader_fini(r);
 	free(r);
 	return ret;
 }

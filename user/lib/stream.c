@@ -12,7 +12,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compress.h"
 #include "stream.h"
+
+/*
+ * Writer side of compression: DATA chunks are cut into blocks of at most
+ * VFMIG_STREAM_ZBLOCK bytes, each sent as ZDATA when it shrinks, else as a
+ * plain DATA item.  Random state must cost next to nothing, so a block is
+ * first tried on a thirty-second of it (2 KiB to VFMIG_STREAM_ZSAMPLE); one
+ * that does not shrink is sent raw at once, and each raw block in a row
+ * doubles how many bytes after it go raw untried (64 KiB up to ZBACKOFF).
+ */
+#define ZBACKOFF	(8u << 20)
+#define ZBACKOFF_MIN	(64u << 10)
+#define ZSAMPLE_MIN	2048u
+struct vfmig_zwriter {
+	struct vfmig_codec_ctx codec;
+	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
+	size_t blk;		/* this block's size (0: between blocks) */
+	size_t fill;		/* bytes of it in raw[] */
+	size_t pass;		/* bytes of it still to pass through raw */
+	size_t sample;		/* bytes of it tried first (blk: the whole block) */
+	bool sampled;		/* the sample shrank */
+	uint64_t skip;		/* bytes still to send raw without a trial */
+	uint64_t backoff;	/* bytes skipped after the last raw block */
+	uint8_t *raw, *coded;	/* ZBLOCK bytes, bound(ZBLOCK) bytes */
+	size_t coded_cap;
+};
+
+/* Reader side: one ZDATA item, read whole, handed out as its DATA bytes. */
+struct vfmig_zreader {
+	struct vfmig_codec_ctx codec;
+	uint64_t at;		/* stream offset of the ZDATA tag */
+	uint64_t coded_at;	/* and of its coded bytes */
+	uint64_t raw, coded;	/* its sizes */
+	uint64_t left;		/* raw bytes not handed out */
+	bool announced;		/* get_tag gave DATA, get_size not yet called */
+	bool decoded;		/* out[] holds the raw bytes */
+	bool last_coded;	/* the last DATA get_tag gave was a ZDATA */
+	uint8_t *in, *out;
+	size_t in_cap, out_cap;
+};
 
 /* ---- writer ---- */
 
@@ -27,6 +67,8 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	w->offset = 0;
 	w->error = 0;
 	w->params = (struct vfmig_stream_params){ .lanes = 1 };
+	w->z = NULL;
+	w->raw_data = w->coded_data = 0;
 	/* Sockets get MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE. */
 	w->is_socket = fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
@@ -97,7 +139,7 @@ int vfmig_writer_flush(struct vfmig_writer *w, struct vfmig_err *err)
 	return 0;
 }
 
-int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err)
+static int put_raw(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err)
 {
 	int ret;
 
@@ -119,6 +161,241 @@ int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfm
 	}
 	w->offset += n;
 	return 0;
+}
+
+static int put_raw_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *err)
+{
+	v = htobe64(v);
+	return put_raw(w, &v, 8, err);
+}
+
+/*
+ * A block went raw: skip trials for the next 64 KiB, 128 KiB ... ZBACKOFF.
+ * Small blocks (a record header, a last short piece) tell nothing.
+ */
+static void zbackoff(struct vfmig_zwriter *z, bool raw)
+{
+	if (z->blk < ZSAMPLE_MIN)
+		return;
+	if (!raw) {
+		z->backoff = 0;
+		return;
+	}
+	z->backoff = z->backoff ? z->backoff * 2 : ZBACKOFF_MIN;
+	if (z->backoff > ZBACKOFF)
+		z->backoff = ZBACKOFF;
+	z->skip = z->backoff;
+}
+
+/* Emit the full block in z->raw: ZDATA if it shrinks, else DATA. */
+static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z = w->z;
+	size_t coded = 0;
+	uint8_t codec = (uint8_t)z->codec.codec;
+	int ret;
+
+	ret = vfmig_codec_encode(&z->codec, z->raw, z->blk, z->coded, z->coded_cap, &coded);
+	if (ret == -ENOMEM)
+		return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": %s: out of memory",
+				     w->offset, vfmig_codec_name(codec));
+	/* The ZDATA header is 17 bytes longer than DATA's. */
+	zbackoff(z, ret || coded + 17 >= z->blk);
+	if (!ret && coded + 17 < z->blk) {
+		ret = put_raw_be64(w, VFMIG_TAG_ZDATA, err);
+		if (!ret)
+			ret = put_raw_be64(w, z->blk, err);
+		if (!ret)
+			ret = put_raw_be64(w, coded, err);
+		if (!ret)
+			ret = put_raw(w, &codec, 1, err);
+		if (!ret)
+			ret = put_raw(w, z->coded, coded, err);
+		w->coded_data += coded;
+	} else {
+		ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
+		if (!ret)
+			ret = put_raw_be64(w, z->blk, err);
+		if (!ret)
+			ret = put_raw(w, z->raw, z->blk, err);
+		w->coded_data += z->blk;
+	}
+	z->blk = z->fill = 0;
+	return ret;
+}
+
+/*
+ * The sample of a block is in: if it does not shrink by a sixteenth, send
+ * the block as plain DATA, the rest of it passing straight through.
+ */
+static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z = w->z;
+	size_t coded = 0;
+	int ret;
+
+	ret = vfmig_codec_encode(&z->codec, z->raw, z->fill, z->coded, z->coded_cap, &coded);
+	if (!ret && coded <= z->fill - z->fill / 16) {
+		z->sampled = true;
+		return 0;
+	}
+	zbackoff(z, true);
+	ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
+	if (!ret)
+		ret = put_raw_be64(w, z->blk, err);
+	if (!ret)
+		ret = put_raw(w, z->raw, z->fill, err);
+	w->coded_data += z->blk;
+	z->pass = z->blk - z->fill;
+	z->blk = z->fill = 0;
+	return ret;
+}
+
+/* The next block of the chunk: sized, and either tried or sent raw untried. */
+static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z = w->z;
+	size_t blk = z->chunk_left < VFMIG_STREAM_ZBLOCK ? (size_t)z->chunk_left :
+			VFMIG_STREAM_ZBLOCK;
+	int ret;
+
+	z->chunk_left -= blk;
+	if (z->skip && blk >= ZSAMPLE_MIN) {
+		z->skip -= z->skip < blk ? z->skip : blk;
+		ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
+		if (!ret)
+			ret = put_raw_be64(w, blk, err);
+		w->coded_data += blk;
+		z->pass = blk;
+		return ret;
+	}
+	z->blk = blk;
+	z->sample = blk / 32;
+	if (z->sample < ZSAMPLE_MIN)
+		z->sample = ZSAMPLE_MIN;
+	if (z->sample > VFMIG_STREAM_ZSAMPLE)
+		z->sample = VFMIG_STREAM_ZSAMPLE;
+	/* A small block is tried whole. */
+	z->sampled = z->sample >= blk;
+	return 0;
+}
+
+/* n bytes of the DATA chunk being coded (at most what is left of it). */
+static int zput(struct vfmig_writer *w, const uint8_t *p, size_t n, struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z = w->z;
+	size_t take;
+	int ret;
+
+	while (n) {
+		if (z->pass) {
+			take = n < z->pass ? n : z->pass;
+			ret = put_raw(w, p, take, err);
+			if (ret)
+				return ret;
+			z->pass -= take;
+		} else {
+			if (!z->blk) {
+				ret = zblock_start(w, err);
+				if (ret)
+					return ret;
+				continue;
+			}
+			take = z->blk - z->fill;
+			if (!z->sampled && z->fill < z->sample)
+				take = z->sample - z->fill;
+			if (take > n)
+				take = n;
+			memcpy(z->raw + z->fill, p, take);
+			z->fill += take;
+			if (z->fill == z->blk)
+				ret = zblock_emit(w, err);
+			else if (!z->sampled && z->fill == z->sample)
+				ret = zblock_sample(w, err);
+			else
+				ret = 0;
+			if (ret)
+				return ret;
+		}
+		w->raw_data += take;
+		p += take;
+		n -= take;
+	}
+	return 0;
+}
+
+static bool zpending(const struct vfmig_writer *w)
+{
+	return w->z && (w->z->chunk_left || w->z->blk || w->z->pass);
+}
+
+int vfmig_writer_put(struct vfmig_writer *w, const void *p, size_t n, struct vfmig_err *err)
+{
+	const uint8_t *b = p;
+	uint64_t left;
+	size_t take;
+	int ret;
+
+	if (!zpending(w))
+		return put_raw(w, p, n, err);
+	if (w->error)
+		return vfmig_err_set(err, w->error, "stream already failed: %s", strerror(-w->error));
+	left = w->z->chunk_left + (w->z->blk - w->z->fill) + w->z->pass;
+	take = n < left ? n : (size_t)left;
+	ret = zput(w, b, take, err);
+	if (ret) {
+		w->error = ret;
+		return ret;
+	}
+	return take < n ? put_raw(w, b + take, n - take, err) : 0;
+}
+
+int vfmig_writer_set_compress(struct vfmig_writer *w, unsigned int codec, int level,
+			      struct vfmig_err *err)
+{
+	struct vfmig_zwriter *z;
+
+	if (codec == VFMIG_CODEC_NONE)
+		return 0;
+	if (!vfmig_codec_available(codec))
+		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: not in this build",
+				     vfmig_codec_name(codec));
+	if (vfmig_codec_check_level(codec, level))
+		return vfmig_err_set(err, -EINVAL, "compression %s: level %d out of range",
+				     vfmig_codec_name(codec), level);
+	if (w->chan)
+		return vfmig_err_set(err, -EINVAL,
+				     "compression: an in-process channel moves data uncompressed");
+	z = calloc(1, sizeof(*z));
+	if (z) {
+		z->coded_cap = vfmig_codec_bound(codec, VFMIG_STREAM_ZBLOCK);
+		z->raw = malloc(VFMIG_STREAM_ZBLOCK);
+		z->coded = malloc(z->coded_cap);
+	}
+	if (!z || !z->raw || !z->coded) {
+		if (z) {
+			free(z->raw);
+			free(z->coded);
+		}
+		free(z);
+		return vfmig_err_set(err, -ENOMEM, "compression: out of memory");
+	}
+	vfmig_codec_ctx_init(&z->codec, codec, level);
+	vfmig_writer_fini(w);
+	w->z = z;
+	w->params.features |= VFMIG_STREAM_F_CODEC(codec);
+	return 0;
+}
+
+void vfmig_writer_fini(struct vfmig_writer *w)
+{
+	if (!w->z)
+		return;
+	vfmig_codec_ctx_fini(&w->z->codec);
+	free(w->z->raw);
+	free(w->z->coded);
+	free(w->z);
+	w->z = NULL;
 }
 
 int vfmig_writer_put_u8(struct vfmig_writer *w, uint8_t v, struct vfmig_err *err)
@@ -145,7 +422,7 @@ int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_er
 
 bool vfmig_writer_can_fill(const struct vfmig_writer *w)
 {
-	return w->chan != NULL;
+	return w->chan != NULL && !w->z;
 }
 
 int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n, vfmig_channel_fill_fn fill,
@@ -240,8 +517,18 @@ int vfmig_stream_put_tag(struct vfmig_writer *w, uint64_t tag, struct vfmig_err 
 int vfmig_stream_put_blob(struct vfmig_writer *w, uint64_t tag, uint64_t size,
 			  struct vfmig_err *err)
 {
-	int ret = vfmig_writer_put_be64(w, tag, err);
+	int ret;
 
+	if (zpending(w))
+		return vfmig_err_set(err, -EINVAL,
+				     "stream offset %" PRIu64 ": %s item inside an unfinished DATA chunk",
+				     w->offset, vfmig_tag_name(tag));
+	if (w->z && tag == VFMIG_TAG_DATA && size) {
+		/* Framed block by block as the bytes come (zput). */
+		w->z->chunk_left = size;
+		return 0;
+	}
+	ret = vfmig_writer_put_be64(w, tag, err);
 	return ret ? ret : vfmig_writer_put_be64(w, size, err);
 }
 
@@ -257,6 +544,17 @@ void vfmig_reader_init_endpoint(struct vfmig_reader *r, const struct vfmig_endpo
 {
 	vfmig_reader_init(r, ep->chan ? -1 : ep->fd);
 	r->chan = ep->chan;
+}
+
+void vfmig_reader_fini(struct vfmig_reader *r)
+{
+	if (!r->z)
+		return;
+	vfmig_codec_ctx_fini(&r->z->codec);
+	free(r->z->in);
+	free(r->z->out);
+	free(r->z);
+	r->z = NULL;
 }
 
 VFMIG_PRINTF(4, 5)
@@ -379,15 +677,89 @@ static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const c
 	return 0;
 }
 
+/* Grow *buf to at least n bytes. */
+static int reserve(uint8_t **buf, size_t *cap, size_t n)
+{
+	uint8_t *p;
+
+	if (*cap >= n)
+		return 0;
+	p = realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Decode the current ZDATA item into dst (raw bytes). */
+static int zdecode(struct vfmig_reader *r, uint8_t *dst, struct vfmig_err *err)
+{
+	struct vfmig_zreader *z = r->z;
+	const char *why;
+	int ret;
+
+	ret = vfmig_codec_decode(&z->codec, z->in, (size_t)z->coded, dst, (size_t)z->raw, &why);
+	if (ret == -ENOMEM)
+		return bad(err, ret, z->at, "%s: out of memory", vfmig_codec_name(z->codec.codec));
+	if (ret)
+		return bad(err, -EBADMSG, z->coded_at,
+			   "corrupt %s data in a compressed chunk (%" PRIu64 " bytes coded, %"
+			   PRIu64 " raw): %s", vfmig_codec_name(z->codec.codec), z->coded,
+			   z->raw, why);
+	return 0;
+}
+
+/* n decoded bytes of the current ZDATA item, to out (or dropped). */
+static int ztake(struct vfmig_reader *r, uint8_t *out, uint64_t n, const char *what,
+		 struct vfmig_err *err)
+{
+	struct vfmig_zreader *z = r->z;
+	int ret;
+
+	if (n > z->left)
+		return bad(err, -EPROTO, z->at,
+			   "%s of %" PRIu64 " bytes runs past a compressed chunk of %" PRIu64
+			   " bytes (%" PRIu64 " left)", what, n, z->raw, z->left);
+	if (!z->decoded && out && n == z->raw) {
+		/* The whole chunk at once: straight into the caller's buffer. */
+		ret = zdecode(r, out, err);
+		if (!ret)
+			z->left = 0;
+		return ret;
+	}
+	if (!z->decoded) {
+		if (reserve(&z->out, &z->out_cap, (size_t)z->raw))
+			return bad(err, -ENOMEM, z->at, "compressed chunk: out of memory");
+		ret = zdecode(r, z->out, err);
+		if (ret)
+			return ret;
+		z->decoded = true;
+	}
+	if (out)
+		memcpy(out, z->out + (z->raw - z->left), (size_t)n);
+	z->left -= n;
+	return 0;
+}
+
+static bool zactive(const struct vfmig_reader *r)
+{
+	return r->z && r->z->left && !r->z->announced;
+}
+
 int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
 		     struct vfmig_err *err)
 {
+	if (zactive(r))
+		return ztake(r, p, n, what, err);
 	return reader_take(r, p, n, what, err);
 }
 
 int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
 		      struct vfmig_err *err)
 {
+	if (zactive(r))
+		return ztake(r, NULL, n, what, err);
 	return reader_take(r, NULL, n, what, err);
 }
 
@@ -426,6 +798,9 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 	uint16_t lanes, lane;
 	int ret;
 
+	uint32_t lacking;
+	unsigned int codec;
+
 	ret = vfmig_reader_get_be32(r, &p->features, "stream features", err);
 	if (ret)
 		return ret;
@@ -433,6 +808,12 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 		return bad(err, -EPROTONOSUPPORT, 8,
 			   "stream needs features 0x%08x this build does not have",
 			   p->features & ~VFMIG_STREAM_F_KNOWN);
+	lacking = p->features & ~vfmig_stream_features_supported();
+	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
+		if (lacking & VFMIG_STREAM_F_CODEC(codec))
+			return bad(err, -EPROTONOSUPPORT, 8,
+				   "stream is compressed with %s, which this build lacks",
+				   vfmig_codec_name(codec));
 	ret = vfmig_reader_get(r, &lanes, 2, "stream lanes", err);
 	if (!ret)
 		ret = vfmig_reader_get(r, &lane, 2, "stream lane", err);
@@ -446,6 +827,17 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 	if (p->lane >= p->lanes)
 		return bad(err, -EPROTO, 14, "stream lane %u of %u", p->lane, p->lanes);
 	return 0;
+}
+
+uint32_t vfmig_stream_features_supported(void)
+{
+	uint32_t f = 0;
+	unsigned int codec;
+
+	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
+		if (vfmig_codec_available(codec))
+			f |= VFMIG_STREAM_F_CODEC(codec);
+	return f;
 }
 
 int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err)
@@ -490,6 +882,7 @@ const char *vfmig_tag_name(uint64_t tag)
 	case VFMIG_TAG_CONFIG:		return "CONFIG";
 	case VFMIG_TAG_SETUP:		return "SETUP";
 	case VFMIG_TAG_DATA:		return "DATA";
+	case VFMIG_TAG_ZDATA:		return "ZDATA";
 	}
 	return "unknown";
 }
@@ -686,11 +1079,80 @@ int vfmig_stream_get_end(struct vfmig_reader *r, struct vfmig_err *err)
 	return 0;
 }
 
+/* The rest of a ZDATA item, read whole and checked before decoding. */
+static int get_zdata(struct vfmig_reader *r, uint64_t at, struct vfmig_err *err)
+{
+	struct vfmig_zreader *z = r->z;
+	uint64_t raw, coded, bound;
+	uint8_t codec;
+	int ret;
+
+	ret = vfmig_reader_get_be64(r, &raw, "compressed chunk raw size", err);
+	if (!ret)
+		ret = vfmig_reader_get_be64(r, &coded, "compressed chunk coded size", err);
+	if (!ret)
+		ret = vfmig_reader_get_u8(r, &codec, "compressed chunk codec", err);
+	if (ret)
+		return ret;
+	if (!codec || codec > VFMIG_CODEC_MAX ||
+	    !(r->params.features & VFMIG_STREAM_F_CODEC(codec)))
+		return bad(err, -EPROTO, at,
+			   "compressed chunk with codec %u, which the stream header does not announce",
+			   codec);
+	if (!raw || raw > VFMIG_STREAM_MAX_ZDATA)
+		return bad(err, -EFBIG, at,
+			   "compressed chunk raw size %" PRIu64 " outside 1..%u", raw,
+			   VFMIG_STREAM_MAX_ZDATA);
+	bound = vfmig_codec_bound(codec, (size_t)raw);
+	if (!coded || coded > bound)
+		return bad(err, -EPROTO, at,
+			   "compressed chunk coded size %" PRIu64 " outside 1..%" PRIu64
+			   " (the %s bound of %" PRIu64 " raw bytes)", coded, bound,
+			   vfmig_codec_name(codec), raw);
+	if (!z) {
+		z = calloc(1, sizeof(*z));
+		if (!z)
+			return bad(err, -ENOMEM, at, "compressed chunk: out of memory");
+		r->z = z;
+	}
+	if (z->codec.codec != codec) {
+		vfmig_codec_ctx_fini(&z->codec);
+		vfmig_codec_ctx_init(&z->codec, codec, 0);
+	}
+	if (reserve(&z->in, &z->in_cap, (size_t)coded))
+		return bad(err, -ENOMEM, at, "compressed chunk: out of memory");
+	z->coded_at = r->offset;
+	ret = reader_take(r, z->in, coded, "compressed chunk", err);
+	if (ret)
+		return ret;
+	z->at = at;
+	z->raw = z->left = raw;
+	z->coded = coded;
+	z->announced = true;
+	z->decoded = false;
+	return 0;
+}
+
+bool vfmig_stream_last_coded(const struct vfmig_reader *r, uint64_t *raw, uint64_t *coded)
+{
+	if (!r->z || !r->z->last_coded)
+		return false;
+	*raw = r->z->raw;
+	*coded = r->z->coded;
+	return true;
+}
+
 int vfmig_stream_get_tag(struct vfmig_reader *r, uint64_t *tag, struct vfmig_err *err)
 {
 	uint64_t at = r->offset;
 	int ret;
 
+	if (r->z && r->z->left)
+		return bad(err, -EPROTO, r->z->at,
+			   "payload tag inside a compressed chunk (%" PRIu64 " of its %" PRIu64
+			   " bytes not read)", r->z->left, r->z->raw);
+	if (r->z)
+		r->z->last_coded = false;
 	ret = vfmig_reader_get_be64(r, tag, "payload tag", err);
 	if (ret)
 		return ret;
@@ -699,6 +1161,15 @@ int vfmig_stream_get_tag(struct vfmig_reader *r, uint64_t *tag, struct vfmig_err
 	case VFMIG_TAG_CONFIG:
 	case VFMIG_TAG_SETUP:
 	case VFMIG_TAG_DATA:
+		return 0;
+	case VFMIG_TAG_ZDATA:
+		if (!(r->params.features & VFMIG_STREAM_F_CODECS))
+			break;
+		ret = get_zdata(r, at, err);
+		if (ret)
+			return ret;
+		r->z->last_coded = true;
+		*tag = VFMIG_TAG_DATA;
 		return 0;
 	}
 	return bad(err, -EPROTO, at, "unknown payload tag 0x%016" PRIx64, *tag);
@@ -710,9 +1181,16 @@ int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what
 	uint64_t at = r->offset;
 	int ret;
 
-	ret = vfmig_reader_get_be64(r, size, what, err);
-	if (ret)
-		return ret;
+	if (r->z && r->z->announced) {
+		/* The DATA chunk a ZDATA item decodes to. */
+		r->z->announced = false;
+		*size = r->z->raw;
+		at = r->z->at;
+	} else {
+		ret = vfmig_reader_get_be64(r, size, what, err);
+		if (ret)
+			return ret;
+	}
 	if (*size > max)
 		return bad(err, -EFBIG, at, "%s %" PRIu64 " exceeds the limit of %" PRIu64,
 			   what, *size, max);
@@ -724,12 +1202,13 @@ int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what
 struct payload_summary {
 	bool setup;
 	uint64_t chunks, data_bytes, config_blobs, config_bytes;
+	uint64_t zchunks, zraw, zcoded;
 };
 
 static int walk_payload(struct vfmig_reader *r, struct payload_summary *s,
 			struct vfmig_err *err)
 {
-	uint64_t tag, size;
+	uint64_t tag, size, raw, coded;
 	int ret;
 
 	for (;;) {
@@ -743,8 +1222,14 @@ static int walk_payload(struct vfmig_reader *r, struct payload_summary *s,
 			s->setup = true;
 			continue;
 		case VFMIG_TAG_DATA:
+			if (vfmig_stream_last_coded(r, &raw, &coded)) {
+				s->zchunks++;
+				s->zraw += raw;
+				s->zcoded += coded;
+			}
 			ret = vfmig_stream_get_size(r, VFMIG_STREAM_MAX_DATA, "data chunk size",
 						    &size, err);
+			/* Skipping a compressed chunk decodes it: corruption shows here. */
 			if (!ret)
 				ret = vfmig_reader_skip(r, size, "data chunk", err);
 			s->chunks++;
@@ -781,9 +1266,15 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 		goto out;
 	fprintf(out, "stream: magic 0x%08x (VFMG) version %u", VFMIG_STREAM_MAGIC,
 		r->params.version);
-	if (r->params.version == VFMIG_STREAM_VERSION_EXT)
-		fprintf(out, " features 0x%08x lane %u of %u", r->params.features,
-			r->params.lane, r->params.lanes);
+	if (r->params.version == VFMIG_STREAM_VERSION_EXT) {
+		unsigned int codec;
+
+		fprintf(out, " features 0x%08x", r->params.features);
+		for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
+			if (r->params.features & VFMIG_STREAM_F_CODEC(codec))
+				fprintf(out, " (%s)", vfmig_codec_name(codec));
+		fprintf(out, " lane %u of %u", r->params.lane, r->params.lanes);
+	}
 	fputc('\n', out);
 	for (;;) {
 		struct payload_summary s = { 0 };
@@ -804,6 +1295,9 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 		t.chunks += s.chunks;
 		t.data_bytes += s.data_bytes;
 		t.config_bytes += s.config_bytes;
+		t.zchunks += s.zchunks;
+		t.zraw_bytes += s.zraw;
+		t.zcoded_bytes += s.zcoded;
 		fprintf(out, "@%" PRIu64 ": %-5s id %u \"%s\" instance %u", sec.offset,
 			vfmig_section_type_name(sec.type), sec.id, sec.idstr, sec.instance);
 		if (sec.type == VFMIG_SECTION_START || sec.type == VFMIG_SECTION_FULL)
@@ -814,6 +1308,9 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 			fprintf(out, " (protocol v%u)", sec.version);
 		fprintf(out, ":%s %" PRIu64 " chunks, %" PRIu64 " data bytes",
 			s.setup ? " setup," : "", s.chunks, s.data_bytes);
+		if (s.zchunks)
+			fprintf(out, " (%" PRIu64 " compressed: %" PRIu64 " raw bytes as %" PRIu64
+				")", s.zchunks, s.zraw, s.zcoded);
 		if (s.config_blobs)
 			fprintf(out, ", config %" PRIu64 " bytes", s.config_bytes);
 		fprintf(out, "\n");
@@ -825,9 +1322,15 @@ int vfmig_stream_inspect(int fd, FILE *out, struct vfmig_inspect_totals *totals,
 	fprintf(out, "total: %" PRIu64 " bytes, %u sections, %" PRIu64 " chunks, %" PRIu64
 		" data bytes, %" PRIu64 " config bytes\n",
 		t.bytes, t.sections, t.chunks, t.data_bytes, t.config_bytes);
+	if (t.zchunks)
+		fprintf(out, "compressed: %" PRIu64 " of %" PRIu64 " chunks, %" PRIu64
+			" raw bytes as %" PRIu64 " coded (ratio %.2f)\n", t.zchunks, t.chunks,
+			t.zraw_bytes, t.zcoded_bytes,
+			t.zcoded_bytes ? (double)t.zraw_bytes / (double)t.zcoded_bytes : 0.0);
 	if (totals)
 		*totals = t;
 out:
+	vfmig_reader_fini(r);
 	free(r);
 	return ret < 0 ? ret : 0;
 }

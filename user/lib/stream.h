@@ -34,8 +34,18 @@
  * one lane), so a plain stream stays readable by older builds.
  */
 #define VFMIG_STREAM_VERSION_EXT	2u
-/* Feature bits: what the reader must understand to load the stream. */
-#define VFMIG_STREAM_F_KNOWN		0u	/* no bit is defined yet */
+/*
+ * Feature bits: what the reader must understand to load the stream.  A
+ * codec bit means DATA chunks may come as ZDATA items coded with it.
+ */
+#define VFMIG_STREAM_F_ZSTD		(1u << 0)
+#define VFMIG_STREAM_F_LZ4		(1u << 1)
+/* The codec bit of codec (compress.h's VFMIG_CODEC_*, 1..). */
+#define VFMIG_STREAM_F_CODEC(codec)	(1u << ((codec) - 1))
+#define VFMIG_STREAM_F_CODECS		(VFMIG_STREAM_F_ZSTD | VFMIG_STREAM_F_LZ4)
+/* Every bit defined; a build reads those of the codecs it was linked with. */
+#define VFMIG_STREAM_F_KNOWN		VFMIG_STREAM_F_CODECS
+uint32_t vfmig_stream_features_supported(void);
 /* A stream may be split over this many lanes (channels, connections). */
 #define VFMIG_STREAM_MAX_LANES		16u
 
@@ -51,9 +61,21 @@
 #define VFMIG_TAG_CONFIG		0xffffffffef100002ULL
 #define VFMIG_TAG_SETUP			0xffffffffef100003ULL
 #define VFMIG_TAG_DATA			0xffffffffef100004ULL
+/*
+ * A compressed DATA chunk (vfmig's own; QEMU uses ...05 and up):
+ * be64 ZDATA, be64 raw size, be64 coded size, u8 codec, coded bytes.  The
+ * reader hands it to device handlers as the DATA chunk it decodes to.
+ */
+#define VFMIG_TAG_ZDATA			0xffffffffef10f001ULL
 
 /* Explicit upper bounds checked before anything is sized from the stream. */
 #define VFMIG_STREAM_MAX_DATA		(1ULL << 30)	/* one device data chunk */
+/* One ZDATA's raw size: bounds the reader's decode buffer. */
+#define VFMIG_STREAM_MAX_ZDATA		(16u << 20)
+/* The writer codes DATA in blocks of this much, ... */
+#define VFMIG_STREAM_ZBLOCK		(1u << 20)
+/* ... and sends a block raw if its first this-many bytes do not shrink. */
+#define VFMIG_STREAM_ZSAMPLE		(64u << 10)
 #define VFMIG_STREAM_MAX_CONFIG		65536u		/* one config blob */
 #define VFMIG_STREAM_MAX_SECTIONS	64u		/* distinct section ids */
 #define VFMIG_IDSTR_MAX			255u
@@ -74,6 +96,9 @@ struct vfmig_endpoint {
 	struct vfmig_channel *chan;	/* an in-process channel (channel.h) */
 };
 
+struct vfmig_zwriter;	/* stream.c: the DATA block being coded */
+struct vfmig_zreader;	/* stream.c: the ZDATA item being handed out */
+
 struct vfmig_writer {
 	int fd;
 	struct vfmig_channel *chan;	/* instead of fd, if set */
@@ -83,6 +108,8 @@ struct vfmig_writer {
 	int error;		/* sticky -errno */
 	bool is_socket;
 	struct vfmig_stream_params params;	/* what put_header writes */
+	struct vfmig_zwriter *z;	/* set by vfmig_writer_set_compress */
+	uint64_t raw_data, coded_data;	/* DATA bytes given, and as sent */
 	uint8_t buf[VFMIG_STREAM_BUF];
 };
 
@@ -93,6 +120,14 @@ int vfmig_writer_put_u8(struct vfmig_writer *w, uint8_t v, struct vfmig_err *err
 int vfmig_writer_put_be32(struct vfmig_writer *w, uint32_t v, struct vfmig_err *err);
 int vfmig_writer_put_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *err);
 int vfmig_writer_flush(struct vfmig_writer *w, struct vfmig_err *err);
+/*
+ * Code DATA chunks with codec (compress.h; level 0: its default) from now
+ * on, and announce it in the header.  Only for an fd: a channel moves
+ * data in place, uncompressed.  vfmig_writer_fini frees what it allocates.
+ */
+int vfmig_writer_set_compress(struct vfmig_writer *w, unsigned int codec, int level,
+			      struct vfmig_err *err);
+void vfmig_writer_fini(struct vfmig_writer *w);
 /* Adapter with the vfmig_sink_fn signature (opaque = writer). */
 int vfmig_writer_sink(void *opaque, const void *buf, size_t len, struct vfmig_err *err);
 /*
@@ -137,6 +172,7 @@ struct vfmig_reader {
 	uint64_t offset;	/* stream offset of buf[pos] */
 	bool eof;
 	struct vfmig_stream_params params;	/* what get_header read */
+	struct vfmig_zreader *z;	/* made by the first ZDATA item */
 	unsigned int nr_ids;
 	struct vfmig_stream_id ids[VFMIG_STREAM_MAX_SECTIONS];
 	uint8_t buf[VFMIG_STREAM_BUF];
@@ -153,6 +189,7 @@ struct vfmig_section {
 
 void vfmig_reader_init(struct vfmig_reader *r, int fd);
 void vfmig_reader_init_endpoint(struct vfmig_reader *r, const struct vfmig_endpoint *ep);
+void vfmig_reader_fini(struct vfmig_reader *r);
 static inline uint64_t vfmig_reader_offset(const struct vfmig_reader *r) { return r->offset; }
 /* Exactly n bytes; truncation is reported with what and the offset. */
 int vfmig_reader_get(struct vfmig_reader *r, void *p, size_t n, const char *what,
@@ -173,7 +210,10 @@ int vfmig_stream_get_footer(struct vfmig_reader *r, const struct vfmig_section *
 			    struct vfmig_err *err);
 /* After EOF: nothing may follow. */
 int vfmig_stream_get_end(struct vfmig_reader *r, struct vfmig_err *err);
-/* A known payload tag. */
+/*
+ * A known payload tag.  A ZDATA item is read whole and returned as DATA:
+ * get_size then gives its raw size and get/skip its decoded bytes.
+ */
 int vfmig_stream_get_tag(struct vfmig_reader *r, uint64_t *tag, struct vfmig_err *err);
 /* A be64 size, refused above max. */
 int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what,
@@ -182,12 +222,17 @@ int vfmig_stream_get_size(struct vfmig_reader *r, uint64_t max, const char *what
 const char *vfmig_section_type_name(uint8_t type);
 const char *vfmig_tag_name(uint64_t tag);
 
+/* After get_tag gave DATA: whether it came as ZDATA, and its sizes. */
+bool vfmig_stream_last_coded(const struct vfmig_reader *r, uint64_t *raw, uint64_t *coded);
+
 /* Totals gathered by vfmig_stream_inspect(). */
 struct vfmig_inspect_totals {
 	uint64_t bytes;		/* whole stream */
 	unsigned int sections;
 	uint64_t chunks;
-	uint64_t data_bytes;
+	uint64_t data_bytes;	/* raw (decoded) */
+	uint64_t zchunks;	/* of chunks, how many came compressed */
+	uint64_t zraw_bytes, zcoded_bytes;	/* their raw and coded sizes */
 	uint64_t config_bytes;
 };
 
