@@ -112,6 +112,17 @@ tcp_ok() {
 test_tcp_parallel_2() { tcp_ok 2; }
 test_tcp_parallel_4() { tcp_ok 4; }
 
+# Each lane's connection compressed on its own (a pattern fill compresses;
+# zero pages would already be ZERO records in the device payload).
+test_tcp_parallel_compressed() {
+	begin
+	four_pairs mmap_layout=whole fill=pattern:0x00000000deadbeef seed=77	# fill, then a seed applies it
+	tcp_n 2 --compress zstd
+	[ "$src" = 0 ] && [ "$rrc" = 0 ] || fail "send --parallel 2 --compress zstd failed"
+	grep -q "4 devices, live, 2 lanes" "$T/send.err" || fail "not 2 lanes"
+	all_same
+}
+
 test_tcp_refused_in_one_lane() {
 	begin
 	# No dirtying: the sources' state must come back unchanged.
