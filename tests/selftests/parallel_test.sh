@@ -40,7 +40,8 @@ wait_or_kill() {
 four_pairs() { # sets A="a0 a1 a2 a3", B="b0 ..", PAIRS (--from/--to), SUMS
 	A="" B="" PAIRS="" SUMS=""
 	for i in 0 1 2 3; do
-		a=$(mk vfmig-small seed=$((20 + i)) dirty_rate=2000000 ${SIZE:+state_size=$SIZE} "$@")
+		# The seed last: it fills the state as sized, with the fill given.
+		a=$(mk vfmig-small ${SIZE:+state_size=$SIZE} dirty_rate=2000000 "$@" seed=$((20 + i)))
 		b=$(mk vfmig-small ${SIZE:+state_size=$SIZE})
 		A="$A $a" B="$B $b" PAIRS="$PAIRS --from $a --to $b" SUMS="$SUMS $(knob "$a" checksum)"
 	done
@@ -116,7 +117,7 @@ test_tcp_parallel_4() { tcp_ok 4; }
 # zero pages would already be ZERO records in the device payload).
 test_tcp_parallel_compressed() {
 	begin
-	four_pairs mmap_layout=whole fill=pattern:0x00000000deadbeef seed=77	# fill, then a seed applies it
+	four_pairs mmap_layout=whole fill=pattern:0x00000000deadbeef
 	tcp_n 2 --compress zstd
 	[ "$src" = 0 ] && [ "$rrc" = 0 ] || fail "send --parallel 2 --compress zstd failed"
 	grep -q "4 devices, live, 2 lanes" "$T/send.err" || fail "not 2 lanes"
