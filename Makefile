@@ -198,13 +198,15 @@ install: module user man
 	install -D -m 0644 user/cli/vfmig.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
 
 # The examples see only what an install gives a user: a DESTDIR tree
-# (build/example-root, PREFIX=/usr) found through pkg-config's sysroot.
+# (build/example-root, PREFIX=/usr) found through pkg-config's sysroot, and
+# the system's .pc files, for the libraries libvfmig.pc's Requires.private
+# names (libzstd, liblz4).
 EXAMPLE_ROOT := $(TOP)/build/example-root
 examples:
 	rm -rf "$(EXAMPLE_ROOT)"
 	$(MAKE) install DESTDIR="$(EXAMPLE_ROOT)" PREFIX=/usr
 	PKG_CONFIG_SYSROOT_DIR="$(EXAMPLE_ROOT)" \
-	PKG_CONFIG_LIBDIR="$(EXAMPLE_ROOT)/usr/lib/pkgconfig" \
+	PKG_CONFIG_LIBDIR="$(EXAMPLE_ROOT)/usr/lib/pkgconfig:$$(pkg-config --variable pc_path pkg-config)" \
 		$(MAKE) -C examples BUILD=$(TOP)/build/examples
 
 print-krel:
