@@ -415,29 +415,33 @@ for f in $zfills; do
 	done
 	knob "$a" fill "$f"
 	knob "$a" seed 4242
-	sum=$(knob "$a" checksum) best=0 runs="" i=0 name="zero-$f"
+	sum=$(knob "$a" checksum) best=0 beng=0 runs="" i=0 name="zero-$f"
 	while [ "$i" -lt "$repeat" ]; do
 		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
 		ns=$(move migrate "$from" "$to")
 		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
 		[ "$(knob "$to" checksum)" = "$sum" ] || die "$name: checksum after migrate"
 		if [ "$best" = 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
+		# The engine's own clock too: the same runs without process start-up.
+		eng=$(json_num "$T/json" total-time)
+		if [ "$beng" = 0 ] || [ "$eng" -lt "$beng" ]; then beng=$eng; fi
 		runs="$runs${runs:+,}$((ns / 1000000))"
 		i=$((i + 1))
 	done
 	moved=$(json_num "$T/json" transferred)
 	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
 	mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
-	echo "bench: zero pages, fill $f, $zmib MiB: best $((best / 1000000)) ms ($mbps MB/s of state), runs [$runs] ms, $moved bytes moved"
-	eval "zns_${f%%:*}=$best"
-	zero_line="$zero_line$(printf '%-8s %5d MiB  best %6d ms  %8s MB/s of state  runs [%s] ms  moved %s bytes' "$f" "$zmib" $((best / 1000000)) "$mbps" "$runs" "$moved")
+	echo "bench: zero pages, fill $f, $zmib MiB: best $((best / 1000000)) ms ($mbps MB/s of state), engine best $beng ms, runs [$runs] ms, $moved bytes moved"
+	eval "zns_${f%%:*}=$best zeng_${f%%:*}=$beng"
+	zero_line="$zero_line$(printf '%-8s %5d MiB  best %6d ms  %8s MB/s of state  engine %6d ms  runs [%s] ms  moved %s bytes' "$f" "$zmib" $((best / 1000000)) "$mbps" "$beng" "$runs" "$moved")
 "
-	zero_json="$zero_json${zero_json:+, }{\"fill\": \"$f\", \"state-bytes\": $zsize, \"best-ns\": $best, \"mbps\": $mbps, \"runs-ms\": [$runs], \"transferred\": $moved}"
+	zero_json="$zero_json${zero_json:+, }{\"fill\": \"$f\", \"state-bytes\": $zsize, \"best-ns\": $best, \"mbps\": $mbps, \"engine-best-ms\": $beng, \"runs-ms\": [$runs], \"transferred\": $moved}"
 done
 if [ -n "$zfills" ]; then
 	zratio=$(awk -v r="$zns_random" -v z="$zns_zero" 'BEGIN { printf "%.2f", r / z }')
-	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (target >= 5)"
-	zero_json="{\"cases\": [$zero_json], \"speedup\": $zratio, \"target\": 5}"
+	zeratio=$(awk -v r="$zeng_random" -v z="$zeng_zero" 'BEGIN { printf "%.2f", (z > 0 ? r / z : 0) }')
+	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (wall), ${zeratio}x (engine) (target >= 5)"
+	zero_json="{\"cases\": [$zero_json], \"speedup\": $zratio, \"engine-speedup\": $zeratio, \"target\": 5}"
 else
 	zratio=- zero_json=null zero_line="left out (BENCH_ZERO=0)
 "
@@ -519,7 +523,7 @@ cp "$T/bench.json" "$out/bench.json"
 	echo
 	echo "zero pages: vfmig migrate --offline of a 90%-zero state (fill zero:90) and a random one, best of $repeat:"
 	printf '%s' "$zero_line"
-	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster (target >= 5)"
+	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster by wall time, ${zeratio}x by the engine's (target >= 5)"
 	echo
 	cat "$T/par/parallel.txt"
 	echo
