@@ -36,6 +36,18 @@ def gnuplot(outdir, name, script):
     print('plot: %s' % os.path.join(outdir, name + '.png'))
 
 
+# Clustered bars of MB/s, one cluster per data row.
+HISTOGRAM = '''
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set ylabel "MB/s"
+set yrange [0:*]
+set key top right
+'''
+
+
 def write_dat(outdir, name, header, rows):
     with open(os.path.join(outdir, name), 'w') as f:
         f.write('# ' + header + '\n')
@@ -57,20 +69,14 @@ def plot_throughput(d, outdir):
     write_dat(outdir, 'throughput.dat', 'case median-mbps best-mbps raw-median-mbps', rows)
     gnuplot(outdir, 'throughput', '''
 set title "vfmig throughput per case (Linux %s, %d CPUs; MB = 10^6 B)"
-set style data histogram
-set style histogram cluster gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
+%s
 set xtics rotate by -40 scale 0
-set ylabel "MB/s"
-set yrange [0:*]
-set key top right
 set datafile missing "-"
 plot "throughput.dat" using 2:xtic(1) title "median", \\
      "" using 3 title "best", \\
      "" using 4 title "raw path (median)", \\
      %s with lines lw 2 dt 2 title "memcpy (median, %.0f MB/s)"
-''' % (d.get('kernel', '?'), d.get('cpus', 0), memcpy, memcpy))
+''' % (d.get('kernel', '?'), d.get('cpus', 0), HISTOGRAM, memcpy, memcpy))
 
 
 def plot_parallel(d, outdir):
@@ -83,15 +89,9 @@ def plot_parallel(d, outdir):
     write_dat(outdir, 'parallel.dat', 'case lanes-1-median-mbps lanes-auto-median-mbps', rows)
     gnuplot(outdir, 'parallel', '''
 set title "several devices in one migration: one lane against %d lanes (median MB/s)"
-set style data histogram
-set style histogram cluster gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set ylabel "MB/s"
-set yrange [0:*]
-set key top right
+%s
 plot "parallel.dat" using 2:xtic(1) title "--parallel 1", "" using 3 title "--parallel auto"
-''' % par[0]['parallel']['lanes'])
+''' % (par[0]['parallel']['lanes'], HISTOGRAM))
 
 
 def plot_sweep(d, outdir):
