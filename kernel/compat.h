@@ -65,4 +65,16 @@ static inline void vfmig_compat_vm_flags_set(struct vm_area_struct *vma, unsigne
 #define VFMIG_COMPAT_MIG_FLAGS	(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P)
 #endif
 
+/*
+ * ->splice_read for a file that only has ->read_iter (no page cache): 6.1
+ * has generic_file_splice_read(), which reads into the pipe's pages through
+ * an ITER_PIPE; 6.5 dropped it and ITER_PIPE for copy_splice_read(), which
+ * reads into pages it allocates and then moves them into the pipe.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define vfmig_compat_splice_read	copy_splice_read
+#else
+#define vfmig_compat_splice_read	generic_file_splice_read
+#endif
+
 #endif /* VFMIG_COMPAT_H */

@@ -14,14 +14,20 @@
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/sizes.h>
+#include <linux/splice.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
 #include "compat.h"
 #include "vfmig.h"
 
-/* A resuming file copies user data through this many bytes at a time. */
-#define VFMIG_DF_BOUNCE		(64U << 10)
+/*
+ * A resuming file copies user data through this many bytes at a time: many
+ * records, so that few of them straddle two fills (see
+ * vfmig_v2_resume_write), and as much as a 1 MiB pipe hands over at once.
+ */
+#define VFMIG_DF_BOUNCE		SZ_1M
 
 struct vfmig_datafile {
 	struct vfmig_dev *vd;
@@ -30,24 +36,23 @@ struct vfmig_datafile {
 	u8 *bounce;			/* resuming files only */
 };
 
-static ssize_t vfmig_df_read(struct file *filp, char __user *buf, size_t len, loff_t *pos)
+static ssize_t vfmig_df_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_datafile *df = iocb->ki_filp->private_data;
 	struct vfmig_dev *vd = df->vd;
 	ssize_t ret;
 
 	if (!df->saving)
 		return -EINVAL;
 	mutex_lock(&vd->lock);
-	ret = vd->mig_file == df ? vfmig_v2_save_read(vd, buf, len) : -ENODEV;
+	ret = vd->mig_file == df ? vfmig_v2_save_read(vd, to) : -ENODEV;
 	mutex_unlock(&vd->lock);
 	return ret;
 }
 
-static ssize_t vfmig_df_write(struct file *filp, const char __user *buf, size_t len,
-			      loff_t *pos)
+static ssize_t vfmig_df_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct vfmig_datafile *df = filp->private_data;
+	struct vfmig_datafile *df = iocb->ki_filp->private_data;
 	struct vfmig_dev *vd = df->vd;
 	ssize_t ret;
 
@@ -55,7 +60,7 @@ static ssize_t vfmig_df_write(struct file *filp, const char __user *buf, size_t 
 		return -EINVAL;
 	mutex_lock(&vd->lock);
 	ret = vd->mig_file == df ?
-	      vfmig_v2_resume_write(vd, df->bounce, VFMIG_DF_BOUNCE, buf, len) : -ENODEV;
+	      vfmig_v2_resume_write(vd, df->bounce, VFMIG_DF_BOUNCE, from) : -ENODEV;
 	mutex_unlock(&vd->lock);
 	return ret;
 }
@@ -132,8 +137,11 @@ static int vfmig_df_release(struct inode *inode, struct file *filp)
 
 static const struct file_operations vfmig_df_fops = {
 	.owner = THIS_MODULE,
-	.read = vfmig_df_read,
-	.write = vfmig_df_write,
+	.read_iter = vfmig_df_read_iter,
+	.write_iter = vfmig_df_write_iter,
+	/* splice(2) to and from a pipe, through the two above. */
+	.splice_read = vfmig_compat_splice_read,
+	.splice_write = iter_file_splice_write,
 	.poll = vfmig_df_poll,
 	.unlocked_ioctl = vfmig_df_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

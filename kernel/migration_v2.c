@@ -23,6 +23,7 @@
  * state saved through either protocol resumes through the other.
  */
 #include <linux/file.h>
+#include <linux/uio.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -210,15 +211,44 @@ void vfmig_v2_setup(struct vfmig_dev *vd)
 }
 
 /*
+ * Copy @n bytes of the current record, from rec_pos on, to @to: a PAGES
+ * payload straight from device memory when save.src has it, anything else
+ * from save.rec.  Returns the bytes copied, short on a fault.
+ */
+static size_t vfmig_v2_copy_rec(struct vfmig_save *s, struct iov_iter *to, size_t n)
+{
+	size_t done = 0, k, got;
+
+	if (s->src && s->rec_pos < VFMIG_REC_HDR_LEN) {
+		k = min_t(size_t, n, VFMIG_REC_HDR_LEN - s->rec_pos);
+		got = copy_to_iter(s->rec + s->rec_pos, k, to);
+		s->rec_pos += got;
+		done = got;
+		if (got < k)
+			return done;
+	}
+	k = n - done;
+	if (s->src)
+		got = copy_to_iter(s->src + (s->rec_pos - VFMIG_REC_HDR_LEN), k, to);
+	else
+		got = copy_to_iter(s->rec + s->rec_pos, k, to);
+	s->rec_pos += got;
+	return done + got;
+}
+
+/*
  * A read of the saving file, lock held: the next bytes of the record
  * stream.  In pre-copy a stream with nothing pending answers -ENOMSG (a
  * temporary end); in stop-copy 0 after the END record (the real end).
+ * A PAGES record the read has room for whole goes from device memory to
+ * @to in one copy; a smaller read is served from save.rec as before.
  */
-ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, char __user *buf, size_t len)
+ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to)
 {
 	struct vfmig_save *s = &vd->save;
-	size_t done = 0;
-	int ret;
+	size_t len = iov_iter_count(to), done = 0;
+	bool fault = false;
+	int ret = 0;
 
 	if (!s->active)
 		return -EINVAL;
@@ -230,26 +260,34 @@ ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, char __user *buf, size_t len)
 	}
 	len = min_t(size_t, len, VFMIG_V2_IO_MAX);
 	while (done < len) {
-		size_t n;
+		size_t n, got;
 
 		if (s->rec_pos == s->rec_len) {
-			ret = vfmig_payload_next(vd, NULL, 0);
-			if (ret == -ENODATA)
+			ret = len - done >= VFMIG_REC_MAX ? vfmig_payload_next_ref(vd) :
+			      vfmig_payload_next(vd, NULL, 0);
+			if (ret == -ENODATA) {
+				ret = 0;
 				break;
+			}
 			if (ret < 0)
-				return done ? done : ret;
+				break;
 		}
 		n = min_t(size_t, s->rec_len - s->rec_pos, len - done);
-		if (copy_to_user(buf + done, s->rec + s->rec_pos, n))
-			return done ? done : -EFAULT;
-		s->rec_pos += n;
-		done += n;
+		got = vfmig_v2_copy_rec(s, to, n);
+		done += got;
+		if (got < n) {
+			fault = true;
+			break;
+		}
 	}
+	vfmig_payload_stage(vd);
 	if (!done)
-		return (vd->device_state & VFMIG_V1_STATE_RUNNING) ? -ENOMSG : 0;
+		return ret < 0 ? ret : fault ? -EFAULT :
+		       (vd->device_state & VFMIG_V1_STATE_RUNNING) ? -ENOMSG : 0;
 	if (vd->fault == VFMIG_FAULT_SHORT_CHUNK && done > 16) {
 		vd->fault = VFMIG_FAULT_NONE;
 		done -= 16;	/* consumed but never delivered: lost */
+		iov_iter_revert(to, 16);
 	}
 	vd->stats.bytes_saved += done;
 	vd->stats.chunks_saved++;
@@ -262,11 +300,17 @@ ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, char __user *buf, size_t len)
  * session cannot recover from: the write fails and the device goes to
  * ERROR (memory that took part of the stream cleared), which only
  * VFIO_DEVICE_RESET leaves; the file is dead from then on.
+ *
+ * The parser applies a PAGES record that lies whole in the bounce straight
+ * to device memory and assembles only records split across two fills, so a
+ * bounce much larger than a record keeps most bytes at two copies.  (From
+ * @from straight into memory would save one more, but the parser also
+ * builds on the host for fuzzing and takes plain buffers.)
  */
 ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_size,
-			      const char __user *buf, size_t len)
+			      struct iov_iter *from)
 {
-	size_t done = 0;
+	size_t len = iov_iter_count(from), done = 0;
 	int ret;
 
 	if (!vd->resume.active || vd->resume.failed)
@@ -282,7 +326,8 @@ ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_si
 	while (done < len) {
 		size_t n = min(bounce_size, len - done);
 
-		if (copy_from_user(bounce, buf + done, n)) {
+		/* A piece that faults is not fed at all, as with copy_from_user(). */
+		if (!copy_from_iter_full(bounce, n, from)) {
 			if (done)
 				break;
 			return -EFAULT;

@@ -189,15 +189,18 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
 /*
  * Build the next record.  A PAGES record that fits whole in the @room bytes
  * at @dst is built there (device memory copied once) and its length
- * returned; any other record is built into
- * save.rec for the caller to copy out, and 0 returned.  The stream is the
- * same either way.  -ENODATA when there is no record yet.
+ * returned; with @by_ref, a PAGES record's header is built in save.rec and
+ * its payload left in device memory at save.src (see vfmig_payload_next_ref);
+ * any other record is built into save.rec for the caller to copy out, and 0
+ * returned.  The stream is the same either way.  -ENODATA when there is no
+ * record yet.
  */
-int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
+static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_ref)
 {
 	struct vfmig_save *s = &vd->save;
 	u64 first, n;
 
+	s->src = NULL;		/* whatever comes next is built in save.rec */
 	if (!s->header_sent) {
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
 
@@ -223,6 +226,13 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 			z->bytes = cpu_to_le64(len);
 			vfmig_payload_hash_zero(s->page_hash, first, n);
 			vfmig_rec_seal_buf(vd, VFMIG_REC_ZERO, sizeof(*z), first << PAGE_SHIFT);
+			return 0;
+		}
+		if (by_ref) {
+			/* Hashed now; the caller copies these bytes before unlocking. */
+			s->src = (u8 *)vd->mem + (first << PAGE_SHIFT);
+			vfmig_payload_hash_pages(s->page_hash, first, n, s->src);
+			vfmig_rec_seal_buf(vd, VFMIG_REC_PAGES, len, first << PAGE_SHIFT);
 			return 0;
 		}
 		if (dst && room >= REC_OVERHEAD + len)
@@ -251,6 +261,36 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 		return 0;
 	}
 	return -ENODATA;
+}
+
+int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
+{
+	return vfmig_payload_build(vd, dst, room, false);
+}
+
+/*
+ * The next record as vfmig_payload_next(vd, NULL, 0) builds it, but a
+ * PAGES payload stays in device memory: save.src points at it, hashed as
+ * it is now.  Memory changes only under vd->lock (the dirty generator, a
+ * seed fill, a resume), so the caller copies it out under the same hold of
+ * the lock and calls vfmig_payload_stage() before dropping it: bytes sent
+ * are always bytes hashed.
+ */
+int vfmig_payload_next_ref(struct vfmig_dev *vd)
+{
+	return vfmig_payload_build(vd, NULL, 0, true);
+}
+
+/* Before the lock is dropped: a record still partly unsent moves to save.rec. */
+void vfmig_payload_stage(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+
+	if (!s->src)
+		return;
+	if (s->rec_pos < s->rec_len)
+		memcpy(s->rec + HDR_LEN, s->src, s->rec_len - HDR_LEN);
+	s->src = NULL;
 }
 
 /*

@@ -134,6 +134,7 @@ struct vfmig_save {
 	bool header_sent, end_sent;
 	u8 *rec;			/* record being emitted, unless built in place */
 	u32 rec_len, rec_pos;
+	const u8 *src;			/* PAGES payload still in memory, or NULL */
 	__le64 *page_hash;		/* per page, as last sent; see payload.c */
 	bool wrapped;			/* the first pass over memory is done */
 	bool staged;			/* a chunk waits for its ack */
@@ -257,6 +258,8 @@ const char *vfmig_state_name(u32 state);
 
 /* payload.c: the record stream the device saves and validates on resume. */
 int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
+int vfmig_payload_next_ref(struct vfmig_dev *vd);
+void vfmig_payload_stage(struct vfmig_dev *vd);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
 int vfmig_payload_resume_begin(struct vfmig_dev *vd);
@@ -271,9 +274,10 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n);
 
 /* migration_v2.c: protocol v2 (vfio_migration_ops) on the same state machine. */
 void vfmig_v2_setup(struct vfmig_dev *vd);	/* at open: mig_ops per protocol */
-ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, char __user *buf, size_t len);
+struct iov_iter;
+ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to);
 ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_size,
-			      const char __user *buf, size_t len);
+			      struct iov_iter *from);
 int vfmig_v2_precopy_info(struct vfmig_dev *vd, u64 *initial, u64 *dirty);
 bool vfmig_v2_readable(struct vfmig_dev *vd);
 
