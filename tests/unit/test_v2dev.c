@@ -9,6 +9,7 @@
 #define _GNU_SOURCE	/* memfd_create, open_memstream */
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 
 #include "fake_device.h"
@@ -28,6 +29,7 @@ struct fake2 {
 	uint8_t *got;			/* resume: what arrived */
 	size_t got_len;
 	uint32_t fail_on;		/* arc to this state fails into ERROR (0 = none) */
+	bool append;			/* resuming file O_APPEND: it refuses splice */
 	unsigned int resets;
 };
 
@@ -96,6 +98,8 @@ static int f2_set_state(void *opaque, uint32_t to, int *data_fd, struct vfmig_er
 		break;
 	case VFIO_DEVICE_STATE_RESUMING:
 		ret = new_file(f, NULL, 0, &fd);
+		if (f->append)
+			assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
 		break;
 	case VFIO_DEVICE_STATE_STOP:
 	case VFIO_DEVICE_STATE_RUNNING:
@@ -161,10 +165,11 @@ struct side2 {
 	struct vfmig_v2dev *dev;
 };
 
-static struct side2 *side2_new(const uint8_t *payload, size_t len, bool precopy)
+static struct side2 *side2_new_bounce(const uint8_t *payload, size_t len, bool precopy,
+				      size_t bounce)
 {
 	struct side2 *s = calloc(1, sizeof(*s));
-	struct vfmig_v2dev_opts o = { .bounce_size = 4096 };	/* many blobs per save */
+	struct vfmig_v2dev_opts o = { .bounce_size = bounce };
 	uint64_t flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P;
 	struct vfmig_err err;
 
@@ -181,6 +186,11 @@ static struct side2 *side2_new(const uint8_t *payload, size_t len, bool precopy)
 	s->dev = vfmig_v2dev_new(&f2_ops, &s->f, "fake2", flags, &o, &err);
 	assert_non_null(s->dev);
 	return s;
+}
+
+static struct side2 *side2_new(const uint8_t *payload, size_t len, bool precopy)
+{
+	return side2_new_bounce(payload, len, precopy, 4096);	/* many blobs per save */
 }
 
 static void side2_free(struct side2 *s)
@@ -319,6 +329,64 @@ static void test_offline(void **state)
 {
 	(void)state;
 	round_trip(true, true);
+}
+
+/*
+ * memfds splice: DATA goes file -> pipe -> stream and back without a user
+ * buffer.  An O_APPEND stream or resuming file refuses splice (EINVAL):
+ * the bytes already in the pipe go by read/write and the stream is the
+ * same, byte for byte.
+ */
+static void test_splice_and_fallback(void **state)
+{
+	size_t len = 1u << 20, alen, blen;
+	uint8_t *p = pattern(len, 5), *a, *b;
+	struct side2 *src = side2_new_bounce(p, len, false, len / 4);
+	struct side2 *dst = side2_new_bounce(NULL, 0, false, len / 4);
+	struct side2 *src2 = side2_new_bounce(p, len, false, len / 4);
+	struct side2 *dst2 = side2_new_bounce(NULL, 0, false, len / 4);
+	int fd = tu_memfd(), fd2 = tu_memfd();
+	struct run r;
+
+	(void)state;
+	run_init(&r);
+	if (save2(src, fd, &r))
+		fail_msg("save: %s", r.err.msg);
+	assert_int_equal(vfmig_v2dev_spliced(src->dev), len);
+	assert_int_equal(fcntl(fd2, F_SETFL, O_APPEND), 0);
+	run_init(&r);
+	if (save2(src2, fd2, &r))
+		fail_msg("save to O_APPEND: %s", r.err.msg);
+	assert_int_equal(vfmig_v2dev_spliced(src2->dev), 0);
+	assert_int_equal(vfmig_v2dev_counters(src2->dev)->data_bytes, len);
+	a = tu_slurp(fd, &alen);
+	b = tu_slurp(fd2, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+
+	dst->f.expect = dst2->f.expect = p;
+	dst->f.expect_len = dst2->f.expect_len = len;
+	if (load2(dst, fd, &r.err))
+		fail_msg("load: %s", r.err.msg);
+	assert_int_equal(dst->f.got_len, len);
+	/* Of each of the 4 blobs, what the reader had buffered goes by write(2). */
+	assert_true(vfmig_v2dev_spliced(dst->dev) >= len - 4 * VFMIG_STREAM_BUF);
+	assert_int_equal(vfmig_v2dev_counters(dst->dev)->data_bytes, len);
+	dst2->f.append = true;
+	if (load2(dst2, fd2, &r.err))
+		fail_msg("load into O_APPEND: %s", r.err.msg);
+	assert_int_equal(dst2->f.got_len, len);
+	assert_int_equal(vfmig_v2dev_spliced(dst2->dev), 0);
+	assert_int_equal(vfmig_v2dev_counters(dst2->dev)->data_bytes, len);
+	free(a);
+	free(b);
+	close(fd);
+	close(fd2);
+	side2_free(src);
+	side2_free(dst);
+	side2_free(src2);
+	side2_free(dst2);
+	free(p);
 }
 
 /* v1 fake -> stream -> v2 handler, which keeps the bytes; then back to v1. */
@@ -484,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_precopy),
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_cross_protocol),
+		cmocka_unit_test(test_splice_and_fallback),
 		cmocka_unit_test(test_version_refused),
 		cmocka_unit_test(test_source_error_reset),
 		cmocka_unit_test(test_cancel_in_precopy),

@@ -163,6 +163,16 @@ static int put_raw(struct vfmig_writer *w, const void *p, size_t n, struct vfmig
 	return 0;
 }
 
+int vfmig_writer_raw_fd(const struct vfmig_writer *w)
+{
+	return w->chan || w->z || w->error ? -1 : w->fd;
+}
+
+void vfmig_writer_moved(struct vfmig_writer *w, uint64_t n)
+{
+	w->offset += n;
+}
+
 static int put_raw_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *err)
 {
 	v = htobe64(v);
@@ -761,6 +771,30 @@ int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what,
 	if (zactive(r))
 		return ztake(r, NULL, n, what, err);
 	return reader_take(r, NULL, n, what, err);
+}
+
+int vfmig_reader_raw_fd(const struct vfmig_reader *r)
+{
+	return r->chan || zactive(r) ? -1 : r->fd;
+}
+
+size_t vfmig_reader_buffered(const struct vfmig_reader *r)
+{
+	return r->len - r->pos;
+}
+
+void vfmig_reader_moved(struct vfmig_reader *r, uint64_t n)
+{
+	r->offset += n;
+}
+
+int vfmig_reader_truncated(struct vfmig_reader *r, const char *what, uint64_t done,
+			   uint64_t want, struct vfmig_err *err)
+{
+	r->eof = true;
+	return bad(err, -EPIPE, r->offset,
+		   "stream truncated inside %s (%" PRIu64 " of %" PRIu64 " bytes from offset %"
+		   PRIu64 ")", what, done, want, r->offset - done);
 }
 
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err)

@@ -141,6 +141,14 @@ int vfmig_writer_put_fill(struct vfmig_writer *w, size_t n, vfmig_channel_fill_f
 int vfmig_writer_sink_fill(void *opaque, size_t len, vfmig_channel_fill_fn fill,
 			   void *fill_ctx, struct vfmig_err *err);
 
+/*
+ * For splice(2) past the buffer: the fd DATA bytes may go to directly (a
+ * plain fd, no compression, no error), else -1.  The caller flushes first
+ * and accounts the bytes it moved with vfmig_writer_moved.
+ */
+int vfmig_writer_raw_fd(const struct vfmig_writer *w);
+void vfmig_writer_moved(struct vfmig_writer *w, uint64_t n);
+
 /* Writes w->params (version 1 when nothing in it needs version 2). */
 int vfmig_stream_put_header(struct vfmig_writer *w, struct vfmig_err *err);
 /* idstr/instance/version are only written for START and FULL. */
@@ -198,6 +206,17 @@ int vfmig_reader_get_u8(struct vfmig_reader *r, uint8_t *v, const char *what, st
 int vfmig_reader_get_be32(struct vfmig_reader *r, uint32_t *v, const char *what, struct vfmig_err *err);
 int vfmig_reader_get_be64(struct vfmig_reader *r, uint64_t *v, const char *what, struct vfmig_err *err);
 int vfmig_reader_skip(struct vfmig_reader *r, uint64_t n, const char *what, struct vfmig_err *err);
+/*
+ * For splice(2) past the buffer: the fd the current DATA bytes may come
+ * from directly (a plain fd, not a compressed chunk), else -1; only once
+ * vfmig_reader_buffered() is 0.  vfmig_reader_moved accounts what the
+ * caller moved, vfmig_reader_truncated reports an end of input inside it.
+ */
+int vfmig_reader_raw_fd(const struct vfmig_reader *r);
+size_t vfmig_reader_buffered(const struct vfmig_reader *r);
+void vfmig_reader_moved(struct vfmig_reader *r, uint64_t n);
+int vfmig_reader_truncated(struct vfmig_reader *r, const char *what, uint64_t done,
+			   uint64_t want, struct vfmig_err *err);
 /* Adapter with the vfmig_source_fn signature (opaque = reader). */
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err);
 

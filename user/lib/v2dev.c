@@ -8,6 +8,7 @@
 
 #include "v2.h"
 #include "devsection.h"
+#include "splice.h"
 #include "v2dev.h"
 
 struct vfmig_v2dev {
@@ -22,6 +23,9 @@ struct vfmig_v2dev {
 	bool precopy;		/* this save is in PRE_COPY */
 	uint64_t pending;	/* last PRECOPY_INFO sum, the round's target */
 	bool touched;		/* save changed the state: restore on failure */
+	struct vfmig_pipe pipe;	/* splice path; see save_one_splice, load_splice */
+	bool no_splice;		/* refused this session: read/write only */
+	uint64_t spliced;	/* DATA bytes that went by splice */
 	struct vfmig_v1dev_counters cnt;
 };
 
@@ -56,6 +60,7 @@ struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque
 	dev->bounce_len = bounce;
 	dev->config = o ? o->config : NULL;
 	dev->data_fd = -1;
+	vfmig_pipe_init(&dev->pipe);
 	return dev;
 }
 
@@ -71,6 +76,7 @@ void vfmig_v2dev_free(struct vfmig_v2dev *dev)
 	if (!dev)
 		return;
 	close_data(dev);
+	vfmig_pipe_close(&dev->pipe);
 	free(dev->bounce);
 	free(dev);
 }
@@ -78,6 +84,11 @@ void vfmig_v2dev_free(struct vfmig_v2dev *dev)
 const struct vfmig_v1dev_counters *vfmig_v2dev_counters(const struct vfmig_v2dev *dev)
 {
 	return &dev->cnt;
+}
+
+uint64_t vfmig_v2dev_spliced(const struct vfmig_v2dev *dev)
+{
+	return dev->spliced;
 }
 
 static int fail(const struct vfmig_v2dev *dev, int ret, const char *step, struct vfmig_err *err)
@@ -110,6 +121,98 @@ static int check_cancel(struct vfmig_v2dev *dev, volatile sig_atomic_t *cancel,
 	return 0;
 }
 
+/* The splice path is set up for this fd (or refused): 0, or -1 to fall back. */
+static int splice_ready(struct vfmig_v2dev *dev, int fd)
+{
+	if (dev->no_splice || fd < 0 || !vfmig_splice_fd_ok(fd) || vfmig_pipe_open(&dev->pipe)) {
+		dev->no_splice = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* The pipe's first n bytes, read(2) out, to the stream: splice to it was refused. */
+static int drain_to_stream(struct vfmig_v2dev *dev, struct vfmig_save_io *io, size_t n)
+{
+	ssize_t k;
+	int ret;
+
+	while (n) {
+		k = read(dev->pipe.rd, dev->bounce, n < dev->bounce_len ? n : dev->bounce_len);
+		if (k <= 0)
+			return vfmig_err_set(io->err, k < 0 ? -errno : -EIO,
+					     "%s: send data: pipe read: %s", dev->name,
+					     k < 0 ? strerror(errno) : "pipe empty");
+		ret = vfmig_writer_put(io->w, dev->bounce, (size_t)k, io->err);
+		if (ret)
+			return fail(dev, ret, "send data", io->err);
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * One read of the saving file as one DATA blob, by splice: the saving file
+ * into our pipe (its size is the blob's), the blob header out through the
+ * writer, then the pipe into the stream fd.  1: not taken (nothing read),
+ * use read(2); otherwise as save_one_read.
+ */
+static int save_one_splice(struct vfmig_v2dev *dev, struct vfmig_save_io *io, size_t max,
+			   uint64_t *got)
+{
+	int out = vfmig_writer_raw_fd(io->w), ret;
+	size_t left;
+	ssize_t n, k;
+
+	if (splice_ready(dev, out))
+		return 1;
+	if (max > dev->pipe.cap)
+		max = dev->pipe.cap;
+	n = vfmig_splice_once(dev->data_fd, dev->pipe.wr, max, io->cancel);
+	if (vfmig_splice_refused(n)) {
+		dev->no_splice = true;	/* the module has no splice, or an error read() tells */
+		return 1;
+	}
+	if (n == -ENOMSG && dev->precopy)
+		return 0;
+	if (n == -ECANCELED)
+		return vfmig_err_set(io->err, -ECANCELED, "%s: cancelled between reads", dev->name);
+	if (n < 0)
+		return vfmig_err_set(io->err, (int)n, "%s: read of the saving file: %s", dev->name,
+				     strerror((int)-n));
+	if (!n)
+		return 0;
+	ret = vfmig_stream_put_blob(io->w, VFMIG_TAG_DATA, (uint64_t)n, io->err);
+	if (!ret)
+		ret = vfmig_writer_flush(io->w, io->err);
+	for (left = (size_t)n; !ret && left; left -= (size_t)k) {
+		k = vfmig_splice_once(dev->pipe.rd, out, left, io->cancel);
+		if (vfmig_splice_refused(k)) {
+			dev->no_splice = true;
+			ret = drain_to_stream(dev, io, left);
+			break;
+		}
+		if (k <= 0) {
+			ret = vfmig_err_set(io->err, k < 0 ? (int)k : -EIO,
+					    "%s: send data: stream write failed near offset %" PRIu64
+					    ": %s", dev->name,
+					    io->w->offset + (size_t)n - left,
+					    k < 0 ? strerror((int)-k) : "no progress");
+			break;
+		}
+		vfmig_writer_moved(io->w, (uint64_t)k);
+		dev->spliced += (uint64_t)k;
+	}
+	if (ret) {
+		vfmig_pipe_close(&dev->pipe);	/* may hold bytes that never went out */
+		return ret;
+	}
+	dev->cnt.chunks++;
+	dev->cnt.data_bytes += (uint64_t)n;
+	*got = (uint64_t)n;
+	return 0;
+}
+
 /*
  * One read of the saving file as one DATA blob.  *got = 0: the file has
  * nothing now (ENOMSG, pre-copy) or ended (0, stop-copy).
@@ -125,6 +228,9 @@ static int save_one_read(struct vfmig_v2dev *dev, struct vfmig_save_io *io, size
 		return vfmig_err_set(io->err, -EBADF, "%s: no saving file", dev->name);
 	if (max > dev->bounce_len)
 		max = dev->bounce_len;
+	ret = save_one_splice(dev, io, max, got);
+	if (ret <= 0)
+		return ret;
 	for (;;) {
 		n = read(dev->data_fd, dev->bounce, max);
 		if (n >= 0)
@@ -162,6 +268,7 @@ static int v2dev_setup(void *opaque, struct vfmig_save_io *io)
 	dev->touched = true;
 	dev->pending = 0;
 	dev->precopy = false;
+	dev->no_splice = false;
 	close_data(dev);
 	if (io->offline)
 		ret = set_state(dev, VFIO_DEVICE_STATE_STOP, "stop device", io->err);
@@ -303,6 +410,7 @@ static int v2dev_load_setup(void *opaque, struct vfmig_err *err)
 	int ret;
 
 	close_data(dev);
+	dev->no_splice = false;
 	ret = set_state(dev, VFIO_DEVICE_STATE_RESUMING, "enter resuming", err);
 	if (!ret && dev->data_fd < 0)
 		ret = vfmig_err_set(err, -EPROTO, "%s: RESUMING gave no resuming file", dev->name);
@@ -320,7 +428,7 @@ static int v2dev_load_cleanup(void *opaque, bool failed, struct vfmig_err *err)
 	return 0;
 }
 
-/* All of buf into the resuming file; the kernel may take it in pieces. */
+/* All of the bounce's len bytes into the resuming file; the kernel may take it in pieces. */
 static int write_all(struct vfmig_v2dev *dev, struct vfmig_load_io *io, size_t len)
 {
 	const uint8_t *p = dev->bounce;
@@ -344,6 +452,76 @@ static int write_all(struct vfmig_v2dev *dev, struct vfmig_load_io *io, size_t l
 				     dev->name, dev->cnt.data_bytes + (uint64_t)(p - (uint8_t *)dev->bounce),
 				     n < 0 ? strerror(errno) : "no progress");
 	}
+	return 0;
+}
+
+/*
+ * Up to size bytes of the current DATA chunk by splice: the stream fd into
+ * our pipe, the pipe into the resuming file.  1: not taken (nothing read),
+ * use read/write; else 0 with the bytes moved added to cnt.data_bytes, or
+ * an error.
+ */
+static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64_t size)
+{
+	int in = vfmig_reader_raw_fd(io->r), ret = 0;
+	size_t want, left;
+	ssize_t n, k;
+
+	if (vfmig_reader_buffered(io->r) || splice_ready(dev, in))
+		return 1;
+	want = size < dev->pipe.cap ? (size_t)size : dev->pipe.cap;
+	n = vfmig_splice_once(in, dev->pipe.wr, want, io->cancel);
+	if (vfmig_splice_refused(n)) {
+		dev->no_splice = true;
+		return 1;
+	}
+	if (n == -ECANCELED)
+		return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", dev->name);
+	if (n < 0)
+		return vfmig_err_set(io->err, (int)n, "%s: stream offset %" PRIu64 ": read: %s",
+				     dev->name, vfmig_reader_offset(io->r), strerror((int)-n));
+	if (!n)
+		return vfmig_reader_truncated(io->r, "data", 0, size, io->err);
+	vfmig_reader_moved(io->r, (uint64_t)n);
+	for (left = (size_t)n; left; left -= (size_t)k) {
+		k = vfmig_splice_once(dev->pipe.rd, dev->data_fd, left, io->cancel);
+		if (vfmig_splice_refused(k)) {
+			/* No splice_write (or bad data): write(2) tells which. */
+			dev->no_splice = true;
+			ret = 0;
+			while (!ret && left) {
+				size_t m = left < dev->bounce_len ? left : dev->bounce_len;
+
+				k = read(dev->pipe.rd, dev->bounce, m);
+				if (k <= 0) {
+					ret = vfmig_err_set(io->err, k < 0 ? -errno : -EIO,
+							    "%s: load data: pipe read: %s",
+							    dev->name,
+							    k < 0 ? strerror(errno) : "pipe empty");
+					break;
+				}
+				ret = write_all(dev, io, (size_t)k);
+				dev->cnt.data_bytes += (uint64_t)k;
+				left -= (size_t)k;
+			}
+			if (ret)
+				vfmig_pipe_close(&dev->pipe);
+			return ret;
+		}
+		if (k <= 0) {
+			vfmig_pipe_close(&dev->pipe);
+			if (k == -ECANCELED)
+				return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled",
+						     dev->name);
+			return vfmig_err_set(io->err, k < 0 ? (int)k : -EIO,
+					     "%s: resuming file refused the data after %" PRIu64
+					     " bytes: %s", dev->name,
+					     dev->cnt.data_bytes + (size_t)n - left,
+					     k < 0 ? strerror((int)-k) : "no progress");
+		}
+		dev->spliced += (uint64_t)k;
+	}
+	dev->cnt.data_bytes += (uint64_t)n;
 	return 0;
 }
 
@@ -372,7 +550,20 @@ static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
 			return ret;
 		while (size) {
 			size_t n = size < dev->bounce_len ? (size_t)size : dev->bounce_len;
+			size_t buffered = vfmig_reader_buffered(io->r);
+			uint64_t before = dev->cnt.data_bytes;
 
+			ret = dev->no_splice || vfmig_reader_raw_fd(io->r) < 0 ? 1 :
+			      load_splice(dev, io, size);
+			if (ret < 0)
+				return ret;
+			if (!ret) {
+				size -= dev->cnt.data_bytes - before;
+				continue;
+			}
+			/* What the reader holds goes first; then splice may take over. */
+			if (!dev->no_splice && buffered && n > buffered)
+				n = buffered;
 			ret = vfmig_reader_get(io->r, dev->bounce, n, "data", io->err);
 			if (!ret)
 				ret = write_all(dev, io, n);

@@ -57,5 +57,7 @@ int vfmig_v2dev_start(struct vfmig_v2dev *dev, struct vfmig_err *err);
 /* Back to RUNNING from any state, ERROR by VFIO_DEVICE_RESET. */
 int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err);
 const struct vfmig_v1dev_counters *vfmig_v2dev_counters(const struct vfmig_v2dev *dev);
+/* DATA bytes that went by splice(2) instead of read/write (tests, stats). */
+uint64_t vfmig_v2dev_spliced(const struct vfmig_v2dev *dev);
 
 #endif /* VFMIG_V2DEV_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Moving device data with splice(2) through a pipe of our own, so the
+ * bytes pass from one kernel file to another without a trip through a
+ * user buffer: a v2 saving file to the stream fd, the stream fd to a v2
+ * resuming file.  Every call says when splice is refused (-EINVAL,
+ * -ENOSYS: a module without splice, an fd type that has none) so the
+ * caller can fall back to read(2)/write(2).
+ */
+#ifndef VFMIG_SPLICE_H
+#define VFMIG_SPLICE_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* What we ask the pipe to hold: one read of the saving file. */
+#define VFMIG_SPLICE_PIPE_SIZE	(1u << 20)
+
+struct vfmig_pipe {
+	int rd, wr;	/* -1 until opened */
+	size_t cap;	/* bytes the pipe holds */
+};
+
+void vfmig_pipe_init(struct vfmig_pipe *p);
+/* Open it if not yet, as large as allowed up to VFMIG_SPLICE_PIPE_SIZE. */
+int vfmig_pipe_open(struct vfmig_pipe *p);
+void vfmig_pipe_close(struct vfmig_pipe *p);
+/* A socket, a pipe or a regular file: the fd types splice serves. */
+bool vfmig_splice_fd_ok(int fd);
+/* splice refused for this pair: fall back to read/write. */
+static inline bool vfmig_splice_refused(ssize_t ret)
+{
+	return ret == -EINVAL || ret == -ENOSYS;
+}
+/*
+ * One splice(2) of up to n bytes from in to out (file positions, no
+ * offsets): the bytes moved, 0 at end of input, or -errno.  Retries EINTR
+ * unless *cancel is set (-ECANCELED) and waits on EAGAIN; a peer that went
+ * away is -EPIPE, never SIGPIPE.
+ */
+ssize_t vfmig_splice_once(int in, int out, size_t n, volatile sig_atomic_t *cancel);
+
+#endif
