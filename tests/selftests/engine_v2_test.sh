@@ -3,9 +3,10 @@
 # The vfmig engine and CLI over VFIO migration protocol v2 (in the VM, as
 # root): v2 -> v2 live with dirty data (6.12: pre-copy rounds through
 # PRECOPY_INFO; 6.1: no PRE_COPY, everything in stop-copy), v1 <-> v2 in
-# both directions, a file, TCP, refused streams and destinations with the
-# source running again, Ctrl-C mid pre-copy, --protocol against a device
-# that does not speak it, info/status/inspect/recover.  Every migration ends
+# both directions, a file (by splice, and by read/write when splice is
+# refused), TCP, refused streams and destinations with the source running
+# again, Ctrl-C mid pre-copy, --protocol against a device that does not
+# speak it, info/status/inspect/recover.  Every migration ends
 # with the source's checksum equal to the destination's.
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -153,7 +154,7 @@ test_v2_tcp() {
 test_v2_corrupt_stream() {
 	begin
 	a=$(mk vfmig-small protocol=v2 seed=17) b=$(mk vfmig-small protocol=v2)
-	"$V" save -q --offline "$a" -o "$T/s" || fail "save failed"
+	"$V" save -q "$a" -o "$T/s" || fail "save failed"
 	cp "$T/s" "$T/bad"
 	# One byte inside the first data blob: the device refuses the write
 	# (EINVAL, into ERROR); the destination is reset.
@@ -249,6 +250,35 @@ test_v2_sigint_blocked() {
 	running_intact "$a" "$sum"
 	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
 	same_state "$a" "$b"
+}
+
+# DATA by splice(2) both ways (saving file -> pipe -> stream file -> pipe
+# -> resuming file), counted with strace; an O_APPEND stream refuses splice
+# (EINVAL) and the save falls back to read/write with the same stream.
+test_v2_splice() {
+	command -v strace > /dev/null || skip "no strace in the guest"
+	begin
+	a=$(mk vfmig-large protocol=v2 seed=24) b=$(mk vfmig-large protocol=v2)
+	c=$(mk vfmig-large protocol=v2)
+	moved() { grep -c 'splice(.*) = [1-9]' "$1"; }
+	strace -f -qq -e trace=splice -o "$T/tr-save" "$V" save -q --offline "$a" -o "$T/s" ||
+		fail "save failed"
+	strace -f -qq -e trace=splice -o "$T/tr-resume" "$V" resume -q "$b" -i "$T/s" ||
+		fail "resume failed"
+	diag "splice calls that moved data: save $(moved "$T/tr-save"), resume $(moved "$T/tr-resume")"
+	# 16 MiB in reads of at most 1 MiB: two splices each, in and out.
+	[ "$(moved "$T/tr-save")" -ge 32 ] || fail "save did not splice: $(head -3 "$T/tr-save")"
+	[ "$(moved "$T/tr-resume")" -ge 16 ] ||
+		fail "resume did not splice: $(head -3 "$T/tr-resume")"
+	same_state "$a" "$b"
+	: > "$T/s2"
+	strace -f -qq -e trace=splice -o "$T/tr-append" "$V" save -q --offline "$a" -o - >> "$T/s2" ||
+		fail "save to an O_APPEND stream failed"
+	grep -q 'splice(.*EINVAL' "$T/tr-append" || fail "O_APPEND stream not refused: $(cat "$T/tr-append")"
+	[ "$(grep -c 'splice(' "$T/tr-append")" -le 3 ] || fail "kept trying splice after EINVAL"
+	cmp -s "$T/s" "$T/s2" || fail "the fallback's stream differs from the splice one"
+	"$V" resume -q "$c" -i "$T/s2" || fail "resume of the fallback's stream failed"
+	same_state "$a" "$c"
 }
 
 test_protocol_refused() {

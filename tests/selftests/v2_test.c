@@ -8,6 +8,7 @@
  * kernels only), refused streams, faults, -ENOMSG and the data files'
  * lifetimes.
  */
+#define _GNU_SOURCE	/* splice, F_SETPIPE_SZ */
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <poll.h>
@@ -389,6 +390,84 @@ static int test_save_resume(void)
 	return TAP_PASS;
 }
 
+/* Exactly @len bytes from @fd (a pipe) into @p. */
+static int read_full(int fd, uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * splice(2) on the data files: saving file -> pipe gives the bytes read(2)
+ * gives (reads of 64 KiB go through the staging record, of 1 MiB straight
+ * from device memory: the same bytes too), pipe -> resuming file resumes,
+ * in pieces that split records; a cut-off file answers ENODEV.
+ */
+static int test_splice(void)
+{
+	const char *setup[] = { "seed", "99", NULL };
+	struct buf small = { 0 }, big = { 0 }, sp = { 0 };
+	uint64_t s1, s2, restored;
+	struct v2dev a, z;
+	int fd, p[2];
+	ssize_t n;
+
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(fcntl(p[1], F_SETPIPE_SZ, 1 << 20) >= 0, "F_SETPIPE_SZ: %s", strerror(errno));
+	CHECK(v2_open(&a, "vfmig-large", 40, "v2", setup) == 0, "open src");
+	CHECK(v2_open(&z, "vfmig-large", 41, "v2", NULL) == 0, "open dst");
+	CHECK(v2_save(&a, &small, 1 << 16) == 0, "save, reads of 64 KiB");
+	CHECK(v2_save(&a, &big, 1 << 20) == 0, "save, reads of 1 MiB");
+	CHECK(big.len == small.len && !memcmp(big.p, small.p, big.len),
+	      "reads of 1 MiB give other bytes (%zu, %zu)", big.len, small.len);
+	CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
+	while ((n = splice(fd, NULL, p[1], NULL, 1 << 20, 0)) > 0) {
+		CHECK(buf_grow(&sp, n) == 0, "out of memory");
+		CHECK(read_full(p[0], sp.p + sp.len, n) == 0, "pipe read");
+		sp.len += n;
+	}
+	CHECK(n == 0, "splice from the saving file: %s", strerror(errno));
+	CHECK(sp.len == small.len && !memcmp(sp.p, small.p, sp.len),
+	      "splice gives other bytes (%zu, %zu)", sp.len, small.len);
+	CHECK(mig_set(&a, ST_STOP, NULL) == 0, "STOP");
+	CHECK(splice(fd, NULL, p[1], NULL, 4096, 0) < 0 && errno == ENODEV,
+	      "splice from a cut-off saving file: %s", strerror(errno));
+	close(fd);
+
+	CHECK(mig_set(&z, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING");
+	for (size_t off = 0, k; off < sp.len; off += k) {
+		k = sp.len - off < 333333 ? sp.len - off : 333333;
+		CHECK(write_stream(p[1], sp.p + off, k, k) == 0, "pipe write");
+		for (size_t left = k; left; left -= n) {
+			n = splice(p[0], NULL, fd, NULL, left, 0);
+			CHECK(n > 0, "splice into the resuming file at %zu: %s", off + k - left,
+			      n < 0 ? strerror(errno) : "no progress");
+		}
+	}
+	close(fd);
+	CHECK(mig_set(&z, ST_RUNNING, NULL) == 0, "RUNNING after a spliced resume");
+	CHECK(checksum(&a, &s1) == 0 && checksum(&z, &s2) == 0 && s1 == s2,
+	      "checksums %016llx != %016llx", (unsigned long long)s1, (unsigned long long)s2);
+	CHECK(st_knob_u64(z.uuid, "stat_bytes_restored", &restored) == 0 && restored == sp.len,
+	      "bytes_restored %llu, stream %zu", (unsigned long long)restored, sp.len);
+	free(small.p);
+	free(big.p);
+	free(sp.p);
+	close(p[0]);
+	close(p[1]);
+	v2_close(&a);
+	v2_close(&z);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* The same payload both ways: v1 save -> v2 resume and v2 save -> v1 resume. */
 static int test_cross_protocol(void)
 {
@@ -759,6 +838,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_every_arc),
 	TAP_TEST_TIMEOUT(test_save_resume, 300),
 	TAP_TEST_TIMEOUT(test_cross_protocol, 300),
+	TAP_TEST_TIMEOUT(test_splice, 300),
 	TAP_TEST_TIMEOUT(test_precopy, 300),
 	TAP_TEST_TIMEOUT(test_zero_fill, 300),
 	TAP_TEST(test_corrupt_stream),

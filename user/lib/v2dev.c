@@ -192,6 +192,12 @@ static int save_one_splice(struct vfmig_v2dev *dev, struct vfmig_save_io *io, si
 			ret = drain_to_stream(dev, io, left);
 			break;
 		}
+		/* A signal ends a blocked splice short, not always with EINTR. */
+		if (k == -ECANCELED || (k > 0 && (size_t)k < left && io->cancel && *io->cancel)) {
+			ret = vfmig_err_set(io->err, -ECANCELED, "%s: send data: cancelled",
+					    dev->name);
+			break;
+		}
 		if (k <= 0) {
 			ret = vfmig_err_set(io->err, k < 0 ? (int)k : -EIO,
 					    "%s: send data: stream write failed near offset %" PRIu64
@@ -508,11 +514,12 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 				vfmig_pipe_close(&dev->pipe);
 			return ret;
 		}
+		if (k == -ECANCELED || (k > 0 && (size_t)k < left && io->cancel && *io->cancel)) {
+			vfmig_pipe_close(&dev->pipe);
+			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", dev->name);
+		}
 		if (k <= 0) {
 			vfmig_pipe_close(&dev->pipe);
-			if (k == -ECANCELED)
-				return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled",
-						     dev->name);
 			return vfmig_err_set(io->err, k < 0 ? (int)k : -EIO,
 					     "%s: resuming file refused the data after %" PRIu64
 					     " bytes: %s", dev->name,
