@@ -557,11 +557,11 @@ static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
 			return ret;
 		while (size) {
 			size_t n = size < dev->bounce_len ? (size_t)size : dev->bounce_len;
+			bool raw = !dev->no_splice && vfmig_reader_raw_fd(io->r) >= 0;
 			size_t buffered = vfmig_reader_buffered(io->r);
 			uint64_t before = dev->cnt.data_bytes;
 
-			ret = dev->no_splice || vfmig_reader_raw_fd(io->r) < 0 ? 1 :
-			      load_splice(dev, io, size);
+			ret = raw ? load_splice(dev, io, size) : 1;
 			if (ret < 0)
 				return ret;
 			if (!ret) {
@@ -569,7 +569,7 @@ static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
 				continue;
 			}
 			/* What the reader holds goes first; then splice may take over. */
-			if (!dev->no_splice && buffered && n > buffered)
+			if (raw && !dev->no_splice && buffered && n > buffered)
 				n = buffered;
 			ret = vfmig_reader_get(io->r, dev->bounce, n, "data", io->err);
 			if (!ret)
