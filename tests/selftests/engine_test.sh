@@ -13,27 +13,6 @@ top=$(cd "$here/../.." && pwd)
 T=${TMPDIR:-/tmp}/engine_test.$$
 DEVS=""
 
-cleanup() {
-	remove_all_mdevs
-	rm -rf "$T"
-}
-
-begin() {
-	mkdir -p "$T"
-	trap cleanup EXIT
-}
-
-expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
-	pat=$1
-	shift
-	if "$@" 2> "$T/err"; then
-		fail "succeeded but should fail: $*"
-	fi
-	diag "stderr: $(cat "$T/err")"
-	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
-	[ "$(wc -l < "$T/err")" -ge 1 ] || fail "no error message"
-}
-
 live() { # live TYPE KNOBS...: live migration with dirty generation on
 	begin
 	# The generator runs while the device is open: 4 MiB at 16 MiB/s keeps
@@ -256,19 +235,10 @@ test_sigint() {
 	# 16 MiB at 1 MiB/s: sixteen seconds, interrupted once data flows.
 	"$V" migrate -q --max-bandwidth 1M --from "$a" --to "$b" 2> "$T/err" &
 	pid=$!
-	while [ "$(knob "$a" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
-		sleep 0.1
-	done
-	kill -INT $pid
-	wait $pid
-	rc=$?
-	diag "rc $rc: $(cat "$T/err")"
-	[ $rc != 0 ] || fail "an interrupted migration exited 0"
-	grep -q cancelled "$T/err" || fail "does not say cancelled"
-	running_intact "$a" "$sum"
+	wait_saving "$a" $pid
+	interrupted $pid migration
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
-	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
-	same_state "$a" "$b"
+	migrates_again "$a" "$sum" "$b"
 }
 
 test_corrupt_and_truncated() {

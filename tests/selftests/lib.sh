@@ -39,6 +39,75 @@ running_intact() { # running_intact UUID CHECKSUM: running again, state unchange
 	[ "$(knob "$1" checksum)" = "$2" ] || fail "$1 state changed: $(knob "$1" checksum) != $2"
 }
 
+# A test's start and end, for a suite that sets its scratch directory $T:
+# scratch_begin makes $T and has cleanup run at exit, which runs the suite's
+# cleanup_more (if it defines one), removes every mdev and deletes $T.
+# begin is scratch_begin; a suite that needs more defines its own around it.
+cleanup() {
+	if command -v cleanup_more > /dev/null; then cleanup_more; fi
+	remove_all_mdevs
+	rm -rf "$T"
+}
+
+scratch_begin() {
+	mkdir -p "$T"
+	trap cleanup EXIT
+}
+
+begin() {
+	scratch_begin
+}
+
+# expect_fail [-1] PATTERN CMD...: CMD exits non-zero and its stderr (kept in
+# $T/err) is a message, ending in a newline, that mentions PATTERN; with -1
+# it is exactly one line.
+expect_fail() {
+	one=
+	if [ "$1" = -1 ]; then
+		one=1
+		shift
+	fi
+	pat=$1
+	shift
+	if "$@" 2> "$T/err"; then
+		fail "succeeded but should fail: $*"
+	fi
+	diag "stderr: $(cat "$T/err")"
+	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
+	if [ -n "$one" ]; then
+		[ "$(wc -l < "$T/err")" = 1 ] || fail "not a one-line error"
+	else
+		[ "$(wc -l < "$T/err")" -ge 1 ] || fail "no error message"
+	fi
+}
+
+# wait_saving UUID PID: until UUID's device has saved data, or PID has ended.
+wait_saving() {
+	while [ "$(knob "$1" stat_bytes_saved)" = 0 ] && kill -0 "$2" 2>/dev/null; do
+		sleep 0.1
+	done
+}
+
+# interrupted PID WHAT: SIGINT to PID, a vfmig WHAT (migrate, save) run in
+# the background with its stderr in $T/err; it must exit non-zero saying it
+# was cancelled.
+interrupted() {
+	kill -INT "$1"
+	wait "$1"
+	rc=$?
+	diag "rc $rc: $(cat "$T/err")"
+	[ $rc != 0 ] || fail "an interrupted $2 exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+}
+
+# migrates_again SRC SUM DST: after a cancel SRC runs with checksum SUM, and
+# migrates into DST.
+migrates_again() {
+	running_intact "$1" "$2"
+	"$V" migrate -q --from "$1" --to "$3" || fail "migration after the cancel failed"
+	same_state "$1" "$3"
+}
+
 load_module_or_bail() { # vfmig loaded (if it is not yet), or the whole suite bails out
 	lsmod | grep -q '^vfmig ' || "$V" module load > /dev/null || { echo "Bail out! module load"; exit 1; }
 }

@@ -12,17 +12,11 @@ top=$(cd "$here/../.." && pwd)
 
 T=${TMPDIR:-/tmp}/parallel_test.$$
 
-cleanup() {
-	remove_all_mdevs
-	rm -rf "$T"
-}
-
 begin() {
 	# A failed test is killed before its EXIT trap: start from no devices
 	# (four pairs use all 8 the module allows by default).
 	remove_all_mdevs
-	mkdir -p "$T"
-	trap cleanup EXIT
+	scratch_begin
 	ip link set lo up 2>/dev/null	# the VM boots with loopback down
 }
 
@@ -186,15 +180,8 @@ test_sigint_parallel() {
 	"$V" migrate -q --parallel 2 --max-bandwidth 256K $PAIRS 2> "$T/err" &
 	pid=$!
 	set -- $A
-	while [ "$(knob "$1" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
-		sleep 0.1
-	done
-	kill -INT $pid
-	wait $pid
-	rc=$?
-	diag "rc $rc: $(cat "$T/err")"
-	[ $rc != 0 ] || fail "an interrupted migration exited 0"
-	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	wait_saving "$1" $pid
+	interrupted $pid migration
 	all_running_intact
 	for b in $B; do
 		[ "$(knob "$b" device_state)" = 1 ] || fail "destination $b not reset"
