@@ -597,6 +597,34 @@ static void test_failing_resume(void **state)
 	mig_fini(&m);
 }
 
+/* A PART payload with a tag other than DATA or END_OF_STATE: refused, naming tag and offset. */
+static void test_part_with_wrong_tag(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct mig m;
+	size_t len;
+	uint8_t *buf;
+	uint64_t tag = 0;
+	int i, fd2;
+
+	(void)state;
+	mig_init(&m, &c, MS);
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), 0);
+	buf = tu_slurp(m.fd, &len);
+	/* PART section 1 at 47, its header 5 bytes: the first DATA tag (big endian) at 52. */
+	for (i = 0; i < 8; i++)
+		tag = tag << 8 | buf[52 + i];
+	assert_true(tag == VFMIG_TAG_DATA);
+	for (i = 0; i < 8; i++)
+		buf[52 + i] = (uint8_t)(VFMIG_TAG_SETUP >> (56 - 8 * i));
+	fd2 = tu_memfd_with(buf, len);
+	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -EPROTO);
+	assert_str_contains(m.e.err.msg, "fake0: stream offset 52: SETUP tag in a PART section");
+	close(fd2);
+	free(buf);
+	mig_fini(&m);
+}
+
 /* A truncated stream, unknown and missing devices, a newer section version. */
 static void test_load_stream_errors(void **state)
 {
@@ -857,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_transition_failure_to_error),
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_failing_resume),
+		cmocka_unit_test(test_part_with_wrong_tag),
 		cmocka_unit_test(test_load_stream_errors),
 		cmocka_unit_test(test_stream_without_full),
 		cmocka_unit_test(test_rate_limited_save),
