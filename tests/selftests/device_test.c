@@ -120,6 +120,15 @@ static long stream_passes(const struct st_stream *s)
 	return passes;
 }
 
+/* Both devices closed, every mdev removed: a passed test's end. */
+static int close_pair(struct dev *a, struct dev *b)
+{
+	dev_close(a);
+	dev_close(b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 static int test_load(void)
 {
 	st_remove_all();
@@ -261,10 +270,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 		 rate, *rounds, (unsigned long long)first, (unsigned long long)*min_pending,
 		 passes, s.n);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Dirtying 100x slower than the drain: pending_bytes falls to a few pages. */
@@ -462,6 +468,21 @@ out:
 }
 
 /*
+ * The resume-refusal and fault tests' pair: two 256 KiB vfmig-large devices
+ * (numbers n and n + 1), trapped data section, 16 KiB chunks, no other mdev.
+ */
+static int open_trapped_pair(struct dev *a, struct dev *b, unsigned int n)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(b, "vfmig-large", n + 1, setup) == 0, "open");
+	return TAP_PASS;
+}
+
+/*
  * The END digest covers every page: a stream without one of its PAGES
  * records (renumbered and with valid header crcs, so only the digest can
  * tell) is taken write by write and refused at the END record.  The same
@@ -470,16 +491,13 @@ out:
  */
 static int test_resume_missing_pages(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 }, same = { 0 }, holed = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 44, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 45, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 44) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "12") == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(stream_rebuild(&s, -1, 16384, &same) == 0 && stream_rebuild(&s, 1, 16384, &holed) == 0,
 	      "stream does not parse");
@@ -500,24 +518,18 @@ static int test_resume_missing_pages(void)
 	st_stream_free(&s);
 	st_stream_free(&same);
 	st_stream_free(&holed);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Bad data_size writes poison the session: too large, or no data_offset read. */
 static int test_resume_bad_data_size(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t off;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 40, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 41, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 40) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "5") == 0 && save_rest(&a, &s, false) == 0, "save");
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
@@ -540,10 +552,7 @@ static int test_resume_bad_data_size(void)
 	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "clean resume after reset");
 	CHECK(checksums_equal(&a, &b), "after reset");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Shared by the fault tests: a clean migration a -> b with equal checksums. */
@@ -585,8 +594,6 @@ static int fault_is_none(struct dev *d)
  */
 static int test_fault_short_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size, rec_end, cum = 0;
 	unsigned long expect = 0, failed_at = ~0UL;
@@ -594,9 +601,8 @@ static int test_fault_short_chunk(void)
 	struct dev a, b;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 50, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 51, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 50) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "3") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
 	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size == 16384, "clean chunk %llu",
@@ -629,26 +635,20 @@ static int test_fault_short_chunk(void)
 	st_stream_free(&s);
 	if (migrate_clean(&a, &b, "4") != TAP_PASS)
 		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* resume_chunk: the next data_size write fails with EIO and poisons the session. */
 static int test_fault_resume_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	uint64_t off;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 60, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 61, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 60) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "6") == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(s.n > 4, "chunks %u", s.n);
 
@@ -681,10 +681,7 @@ static int test_fault_resume_chunk(void)
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	if (migrate_clean(&a, &b, "7") != TAP_PASS)
 		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /*
@@ -694,15 +691,12 @@ static int test_fault_resume_chunk(void)
  */
 static int test_fault_save_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size, off;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 70, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 71, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 70) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "8") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
@@ -731,10 +725,7 @@ static int test_fault_save_chunk(void)
 	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
 	CHECK(checksums_equal(&a, &b), "after a save_chunk fault");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* The error state from a save or resume: everything refused until reset. */
@@ -756,15 +747,12 @@ static int expect_error_state(struct dev *d)
 /* transition and error, in a running save and a running resume. */
 static int test_fault_transition_error(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 80, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 81, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 80) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "9") == 0, "seed");
 
 	/* transition: pre-copy -> stop-and-copy fails, the save is gone. */
@@ -804,10 +792,7 @@ static int test_fault_transition_error(void)
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	if (migrate_clean(&a, &b, "12") != TAP_PASS)
 		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* stat_iterations on a device that does not dirty: one pass, however many chunks. */
@@ -893,10 +878,7 @@ static int test_seed_during_save(void)
 	CHECK(checksums_equal(&a, &b), "seed during save");
 	CHECK(knob(&b, "seed") == 99, "destination seed %llu", (unsigned long long)knob(&b, "seed"));
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 static long meminfo_kib(const char *field)
@@ -1105,10 +1087,7 @@ static int big_state_run(unsigned long mib)
 	      knob(&b, "stat_bytes_restored") == moved, "chunk counters");
 	tap_diag("%lu MiB state: create+seed %.1f s, save+resume %.1f s (%llu chunks), checksums %.1f s",
 		 mib, t1 - t0, t2 - t1, (unsigned long long)chunks, t4 - t3);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* What a saved stream holds: pages sent whole and named zero, and in how many records. */
@@ -1252,10 +1231,7 @@ static int fill_migrate(unsigned int n, const char *fill, const char *seed,
 	*bytes = s.bytes;
 	*sum = knob(&a, "checksum");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /*
@@ -1344,10 +1320,7 @@ static int test_fill_zero_dirty(void)
 		 (unsigned long long)knob(&a, "generation"),
 		 (unsigned long long)(c.zero_pages - 256), (unsigned long long)s.bytes);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* @all's first ZERO record's offset (in @all), or -1. */
@@ -1435,10 +1408,7 @@ static int test_resume_corrupt_zero(void)
 	CHECK(checksums_equal(&a, &b), "intact zero:90 stream");
 	free(all);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Pages of [p, p+len) resident in this process's page tables, -1 on error. */
