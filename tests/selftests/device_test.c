@@ -577,6 +577,15 @@ static int migrate_clean(struct dev *a, struct dev *b, const char *seed)
 	return TAP_PASS;
 }
 
+/* A fault test's end: the source running again, a clean migration, the pair closed. */
+static int end_clean(struct dev *a, struct dev *b, const char *seed)
+{
+	CHECK(set_state(a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	if (migrate_clean(a, b, seed) != TAP_PASS)
+		return TAP_FAIL;
+	return close_pair(a, b);
+}
+
 static int fault_is_none(struct dev *d)
 {
 	char buf[32] = "";
@@ -631,11 +640,8 @@ static int test_fault_short_chunk(void)
 	      (unsigned long long)knob(&b, "stat_chunks_restored"));
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	st_stream_free(&s);
-	if (migrate_clean(&a, &b, "4") != TAP_PASS)
-		return TAP_FAIL;
-	return close_pair(&a, &b);
+	return end_clean(&a, &b, "4");
 }
 
 /* resume_chunk: the next data_size write fails with EIO and poisons the session. */
@@ -678,10 +684,7 @@ static int test_fault_resume_chunk(void)
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
 	st_stream_free(&s);
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
-	if (migrate_clean(&a, &b, "7") != TAP_PASS)
-		return TAP_FAIL;
-	return close_pair(&a, &b);
+	return end_clean(&a, &b, "7");
 }
 
 /*
@@ -789,10 +792,7 @@ static int test_fault_transition_error(void)
 	if (expect_error_state(&b) != TAP_PASS)
 		return TAP_FAIL;
 	st_stream_free(&s);
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
-	if (migrate_clean(&a, &b, "12") != TAP_PASS)
-		return TAP_FAIL;
-	return close_pair(&a, &b);
+	return end_clean(&a, &b, "12");
 }
 
 /* stat_iterations on a device that does not dirty: one pass, however many chunks. */
