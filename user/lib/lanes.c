@@ -295,13 +295,9 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	if (lanes > VFMIG_STREAM_MAX_LANES)
 		return vfmig_err_set(err, -EINVAL, "save: %u lanes, at most %u", lanes,
 				     VFMIG_STREAM_MAX_LANES);
-	if (!opts) {
-		vfmig_conv_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (opts->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
-		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
-				     opts->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	ret = vfmig_savevm_save_opts(&opts, &defaults, err);
+	if (ret)
+		return ret;
 	ls = calloc(1, sizeof(*ls));
 	if (!ls)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");

@@ -212,6 +212,19 @@ static void report(struct vfmig_savevm *sv, const char *phase, const struct vfmi
 	vfmig_savevm_report(sv, phase, c, io->w->offset + io->w->len, pending, t0);
 }
 
+int vfmig_savevm_save_opts(const struct vfmig_conv_opts **opts,
+			   struct vfmig_conv_opts *defaults, struct vfmig_err *err)
+{
+	if (!*opts) {
+		vfmig_conv_opts_init(defaults);
+		*opts = defaults;
+	}
+	if ((*opts)->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
+		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
+				     (*opts)->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	return 0;
+}
+
 void vfmig_savevm_save_begin(struct vfmig_savevm *sv, const struct vfmig_conv_opts *opts,
 			     struct vfmig_stats *st)
 {
@@ -374,13 +387,9 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 		err = &myerr;
 	}
 	vfmig_stats_init(st);
-	if (!opts) {
-		vfmig_conv_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (opts->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
-		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
-				     opts->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	ret = vfmig_savevm_save_opts(&opts, &defaults, err);
+	if (ret)
+		return ret;
 	w = malloc(sizeof(*w));
 	if (!w)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
