@@ -21,32 +21,13 @@ mk_compressible() { # mk_compressible [KNOB=VALUE...]
 	mk vfmig-small "$@" state_size=$MIB4 fill=pattern:0x00000000deadbeef seed=1
 }
 
-netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
-	ip netns add vfa && ip netns add vfb &&
-	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
-	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
-	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
-	ip -n vfa link set lo up && ip -n vfb link set lo up
-}
-
-netns_gone() {
-	ip netns del vfa 2>/dev/null
-	ip netns del vfb 2>/dev/null
-}
-
 test_send_zstd() {
-	begin
-	trap 'netns_gone; cleanup' EXIT
-	modprobe veth 2>/dev/null
-	netns_pair || fail "cannot set up network namespaces"
+	begin_netns
 	a=$(mk_compressible) b=$(mk vfmig-small state_size=$MIB4 seed=3)
 	knob "$a" dirty_rate 1000000
 	ip netns exec vfa "$V" receive -q "$b" --listen 7777 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ':7777' && break
-		sleep 0.3
-	done
+	wait_listening 7777
 	ip netns exec vfb "$V" send --compress zstd --json "$a" 10.77.0.1:7777 \
 		> "$T/json" 2> "$T/send.err"
 	src=$?

@@ -80,19 +80,6 @@ test_pipe() {
 	same_state "$a" "$b"
 }
 
-netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
-	ip netns add vfa && ip netns add vfb &&
-	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
-	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
-	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
-	ip -n vfa link set lo up && ip -n vfb link set lo up
-}
-
-netns_gone() {
-	ip netns del vfa 2>/dev/null
-	ip netns del vfb 2>/dev/null
-}
-
 # receive in namespace vfa, send from vfb; the sender's exit status and
 # stderr land in $T/send.rc and $T/send.err.
 tcp_migrate() { # tcp_migrate SRC DST [send options]
@@ -100,10 +87,7 @@ tcp_migrate() { # tcp_migrate SRC DST [send options]
 	shift 2
 	ip netns exec vfa "$V" receive -q "$dst" --listen 7777 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ':7777' && break
-		sleep 0.3
-	done
+	wait_listening 7777
 	ip netns exec vfb "$V" send -q "$@" "$src" 10.77.0.1:7777 2> "$T/send.err"
 	echo $? > "$T/send.rc"
 	wait $rpid
@@ -113,10 +97,7 @@ tcp_migrate() { # tcp_migrate SRC DST [send options]
 }
 
 test_tcp_netns() {
-	begin
-	trap 'netns_gone; cleanup' EXIT
-	modprobe veth 2>/dev/null
-	netns_pair || fail "cannot set up network namespaces"
+	begin_netns
 	a=$(mk vfmig-small dirty_rate=10000000 seed=7 mmap_layout=sparse:2) b=$(mk vfmig-small)
 	tcp_migrate "$a" "$b"
 	[ "$(cat "$T/send.rc")" = 0 ] && [ "$(cat "$T/recv.rc")" = 0 ] || fail "TCP migration failed"

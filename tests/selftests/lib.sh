@@ -58,6 +58,35 @@ begin() {
 	scratch_begin
 }
 
+netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
+	ip netns add vfa && ip netns add vfb &&
+	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
+	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
+	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
+	ip -n vfa link set lo up && ip -n vfb link set lo up
+}
+
+netns_gone() {
+	ip netns del vfa 2>/dev/null
+	ip netns del vfb 2>/dev/null
+}
+
+# begin_netns: begin, with namespaces vfa and vfb (netns_pair) that are
+# deleted again at exit.
+begin_netns() {
+	begin
+	trap 'netns_gone; cleanup' EXIT
+	modprobe veth 2>/dev/null
+	netns_pair || fail "cannot set up network namespaces"
+}
+
+wait_listening() { # wait_listening PORT: a listener on PORT in vfa, or 3 s passed
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ":$1" && break
+		sleep 0.3
+	done
+}
+
 # expect_fail [-1] PATTERN CMD...: CMD exits non-zero and its stderr (kept in
 # $T/err) is a message, ending in a newline, that mentions PATTERN; with -1
 # it is exactly one line.
