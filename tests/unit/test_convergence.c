@@ -258,17 +258,20 @@ static void test_stats_json(void **state)
 	free(s);
 }
 
+/* A case that gets a fresh conv_fixture as *state. */
+#define CONV_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
-		cmocka_unit_test_setup_teardown(test_initial_decision, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_threshold_from_bandwidth, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_bandwidth_capped_by_limit, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_zero_elapsed, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_max_iterations, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_rate_limit_unlimited, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_rate_limit, fixture_setup, fixture_teardown),
+		CONV_TEST(test_initial_decision),
+		CONV_TEST(test_threshold_from_bandwidth),
+		CONV_TEST(test_bandwidth_capped_by_limit),
+		CONV_TEST(test_zero_elapsed),
+		CONV_TEST(test_max_iterations),
+		CONV_TEST(test_rate_limit_unlimited),
+		CONV_TEST(test_rate_limit),
 		cmocka_unit_test(test_stats_mbps),
 		cmocka_unit_test(test_stats_pending_capped),
 		cmocka_unit_test(test_stats_json),

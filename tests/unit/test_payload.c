@@ -396,7 +396,7 @@ static void sb_fini(struct sb *b)
 	free(b->hash);
 }
 
-/* The stream into a fresh destination, in writes of @step bytes: it completes with the source's memory. */
+/* The stream into a fresh destination, @step bytes a write: complete, the source's memory. */
 static void sb_loads(const struct sb *b, size_t step)
 {
 	struct dev d;
