@@ -72,6 +72,27 @@ static int checksums_equal(struct dev *a, struct dev *b)
 	return x == y;
 }
 
+/* The stream's chunks in one buffer (the caller frees it); NULL without memory. */
+static uint8_t *stream_flat(const struct st_stream *s)
+{
+	uint8_t *all = malloc(s->bytes ? s->bytes : 1), *p = all;
+
+	if (!all)
+		return NULL;
+	for (unsigned int i = 0; i < s->n; i++) {
+		memcpy(p, s->c[i].data, s->c[i].size);
+		p += s->c[i].size;
+	}
+	return all;
+}
+
+/* The kind and payload length of the record header at @p. */
+static void rec_kind_len(const uint8_t *p, uint16_t *kind, uint32_t *len)
+{
+	memcpy(kind, p + offsetof(struct vfmig_rec_hdr, kind), 2);
+	memcpy(len, p + offsetof(struct vfmig_rec_hdr, len), 4);
+}
+
 /*
  * Passes over memory a stream shows: the PAGES records' offsets rise within a
  * pass; each time one starts below where the previous one ended, the save
@@ -82,21 +103,16 @@ static long stream_passes(const struct st_stream *s)
 {
 	uint64_t total = s->bytes, pos = 0, prev_end = 0;
 	long passes = 0;
-	uint8_t *all = malloc(total ? total : 1), *p = all;
+	uint8_t *all = stream_flat(s);
 
 	if (!all)
 		return -1;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= total) {
 		uint16_t kind;
 		uint32_t len;
 		uint64_t off;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		memcpy(&off, all + pos + offsetof(struct vfmig_rec_hdr, offset), 8);
 		if (!rec_magic_ok(all + pos)) {
 			passes = -1;
@@ -420,23 +436,18 @@ static uint32_t hdr_crc(const uint8_t *p)
  */
 static int stream_rebuild(const struct st_stream *s, int drop, uint64_t piece, struct st_stream *out)
 {
-	uint8_t *all = malloc(s->bytes), *res = malloc(s->bytes), *p = all, *dst;
+	uint8_t *all = stream_flat(s), *res = malloc(s->bytes), *dst;
 	uint64_t pos = 0, len_out = 0;
 	int pages = 0, ret = -1;
 	uint32_t seq = 0;
 
 	if (!all || !res)
 		goto out;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= s->bytes) {
 		uint32_t len, crc;
 		uint16_t kind;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (!rec_magic_ok(all + pos) || len > s->bytes - pos - VFMIG_REC_HDR_LEN)
 			goto out;
 		if (kind == VFMIG_REC_PAGES && pages++ == drop) {
@@ -1099,24 +1110,19 @@ struct census {
 static int stream_census(const struct st_stream *s, const uint8_t *pattern, struct census *c)
 {
 	uint64_t total = s->bytes, pos = 0;
-	uint8_t *all = malloc(total ? total : 1), *p = all;
+	uint8_t *all = stream_flat(s);
 	int ret = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->pattern_ok = true;
 	if (!all)
 		return -1;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= total) {
 		uint16_t kind;
 		uint32_t len;
 		uint64_t span;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (!rec_magic_ok(all + pos) || len > total - pos - VFMIG_REC_HDR_LEN) {
 			ret = -1;
 			break;
@@ -1332,8 +1338,7 @@ static long first_zero_rec(const uint8_t *all, uint64_t total)
 		uint16_t kind;
 		uint32_t len;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (kind == VFMIG_REC_ZERO)
 			return (long)pos;
 		pos += VFMIG_REC_HDR_LEN + len;
