@@ -185,6 +185,7 @@ static int v1dev_iterate(void *opaque, struct vfmig_save_io *io)
 			break;
 	}
 	dev->pending = 0;
+	vfmig_region_release(dev->region);	/* the next device's turn */
 	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	return ret ? ret : done;
 }
@@ -209,6 +210,7 @@ static int v1dev_complete(void *opaque, struct vfmig_save_io *io)
 			break;	/* as QEMU: a device with nothing to give is done */
 		ret = read_pending(dev, &pending, io->err);
 	}
+	vfmig_region_release(dev->region);
 	if (!ret)
 		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	if (!ret)
@@ -255,8 +257,10 @@ static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
 		ret = vfmig_stream_get_tag(io->r, &tag, io->err);
 		if (ret)
 			return ret;
-		if (tag == VFMIG_TAG_END_OF_STATE)
+		if (tag == VFMIG_TAG_END_OF_STATE) {
+			vfmig_region_release(dev->region);
 			return 0;
+		}
 		if (tag != VFMIG_TAG_DATA)
 			return vfmig_err_set(io->err, -EPROTO,
 					     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
