@@ -185,6 +185,7 @@ static int v1dev_iterate(void *opaque, struct vfmig_save_io *io)
 			break;
 	}
 	dev->pending = 0;
+	vfmig_region_release(dev->region);	/* the next device's turn */
 	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	return ret ? ret : done;
 }
@@ -209,6 +210,7 @@ static int v1dev_complete(void *opaque, struct vfmig_save_io *io)
 			break;	/* as QEMU: a device with nothing to give is done */
 		ret = read_pending(dev, &pending, io->err);
 	}
+	vfmig_region_release(dev->region);
 	if (!ret)
 		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	if (!ret)
@@ -250,8 +252,12 @@ static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
 
 	for (;;) {
 		ret = vfmig_devsec_next_data(name(dev), io, &size);
-		if (ret <= 0)
+		if (ret < 0)
 			return ret;
+		if (!ret) {
+			vfmig_region_release(dev->region);
+			return 0;
+		}
 		ret = vfmig_v1_load_chunk(dev->region, size, vfmig_reader_source, io->r,
 					  dev->bounce, dev->bounce_len, io->err);
 		if (ret)
