@@ -6,8 +6,8 @@
 # (the fill knob's pattern:, not zero pages, which the payload sends as ZERO
 # records anyway; a device without the knob: a never-seeded one, zeroes), saved to a tmpfs file and resumed (file: the two
 # wall times added) and sent to a receive on loopback (tcp: send's wall
-# time), with --compress none, zstd and lz4.  Best and median of
-# BENCH_REPEAT (3) wall times, and the best save alone as the engine saw it
+# time), with --compress none, zstd and lz4 taking turns in each round.
+# Best and median of BENCH_REPEAT (3) wall times, and the best save alone as the engine saw it
 # (its --json total-time, without process start-up); MB/s of device state;
 # ratio = state / stream bytes.  Every run's destination checksum must equal
 # the source's.
@@ -87,19 +87,28 @@ for zstate in random compressible; do
 	fi
 	sum=$(knob "$a" checksum)
 	for how in file tcp; do
-		for codec in none zstd lz4; do
-			best=0 runs="" i=0 eng=0
-			while [ "$i" -lt "$repeat" ]; do
-				if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
+		# Codecs take turns within each round, so a host that slows down
+		# or speeds up during the runs weighs on all three alike.
+		for codec in none zstd lz4; do eval "best_$codec=0 runs_$codec='' eng_$codec=0"; done
+		i=0
+		while [ "$i" -lt "$repeat" ]; do
+			if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
+			for codec in none zstd lz4; do
 				ns=$(zmove "$how" "$codec" "$from" "$to")
 				[ "$(knob "$to" checksum)" = "$sum" ] || die "compress $zstate $how $codec: checksum"
+				cp "$T/zbytes" "$T/zbytes.$codec"
+				eval "best=\$best_$codec runs=\$runs_$codec eng=\$eng_$codec"
 				if [ "$best" = 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
 				e=$(sed -n 's/.*"total-time": \([0-9]*\).*/\1/p' "$T/zjson")
 				if [ -n "$e" ] && { [ "$eng" = 0 ] || [ "$e" -lt "$eng" ]; }; then eng=$e; fi
 				runs="$runs${runs:+,}$(awk -v b="$zsize" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
-				i=$((i + 1))
+				eval "best_$codec=\$best runs_$codec=\$runs eng_$codec=\$eng"
 			done
-			zb=$(cat "$T/zbytes")
+			i=$((i + 1))
+		done
+		for codec in none zstd lz4; do
+			eval "best=\$best_$codec runs=\$runs_$codec eng=\$eng_$codec"
+			zb=$(cat "$T/zbytes.$codec")
 			mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
 			ratio=$(awk -v a="$zsize" -v b="$zb" 'BEGIN { printf "%.2f", a / b }')
 			med=$(echo "$runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')

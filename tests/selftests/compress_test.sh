@@ -16,58 +16,18 @@ top=$(cd "$here/../.." && pwd)
 T=${TMPDIR:-/tmp}/compress_test.$$
 MIB4=4194304
 
-cleanup() {
-	remove_all_mdevs
-	rm -rf "$T"
-}
-
-begin() {
-	mkdir -p "$T"
-	trap cleanup EXIT
-}
-
-expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
-	pat=$1
-	shift
-	if "$@" 2> "$T/err"; then
-		fail "succeeded but should fail: $*"
-	fi
-	diag "stderr: $(cat "$T/err")"
-	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
-	[ "$(wc -l < "$T/err")" = 1 ] || fail "not a one-line error"
-}
-
 # A repeating 64-bit pattern: compressible, never a zero page.
 mk_compressible() { # mk_compressible [KNOB=VALUE...]
 	mk vfmig-small "$@" state_size=$MIB4 fill=pattern:0x00000000deadbeef seed=1
 }
 
-netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
-	ip netns add vfa && ip netns add vfb &&
-	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
-	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
-	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
-	ip -n vfa link set lo up && ip -n vfb link set lo up
-}
-
-netns_gone() {
-	ip netns del vfa 2>/dev/null
-	ip netns del vfb 2>/dev/null
-}
-
 test_send_zstd() {
-	begin
-	trap 'netns_gone; cleanup' EXIT
-	modprobe veth 2>/dev/null
-	netns_pair || fail "cannot set up network namespaces"
+	begin_netns
 	a=$(mk_compressible) b=$(mk vfmig-small state_size=$MIB4 seed=3)
 	knob "$a" dirty_rate 1000000
 	ip netns exec vfa "$V" receive -q "$b" --listen 7777 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ':7777' && break
-		sleep 0.3
-	done
+	wait_listening 7777
 	ip netns exec vfb "$V" send --compress zstd --json "$a" 10.77.0.1:7777 \
 		> "$T/json" 2> "$T/send.err"
 	src=$?
@@ -130,10 +90,10 @@ coded = struct.unpack(">Q", b[at + 16:at + 24])[0]
 b[at + 25 + coded // 2] ^= 0x5a
 open(sys.argv[2], "wb").write(b)
 PY
-	expect_fail "stream offset [0-9]*: corrupt zstd data in a compressed chunk" \
+	expect_fail -1 "stream offset [0-9]*: corrupt zstd data in a compressed chunk" \
 		"$V" resume -q "$b" -i "$T/bad"
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not running after the refusal"
-	expect_fail "corrupt zstd data" "$V" inspect "$T/bad"
+	expect_fail -1 "corrupt zstd data" "$V" inspect "$T/bad"
 	# The device is usable: the good file resumes into it.
 	"$V" resume -q "$b" -i "$T/s" || fail "good stream refused after the corrupt one"
 	same_state "$a" "$b"
@@ -155,11 +115,11 @@ test_v2_zstd() {
 test_usage() {
 	begin
 	a=$(mk vfmig-small) b=$(mk vfmig-small)
-	expect_fail "not none, zstd" "$V" save --compress gzip "$a" -o "$T/x"
-	expect_fail "level 20 out of range" "$V" save --compress zstd:20 "$a" -o "$T/x"
-	expect_fail "bad level" "$V" save --compress lz4:x "$a" -o "$T/x"
-	expect_fail "not compressed" "$V" migrate --compress zstd --from "$a" --to "$b"
-	expect_fail "only --no-mmap" "$V" resume --compress zstd "$a" -i "$T/x"
+	expect_fail -1 "not none, zstd" "$V" save --compress gzip "$a" -o "$T/x"
+	expect_fail -1 "level 20 out of range" "$V" save --compress zstd:20 "$a" -o "$T/x"
+	expect_fail -1 "bad level" "$V" save --compress lz4:x "$a" -o "$T/x"
+	expect_fail -1 "not compressed" "$V" migrate --compress zstd --from "$a" --to "$b"
+	expect_fail -1 "only --no-mmap" "$V" resume --compress zstd "$a" -i "$T/x"
 }
 
 if [ "${1:-}" != --one ]; then

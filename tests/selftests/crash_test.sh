@@ -25,17 +25,14 @@ SIZE=4194304
 BIG=33554432
 BW=1M
 
-cleanup() {
+cleanup_more() { # before the shared cleanup: engines killed, the full disk unmounted
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
-	remove_all_mdevs
-	rm -rf "$T"
 }
 
 begin() {
-	mkdir -p "$T"
 	PIDS=""
-	trap cleanup EXIT
+	scratch_begin
 	trap 'exit 1' TERM	# fail() ends the test with SIGTERM: clean up too
 	remove_all_mdevs
 }
@@ -45,7 +42,7 @@ one_line() { # one_line FILE WHAT: exactly one line, starting "vfmig: "
 	grep -q '^vfmig: ' "$1" || fail "$2: error line without 'vfmig: ': $(cat "$1")"
 }
 
-expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, one stderr line matching
+expect_refused() { # expect_refused PATTERN CMD...: non-zero exit, one stderr line matching
 	pat=$1
 	shift
 	if "$@" > /dev/null 2> "$T/err"; then
@@ -283,7 +280,7 @@ test_recover_states() {
 	"$V" recover "$a" > "$T/rec" || fail "recover from running failed"
 	grep -qx "$a: running -> running by device_state write" "$T/rec" || fail "recover: $(cat "$T/rec")"
 	running_intact "$a" "$sum"
-	expect_fail "recover: 'nope' is not a device UUID" "$V" recover nope
+	expect_refused "recover: 'nope' is not a device UUID" "$V" recover nope
 }
 
 test_unload_while_open() {
@@ -297,7 +294,7 @@ test_unload_while_open() {
 	pid=$!
 	PIDS=$pid
 	until_phase $pid has_vfio $pid
-	expect_fail "a vfmig device is still open" "$V" module unload
+	expect_refused "a vfmig device is still open" "$V" module unload
 	grep -q '^vfmig ' /proc/modules || fail "module gone although a device was open"
 	kill -9 $pid
 	wait $pid 2>/dev/null
@@ -312,12 +309,12 @@ test_bad_uuids() {
 	a=$(mk vfmig-small seed=51)
 	sum=$(knob "$a" checksum)
 	none=01234567-89ab-cdef-0123-456789abcdef
-	expect_fail "not a device UUID" "$V" info not-a-uuid
-	expect_fail "not a device UUID" "$V" migrate --from "$a" --to 1234
-	expect_fail "$none: no such mdev device" "$V" migrate --from "$a" --to "$none"
-	expect_fail "$none: no such mdev device" "$V" save -q "$none" -o "$T/x"
-	expect_fail "$none: no such mdev device" "$V" recover "$none"
-	expect_fail "mdev remove $none" "$V" mdev remove "$none"
+	expect_refused "not a device UUID" "$V" info not-a-uuid
+	expect_refused "not a device UUID" "$V" migrate --from "$a" --to 1234
+	expect_refused "$none: no such mdev device" "$V" migrate --from "$a" --to "$none"
+	expect_refused "$none: no such mdev device" "$V" save -q "$none" -o "$T/x"
+	expect_refused "$none: no such mdev device" "$V" recover "$none"
+	expect_refused "mdev remove $none" "$V" mdev remove "$none"
 	[ ! -e "$T/x" ] || fail "a failed save left a file behind"
 	running_intact "$a" "$sum"
 }
@@ -329,11 +326,11 @@ test_no_permission() {
 	sum=$(knob "$a" checksum)
 	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
 	chmod 777 "$T"
-	expect_fail "Permission denied" $nobody "$V" save -q "$a" -o "$T/x"
-	expect_fail "Permission denied" $nobody "$V" migrate -q --from "$a" --to "$b"
-	expect_fail "Permission denied" $nobody "$V" recover "$a"
-	expect_fail "Permission denied" $nobody "$V" mdev create vfmig-small
-	expect_fail "not permitted" $nobody "$V" module unload
+	expect_refused "Permission denied" $nobody "$V" save -q "$a" -o "$T/x"
+	expect_refused "Permission denied" $nobody "$V" migrate -q --from "$a" --to "$b"
+	expect_refused "Permission denied" $nobody "$V" recover "$a"
+	expect_refused "Permission denied" $nobody "$V" mdev create vfmig-small
+	expect_refused "not permitted" $nobody "$V" module unload
 	[ ! -e "$T/x" ] || fail "a refused save left a file behind"
 	running_intact "$a" "$sum"
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination touched"
@@ -344,13 +341,13 @@ test_full_disk() {
 	a=$(mk vfmig-small state_size=$SIZE seed=71 dirty_rate=2000000)
 	mkdir -p "$T/full"
 	mount -t tmpfs -o size=256k tmpfs "$T/full" || skip "cannot mount a tmpfs"
-	expect_fail "No space left on device" "$V" save -q "$a" -o "$T/full/s"
+	expect_refused "No space left on device" "$V" save -q "$a" -o "$T/full/s"
 	[ ! -e "$T/full/s" ] || fail "the partial stream was left on the full disk"
 	[ "$(knob "$a" device_state)" = 1 ] || fail "source not running after the full disk"
 	knob "$a" dirty_rate 0
 	sleep 0.1
 	sum=$(knob "$a" checksum)
-	expect_fail "No space left on device" "$V" save -q --offline "$a" -o "$T/full/s"
+	expect_refused "No space left on device" "$V" save -q --offline "$a" -o "$T/full/s"
 	running_intact "$a" "$sum"
 	umount "$T/full"
 }
@@ -361,12 +358,12 @@ test_no_module() {
 	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u"; done
 	"$V" module unload || fail "module unload with no device failed"
 	none=01234567-89ab-cdef-0123-456789abcdef
-	expect_fail "vfmig module is not loaded" "$V" mdev list
-	expect_fail "is the vfmig module loaded" "$V" mdev types
-	expect_fail "is the vfmig module loaded" "$V" mdev create vfmig-small
-	expect_fail "the vfmig module is not loaded" "$V" info "$none"
-	expect_fail "the vfmig module is not loaded" "$V" migrate --from "$none" --to 11111111-2222-3333-4444-555555555555
-	expect_fail "the vfmig module is not loaded" "$V" recover "$none"
+	expect_refused "vfmig module is not loaded" "$V" mdev list
+	expect_refused "is the vfmig module loaded" "$V" mdev types
+	expect_refused "is the vfmig module loaded" "$V" mdev create vfmig-small
+	expect_refused "the vfmig module is not loaded" "$V" info "$none"
+	expect_refused "the vfmig module is not loaded" "$V" migrate --from "$none" --to 11111111-2222-3333-4444-555555555555
+	expect_refused "the vfmig module is not loaded" "$V" recover "$none"
 	"$V" module load > /dev/null || fail "module load failed"
 	a=$(mk vfmig-small seed=81) b=$(mk vfmig-small)
 	"$V" migrate -q --from "$a" --to "$b" || fail "migrate after reload failed"

@@ -72,6 +72,27 @@ static int checksums_equal(struct dev *a, struct dev *b)
 	return x == y;
 }
 
+/* The stream's chunks in one buffer (the caller frees it); NULL without memory. */
+static uint8_t *stream_flat(const struct st_stream *s)
+{
+	uint8_t *all = malloc(s->bytes ? s->bytes : 1), *p = all;
+
+	if (!all)
+		return NULL;
+	for (unsigned int i = 0; i < s->n; i++) {
+		memcpy(p, s->c[i].data, s->c[i].size);
+		p += s->c[i].size;
+	}
+	return all;
+}
+
+/* The kind and payload length of the record header at @p. */
+static void rec_kind_len(const uint8_t *p, uint16_t *kind, uint32_t *len)
+{
+	memcpy(kind, p + offsetof(struct vfmig_rec_hdr, kind), 2);
+	memcpy(len, p + offsetof(struct vfmig_rec_hdr, len), 4);
+}
+
 /*
  * Passes over memory a stream shows: the PAGES records' offsets rise within a
  * pass; each time one starts below where the previous one ended, the save
@@ -82,21 +103,16 @@ static long stream_passes(const struct st_stream *s)
 {
 	uint64_t total = s->bytes, pos = 0, prev_end = 0;
 	long passes = 0;
-	uint8_t *all = malloc(total ? total : 1), *p = all;
+	uint8_t *all = stream_flat(s);
 
 	if (!all)
 		return -1;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= total) {
 		uint16_t kind;
 		uint32_t len;
 		uint64_t off;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		memcpy(&off, all + pos + offsetof(struct vfmig_rec_hdr, offset), 8);
 		if (!rec_magic_ok(all + pos)) {
 			passes = -1;
@@ -118,6 +134,15 @@ static long stream_passes(const struct st_stream *s)
 		passes = -1;
 	free(all);
 	return passes;
+}
+
+/* Both devices closed, every mdev removed: a passed test's end. */
+static int close_pair(struct dev *a, struct dev *b)
+{
+	dev_close(a);
+	dev_close(b);
+	st_remove_all();
+	return TAP_PASS;
 }
 
 static int test_load(void)
@@ -261,10 +286,7 @@ static int precopy_run(unsigned int n, const char *rate, unsigned int max_rounds
 		 rate, *rounds, (unsigned long long)first, (unsigned long long)*min_pending,
 		 passes, s.n);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Dirtying 100x slower than the drain: pending_bytes falls to a few pages. */
@@ -414,23 +436,18 @@ static uint32_t hdr_crc(const uint8_t *p)
  */
 static int stream_rebuild(const struct st_stream *s, int drop, uint64_t piece, struct st_stream *out)
 {
-	uint8_t *all = malloc(s->bytes), *res = malloc(s->bytes), *p = all, *dst;
+	uint8_t *all = stream_flat(s), *res = malloc(s->bytes), *dst;
 	uint64_t pos = 0, len_out = 0;
 	int pages = 0, ret = -1;
 	uint32_t seq = 0;
 
 	if (!all || !res)
 		goto out;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= s->bytes) {
 		uint32_t len, crc;
 		uint16_t kind;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (!rec_magic_ok(all + pos) || len > s->bytes - pos - VFMIG_REC_HDR_LEN)
 			goto out;
 		if (kind == VFMIG_REC_PAGES && pages++ == drop) {
@@ -462,6 +479,21 @@ out:
 }
 
 /*
+ * The resume-refusal and fault tests' pair: two 256 KiB vfmig-large devices
+ * (numbers n and n + 1), trapped data section, 16 KiB chunks, no other mdev.
+ */
+static int open_trapped_pair(struct dev *a, struct dev *b, unsigned int n)
+{
+	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
+				"data_size", "16384", NULL };
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(b, "vfmig-large", n + 1, setup) == 0, "open");
+	return TAP_PASS;
+}
+
+/*
  * The END digest covers every page: a stream without one of its PAGES
  * records (renumbered and with valid header crcs, so only the digest can
  * tell) is taken write by write and refused at the END record.  The same
@@ -470,16 +502,13 @@ out:
  */
 static int test_resume_missing_pages(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 }, same = { 0 }, holed = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 44, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 45, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 44) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "12") == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(stream_rebuild(&s, -1, 16384, &same) == 0 && stream_rebuild(&s, 1, 16384, &holed) == 0,
 	      "stream does not parse");
@@ -500,24 +529,18 @@ static int test_resume_missing_pages(void)
 	st_stream_free(&s);
 	st_stream_free(&same);
 	st_stream_free(&holed);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Bad data_size writes poison the session: too large, or no data_offset read. */
 static int test_resume_bad_data_size(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t off;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 40, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 41, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 40) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "5") == 0 && save_rest(&a, &s, false) == 0, "save");
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
@@ -540,10 +563,7 @@ static int test_resume_bad_data_size(void)
 	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "clean resume after reset");
 	CHECK(checksums_equal(&a, &b), "after reset");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Shared by the fault tests: a clean migration a -> b with equal checksums. */
@@ -568,6 +588,15 @@ static int migrate_clean(struct dev *a, struct dev *b, const char *seed)
 	return TAP_PASS;
 }
 
+/* A fault test's end: the source running again, a clean migration, the pair closed. */
+static int end_clean(struct dev *a, struct dev *b, const char *seed)
+{
+	CHECK(set_state(a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
+	if (migrate_clean(a, b, seed) != TAP_PASS)
+		return TAP_FAIL;
+	return close_pair(a, b);
+}
+
 static int fault_is_none(struct dev *d)
 {
 	char buf[32] = "";
@@ -585,8 +614,6 @@ static int fault_is_none(struct dev *d)
  */
 static int test_fault_short_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size, rec_end, cum = 0;
 	unsigned long expect = 0, failed_at = ~0UL;
@@ -594,9 +621,8 @@ static int test_fault_short_chunk(void)
 	struct dev a, b;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 50, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 51, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 50) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "3") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
 	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size == 16384, "clean chunk %llu",
@@ -625,30 +651,21 @@ static int test_fault_short_chunk(void)
 	      (unsigned long long)knob(&b, "stat_chunks_restored"));
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
 	st_stream_free(&s);
-	if (migrate_clean(&a, &b, "4") != TAP_PASS)
-		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return end_clean(&a, &b, "4");
 }
 
 /* resume_chunk: the next data_size write fails with EIO and poisons the session. */
 static int test_fault_resume_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	unsigned long failed_at = ~0UL;
 	struct dev a, b;
 	uint64_t off;
 	long ret;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 60, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 61, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 60) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "6") == 0 && save_rest(&a, &s, false) == 0, "save");
 	CHECK(s.n > 4, "chunks %u", s.n);
 
@@ -678,13 +695,7 @@ static int test_fault_resume_chunk(void)
 	if (expect_poisoned(&b) != TAP_PASS)
 		return TAP_FAIL;
 	st_stream_free(&s);
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
-	if (migrate_clean(&a, &b, "7") != TAP_PASS)
-		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return end_clean(&a, &b, "7");
 }
 
 /*
@@ -694,15 +705,12 @@ static int test_fault_resume_chunk(void)
  */
 static int test_fault_save_chunk(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size, off;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 70, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 71, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 70) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "8") == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	CHECK(st_save_chunk(&a, &s, false, &pending, &size) == 0 && size, "chunk");
@@ -731,10 +739,7 @@ static int test_fault_save_chunk(void)
 	      set_state(&b, VFMIG_V1_STATE_RUNNING) == 0, "resume");
 	CHECK(checksums_equal(&a, &b), "after a save_chunk fault");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* The error state from a save or resume: everything refused until reset. */
@@ -756,15 +761,12 @@ static int expect_error_state(struct dev *d)
 /* transition and error, in a running save and a running resume. */
 static int test_fault_transition_error(void)
 {
-	const char *setup[] = { "state_size", "262144", "mmap_layout", "none",
-				"data_size", "16384", NULL };
 	struct st_stream s = { 0 };
 	uint64_t pending, size;
 	struct dev a, b;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 80, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 81, setup) == 0, "open");
+	if (open_trapped_pair(&a, &b, 80) != TAP_PASS)
+		return TAP_FAIL;
 	CHECK(knob_set(&a, "seed", "9") == 0, "seed");
 
 	/* transition: pre-copy -> stop-and-copy fails, the save is gone. */
@@ -801,13 +803,7 @@ static int test_fault_transition_error(void)
 	if (expect_error_state(&b) != TAP_PASS)
 		return TAP_FAIL;
 	st_stream_free(&s);
-	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING) == 0, "source running");
-	if (migrate_clean(&a, &b, "12") != TAP_PASS)
-		return TAP_FAIL;
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return end_clean(&a, &b, "12");
 }
 
 /* stat_iterations on a device that does not dirty: one pass, however many chunks. */
@@ -893,10 +889,7 @@ static int test_seed_during_save(void)
 	CHECK(checksums_equal(&a, &b), "seed during save");
 	CHECK(knob(&b, "seed") == 99, "destination seed %llu", (unsigned long long)knob(&b, "seed"));
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 static long meminfo_kib(const char *field)
@@ -1105,10 +1098,7 @@ static int big_state_run(unsigned long mib)
 	      knob(&b, "stat_bytes_restored") == moved, "chunk counters");
 	tap_diag("%lu MiB state: create+seed %.1f s, save+resume %.1f s (%llu chunks), checksums %.1f s",
 		 mib, t1 - t0, t2 - t1, (unsigned long long)chunks, t4 - t3);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* What a saved stream holds: pages sent whole and named zero, and in how many records. */
@@ -1120,24 +1110,19 @@ struct census {
 static int stream_census(const struct st_stream *s, const uint8_t *pattern, struct census *c)
 {
 	uint64_t total = s->bytes, pos = 0;
-	uint8_t *all = malloc(total ? total : 1), *p = all;
+	uint8_t *all = stream_flat(s);
 	int ret = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->pattern_ok = true;
 	if (!all)
 		return -1;
-	for (unsigned int i = 0; i < s->n; i++) {
-		memcpy(p, s->c[i].data, s->c[i].size);
-		p += s->c[i].size;
-	}
 	while (pos + VFMIG_REC_HDR_LEN <= total) {
 		uint16_t kind;
 		uint32_t len;
 		uint64_t span;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (!rec_magic_ok(all + pos) || len > total - pos - VFMIG_REC_HDR_LEN) {
 			ret = -1;
 			break;
@@ -1252,10 +1237,7 @@ static int fill_migrate(unsigned int n, const char *fill, const char *seed,
 	*bytes = s.bytes;
 	*sum = knob(&a, "checksum");
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /*
@@ -1344,10 +1326,7 @@ static int test_fill_zero_dirty(void)
 		 (unsigned long long)knob(&a, "generation"),
 		 (unsigned long long)(c.zero_pages - 256), (unsigned long long)s.bytes);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* @all's first ZERO record's offset (in @all), or -1. */
@@ -1359,8 +1338,7 @@ static long first_zero_rec(const uint8_t *all, uint64_t total)
 		uint16_t kind;
 		uint32_t len;
 
-		memcpy(&kind, all + pos + offsetof(struct vfmig_rec_hdr, kind), 2);
-		memcpy(&len, all + pos + offsetof(struct vfmig_rec_hdr, len), 4);
+		rec_kind_len(all + pos, &kind, &len);
 		if (kind == VFMIG_REC_ZERO)
 			return (long)pos;
 		pos += VFMIG_REC_HDR_LEN + len;
@@ -1435,10 +1413,7 @@ static int test_resume_corrupt_zero(void)
 	CHECK(checksums_equal(&a, &b), "intact zero:90 stream");
 	free(all);
 	st_stream_free(&s);
-	dev_close(&a);
-	dev_close(&b);
-	st_remove_all();
-	return TAP_PASS;
+	return close_pair(&a, &b);
 }
 
 /* Pages of [p, p+len) resident in this process's page tables, -1 on error. */

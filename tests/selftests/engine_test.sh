@@ -13,27 +13,6 @@ top=$(cd "$here/../.." && pwd)
 T=${TMPDIR:-/tmp}/engine_test.$$
 DEVS=""
 
-cleanup() {
-	remove_all_mdevs
-	rm -rf "$T"
-}
-
-begin() {
-	mkdir -p "$T"
-	trap cleanup EXIT
-}
-
-expect_fail() { # expect_fail PATTERN CMD...: non-zero exit, stderr matches
-	pat=$1
-	shift
-	if "$@" 2> "$T/err"; then
-		fail "succeeded but should fail: $*"
-	fi
-	diag "stderr: $(cat "$T/err")"
-	grep -q -- "$pat" "$T/err" || fail "error does not mention '$pat'"
-	[ "$(wc -l < "$T/err")" -ge 1 ] || fail "no error message"
-}
-
 live() { # live TYPE KNOBS...: live migration with dirty generation on
 	begin
 	# The generator runs while the device is open: 4 MiB at 16 MiB/s keeps
@@ -101,19 +80,6 @@ test_pipe() {
 	same_state "$a" "$b"
 }
 
-netns_pair() { # two namespaces joined by a veth pair, 10.77.0.1 <-> 10.77.0.2
-	ip netns add vfa && ip netns add vfb &&
-	ip link add vfa0 netns vfa type veth peer name vfb0 netns vfb &&
-	ip -n vfa addr add 10.77.0.1/24 dev vfa0 && ip -n vfa link set vfa0 up &&
-	ip -n vfb addr add 10.77.0.2/24 dev vfb0 && ip -n vfb link set vfb0 up &&
-	ip -n vfa link set lo up && ip -n vfb link set lo up
-}
-
-netns_gone() {
-	ip netns del vfa 2>/dev/null
-	ip netns del vfb 2>/dev/null
-}
-
 # receive in namespace vfa, send from vfb; the sender's exit status and
 # stderr land in $T/send.rc and $T/send.err.
 tcp_migrate() { # tcp_migrate SRC DST [send options]
@@ -121,10 +87,7 @@ tcp_migrate() { # tcp_migrate SRC DST [send options]
 	shift 2
 	ip netns exec vfa "$V" receive -q "$dst" --listen 7777 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ':7777' && break
-		sleep 0.3
-	done
+	wait_listening 7777
 	ip netns exec vfb "$V" send -q "$@" "$src" 10.77.0.1:7777 2> "$T/send.err"
 	echo $? > "$T/send.rc"
 	wait $rpid
@@ -134,10 +97,7 @@ tcp_migrate() { # tcp_migrate SRC DST [send options]
 }
 
 test_tcp_netns() {
-	begin
-	trap 'netns_gone; cleanup' EXIT
-	modprobe veth 2>/dev/null
-	netns_pair || fail "cannot set up network namespaces"
+	begin_netns
 	a=$(mk vfmig-small dirty_rate=10000000 seed=7 mmap_layout=sparse:2) b=$(mk vfmig-small)
 	tcp_migrate "$a" "$b"
 	[ "$(cat "$T/send.rc")" = 0 ] && [ "$(cat "$T/recv.rc")" = 0 ] || fail "TCP migration failed"
@@ -256,19 +216,10 @@ test_sigint() {
 	# 16 MiB at 1 MiB/s: sixteen seconds, interrupted once data flows.
 	"$V" migrate -q --max-bandwidth 1M --from "$a" --to "$b" 2> "$T/err" &
 	pid=$!
-	while [ "$(knob "$a" stat_bytes_saved)" = 0 ] && kill -0 $pid 2>/dev/null; do
-		sleep 0.1
-	done
-	kill -INT $pid
-	wait $pid
-	rc=$?
-	diag "rc $rc: $(cat "$T/err")"
-	[ $rc != 0 ] || fail "an interrupted migration exited 0"
-	grep -q cancelled "$T/err" || fail "does not say cancelled"
-	running_intact "$a" "$sum"
+	wait_saving "$a" $pid
+	interrupted $pid migration
 	[ "$(knob "$b" device_state)" = 1 ] || fail "destination not reset"
-	"$V" migrate -q --from "$a" --to "$b" || fail "migration after the cancel failed"
-	same_state "$a" "$b"
+	migrates_again "$a" "$sum" "$b"
 }
 
 test_corrupt_and_truncated() {

@@ -30,10 +30,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmtap import (MDEVS, TOP, Fail, Qemu, QmpError, Skip, check, check_eq,  # noqa: E402
-                   create, diag, knob, knob_int, load_module, remove_all, run,
-                   set_knob, sh, unload_module)
+                   create, diag, knob, knob_int, load_module, remove_all, set_knob, sh)
 from qemu_mig import (SLOT, WORK, blocked_reasons, check_slot, check_unblocked,  # noqa: E402
-                      log_mark, next_n, qemus, trace_sum, trace_values, wait_generation)
+                      destination_continued, destination_loaded, log_mark, next_n, qemu_args,
+                      qemus, source_stopped, test_unload, trace_sum, trace_values,
+                      wait_generation)
 import qemu_mig  # noqa: E402
 
 SUITE = "qemu10"
@@ -116,13 +117,8 @@ TRACES10 = ("vfio_save_block", "vfio_save_iterate", "vfio_state_pending_estimate
 
 
 def start10(name, sysfsdev, paused=True, incoming=False, props=DEV_PROPS, extra=()):
-    args = vfio10(sysfsdev, props) + ["-msg", "timestamp=off"]
-    for ev in TRACES10:
-        args += ["-trace", ev]
-    if paused:
-        args.append("-S")
-    if incoming:
-        args += ["-incoming", "defer"]
+    args = vfio10(sysfsdev, props) + ["-msg", "timestamp=off"] + qemu_args(TRACES10, paused,
+                                                                          incoming)
     return Qemu(name, args + list(extra), LOGDIR, binary=QEMU10)
 
 
@@ -148,13 +144,7 @@ def finish_source10(q, uuid, info, dirty=True, since=0):
     check(info["vfio"]["transferred"] >= saved,
           "query-migrate vfio transferred %d < traced %d" % (info["vfio"]["transferred"], saved))
     check(info["vfio"]["transferred"] > 0, "QEMU moved no vfio device data")
-    check_eq(q.wait_status("postmigrate"), "postmigrate", "source run state")
-    check(knob_int(uuid, "stat_bytes_saved") > 0, "source stat_bytes_saved is 0")
-    if dirty:
-        check(knob_int(uuid, "stat_bytes_dirtied") > 0, "source dirtied nothing")
-    sum0 = knob(uuid, "checksum")
-    time.sleep(0.3)
-    check_eq(knob(uuid, "checksum"), sum0, "stopped source checksum")
+    sum0 = source_stopped(q, uuid, dirty)
     diag("source %s: vfio transferred %d bytes (%d traced), total %s ms, downtime %s ms, "
          "checksum %s" % (q.name, info["vfio"]["transferred"], saved, info.get("total-time"),
                           info.get("downtime", "?"), sum0))
@@ -164,13 +154,9 @@ def finish_source10(q, uuid, info, dirty=True, since=0):
 def finish_destination10(q, uuid, want_sum):
     """Destination after the load: cont, running, the source's checksum.
     Returns the vfio bytes QEMU wrote to the device."""
-    info = q.wait_migration(timeout=120)
-    check_eq(info["status"], "completed", "destination migration status")
-    check(q.status() in ("prelaunch", "paused"), "destination run state %r" % q.status())
-    q.cmd("cont")
-    check_eq(q.status(), "running", "destination run state after cont")
-    check(knob_int(uuid, "stat_bytes_restored") > 0, "destination stat_bytes_restored is 0")
-    check_eq(knob(uuid, "checksum"), want_sum, "destination checksum vs stopped source")
+    state = destination_loaded(q)
+    check(state in ("prelaunch", "paused"), "destination run state %r" % state)
+    destination_continued(q, uuid, want_sum)
     return trace_sum(q, "vfio_load_state_device_data", "size")
 
 
@@ -585,18 +571,7 @@ def test_qemu72_v2_only_blocked():
     q.stop()
 
 
-def test_unload():
-    Qemu.stop_all()
-    unload_module()
-
-
-def cleanup():
-    Qemu.stop_all()
-    remove_all()
-
-
 def main():
-    os.makedirs(LOGDIR, exist_ok=True)
     tests = [
         (test_load, 60),
         (test_mtty_switchover_ack, 240),
@@ -613,11 +588,7 @@ def main():
         (test_both_by_qemu72_then_qemu10, 360),
         (test_unload, 60),
     ]
-    only = os.environ.get("VFMIG_QEMU10_ONLY")
-    if only:
-        keep = set(only.split(","))
-        tests = [t for t in tests if t[0].__name__ in keep or t[0] in (test_load, test_unload)]
-    return run(SUITE, tests, cleanup=cleanup)
+    return qemu_mig.main(SUITE, LOGDIR, tests, "VFMIG_QEMU10_ONLY")
 
 
 if __name__ == "__main__":

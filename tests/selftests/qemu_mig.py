@@ -1,13 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """Migration scenario helpers shared by the QEMU suites (qemu_suite.py for
 QEMU 7.2 over protocol v1, qemu10_suite.py for QEMU 10 over v2): vfmig mdev
-pairs, waiting for dirty generation, QEMU processes that are always stopped,
-sums from QEMU's own trace lines, the realized-device check."""
+pairs, waiting for dirty generation, QEMU command lines and processes that
+are always stopped, sums from QEMU's own trace lines, the realized-device
+check, the checks every finished source and destination pass, and the
+suites' test_unload, cleanup and main."""
 import contextlib
+import os
 import re
 import time
 
-from vmtap import Fail, Timeout, check, create, knob, knob_int
+from vmtap import (Fail, Qemu, Timeout, check, check_eq, create, knob, knob_int, remove_all,
+                   run, unload_module)
 
 VENDOR, DEVICE = 0x1234, 0x7F10
 SLOT = 4
@@ -100,3 +104,67 @@ def blocked_reasons(q):
 def check_unblocked(q):
     reasons = blocked_reasons(q)
     check(not reasons, "QEMU %s: migration blocked: %r" % (q.name, reasons))
+
+
+def qemu_args(traces, paused, incoming):
+    """QEMU arguments after the device: its @traces, -S when @paused, a
+    deferred incoming migration when @incoming."""
+    args = []
+    for ev in traces:
+        args += ["-trace", ev]
+    if paused:
+        args.append("-S")
+    if incoming:
+        args += ["-incoming", "defer"]
+    return args
+
+
+def source_stopped(q, uuid, dirty):
+    """A source after a completed migration: the VM postmigrate, the device
+    saved data (and dirtied some, with @dirty), its checksum holds still.
+    Returns that checksum."""
+    check_eq(q.wait_status("postmigrate"), "postmigrate", "source run state")
+    check(knob_int(uuid, "stat_bytes_saved") > 0, "source stat_bytes_saved is 0")
+    if dirty:
+        check(knob_int(uuid, "stat_bytes_dirtied") > 0, "source dirtied nothing")
+    sum0 = knob(uuid, "checksum")
+    time.sleep(0.3)
+    check_eq(knob(uuid, "checksum"), sum0, "stopped source checksum")
+    return sum0
+
+
+def destination_loaded(q):
+    """The destination's incoming migration completed; returns its run state."""
+    info = q.wait_migration(timeout=120)
+    check_eq(info["status"], "completed", "destination migration status")
+    return q.status()
+
+
+def destination_continued(q, uuid, want_sum):
+    """The destination after "cont": running, restored, the source's checksum."""
+    q.cmd("cont")
+    check_eq(q.status(), "running", "destination run state after cont")
+    check(knob_int(uuid, "stat_bytes_restored") > 0, "destination stat_bytes_restored is 0")
+    check_eq(knob(uuid, "checksum"), want_sum, "destination checksum vs stopped source")
+
+
+def test_unload():
+    Qemu.stop_all()
+    unload_module()
+
+
+def cleanup():
+    Qemu.stop_all()
+    remove_all()
+
+
+def main(suite, logdir, tests, only_env):
+    """Run @tests ((function, timeout s), test_load first, test_unload last)
+    with their logs in @logdir; the environment variable @only_env, a comma
+    list of test names, keeps only those (and test_load, test_unload)."""
+    os.makedirs(logdir, exist_ok=True)
+    only = os.environ.get(only_env)
+    if only:
+        keep = set(only.split(",")) | {"test_load", "test_unload"}
+        tests = [t for t in tests if t[0].__name__ in keep]
+    return run(suite, tests, cleanup=cleanup)

@@ -24,10 +24,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmtap import (Fail, Qemu, QmpError, Skip, check, check_eq,  # noqa: E402
-                   create, diag, knob, knob_int, load_module, remove_all, run,
-                   set_knob, unload_module)
-from qemu_mig import (SLOT, WORK, check_slot, check_unblocked, next_n,  # noqa: E402
-                      qemus, trace_sum, wait_generation)
+                   create, diag, knob, knob_int, load_module, remove_all, set_knob)
+from qemu_mig import (SLOT, WORK, check_slot, check_unblocked, destination_continued,  # noqa: E402
+                      destination_loaded, next_n, qemu_args, qemus, source_stopped,
+                      test_unload, trace_sum, wait_generation)
 import qemu_mig  # noqa: E402
 
 SUITE = "qemu"
@@ -56,12 +56,8 @@ def vfio_dev(uuid, migration=True, props=""):
 def start(name, uuid, paused=True, incoming=False, props="", extra=(), qtest=False):
     # -only-migratable: a failed vfio migration probe fails realize.
     args = vfio_dev(uuid, props=props) + ["-only-migratable", "-msg", "timestamp=off"]
-    for ev in ("vfio_region_mmap", "vfio_save_buffer", "vfio_load_state_device_data"):
-        args += ["-trace", ev]
-    if paused:
-        args.append("-S")
-    if incoming:
-        args += ["-incoming", "defer"]
+    args += qemu_args(("vfio_region_mmap", "vfio_save_buffer", "vfio_load_state_device_data"),
+                      paused, incoming)
     return Qemu(name, args + list(extra), LOGDIR, qtest=qtest)
 
 
@@ -103,14 +99,8 @@ def finish_source(q, uuid, info, dirty=True):
     if "vfio" in info:
         check_eq(info["vfio"]["transferred"], vfio, "query-migrate vfio transferred vs trace")
     check(vfio > 0, "QEMU moved no vfio device data")
-    check_eq(q.wait_status("postmigrate"), "postmigrate", "source run state")
+    sum0 = source_stopped(q, uuid, dirty)
     check_eq(knob_int(uuid, "device_state"), S_STOP, "source device_state after completion")
-    check(knob_int(uuid, "stat_bytes_saved") > 0, "source stat_bytes_saved is 0")
-    if dirty:
-        check(knob_int(uuid, "stat_bytes_dirtied") > 0, "source dirtied nothing")
-    sum0 = knob(uuid, "checksum")
-    time.sleep(0.3)
-    check_eq(knob(uuid, "checksum"), sum0, "stopped source checksum")
     diag("source %s: vfio transferred %d bytes, total %.1f ms, downtime %s ms, checksum %s"
          % (q.name, vfio, info.get("total-time", 0), info.get("downtime", "?"), sum0))
     return sum0, vfio
@@ -119,15 +109,11 @@ def finish_source(q, uuid, info, dirty=True):
 def finish_destination(q, uuid, want_sum, src_paused):
     """Destination (-S) after the load: still RESUMING; RUNNING after cont
     with the source's checksum.  Returns the vfio bytes QEMU loaded."""
-    info = q.wait_migration(timeout=120)
-    check_eq(info["status"], "completed", "destination migration status")
-    check_eq(q.status(), "prelaunch" if src_paused else "paused", "destination run state")
+    check_eq(destination_loaded(q), "prelaunch" if src_paused else "paused",
+             "destination run state")
     check_eq(knob_int(uuid, "device_state"), S_RESUMING, "destination device_state before cont")
-    q.cmd("cont")
-    check_eq(q.status(), "running", "destination run state after cont")
+    destination_continued(q, uuid, want_sum)
     check_eq(knob_int(uuid, "device_state"), S_RUNNING, "destination device_state after cont")
-    check(knob_int(uuid, "stat_bytes_restored") > 0, "destination stat_bytes_restored is 0")
-    check_eq(knob(uuid, "checksum"), want_sum, "destination checksum vs stopped source")
     return trace_bytes(q, "vfio_load_state_device_data")
 
 
@@ -425,18 +411,7 @@ def test_guest_scratch_qtest():
     os.unlink(path)
 
 
-def test_unload():
-    Qemu.stop_all()
-    unload_module()
-
-
-def cleanup():
-    Qemu.stop_all()
-    remove_all()
-
-
 def main():
-    os.makedirs(LOGDIR, exist_ok=True)
     tests = [
         (test_load, 60),
         (test_blocker_detected_without_migration, 120),
@@ -456,11 +431,7 @@ def main():
         (test_wrong_type_refused, 240),
         (test_unload, 60),
     ]
-    only = os.environ.get("VFMIG_QEMU_ONLY")
-    if only:
-        keep = set(only.split(","))
-        tests = [t for t in tests if t[0].__name__ in keep or t[0] in (test_load, test_unload)]
-    return run(SUITE, tests, cleanup=cleanup)
+    return qemu_mig.main(SUITE, LOGDIR, tests, "VFMIG_QEMU_ONLY")
 
 
 if __name__ == "__main__":

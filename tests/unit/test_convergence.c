@@ -11,8 +11,9 @@
 #define MS 1000000ull
 
 /*
- * The decision maker on a fake clock at 0.  A test gets the default options
- * in f.o, changes what it tests, then calls start().
+ * The decision maker on a fake clock at 0, a test's *state (fixture_setup):
+ * it gets the default options in f->o, changes what it tests, then calls
+ * start().
  */
 struct conv_fixture {
 	struct vfmig_conv_opts o;
@@ -20,10 +21,22 @@ struct conv_fixture {
 	struct vfmig_conv c;
 };
 
-static void fixture_init(struct conv_fixture *f)
+static int fixture_setup(void **state)
 {
+	struct conv_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
 	tu_clock_init(&f->clk, 0);
 	vfmig_conv_opts_init(&f->o);
+	*state = f;
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	free(*state);
+	return 0;
 }
 
 static struct vfmig_conv *start(struct conv_fixture *f)
@@ -55,12 +68,10 @@ static void test_defaults(void **state)
 /* Nothing measured yet: threshold 0, so anything pending means iterate. */
 static void test_initial_decision(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	c = start(&f);
+	c = start(f);
 	assert_int_equal(c->threshold, 0);
 	assert_int_equal(vfmig_conv_decide(c, 0), VFMIG_CONV_COMPLETE);
 	assert_int_equal(vfmig_conv_decide(c, 1), VFMIG_CONV_ITERATE);
@@ -70,13 +81,11 @@ static void test_initial_decision(void **state)
 /* 10 MB in 100 ms = 100 MB/s; x 300 ms = 30 MB threshold. */
 static void test_threshold_from_bandwidth(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	c = start(&f);
-	round_of(&f, 0, 100, 10000000);
+	c = start(f);
+	round_of(f, 0, 100, 10000000);
 	assert_int_equal(c->bandwidth, 100000000);
 	assert_int_equal(c->threshold, 30000000);
 	assert_int_equal(c->iterations, 1);
@@ -85,7 +94,7 @@ static void test_threshold_from_bandwidth(void **state)
 	assert_int_equal(vfmig_conv_expected_downtime_ms(c, 50000000), 500);
 
 	/* The next round is slower: 1 MB in 1 s; threshold follows. */
-	round_of(&f, 10000000, 1000, 11000000);
+	round_of(f, 10000000, 1000, 11000000);
 	assert_int_equal(c->bandwidth, 1000000);
 	assert_int_equal(c->threshold, 300000);
 	assert_int_equal(vfmig_conv_decide(c, 300001), VFMIG_CONV_ITERATE);
@@ -94,14 +103,12 @@ static void test_threshold_from_bandwidth(void **state)
 /* A fast round under a 1 MB/s limit: the limit, not the burst, sets the threshold. */
 static void test_bandwidth_capped_by_limit(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	f.o.max_bandwidth = 1000000;
-	c = start(&f);
-	round_of(&f, 0, 10, 1000000);	/* 100 MB/s burst */
+	f->o.max_bandwidth = 1000000;
+	c = start(f);
+	round_of(f, 0, 10, 1000000);	/* 100 MB/s burst */
 	assert_int_equal(c->bandwidth, 1000000);
 	assert_int_equal(c->threshold, 300000);
 	assert_int_equal(vfmig_conv_decide(c, 16000000), VFMIG_CONV_ITERATE);
@@ -110,14 +117,12 @@ static void test_bandwidth_capped_by_limit(void **state)
 /* A round that took no time keeps the previous measurement. */
 static void test_zero_elapsed(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	f.o.downtime_limit_ms = 1000;
-	c = start(&f);
-	round_of(&f, 0, 1000, 4096);
+	f->o.downtime_limit_ms = 1000;
+	c = start(f);
+	round_of(f, 0, 1000, 4096);
 	assert_int_equal(c->threshold, 4096);
 	vfmig_conv_begin_iteration(c, 4096);
 	vfmig_conv_end_iteration(c, 1 << 30);
@@ -128,17 +133,15 @@ static void test_zero_elapsed(void **state)
 
 static void test_max_iterations(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 	int i;
 
-	(void)state;
-	fixture_init(&f);
-	f.o.max_iterations = 3;
-	c = start(&f);
+	f->o.max_iterations = 3;
+	c = start(f);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(vfmig_conv_decide(c, 1 << 20), VFMIG_CONV_ITERATE);
-		round_of(&f, 0, 1000, 1000);	/* 1000 B/s -> 300 B */
+		round_of(f, 0, 1000, 1000);	/* 1000 B/s -> 300 B */
 	}
 	assert_int_equal(vfmig_conv_decide(c, 1 << 20), VFMIG_CONV_GIVE_UP);
 	/* Converged state still wins over the limit. */
@@ -147,36 +150,32 @@ static void test_max_iterations(void **state)
 
 static void test_rate_limit_unlimited(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	c = start(&f);
+	c = start(f);
 	assert_true(vfmig_conv_budget(c, 1ull << 40) == UINT64_MAX);
-	assert_int_equal(f.clk.slept, 0);
+	assert_int_equal(f->clk.slept, 0);
 }
 
 /* 1 MB/s: 100 KB per 100 ms window; overshoot is paid back by sleeping. */
 static void test_rate_limit(void **state)
 {
-	struct conv_fixture f;
+	struct conv_fixture *f = *state;
 	struct vfmig_conv *c;
 
-	(void)state;
-	fixture_init(&f);
-	f.o.max_bandwidth = 1000000;
-	c = start(&f);
+	f->o.max_bandwidth = 1000000;
+	c = start(f);
 	assert_int_equal(vfmig_conv_budget(c, 0), 100000);
 	assert_int_equal(vfmig_conv_budget(c, 40000), 60000);
-	assert_int_equal(f.clk.slept, 0);
+	assert_int_equal(f->clk.slept, 0);
 	/* 250 KB sent at once: 250 ms at 1 MB/s. */
 	assert_int_equal(vfmig_conv_budget(c, 250000), 100000);
-	assert_int_equal(f.clk.slept, 250 * MS);
+	assert_int_equal(f->clk.slept, 250 * MS);
 	/* After 100 ms of real time a new window opens without sleeping. */
-	f.clk.t += 100 * MS;
+	f->clk.t += 100 * MS;
 	assert_int_equal(vfmig_conv_budget(c, 260000), 100000);
-	assert_int_equal(f.clk.slept, 250 * MS);
+	assert_int_equal(f->clk.slept, 250 * MS);
 	assert_int_equal(c->throttled_ns, 250 * MS);
 }
 
@@ -259,17 +258,20 @@ static void test_stats_json(void **state)
 	free(s);
 }
 
+/* A case that gets a fresh conv_fixture as *state. */
+#define CONV_TEST(t) cmocka_unit_test_setup_teardown(t, fixture_setup, fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_initial_decision),
-		cmocka_unit_test(test_threshold_from_bandwidth),
-		cmocka_unit_test(test_bandwidth_capped_by_limit),
-		cmocka_unit_test(test_zero_elapsed),
-		cmocka_unit_test(test_max_iterations),
-		cmocka_unit_test(test_rate_limit_unlimited),
-		cmocka_unit_test(test_rate_limit),
+		CONV_TEST(test_initial_decision),
+		CONV_TEST(test_threshold_from_bandwidth),
+		CONV_TEST(test_bandwidth_capped_by_limit),
+		CONV_TEST(test_zero_elapsed),
+		CONV_TEST(test_max_iterations),
+		CONV_TEST(test_rate_limit_unlimited),
+		CONV_TEST(test_rate_limit),
 		cmocka_unit_test(test_stats_mbps),
 		cmocka_unit_test(test_stats_pending_capped),
 		cmocka_unit_test(test_stats_json),

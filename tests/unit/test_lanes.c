@@ -317,6 +317,39 @@ static void test_cancel(void **state)
 }
 
 /* What the destination refuses: lanes that do not add up to one stream. */
+/*
+ * A downtime limit over the maximum is refused before any device is touched,
+ * by the one-stream save (lanes = 1) and by the lanes' own.
+ */
+static void test_refused_downtime_limit(void **state)
+{
+	struct vfmig_endpoint eps[2];
+	struct vfmig_conv_opts o;
+	struct vfmig_err err;
+	struct set src;
+	int fds[2];
+
+	(void)state;
+	set_init(&src, NDEV, 10);
+	vfmig_conv_opts_init(&o);
+	o.downtime_limit_ms = VFMIG_MAX_DOWNTIME_MS + 1;
+	for (unsigned int k = 0; k < 2; k++) {
+		fds[k] = tu_memfd();
+		eps[k] = (struct vfmig_endpoint){ .fd = fds[k] };
+	}
+	for (unsigned int lanes = 1; lanes <= 2; lanes++) {
+		vfmig_err_clear(&err);
+		assert_int_equal(vfmig_savevm_save_lanes(src.sv, eps, lanes, &o, NULL, NULL, NULL,
+							 &err), -EINVAL);
+		assert_string_equal(err.msg, "downtime limit 2000001 ms exceeds 2000000 ms");
+	}
+	for (unsigned int i = 0; i < NDEV; i++)
+		assert_int_equal(src.s[i].fake.nr_history, 0);
+	close(fds[0]);
+	close(fds[1]);
+	set_fini(&src);
+}
+
 static void test_refused_lanes(void **state)
 {
 	struct set src, src2, dst;
@@ -549,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_assignment),
 		cmocka_unit_test(test_failing_device),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_refused_downtime_limit),
 		cmocka_unit_test(test_refused_lanes),
 		cmocka_unit_test(test_over_channels),
 	};

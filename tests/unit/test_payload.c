@@ -161,6 +161,27 @@ static int feed(struct dev *d, const u8 *p, size_t len, size_t step)
 }
 
 /*
+ * @len bytes of @p into a fresh destination of @pages pages are refused
+ * (-EINVAL); nothing applied (@none_applied) or, at least, the device not
+ * complete.  @what names the case in the failure message.
+ */
+static void refused(const char *what, const u8 *p, size_t len, u64 pages, bool none_applied)
+{
+	struct dev d;
+	int ret;
+
+	dev_init(&d, pages);
+	ret = feed(&d, p, len, 0);
+	if (ret != -EINVAL)
+		fail_msg("%s: parse returned %d, not -EINVAL", what, ret);
+	if (none_applied)
+		assert_false(d.r.applied);
+	else
+		assert_false(d.r.complete);
+	dev_fini(&d);
+}
+
+/*
  * Payloads vfmig.ko saved in a VM (tests/fuzz/capture-guest.sh, extracted
  * with gen_corpus extract) verify here: the module's crc32 and xxh64 agree
  * with the host's on real data, END digest included.
@@ -254,10 +275,7 @@ static void test_refusals(void **state)
 	assert_false(d.r.applied);
 	dev_fini(&d);
 
-	dev_init(&d, p.pages + 1);
-	assert_int_equal(feed(&d, p.buf, p.len, 0), -EINVAL);
-	assert_false(d.r.applied);
-	dev_fini(&d);
+	refused("one page more", p.buf, p.len, p.pages + 1, true);
 
 	dev_init(&d, p.pages);
 	assert_int_equal(feed(&d, p.buf, p.len, 0), 0);
@@ -378,6 +396,18 @@ static void sb_fini(struct sb *b)
 	free(b->hash);
 }
 
+/* The stream into a fresh destination, @step bytes a write: complete, the source's memory. */
+static void sb_loads(const struct sb *b, size_t step)
+{
+	struct dev d;
+
+	dev_init(&d, b->pages);
+	assert_int_equal(feed(&d, b->p, b->len, step), 0);
+	assert_true(d.r.complete);
+	assert_memory_equal(d.t.mem, b->mem, b->pages * PAGE_SIZE);
+	dev_fini(&d);
+}
+
 /*
  * ZERO records: the destination (memory 0xee) zeroes what they name, the
  * END digest covers those pages, in any cut of the stream into writes; a
@@ -397,15 +427,8 @@ static void test_zero_records(void **state)
 	sb_pages(&b, 9, 7);
 	sb_end(&b);
 	assert_true(b.len < (16 - 5) * (PAGE_SIZE + VFMIG_REC_HDR_LEN) + 3 * 64);
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		struct dev d;
-
-		dev_init(&d, 16);
-		assert_int_equal(feed(&d, b.p, b.len, steps[i]), 0);
-		assert_true(d.r.complete);
-		assert_memory_equal(d.t.mem, b.mem, 16 * PAGE_SIZE);
-		dev_fini(&d);
-	}
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		sb_loads(&b, steps[i]);
 	sb_fini(&b);
 }
 
@@ -413,7 +436,6 @@ static void test_zero_records(void **state)
 static void test_zero_page_in_pages(void **state)
 {
 	struct sb b;
-	struct dev d;
 
 	(void)state;
 	sb_init(&b, 4, 0x6, VFMIG_PAYLOAD_VERSION);
@@ -421,11 +443,7 @@ static void test_zero_page_in_pages(void **state)
 	/* The source's hashes as a ZERO-sending device keeps them. */
 	vfmig_payload_hash_zero(b.hash, 1, 2);
 	sb_end(&b);
-	dev_init(&d, 4);
-	assert_int_equal(feed(&d, b.p, b.len, 0), 0);
-	assert_true(d.r.complete);
-	assert_memory_equal(d.t.mem, b.mem, 4 * PAGE_SIZE);
-	dev_fini(&d);
+	sb_loads(&b, 0);
 	sb_fini(&b);
 }
 
@@ -433,7 +451,6 @@ static void test_zero_page_in_pages(void **state)
 static void test_zero_dropped_refused(void **state)
 {
 	struct sb b;
-	struct dev d;
 
 	(void)state;
 	sb_init(&b, 4, 0x2, VFMIG_PAYLOAD_VERSION);
@@ -441,27 +458,21 @@ static void test_zero_dropped_refused(void **state)
 	vfmig_payload_hash_zero(b.hash, 1, 1);	/* hashed as sent, but not sent */
 	sb_pages(&b, 2, 2);
 	sb_end(&b);
-	dev_init(&d, 4);
-	assert_int_equal(feed(&d, b.p, b.len, 0), -EINVAL);
-	assert_false(d.r.complete);
-	dev_fini(&d);
+	refused("ZERO dropped", b.p, b.len, 4, false);
 	sb_fini(&b);
 }
 
 /* One corrupt ZERO record (header crc valid), after the HEADER: refused, nothing applied. */
 static void zero_refused(u64 pages, u32 version, u64 off, u64 bytes, u32 len)
 {
+	char what[128];
 	struct sb b;
-	struct dev d;
 
 	sb_init(&b, pages, 0, version);
 	sb_zero_raw(&b, off, bytes, len);
-	dev_init(&d, pages);
-	if (feed(&d, b.p, b.len, 0) != -EINVAL)
-		fail_msg("ZERO v%u off %llu bytes %llu len %u accepted", version,
-			 (unsigned long long)off, (unsigned long long)bytes, len);
-	assert_false(d.r.applied);
-	dev_fini(&d);
+	snprintf(what, sizeof(what), "ZERO v%u off %llu bytes %llu len %u", version,
+		 (unsigned long long)off, (unsigned long long)bytes, len);
+	refused(what, b.p, b.len, pages, true);
 	sb_fini(&b);
 }
 
@@ -493,15 +504,12 @@ static void test_zero_refusals(void **state)
 	dev_fini(&d);
 	sb_fini(&b);
 	/* Before the HEADER. */
-	dev_init(&d, 16);
 	b.p = NULL;
 	b.len = 0;
 	b.seq = 0;
 	sb_zero_raw(&b, 0, P, zl);
-	assert_int_equal(feed(&d, b.p, b.len, 0), -EINVAL);
-	assert_false(d.r.applied);
+	refused("ZERO before the HEADER", b.p, b.len, 16, true);
 	free(b.p);
-	dev_fini(&d);
 }
 
 /*
@@ -513,36 +521,25 @@ static void test_version2_accepted(void **state)
 {
 	u32 versions[] = { 1, 4 };
 	struct sb b;
-	struct dev d;
 	size_t i;
 
 	(void)state;
 	sb_init(&b, 4, 0x5, VFMIG_PAYLOAD_VERSION_PREV);
 	sb_pages(&b, 0, 4);
 	sb_end(&b);
-	dev_init(&d, 4);
-	assert_int_equal(feed(&d, b.p, b.len, 0), 0);
-	assert_true(d.r.complete);
-	assert_memory_equal(d.t.mem, b.mem, 4 * PAGE_SIZE);
-	dev_fini(&d);
+	sb_loads(&b, 0);
 	/* HEADER payload version at record offset 28 + 8; reseal keeps seq 0. */
 	{
 		__le32 v3 = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
 
 		memcpy(b.p + VFMIG_REC_HDR_LEN + 8, &v3, 4);
-		dev_init(&d, 4);
-		assert_int_equal(feed(&d, b.p, b.len, 0), -EINVAL);
-		assert_false(d.r.complete);
-		dev_fini(&d);
+		refused("version 2 bytes labelled 3", b.p, b.len, 4, false);
 	}
 	for (i = 0; i < 2; i++) {
 		__le32 v = cpu_to_le32(versions[i]);
 
 		memcpy(b.p + VFMIG_REC_HDR_LEN + 8, &v, 4);
-		dev_init(&d, 4);
-		assert_int_equal(feed(&d, b.p, b.len, 0), -EINVAL);
-		assert_false(d.r.applied);
-		dev_fini(&d);
+		refused(versions[i] == 1 ? "version 1" : "version 4", b.p, b.len, 4, true);
 	}
 	sb_fini(&b);
 }

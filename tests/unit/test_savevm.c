@@ -70,6 +70,36 @@ static void engine_init(struct engine *e, uint64_t step)
 	vfmig_conv_opts_init(&e->o);
 }
 
+/*
+ * One migration's parts: a source (seed 3) and a destination (seed 4) of
+ * one config, an engine whose clock advances @step per read, the stream's
+ * memfd and room for the save's stats.
+ */
+struct mig {
+	struct side *src, *dst;
+	struct vfmig_stats *st;
+	struct engine e;
+	int fd;
+};
+
+static void mig_init(struct mig *m, const struct fake_cfg *c, uint64_t step)
+{
+	m->src = side_new(c, 3);
+	m->dst = side_new(c, 4);
+	m->st = malloc(sizeof(*m->st));
+	assert_non_null(m->st);
+	engine_init(&m->e, step);
+	m->fd = tu_memfd();
+}
+
+static void mig_fini(struct mig *m)
+{
+	close(m->fd);
+	free(m->st);
+	side_free(m->src);
+	side_free(m->dst);
+}
+
 static int save_one(struct side *src, const char *id, int fd, struct engine *e,
 		    volatile sig_atomic_t *cancel, struct vfmig_stats *st)
 {
@@ -374,182 +404,153 @@ static void dirty_hook(struct fake_dev *d, void *opaque)
 static void test_dirty_then_converge(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	struct dirtier w = { .limit = 6, .pages = 5 };
-	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
-	engine_init(&e, MS);
-	e.o.downtime_limit_ms = 1;	/* small: forces real pre-copy rounds */
-	src->fake.dirty_hook = dirty_hook;
-	src->fake.dirty_opaque = &w;
-	if (save_one(src, "dev0", fd, &e, NULL, st))
-		fail_msg("save: %s", e.err.msg);
-	assert_true(st->iterations >= 1);
+	mig_init(&m, &c, MS);
+	m.e.o.downtime_limit_ms = 1;	/* small: forces real pre-copy rounds */
+	m.src->fake.dirty_hook = dirty_hook;
+	m.src->fake.dirty_opaque = &w;
+	if (save_one(m.src, "dev0", m.fd, &m.e, NULL, m.st))
+		fail_msg("save: %s", m.e.err.msg);
+	assert_true(m.st->iterations >= 1);
 	assert_true(w.calls > w.limit);
-	assert_int_equal(st->nr_pending, st->iterations + 1);
-	assert_int_equal(st->pending[0], 64 * 1024);	/* all dirty at first */
+	assert_int_equal(m.st->nr_pending, m.st->iterations + 1);
+	assert_int_equal(m.st->pending[0], 64 * 1024);	/* all dirty at first */
 	/* The destination matches the source's final memory, dirtied pages included. */
-	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
-	close(fd);
-	free(st);
-	side_free(src);
-	side_free(dst);
+	load_expecting(m.dst, m.fd, &m.e, fake_checksum(&m.src->fake));
+	mig_fini(&m);
 }
 
 /* Never converging: max_iterations ends it, the source runs again, unharmed. */
 static void test_non_convergence(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	struct dirtier w = { .pages = 40 };
-	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct engine e;
+	struct mig m;
 	uint64_t sum;
-	int fd = tu_memfd();
 
 	(void)state;
-	engine_init(&e, 1000 * MS);		/* a slow link: 1 s per clock read */
-	e.o.max_iterations = 5;
-	src->fake.dirty_hook = dirty_hook;
-	src->fake.dirty_opaque = &w;
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, st), -ETIMEDOUT);
-	assert_str_contains(e.err.msg, "did not converge after 5 iterations");
-	assert_int_equal(st->iterations, 5);
-	assert_int_equal(st->nr_pending, 6);
-	assert_string_equal(st->status, "failed");
-	assert_string_equal(st->error, e.err.msg);
+	mig_init(&m, &c, 1000 * MS);		/* a slow link: 1 s per clock read */
+	m.e.o.max_iterations = 5;
+	m.src->fake.dirty_hook = dirty_hook;
+	m.src->fake.dirty_opaque = &w;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, m.st), -ETIMEDOUT);
+	assert_str_contains(m.e.err.msg, "did not converge after 5 iterations");
+	assert_int_equal(m.st->iterations, 5);
+	assert_int_equal(m.st->nr_pending, 6);
+	assert_string_equal(m.st->status, "failed");
+	assert_string_equal(m.st->error, m.e.err.msg);
 	/* Back to RUNNING (from pre-copy), saving abandoned. */
-	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
-	assert_int_equal(last_state(src), VFMIG_V1_STATE_RUNNING);
-	assert_false(src->fake.staged);
+	assert_int_equal(dev_state(m.src), VFMIG_V1_STATE_RUNNING);
+	assert_int_equal(last_state(m.src), VFMIG_V1_STATE_RUNNING);
+	assert_false(m.src->fake.staged);
 
 	/* Intact: with the guest quiet, a second migration reproduces it exactly. */
-	src->fake.dirty_hook = NULL;
-	sum = fake_checksum(&src->fake);
-	assert_int_equal(ftruncate(fd, 0), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	vfmig_err_clear(&e.err);
-	e.o.max_iterations = 0;
-	if (save_one(src, "dev0", fd, &e, NULL, st))
-		fail_msg("save: %s", e.err.msg);
-	load_expecting(dst, fd, &e, sum);
-	close(fd);
-	free(st);
-	side_free(src);
-	side_free(dst);
+	m.src->fake.dirty_hook = NULL;
+	sum = fake_checksum(&m.src->fake);
+	assert_int_equal(ftruncate(m.fd, 0), 0);
+	assert_int_equal(lseek(m.fd, 0, SEEK_SET), 0);
+	vfmig_err_clear(&m.e.err);
+	m.e.o.max_iterations = 0;
+	if (save_one(m.src, "dev0", m.fd, &m.e, NULL, m.st))
+		fail_msg("save: %s", m.e.err.msg);
+	load_expecting(m.dst, m.fd, &m.e, sum);
+	mig_fini(&m);
 }
 
 static void test_cancel(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3);
 	volatile sig_atomic_t cancel = 0;
 	struct dirtier w = { .pages = 40, .cancel = &cancel, .cancel_at = 4 };
-	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
-	engine_init(&e, 1000 * MS);
-	src->fake.dirty_hook = dirty_hook;
-	src->fake.dirty_opaque = &w;
-	assert_int_equal(save_one(src, "dev0", fd, &e, &cancel, st), -ECANCELED);
-	assert_str_contains(e.err.msg, "cancel");
-	assert_string_equal(st->status, "cancelled");
-	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
+	mig_init(&m, &c, 1000 * MS);
+	m.src->fake.dirty_hook = dirty_hook;
+	m.src->fake.dirty_opaque = &w;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, &cancel, m.st), -ECANCELED);
+	assert_str_contains(m.e.err.msg, "cancel");
+	assert_string_equal(m.st->status, "cancelled");
+	assert_int_equal(dev_state(m.src), VFMIG_V1_STATE_RUNNING);
 	/* Stopped between chunks: the one that raised the flag was the last read. */
 	assert_int_equal(w.calls, 4);
 
 	/* Cancel raised before anything happens: the device is never touched. */
-	vfmig_err_clear(&e.err);
-	src->fake.nr_history = 0;
-	assert_int_equal(save_one(src, "dev0", fd, &e, &cancel, st), -ECANCELED);
-	assert_string_equal(e.err.msg, "migration cancelled during setup");
-	assert_int_equal(src->fake.nr_history, 0);
-	close(fd);
-	free(st);
-	side_free(src);
+	vfmig_err_clear(&m.e.err);
+	m.src->fake.nr_history = 0;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, &cancel, m.st), -ECANCELED);
+	assert_string_equal(m.e.err.msg, "migration cancelled during setup");
+	assert_int_equal(m.src->fake.nr_history, 0);
+	mig_fini(&m);
 }
 
 /* A chunk fails mid pre-copy: error names device and step, source runs again. */
 static void test_chunk_failure(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3);
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
-	engine_init(&e, MS);
-	src->fake.fail_chunk = EIO;
-	src->fake.fail_chunk_skip = 3;
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), -EIO);
-	assert_string_equal(e.err.msg,
+	mig_init(&m, &c, MS);
+	m.src->fake.fail_chunk = EIO;
+	m.src->fake.fail_chunk_skip = 3;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), -EIO);
+	assert_string_equal(m.e.err.msg,
 			    "save iterate of \"dev0\" instance 0: fake0: stage chunk: read data_offset: "
 			    "region read of 8 bytes at 0x10: Input/output error");
-	assert_int_equal(dev_state(src), VFMIG_V1_STATE_RUNNING);
-	assert_int_equal(src->fake.chunks_staged, 3);
-	close(fd);
-	side_free(src);
+	assert_int_equal(dev_state(m.src), VFMIG_V1_STATE_RUNNING);
+	assert_int_equal(m.src->fake.chunks_staged, 3);
+	mig_fini(&m);
 }
 
 /* Stop-and-copy refused and device in error: both causes are reported. */
 static void test_transition_failure_to_error(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3);
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
-	engine_init(&e, MS);
-	e.o.offline = true;
-	src->fake.fail_transition = EBUSY;
-	src->fake.fail_to_error = true;
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), -EBUSY);
-	assert_str_contains(e.err.msg, "save setup of \"dev0\" instance 0: fake0: stop device: "
+	mig_init(&m, &c, MS);
+	m.e.o.offline = true;
+	m.src->fake.fail_transition = EBUSY;
+	m.src->fake.fail_to_error = true;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), -EBUSY);
+	assert_str_contains(m.e.err.msg, "save setup of \"dev0\" instance 0: fake0: stop device: "
 			    "transition running -> stop failed");
-	assert_str_contains(e.err.msg, "device is now in the error state (0x6) and needs a reset");
-	assert_str_contains(e.err.msg, "cleanup of \"dev0\" instance 0: fake0: return source to running: "
+	assert_str_contains(m.e.err.msg, "device is now in the error state (0x6) and needs a reset");
+	assert_str_contains(m.e.err.msg, "cleanup of \"dev0\" instance 0: fake0: return source to running: "
 			    "transition error -> running failed");
-	assert_true(VFMIG_V1_STATE_IS_ERROR(src->fake.state));
-	close(fd);
-	side_free(src);
+	assert_true(VFMIG_V1_STATE_IS_ERROR(m.src->fake.state));
+	mig_fini(&m);
 }
 
 /* Offline: stop first, no pre-copy rounds. */
 static void test_offline(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_SPARSE, FAKE_POLICY_ROTATE);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
-	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
-	engine_init(&e, MS);
-	e.o.offline = true;
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, st), 0);
-	assert_int_equal(src->fake.nr_history, 4);
-	assert_int_equal(src->fake.history[0], 0);
-	assert_int_equal(src->fake.history[1], 2);
-	assert_int_equal(src->fake.history[2], 2);
-	assert_int_equal(src->fake.history[3], 0);
-	assert_int_equal(st->iterations, 0);
-	assert_int_equal(st->nr_pending, 0);
-	assert_true(st->offline);
+	mig_init(&m, &c, MS);
+	m.e.o.offline = true;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, m.st), 0);
+	assert_int_equal(m.src->fake.nr_history, 4);
+	assert_int_equal(m.src->fake.history[0], 0);
+	assert_int_equal(m.src->fake.history[1], 2);
+	assert_int_equal(m.src->fake.history[2], 2);
+	assert_int_equal(m.src->fake.history[3], 0);
+	assert_int_equal(m.st->iterations, 0);
+	assert_int_equal(m.st->nr_pending, 0);
+	assert_true(m.st->offline);
 	/* Offline downtime covers setup too: the device stops there. */
-	assert_true(st->downtime_ms > st->setup_time_ms);
-	assert_true(st->downtime_ms <= st->total_time_ms);
-	assert_int_equal(load_one(dst, "dev0", fd, &e.err), 0);
-	assert_int_equal(fake_checksum(&dst->fake), fake_checksum(&src->fake));
-	close(fd);
-	free(st);
-	side_free(src);
-	side_free(dst);
+	assert_true(m.st->downtime_ms > m.st->setup_time_ms);
+	assert_true(m.st->downtime_ms <= m.st->total_time_ms);
+	assert_int_equal(load_one(m.dst, "dev0", m.fd, &m.e.err), 0);
+	assert_int_equal(fake_checksum(&m.dst->fake), fake_checksum(&m.src->fake));
+	mig_fini(&m);
 }
 
 /* Parse "failed at offset N" out of a load error. */
@@ -565,91 +566,114 @@ static uint64_t failed_offset(const char *msg)
 static void test_failing_resume(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
-	struct engine e;
+	struct mig m;
 	uint64_t at, size;
-	int fd = tu_memfd(), fd2 = tu_memfd();
+	int fd2 = tu_memfd();
 
 	(void)state;
-	engine_init(&e, MS);
-	src->fake.corrupt_chunk = true;
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
-	size = (uint64_t)lseek(fd, 0, SEEK_END);
-	assert_int_equal(load_one(dst, "dev0", fd, &e.err), -EINVAL);
-	assert_str_contains(e.err.msg, "load of PART section 1 (\"dev0\" instance 0) at stream offset 47, failed at offset ");
-	assert_str_contains(e.err.msg, "fake0: load chunk: write data_size: region write of 8 bytes at 0x18: Invalid argument");
-	at = failed_offset(e.err.msg);
+	mig_init(&m, &c, MS);
+	m.src->fake.corrupt_chunk = true;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), 0);
+	size = (uint64_t)lseek(m.fd, 0, SEEK_END);
+	assert_int_equal(load_one(m.dst, "dev0", m.fd, &m.e.err), -EINVAL);
+	assert_str_contains(m.e.err.msg, "load of PART section 1 (\"dev0\" instance 0) at stream offset 47, failed at offset ");
+	assert_str_contains(m.e.err.msg, "fake0: load chunk: write data_size: region write of 8 bytes at 0x18: Invalid argument");
+	at = failed_offset(m.e.err.msg);
 	/* First chunk: header 8 + START 26 + footer... + DATA tag/size + 8 KiB + 32. */
 	assert_int_equal(at, 47 + 5 + 16 + 8 * 1024 + 32);
 	assert_true(at < size);
-	assert_string_equal(dst->fake.resume_msg, "record checksum mismatch (record 0)");
-	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
-	assert_false(dst->fake.resume_done);
+	assert_string_equal(m.dst->fake.resume_msg, "record checksum mismatch (record 0)");
+	assert_int_equal(dev_state(m.dst), VFMIG_V1_STATE_RESUMING);
+	assert_false(m.dst->fake.resume_done);
 
 	/* Reset the destination and load a good stream. */
-	fake_reset(&dst->fake);
-	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RUNNING);
-	vfmig_err_clear(&e.err);
-	fake_reset(&src->fake);
-	assert_int_equal(save_one(src, "dev0", fd2, &e, NULL, NULL), 0);
-	load_expecting(dst, fd2, &e, fake_checksum(&src->fake));
-	close(fd);
+	fake_reset(&m.dst->fake);
+	assert_int_equal(dev_state(m.dst), VFMIG_V1_STATE_RUNNING);
+	vfmig_err_clear(&m.e.err);
+	fake_reset(&m.src->fake);
+	assert_int_equal(save_one(m.src, "dev0", fd2, &m.e, NULL, NULL), 0);
+	load_expecting(m.dst, fd2, &m.e, fake_checksum(&m.src->fake));
 	close(fd2);
-	side_free(src);
-	side_free(dst);
+	mig_fini(&m);
+}
+
+/* A PART payload with a tag other than DATA or END_OF_STATE: refused, naming tag and offset. */
+static void test_part_with_wrong_tag(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct mig m;
+	size_t len;
+	uint8_t *buf;
+	uint64_t tag = 0;
+	int i, fd2;
+
+	(void)state;
+	mig_init(&m, &c, MS);
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), 0);
+	buf = tu_slurp(m.fd, &len);
+	/* PART section 1 at 47, its header 5 bytes: the first DATA tag (big endian) at 52. */
+	for (i = 0; i < 8; i++)
+		tag = tag << 8 | buf[52 + i];
+	assert_true(tag == VFMIG_TAG_DATA);
+	for (i = 0; i < 8; i++)
+		buf[52 + i] = (uint8_t)(VFMIG_TAG_SETUP >> (56 - 8 * i));
+	fd2 = tu_memfd_with(buf, len);
+	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -EPROTO);
+	assert_str_contains(m.e.err.msg, "fake0: stream offset 52: SETUP tag in a PART section");
+	close(fd2);
+	free(buf);
+	mig_fini(&m);
 }
 
 /* A truncated stream, unknown and missing devices, a newer section version. */
 static void test_load_stream_errors(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4), *dst2 = side_new(&c, 5);
+	struct side *dst2 = side_new(&c, 5);
 	struct vfmig_savevm *sv;
-	struct engine e;
+	struct mig m;
 	size_t len;
 	uint8_t *buf;
-	int fd = tu_memfd(), fd2;
+	int fd2;
 
 	(void)state;
-	engine_init(&e, MS);
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
-	buf = tu_slurp(fd, &len);
+	mig_init(&m, &c, MS);
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), 0);
+	buf = tu_slurp(m.fd, &len);
 
 	fd2 = tu_memfd_with(buf, len / 2);
-	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPIPE);
-	assert_str_contains(e.err.msg, "stream truncated inside device data");
+	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -EPIPE);
+	assert_str_contains(m.e.err.msg, "stream truncated inside device data");
 	close(fd2);
-	fake_reset(&dst->fake);
+	fake_reset(&m.dst->fake);
 
-	vfmig_err_clear(&e.err);
-	assert_int_equal(load_one(dst, "other", fd, &e.err), -ENOENT);
-	assert_str_contains(e.err.msg, "load of START section 1 (\"dev0\" instance 0) at stream offset 8");
-	assert_str_contains(e.err.msg, "no device registered for \"dev0\" instance 0");
+	vfmig_err_clear(&m.e.err);
+	assert_int_equal(load_one(m.dst, "other", m.fd, &m.e.err), -ENOENT);
+	assert_str_contains(m.e.err.msg, "load of START section 1 (\"dev0\" instance 0) at stream offset 8");
+	assert_str_contains(m.e.err.msg, "no device registered for \"dev0\" instance 0");
 
-	vfmig_err_clear(&e.err);
+	vfmig_err_clear(&m.e.err);
 	sv = vfmig_savevm_new();
-	assert_int_equal(vfmig_v1dev_register(sv, dst->dev, "dev0", 0, &e.err), 0);
-	assert_int_equal(vfmig_v1dev_register(sv, dst2->dev, "dev1", 0, &e.err), 0);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_int_equal(vfmig_savevm_load(sv, fd, NULL, &e.err), -ENODATA);
-	assert_string_equal(e.err.msg, "stream has no state for \"dev1\" instance 0");
+	assert_int_equal(vfmig_v1dev_register(sv, m.dst->dev, "dev0", 0, &m.e.err), 0);
+	assert_int_equal(vfmig_v1dev_register(sv, dst2->dev, "dev1", 0, &m.e.err), 0);
+	assert_int_equal(lseek(m.fd, 0, SEEK_SET), 0);
+	assert_int_equal(vfmig_savevm_load(sv, m.fd, NULL, &m.e.err), -ENODATA);
+	assert_string_equal(m.e.err.msg, "stream has no state for \"dev1\" instance 0");
 	vfmig_savevm_free(sv);
 
 	/*
 	 * Section version 3 where the device loads 1 (protocol v1) and 2 (v2)
 	 * (version field of START at 22..25).
 	 */
-	vfmig_err_clear(&e.err);
+	vfmig_err_clear(&m.e.err);
 	buf[25] = 3;
 	fd2 = tu_memfd_with(buf, len);
-	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPROTONOSUPPORT);
-	assert_str_contains(e.err.msg, "section version 3 not supported (device supports 1..2)");
+	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -EPROTONOSUPPORT);
+	assert_str_contains(m.e.err.msg, "section version 3 not supported (device supports 1..2)");
 	close(fd2);
 	free(buf);
-	close(fd);
-	side_free(src);
-	side_free(dst);
 	side_free(dst2);
+	mig_fini(&m);
 }
 
 /*
@@ -659,42 +683,41 @@ static void test_load_stream_errors(void **state)
 static void test_stream_without_full(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
-	struct side *src = side_new(&c, 3), *dst = side_new(&c, 4);
 	/* FULL "dev0": type, id, names 13, CONFIG tag + size, END_OF_STATE, footer. */
 	const size_t full_len = 1 + 4 + 13 + 16 + 8 + 5;
-	struct engine e;
+	struct mig m;
 	char want[256];
 	size_t len;
 	uint8_t *buf;
-	int fd = tu_memfd(), fd2;
+	int fd2;
 
 	(void)state;
-	engine_init(&e, MS);
-	assert_int_equal(save_one(src, "dev0", fd, &e, NULL, NULL), 0);
-	buf = tu_slurp(fd, &len);
+	mig_init(&m, &c, MS);
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), 0);
+	buf = tu_slurp(m.fd, &len);
 	/* ... END section, FULL section, EOF: cut FULL, keep EOF. */
 	assert_int_equal(buf[len - 1], VFMIG_SECTION_EOF);
 	assert_int_equal(buf[len - 1 - full_len], VFMIG_SECTION_FULL);
 	buf[len - 1 - full_len] = VFMIG_SECTION_EOF;
 	fd2 = tu_memfd_with(buf, len - full_len);
-	assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -ENODATA);
+	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -ENODATA);
 	snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
 		 "stream incomplete: no FULL section (device config) after its END",
 		 len - full_len);
-	assert_string_equal(e.err.msg, want);
+	assert_string_equal(m.e.err.msg, want);
 	/* The memory itself was whole: the refusal is the engine's, not the device's. */
-	assert_true(dst->fake.resume_done);
-	assert_int_equal(dev_state(dst), VFMIG_V1_STATE_RESUMING);
+	assert_true(m.dst->fake.resume_done);
+	assert_int_equal(dev_state(m.dst), VFMIG_V1_STATE_RESUMING);
 	close(fd2);
 
 	/* The whole stream still loads into the same (reset) device. */
-	fake_reset(&dst->fake);
-	vfmig_err_clear(&e.err);
-	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
+	fake_reset(&m.dst->fake);
+	vfmig_err_clear(&m.e.err);
+	load_expecting(m.dst, m.fd, &m.e, fake_checksum(&m.src->fake));
 
 	/* Only START and FULL, no END: the device state never came. */
-	fake_reset(&dst->fake);
-	vfmig_err_clear(&e.err);
+	fake_reset(&m.dst->fake);
+	vfmig_err_clear(&m.e.err);
 	{
 		/* START "dev0" is 8..46: header, START, then the FULL section and EOF. */
 		size_t n = 0;
@@ -706,58 +729,48 @@ static void test_stream_without_full(void **state)
 		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
 		n += full_len + 1;
 		fd2 = tu_memfd_with(b2, n);
-		assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -EPROTO);
-		assert_str_contains(e.err.msg, "stream offset 47: FULL section 1 (\"dev0\") before the END of its live state");
+		assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -EPROTO);
+		assert_str_contains(m.e.err.msg, "stream offset 47: FULL section 1 (\"dev0\") before the END of its live state");
 		close(fd2);
 
 		/* Only FULL: the config without the state is refused too. */
-		fake_reset(&dst->fake);
-		vfmig_err_clear(&e.err);
+		fake_reset(&m.dst->fake);
+		vfmig_err_clear(&m.e.err);
 		n = 8;
 		memcpy(b2 + n, buf + len - 1 - full_len, full_len + 1);
 		n += full_len + 1;
 		fd2 = tu_memfd_with(b2, n);
-		assert_int_equal(load_one(dst, "dev0", fd2, &e.err), -ENODATA);
+		assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -ENODATA);
 		snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
 			 "stream incomplete: no START/END sections (device state)", n);
-		assert_string_equal(e.err.msg, want);
+		assert_string_equal(m.e.err.msg, want);
 		close(fd2);
 		free(b2);
 	}
 	free(buf);
-	close(fd);
-	side_free(src);
-	side_free(dst);
+	mig_fini(&m);
 }
 
 /* max_bandwidth throttles pre-copy and the measured bandwidth follows it. */
 static void test_rate_limited_save(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_MAPPED, FAKE_POLICY_FIXED);
-	struct side *src, *dst;
-	struct vfmig_stats *st = malloc(sizeof(*st));
-	struct engine e;
-	int fd = tu_memfd();
+	struct mig m;
 
 	(void)state;
 	c.mem_size = 1024 * 1024;
-	src = side_new(&c, 3);
-	dst = side_new(&c, 4);
-	engine_init(&e, 0);		/* time passes only while throttled */
-	e.o.max_bandwidth = 1000000;
-	if (save_one(src, "dev0", fd, &e, NULL, st))
-		fail_msg("save: %s", e.err.msg);
-	assert_true(st->iterations >= 5);
-	assert_true(e.clk.slept >= 500 * MS);
-	assert_true(st->bandwidth > 900000 && st->bandwidth < 1100000);
+	mig_init(&m, &c, 0);		/* time passes only while throttled */
+	m.e.o.max_bandwidth = 1000000;
+	if (save_one(m.src, "dev0", m.fd, &m.e, NULL, m.st))
+		fail_msg("save: %s", m.e.err.msg);
+	assert_true(m.st->iterations >= 5);
+	assert_true(m.e.clk.slept >= 500 * MS);
+	assert_true(m.st->bandwidth > 900000 && m.st->bandwidth < 1100000);
 	/* Switched over once the rest fitted in 300 ms at ~1 MB/s. */
-	assert_true(st->pending[st->nr_pending - 1] <= st->threshold);
-	assert_true(st->threshold < 330000);
-	load_expecting(dst, fd, &e, fake_checksum(&src->fake));
-	close(fd);
-	free(st);
-	side_free(src);
-	side_free(dst);
+	assert_true(m.st->pending[m.st->nr_pending - 1] <= m.st->threshold);
+	assert_true(m.st->threshold < 330000);
+	load_expecting(m.dst, m.fd, &m.e, fake_checksum(&m.src->fake));
+	mig_fini(&m);
 }
 
 struct cfgblob {
@@ -872,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_transition_failure_to_error),
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_failing_resume),
+		cmocka_unit_test(test_part_with_wrong_tag),
 		cmocka_unit_test(test_load_stream_errors),
 		cmocka_unit_test(test_stream_without_full),
 		cmocka_unit_test(test_rate_limited_save),

@@ -20,6 +20,28 @@ int vfmig_devsec_expect_tag(const char *name, struct vfmig_load_io *io, uint64_t
 	return 0;
 }
 
+int vfmig_devsec_next_data(const char *name, struct vfmig_load_io *io, uint64_t *size)
+{
+	uint64_t tag, at;
+	int ret;
+
+	if (io->cancel && *io->cancel)
+		return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", name);
+	at = vfmig_reader_offset(io->r);
+	ret = vfmig_stream_get_tag(io->r, &tag, io->err);
+	if (ret)
+		return ret;
+	if (tag == VFMIG_TAG_END_OF_STATE)
+		return 0;
+	if (tag != VFMIG_TAG_DATA)
+		return vfmig_err_set(io->err, -EPROTO,
+				     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
+				     name, at, vfmig_tag_name(tag),
+				     vfmig_section_type_name(io->sec->type));
+	ret = vfmig_stream_get_size(io->r, VFMIG_STREAM_MAX_DATA, "data chunk size", size, io->err);
+	return ret ? ret : 1;
+}
+
 int vfmig_devsec_load_start(const char *name, struct vfmig_load_io *io)
 {
 	int ret = vfmig_devsec_expect_tag(name, io, VFMIG_TAG_SETUP);

@@ -188,26 +188,9 @@ static uint64_t lanes_offset(const struct save_lanes *ls, bool buffered)
 	return sum;
 }
 
-static uint64_t ns_to_ms(uint64_t ns)
-{
-	return ns / 1000000u;
-}
-
 static void report(struct save_lanes *ls, const char *phase, uint64_t pending, uint64_t t0)
 {
-	const struct vfmig_conv *c = ls->c;
-	struct vfmig_progress p = {
-		.phase = phase,
-		.iteration = c->iterations,
-		.transferred = lanes_offset(ls, true),
-		.pending = pending,
-		.bandwidth = c->bandwidth,
-		.expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending),
-		.elapsed_ms = ns_to_ms(vfmig_conv_now(c) - t0),
-	};
-
-	if (ls->sv->progress)
-		ls->sv->progress(ls->sv->progress_opaque, &p);
+	vfmig_savevm_report(ls->sv, phase, ls->c, lanes_offset(ls, true), pending, t0);
 }
 
 static int lanes_pending(struct save_lanes *ls, uint64_t *total, struct vfmig_err *err)
@@ -244,7 +227,7 @@ static int lanes_run(struct save_lanes *ls, struct vfmig_stats *st, uint64_t t0,
 	ret = lanes_phase(ls, LANE_SETUP, err);
 	if (ret)
 		return ret;
-	st->setup_time_ms = ns_to_ms(vfmig_conv_now(c) - t0);
+	st->setup_time_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - t0);
 	report(ls, "setup", 0, t0);
 	while (!ls->offline) {
 		enum vfmig_conv_decision d;
@@ -282,7 +265,7 @@ static int lanes_run(struct save_lanes *ls, struct vfmig_stats *st, uint64_t t0,
 	ret = lanes_phase(ls, LANE_COMPLETE, err);
 	if (ret)
 		return ret;
-	st->downtime_ms = ns_to_ms(vfmig_conv_now(c) - down_start);
+	st->downtime_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - down_start);
 	report(ls, "done", 0, t0);
 	return 0;
 }
@@ -298,7 +281,7 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	struct save_lanes *ls;
 	struct vfmig_conv c;
 	struct vfmig_err myerr;
-	unsigned int i, k;
+	unsigned int k;
 	uint64_t t0;
 	int ret, r;
 
@@ -312,13 +295,9 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	if (lanes > VFMIG_STREAM_MAX_LANES)
 		return vfmig_err_set(err, -EINVAL, "save: %u lanes, at most %u", lanes,
 				     VFMIG_STREAM_MAX_LANES);
-	if (!opts) {
-		vfmig_conv_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (opts->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
-		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
-				     opts->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	ret = vfmig_savevm_save_opts(&opts, &defaults, err);
+	if (ret)
+		return ret;
 	ls = calloc(1, sizeof(*ls));
 	if (!ls)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
@@ -356,14 +335,7 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	pthread_mutex_init(&ls->conv_lock, NULL);
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
-	st->downtime_limit_ms = opts->downtime_limit_ms;
-	st->max_bandwidth = opts->max_bandwidth;
-	st->offline = opts->offline;
-	st->expected_downtime_ms = opts->downtime_limit_ms;
-	for (i = 0; i < sv->nr; i++) {
-		sv->e[i].set_up = sv->e[i].done = false;
-		sv->e[i].bytes = 0;
-	}
+	vfmig_savevm_save_begin(sv, opts, st);
 
 	ret = lanes_run(ls, st, t0, err);
 	/* Every device of every lane: restarted on failure, left stopped on success. */
@@ -371,21 +343,7 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	if (!ret)
 		ret = r;
 
-	st->total_time_ms = ns_to_ms(vfmig_conv_now(&c) - t0);
-	st->transferred = lanes_offset(ls, false);
-	st->iterations = c.iterations;
-	st->bandwidth = c.bandwidth;
-	st->threshold = c.threshold;
-	st->nr_devices = sv->nr;
-	for (i = 0; i < sv->nr; i++) {
-		memcpy(st->dev[i].idstr, sv->e[i].idstr, sizeof(st->dev[i].idstr));
-		st->dev[i].instance = sv->e[i].instance;
-		st->dev[i].bytes = sv->e[i].bytes;
-	}
-	st->status = !ret ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
-	if (ret)
-		snprintf(st->error, sizeof(st->error), "%s", err->msg);
-	vfmig_stats_finish(st);
+	vfmig_savevm_save_end(sv, &c, t0, lanes_offset(ls, false), ret, st, err);
 	pthread_mutex_destroy(&ls->conv_lock);
 	for (k = 0; k < lanes; k++) {
 		vfmig_writer_fini(ls->lane[k].w);

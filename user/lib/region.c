@@ -41,6 +41,12 @@ int vfmig_region_write(const struct vfmig_region *r, const void *buf, size_t len
 	return 0;
 }
 
+void vfmig_region_release(const struct vfmig_region *r)
+{
+	if (r->ops->release)
+		r->ops->release(r->ctx);
+}
+
 const struct vfmig_region_area *vfmig_region_mapped_at(const struct vfmig_region *r,
 							uint64_t off)
 {

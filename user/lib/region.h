@@ -28,6 +28,12 @@ struct vfmig_region_ops {
 	/* offsets are relative to the start of the migration region; return bytes or -errno */
 	ssize_t (*read)(void *ctx, void *buf, size_t len, uint64_t off);
 	ssize_t (*write)(void *ctx, const void *buf, size_t len, uint64_t off);
+	/*
+	 * Optional: let the mapped areas' pages go from this process (they
+	 * fault back in on the next touch), so a migration of many devices
+	 * holds the windows of the ones it is moving, not of all of them.
+	 */
+	void (*release)(void *ctx);
 };
 
 struct vfmig_region {
@@ -61,6 +67,9 @@ int vfmig_region_read(const struct vfmig_region *r, void *buf, size_t len,
 		      uint64_t off, struct vfmig_err *err);
 int vfmig_region_write(const struct vfmig_region *r, const void *buf, size_t len,
 		       uint64_t off, struct vfmig_err *err);
+
+/* Drop the mapped areas' pages from this process (ops->release), if any. */
+void vfmig_region_release(const struct vfmig_region *r);
 
 /* Mapped area containing off, or NULL. */
 const struct vfmig_region_area *vfmig_region_mapped_at(const struct vfmig_region *r,

@@ -189,26 +189,74 @@ int vfmig_savevm_cleanup(struct vfmig_savevm *sv, bool failed, struct vfmig_err 
 	return ret;
 }
 
-static uint64_t ns_to_ms(uint64_t ns)
+void vfmig_savevm_report(struct vfmig_savevm *sv, const char *phase, const struct vfmig_conv *c,
+			 uint64_t transferred, uint64_t pending, uint64_t t0)
 {
-	return ns / 1000000u;
+	struct vfmig_progress p = {
+		.phase = phase,
+		.iteration = c->iterations,
+		.transferred = transferred,
+		.pending = pending,
+		.bandwidth = c->bandwidth,
+		.expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending),
+		.elapsed_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - t0),
+	};
+
+	if (sv->progress)
+		sv->progress(sv->progress_opaque, &p);
 }
 
 static void report(struct vfmig_savevm *sv, const char *phase, const struct vfmig_conv *c,
 		   const struct vfmig_save_io *io, uint64_t pending, uint64_t t0)
 {
-	struct vfmig_progress p = {
-		.phase = phase,
-		.iteration = c->iterations,
-		.transferred = io->w->offset + io->w->len,
-		.pending = pending,
-		.bandwidth = c->bandwidth,
-		.expected_downtime_ms = vfmig_conv_expected_downtime_ms(c, pending),
-		.elapsed_ms = ns_to_ms(vfmig_conv_now(c) - t0),
-	};
+	vfmig_savevm_report(sv, phase, c, io->w->offset + io->w->len, pending, t0);
+}
 
-	if (sv->progress)
-		sv->progress(sv->progress_opaque, &p);
+int vfmig_savevm_save_opts(const struct vfmig_conv_opts **opts,
+			   struct vfmig_conv_opts *defaults, struct vfmig_err *err)
+{
+	if (!*opts) {
+		vfmig_conv_opts_init(defaults);
+		*opts = defaults;
+	}
+	if ((*opts)->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
+		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
+				     (*opts)->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	return 0;
+}
+
+void vfmig_savevm_save_begin(struct vfmig_savevm *sv, const struct vfmig_conv_opts *opts,
+			     struct vfmig_stats *st)
+{
+	st->downtime_limit_ms = opts->downtime_limit_ms;
+	st->max_bandwidth = opts->max_bandwidth;
+	st->offline = opts->offline;
+	st->expected_downtime_ms = opts->downtime_limit_ms;
+	for (unsigned int i = 0; i < sv->nr; i++) {
+		sv->e[i].set_up = sv->e[i].done = false;
+		sv->e[i].bytes = 0;
+	}
+}
+
+void vfmig_savevm_save_end(struct vfmig_savevm *sv, const struct vfmig_conv *c, uint64_t t0,
+			   uint64_t transferred, int ret, struct vfmig_stats *st,
+			   struct vfmig_err *err)
+{
+	st->total_time_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - t0);
+	st->transferred = transferred;
+	st->iterations = c->iterations;
+	st->bandwidth = c->bandwidth;
+	st->threshold = c->threshold;
+	st->nr_devices = sv->nr;
+	for (unsigned int i = 0; i < sv->nr; i++) {
+		memcpy(st->dev[i].idstr, sv->e[i].idstr, sizeof(st->dev[i].idstr));
+		st->dev[i].instance = sv->e[i].instance;
+		st->dev[i].bytes = sv->e[i].bytes;
+	}
+	st->status = !ret ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
+	if (ret)
+		snprintf(st->error, sizeof(st->error), "%s", err->msg);
+	vfmig_stats_finish(st);
 }
 
 static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_save_io *io,
@@ -239,7 +287,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 	ret = vfmig_writer_flush(io->w, io->err);
 	if (ret)
 		return ret;
-	st->setup_time_ms = ns_to_ms(vfmig_conv_now(c) - t0);
+	st->setup_time_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - t0);
 	report(sv, "setup", c, io, 0, t0);
 
 	/* Pre-copy rounds until the convergence logic says stop. */
@@ -305,7 +353,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 		ret = vfmig_writer_flush(io->w, io->err);
 	if (ret)
 		return ret;
-	st->downtime_ms = ns_to_ms(vfmig_conv_now(c) - down_start);
+	st->downtime_ms = vfmig_ns_to_ms(vfmig_conv_now(c) - down_start);
 	report(sv, "done", c, io, 0, t0);
 	return 0;
 }
@@ -331,7 +379,6 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 	struct vfmig_conv c;
 	struct vfmig_err myerr;
 	struct vfmig_stats *st = stats ? stats : &local;
-	unsigned int i;
 	uint64_t t0;
 	int ret, r;
 
@@ -340,13 +387,9 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 		err = &myerr;
 	}
 	vfmig_stats_init(st);
-	if (!opts) {
-		vfmig_conv_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (opts->downtime_limit_ms > VFMIG_MAX_DOWNTIME_MS)
-		return vfmig_err_set(err, -EINVAL, "downtime limit %" PRIu64 " ms exceeds %u ms",
-				     opts->downtime_limit_ms, VFMIG_MAX_DOWNTIME_MS);
+	ret = vfmig_savevm_save_opts(&opts, &defaults, err);
+	if (ret)
+		return ret;
 	w = malloc(sizeof(*w));
 	if (!w)
 		return vfmig_err_set(err, -ENOMEM, "save: out of memory");
@@ -362,14 +405,7 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 	}
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
-	st->downtime_limit_ms = opts->downtime_limit_ms;
-	st->max_bandwidth = opts->max_bandwidth;
-	st->offline = opts->offline;
-	st->expected_downtime_ms = opts->downtime_limit_ms;
-	for (i = 0; i < sv->nr; i++) {
-		sv->e[i].set_up = sv->e[i].done = false;
-		sv->e[i].bytes = 0;
-	}
+	vfmig_savevm_save_begin(sv, opts, st);
 
 	io = (struct vfmig_save_io){ .w = w, .err = err, .cancel = cancel,
 				     .offline = opts->offline, .budget = UINT64_MAX };
@@ -378,21 +414,7 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
 	if (!ret)
 		ret = r;
 
-	st->total_time_ms = ns_to_ms(vfmig_conv_now(&c) - t0);
-	st->transferred = w->offset;
-	st->iterations = c.iterations;
-	st->bandwidth = c.bandwidth;
-	st->threshold = c.threshold;
-	st->nr_devices = sv->nr;
-	for (i = 0; i < sv->nr; i++) {
-		memcpy(st->dev[i].idstr, sv->e[i].idstr, sizeof(st->dev[i].idstr));
-		st->dev[i].instance = sv->e[i].instance;
-		st->dev[i].bytes = sv->e[i].bytes;
-	}
-	st->status = !ret ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
-	if (ret)
-		snprintf(st->error, sizeof(st->error), "%s", err->msg);
-	vfmig_stats_finish(st);
+	vfmig_savevm_save_end(sv, &c, t0, w->offset, ret, st, err);
 	vfmig_writer_fini(w);
 	free(w);
 	return ret;

@@ -43,6 +43,28 @@ static inline bool vfmig_savevm_cancelled(volatile sig_atomic_t *cancel)
 	return cancel && *cancel;
 }
 
+static inline uint64_t vfmig_ns_to_ms(uint64_t ns)
+{
+	return ns / 1000000u;
+}
+
+/* Progress to the callback, if one is set (transferred: bytes so far, buffered too). */
+void vfmig_savevm_report(struct vfmig_savevm *sv, const char *phase, const struct vfmig_conv *c,
+			 uint64_t transferred, uint64_t pending, uint64_t t0);
+/* A save's options: @opts, or the defaults (kept in @defaults); a downtime limit over the maximum is refused. */
+int vfmig_savevm_save_opts(const struct vfmig_conv_opts **opts,
+			   struct vfmig_conv_opts *defaults, struct vfmig_err *err);
+/* Start of a save: the options' figures into st, every entry's save state forgotten. */
+void vfmig_savevm_save_begin(struct vfmig_savevm *sv, const struct vfmig_conv_opts *opts,
+			     struct vfmig_stats *st);
+/*
+ * End of a save whose result is ret (cleanup already done): totals, per-device
+ * bytes, status and error into st.
+ */
+void vfmig_savevm_save_end(struct vfmig_savevm *sv, const struct vfmig_conv *c, uint64_t t0,
+			   uint64_t transferred, int ret, struct vfmig_stats *st,
+			   struct vfmig_err *err);
+
 /* One section: header, the handler's payload, footer; bytes are accounted. */
 int vfmig_savevm_save_section(struct savevm_entry *e, uint8_t type, const char *phase,
 			      int (*fn)(void *, struct vfmig_save_io *),

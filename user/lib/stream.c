@@ -19,17 +19,21 @@
  * Writer side of compression: DATA chunks are cut into blocks of at most
  * VFMIG_STREAM_ZBLOCK bytes, each sent as ZDATA when it shrinks, else as a
  * plain DATA item.  Random state must cost next to nothing, so a block is
- * first tried on a thirty-second of it (2 KiB to VFMIG_STREAM_ZSAMPLE); one
- * that does not shrink is sent raw at once, and each raw block in a row
- * doubles how many bytes after it go raw untried (64 KiB up to ZBACKOFF).
+ * first tried on a thirty-second of it (2 KiB to VFMIG_STREAM_ZSAMPLE; 4 KiB
+ * inside a run of raw blocks); one that does not shrink is sent raw at once,
+ * and each raw block in a row doubles how many bytes after it go raw
+ * untried (1 MiB up to ZBACKOFF).  Trials must be few and small: under TCG
+ * they cost far more against a copy than natively (benchmark.md).
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
  * device memory stay as long.
  */
 #define ZBACKOFF	(8u << 20)
-#define ZBACKOFF_MIN	(64u << 10)
+#define ZBACKOFF_MIN	VFMIG_STREAM_ZBLOCK
 #define ZSAMPLE_MIN	2048u
+/* Inside a run of raw blocks a 4 KiB trial suffices to see it continue. */
+#define ZSAMPLE_STREAK	4096u
 struct vfmig_zwriter {
 	struct vfmig_codec_ctx codec;
 	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
@@ -184,7 +188,7 @@ static int put_raw_be64(struct vfmig_writer *w, uint64_t v, struct vfmig_err *er
 }
 
 /*
- * A block went raw: skip trials for the next 64 KiB, 128 KiB ... ZBACKOFF.
+ * A block went raw: skip trials for the next 1 MiB, 2 MiB ... ZBACKOFF.
  * Small blocks (a record header, a last short piece) tell nothing.
  */
 static void zbackoff(struct vfmig_zwriter *z, bool raw)
@@ -308,6 +312,8 @@ static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
 		z->sample = ZSAMPLE_MIN;
 	if (z->sample > VFMIG_STREAM_ZSAMPLE)
 		z->sample = VFMIG_STREAM_ZSAMPLE;
+	if (z->backoff && z->sample > ZSAMPLE_STREAK)
+		z->sample = ZSAMPLE_STREAK;
 	/* A small block is tried whole. */
 	z->sampled = z->sample >= blk;
 	return 0;

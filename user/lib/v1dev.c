@@ -185,6 +185,7 @@ static int v1dev_iterate(void *opaque, struct vfmig_save_io *io)
 			break;
 	}
 	dev->pending = 0;
+	vfmig_region_release(dev->region);	/* the next device's turn */
 	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	return ret ? ret : done;
 }
@@ -209,6 +210,7 @@ static int v1dev_complete(void *opaque, struct vfmig_save_io *io)
 			break;	/* as QEMU: a device with nothing to give is done */
 		ret = read_pending(dev, &pending, io->err);
 	}
+	vfmig_region_release(dev->region);
 	if (!ret)
 		ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_END_OF_STATE, io->err);
 	if (!ret)
@@ -245,27 +247,17 @@ static int v1dev_load_setup(void *opaque, struct vfmig_err *err)
 
 static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
 {
-	uint64_t tag, size, at;
+	uint64_t size;
 	int ret;
 
 	for (;;) {
-		if (io->cancel && *io->cancel)
-			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", name(dev));
-		at = vfmig_reader_offset(io->r);
-		ret = vfmig_stream_get_tag(io->r, &tag, io->err);
-		if (ret)
+		ret = vfmig_devsec_next_data(name(dev), io, &size);
+		if (ret < 0)
 			return ret;
-		if (tag == VFMIG_TAG_END_OF_STATE)
+		if (!ret) {
+			vfmig_region_release(dev->region);
 			return 0;
-		if (tag != VFMIG_TAG_DATA)
-			return vfmig_err_set(io->err, -EPROTO,
-					     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
-					     name(dev), at, vfmig_tag_name(tag),
-					     vfmig_section_type_name(io->sec->type));
-		ret = vfmig_stream_get_size(io->r, VFMIG_STREAM_MAX_DATA, "data chunk size", &size,
-					    io->err);
-		if (ret)
-			return ret;
+		}
 		ret = vfmig_v1_load_chunk(dev->region, size, vfmig_reader_source, io->r,
 					  dev->bounce, dev->bounce_len, io->err);
 		if (ret)

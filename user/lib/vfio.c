@@ -245,9 +245,28 @@ static ssize_t mig_write(void *ctx, const void *buf, size_t len, uint64_t off)
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * The areas map the device's data section (MAP_SHARED, pages the driver
+ * owns and inserts on fault), so MADV_DONTNEED only unmaps them: nothing is
+ * lost, and the next touch faults them back.  Best effort: a refusal leaves
+ * the pages mapped, which costs memory, not correctness.
+ */
+static void mig_release(void *ctx)
+{
+	struct vfmig_vfio_dev *d = ctx;
+
+	for (unsigned int i = 0; i < d->region.nr_areas; i++) {
+		const struct vfmig_region_area *a = &d->region.areas[i];
+
+		if (a->map)
+			(void)madvise(a->map, a->size, MADV_DONTNEED);
+	}
+}
+
 static const struct vfmig_region_ops vfio_mig_ops = {
 	.read = mig_read,
 	.write = mig_write,
+	.release = mig_release,
 };
 
 int vfmig_vfio_map_migration(struct vfmig_vfio_dev *d, bool map, struct vfmig_err *err)
