@@ -532,55 +532,50 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 	return 0;
 }
 
-static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
+/* One DATA chunk of @size bytes into the resuming file: spliced or copied. */
+static int load_chunk(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64_t size)
 {
-	uint64_t tag, size, at;
 	int ret;
 
-	for (;;) {
-		if (io->cancel && *io->cancel)
-			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", dev->name);
-		at = vfmig_reader_offset(io->r);
-		ret = vfmig_stream_get_tag(io->r, &tag, io->err);
-		if (ret)
-			return ret;
-		if (tag == VFMIG_TAG_END_OF_STATE)
-			return 0;
-		if (tag != VFMIG_TAG_DATA)
-			return vfmig_err_set(io->err, -EPROTO,
-					     "%s: stream offset %" PRIu64 ": %s tag in a %s section",
-					     dev->name, at, vfmig_tag_name(tag),
-					     vfmig_section_type_name(io->sec->type));
-		ret = vfmig_stream_get_size(io->r, VFMIG_STREAM_MAX_DATA, "data chunk size", &size,
-					    io->err);
-		if (ret)
-			return ret;
-		while (size) {
-			size_t n = size < dev->bounce_len ? (size_t)size : dev->bounce_len;
-			bool raw = !dev->no_splice && vfmig_reader_raw_fd(io->r) >= 0;
-			size_t buffered = vfmig_reader_buffered(io->r);
-			uint64_t before = dev->cnt.data_bytes;
+	while (size) {
+		size_t n = size < dev->bounce_len ? (size_t)size : dev->bounce_len;
+		bool raw = !dev->no_splice && vfmig_reader_raw_fd(io->r) >= 0;
+		size_t buffered = vfmig_reader_buffered(io->r);
+		uint64_t before = dev->cnt.data_bytes;
 
-			ret = raw ? load_splice(dev, io, size) : 1;
-			if (ret < 0)
-				return ret;
-			if (!ret) {
-				size -= dev->cnt.data_bytes - before;
-				continue;
-			}
-			/* What the reader holds goes first; then splice may take over. */
-			if (raw && !dev->no_splice && buffered && n > buffered)
-				n = buffered;
-			ret = vfmig_reader_get(io->r, dev->bounce, n, "data", io->err);
-			if (!ret)
-				ret = write_all(dev, io, n);
-			if (ret)
-				return ret;
-			dev->cnt.data_bytes += n;
-			size -= n;
+		ret = raw ? load_splice(dev, io, size) : 1;
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			size -= dev->cnt.data_bytes - before;
+			continue;
 		}
-		dev->cnt.chunks++;
+		/* What the reader holds goes first; then splice may take over. */
+		if (raw && !dev->no_splice && buffered && n > buffered)
+			n = buffered;
+		ret = vfmig_reader_get(io->r, dev->bounce, n, "data", io->err);
+		if (!ret)
+			ret = write_all(dev, io, n);
+		if (ret)
+			return ret;
+		dev->cnt.data_bytes += n;
+		size -= n;
 	}
+	dev->cnt.chunks++;
+	return 0;
+}
+
+static int load_data(struct vfmig_v2dev *dev, struct vfmig_load_io *io)
+{
+	uint64_t size;
+	int ret;
+
+	while ((ret = vfmig_devsec_next_data(dev->name, io, &size)) > 0) {
+		ret = load_chunk(dev, io, size);
+		if (ret)
+			return ret;
+	}
+	return ret;
 }
 
 static int v2dev_load_state(void *opaque, struct vfmig_load_io *io)
