@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "fake_device.h"
 #include "savevm.h"
@@ -389,6 +391,68 @@ static void test_splice_and_fallback(void **state)
 	free(p);
 }
 
+/* Drains a pipe into a memfd until EOF, slowly enough that the writer waits. */
+struct drain {
+	int rd, out;
+};
+
+static void *drain_pipe(void *arg)
+{
+	struct drain *d = arg;
+	uint8_t buf[4096];
+	ssize_t n;
+
+	while ((n = read(d->rd, buf, sizeof(buf))) > 0) {
+		if (write(d->out, buf, (size_t)n) != n)
+			break;
+		usleep(100);
+	}
+	return NULL;
+}
+
+/*
+ * A caller's non-blocking pipe under the stream: splice meets EAGAIN and
+ * waits for the reader; the stream is byte for byte the memfd's.
+ */
+static void test_splice_nonblocking_pipe(void **state)
+{
+	size_t len = 1u << 20, alen, blen;
+	uint8_t *p = pattern(len, 6), *a, *b;
+	struct side2 *src = side2_new_bounce(p, len, false, len / 4);
+	struct side2 *src2 = side2_new_bounce(p, len, false, len / 4);
+	struct drain d = { .out = tu_memfd() };
+	int fd = tu_memfd(), fds[2];
+	pthread_t t;
+	struct run r;
+
+	(void)state;
+	run_init(&r);
+	if (save2(src, fd, &r))
+		fail_msg("save: %s", r.err.msg);
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0);
+	d.rd = fds[0];
+	assert_int_equal(fcntl(d.rd, F_SETFL, 0), 0);	/* only the writer's end */
+	assert_int_equal(pthread_create(&t, NULL, drain_pipe, &d), 0);
+	run_init(&r);
+	if (save2(src2, fds[1], &r))
+		fail_msg("save to a non-blocking pipe: %s", r.err.msg);
+	close(fds[1]);
+	pthread_join(t, NULL);
+	close(fds[0]);
+	assert_int_equal(vfmig_v2dev_spliced(src2->dev), len);
+	a = tu_slurp(fd, &alen);
+	b = tu_slurp(d.out, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	close(fd);
+	close(d.out);
+	side2_free(src);
+	side2_free(src2);
+	free(p);
+}
+
 /* v1 fake -> stream -> v2 handler, which keeps the bytes; then back to v1. */
 static void test_cross_protocol(void **state)
 {
@@ -553,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_cross_protocol),
 		cmocka_unit_test(test_splice_and_fallback),
+		cmocka_unit_test(test_splice_nonblocking_pipe),
 		cmocka_unit_test(test_version_refused),
 		cmocka_unit_test(test_source_error_reset),
 		cmocka_unit_test(test_cancel_in_precopy),

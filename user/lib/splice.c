@@ -64,6 +64,16 @@ static bool is_socket(int fd)
 	return !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
 
+/* Block until fd reports @events (or an error or hang-up, which splice then tells). */
+static int wait_ready(int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 ssize_t vfmig_splice_once(int in, int out, size_t n, volatile sig_atomic_t *cancel)
 {
 	bool sock = is_socket(out);
@@ -90,13 +100,19 @@ ssize_t vfmig_splice_once(int in, int out, size_t n, volatile sig_atomic_t *canc
 		if (ret == -EINTR)
 			continue;
 		if (ret == -EAGAIN) {
-			struct pollfd pfd[2] = { { .fd = in, .events = POLLIN },
-						 { .fd = out, .events = POLLOUT } };
-
-			if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
-				ret = -errno;
+			/*
+			 * A non-blocking end (the caller's): wait until each
+			 * side is ready, one after the other (one poll of both
+			 * returns when either is, and would spin while the
+			 * other stays blocked).
+			 */
+			ret = wait_ready(in, POLLIN);
+			if (!ret)
+				ret = wait_ready(out, POLLOUT);
+			if (!ret && cancel && *cancel)
+				ret = -ECANCELED;
+			if (ret)
 				break;
-			}
 			continue;
 		}
 		break;
