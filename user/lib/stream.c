@@ -665,7 +665,7 @@ static int fill(struct vfmig_reader *r, struct vfmig_err *err)
 static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const char *what,
 		       struct vfmig_err *err)
 {
-	uint64_t start = r->offset, want = n;
+	uint64_t want = n;
 	int ret;
 
 	while (n) {
@@ -680,13 +680,8 @@ static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const c
 			ret = read_some(r, out, n > (1u << 30) ? (size_t)1 << 30 : (size_t)n, &take, err);
 			if (ret)
 				return ret;
-			if (!take) {
-				r->eof = true;
-				return bad(err, -EPIPE, r->offset,
-					   "stream truncated inside %s (%" PRIu64 " of %" PRIu64
-					   " bytes from offset %" PRIu64 ")",
-					   what, want - n, want, start);
-			}
+			if (!take)
+				return vfmig_reader_truncated(r, what, want - n, want, err);
 			out += take;
 			r->offset += take;
 			n -= take;
@@ -697,10 +692,7 @@ static int reader_take(struct vfmig_reader *r, uint8_t *out, uint64_t n, const c
 			if (ret)
 				return ret;
 			if (r->eof)
-				return bad(err, -EPIPE, r->offset,
-					   "stream truncated inside %s (%" PRIu64 " of %" PRIu64
-					   " bytes from offset %" PRIu64 ")",
-					   what, want - n, want, start);
+				return vfmig_reader_truncated(r, what, want - n, want, err);
 		}
 		take = r->len - r->pos;
 		if (take > n)
