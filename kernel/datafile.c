@@ -14,7 +14,6 @@
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
-#include <linux/sizes.h>
 #include <linux/splice.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
@@ -22,18 +21,10 @@
 #include "compat.h"
 #include "vfmig.h"
 
-/*
- * A resuming file copies user data through this many bytes at a time: many
- * records, so that few of them straddle two fills (see
- * vfmig_v2_resume_write), and as much as a 1 MiB pipe hands over at once.
- */
-#define VFMIG_DF_BOUNCE		SZ_1M
-
 struct vfmig_datafile {
 	struct vfmig_dev *vd;
 	bool saving;
 	wait_queue_head_t wq;		/* poll: data, end of stream, cut off */
-	u8 *bounce;			/* resuming files only */
 };
 
 static ssize_t vfmig_df_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -59,8 +50,7 @@ static ssize_t vfmig_df_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (df->saving)
 		return -EINVAL;
 	mutex_lock(&vd->lock);
-	ret = vd->mig_file == df ?
-	      vfmig_v2_resume_write(vd, df->bounce, VFMIG_DF_BOUNCE, from) : -ENODEV;
+	ret = vd->mig_file == df ? vfmig_v2_resume_write(vd, from) : -ENODEV;
 	mutex_unlock(&vd->lock);
 	return ret;
 }
@@ -127,8 +117,6 @@ static int vfmig_df_release(struct inode *inode, struct file *filp)
 	if (vd->mig_file == df)
 		vd->mig_file = NULL;
 	mutex_unlock(&vd->lock);
-	if (df->bounce)
-		vfmig_kvfree(df->bounce, VFMIG_DF_BOUNCE);
 	vfmig_kfree(df, sizeof(*df));
 	/* May be the last reference: the device is freed here after a remove. */
 	vfio_put_device(&vd->vdev);
@@ -175,18 +163,9 @@ struct file *vfmig_datafile_open(struct vfmig_dev *vd, bool saving)
 	df->vd = vd;
 	df->saving = saving;
 	init_waitqueue_head(&df->wq);
-	if (!saving) {
-		df->bounce = vfmig_kvmalloc(VFMIG_DF_BOUNCE);
-		if (!df->bounce) {
-			vfmig_kfree(df, sizeof(*df));
-			return ERR_PTR(-ENOMEM);
-		}
-	}
 	filp = anon_inode_getfile(saving ? "vfmig_save" : "vfmig_resume", &vfmig_df_fops, df,
 				  saving ? O_RDONLY : O_WRONLY);
 	if (IS_ERR(filp)) {
-		if (df->bounce)
-			vfmig_kvfree(df->bounce, VFMIG_DF_BOUNCE);
 		vfmig_kfree(df, sizeof(*df));
 		return filp;
 	}

@@ -296,22 +296,16 @@ ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to)
 
 /*
  * A write to the resuming file, lock held: the bytes go to the payload
- * parser through @bounce.  Bad data or an injected fault is an error the
- * session cannot recover from: the write fails and the device goes to
- * ERROR (memory that took part of the stream cleared), which only
- * VFIO_DEVICE_RESET leaves; the file is dead from then on.
- *
- * The parser applies a PAGES record that lies whole in the bounce straight
- * to device memory and assembles only records split across two fills, so a
- * bounce much larger than a record keeps most bytes at two copies.  (From
- * @from straight into memory would save one more, but the parser also
- * builds on the host for fuzzing and takes plain buffers.)
+ * parser, a PAGES payload copied once, straight into device memory.  Bad
+ * data or an injected fault is an error the session cannot recover from:
+ * the write fails and the device goes to ERROR (memory that took part of
+ * the stream cleared), which only VFIO_DEVICE_RESET leaves; the file is
+ * dead from then on.
  */
-ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_size,
-			      struct iov_iter *from)
+ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, struct iov_iter *from)
 {
-	size_t len = iov_iter_count(from), done = 0;
-	int ret;
+	size_t len = iov_iter_count(from);
+	ssize_t done;
 
 	if (!vd->resume.active || vd->resume.failed)
 		return -EINVAL;
@@ -322,23 +316,11 @@ ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_si
 		vfmig_mig_enter_error(vd);
 		return -EIO;
 	}
-	len = min_t(size_t, len, VFMIG_V2_IO_MAX);
-	while (done < len) {
-		size_t n = min(bounce_size, len - done);
-
-		/* A piece that faults is not fed at all, as with copy_from_user(). */
-		if (!copy_from_iter_full(bounce, n, from)) {
-			if (done)
-				break;
-			return -EFAULT;
-		}
-		ret = vfmig_payload_feed(vd, bounce, n);
-		if (ret) {
-			vfmig_mig_enter_error(vd);
-			return ret;
-		}
-		done += n;
-	}
+	done = vfmig_payload_feed_iter(vd, from, min_t(size_t, len, VFMIG_V2_IO_MAX));
+	if (done == -EINVAL)
+		vfmig_mig_enter_error(vd);
+	if (done <= 0)
+		return done;
 	vd->stats.bytes_restored += done;
 	vd->stats.chunks_restored++;
 	return done;

@@ -43,6 +43,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uio.h>
 
 #include "vfmig.h"
 
@@ -364,7 +365,7 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 	struct vfmig_resume *r = &vd->resume;
 
 	memset(r, 0, sizeof(*r));
-	r->rec = vfmig_kvmalloc(REC_MAX);
+	r->rec = vfmig_kzalloc(VFMIG_REC_SMALL_MAX);
 	r->page_hash_size = vfmig_page_hash_size(vd);
 	r->page_hash = vfmig_vzalloc(r->page_hash_size);
 	if (!r->rec || !r->page_hash) {
@@ -399,9 +400,28 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
-	vfmig_kvfree(r->rec, REC_MAX);
+	vfmig_kfree(r->rec, VFMIG_REC_SMALL_MAX);
 	vfmig_vfree(r->page_hash, r->page_hash_size);
 	memset(r, 0, sizeof(*r));
+}
+
+/* What the resume parser may see and change of @vd. */
+static struct vfmig_payload_target vfmig_resume_target(struct vfmig_dev *vd)
+{
+	return (struct vfmig_payload_target) {
+		.mem = vd->mem,
+		.mem_size = vd->mem_size,
+		.type_code = vd->type->code,
+		.regs = &vd->regs,
+		.zero_map = vd->zero_map,
+	};
+}
+
+static void vfmig_resume_note(struct vfmig_dev *vd, bool was_complete)
+{
+	if (vd->resume.complete && !was_complete)
+		dev_dbg(vd->vdev.dev, "resume verified: %u records, END digest equal\n",
+			vd->resume.seq);
 }
 
 /*
@@ -410,21 +430,37 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
  */
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {
-	const struct vfmig_payload_target t = {
-		.mem = vd->mem,
-		.mem_size = vd->mem_size,
-		.type_code = vd->type->code,
-		.regs = &vd->regs,
-		.zero_map = vd->zero_map,
-	};
+	const struct vfmig_payload_target t = vfmig_resume_target(vd);
 	bool was_complete = vd->resume.complete;
 
 	if (vfmig_payload_parse(&vd->resume, &t, buf, len)) {
 		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}
-	if (vd->resume.complete && !was_complete)
-		dev_dbg(vd->vdev.dev, "resume verified: %u records, END digest equal\n",
-			vd->resume.seq);
+	vfmig_resume_note(vd, was_complete);
 	return 0;
+}
+
+static u64 vfmig_copy_iter(u8 *dst, u64 n, void *from)
+{
+	return copy_from_iter(dst, n, from);
+}
+
+/*
+ * Feed @len bytes from @from, each copied once (a PAGES payload straight
+ * into device memory).  Returns the bytes taken (short if @from faults part
+ * way), -EFAULT if none, or -EINVAL (the session poisoned).
+ */
+ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len)
+{
+	const struct vfmig_payload_target t = vfmig_resume_target(vd);
+	bool was_complete = vd->resume.complete;
+	u64 done;
+
+	if (vfmig_payload_feed_from(&vd->resume, &t, len, vfmig_copy_iter, from, &done)) {
+		vfmig_payload_resume_fail(vd);
+		return -EINVAL;
+	}
+	vfmig_resume_note(vd, was_complete);
+	return done ? done : -EFAULT;
 }

@@ -17,6 +17,11 @@
 #include "vfmig/payload.h"
 
 #define VFMIG_REC_MAX		(VFMIG_REC_HDR_LEN + VFMIG_PAYLOAD_MAX_PAGES * PAGE_SIZE)
+/*
+ * The longest record the resume parser assembles: an END (the largest of
+ * HEADER, ZERO and END); a PAGES payload goes straight to device memory.
+ */
+#define VFMIG_REC_SMALL_MAX	(VFMIG_REC_HDR_LEN + sizeof(struct vfmig_rec_end))
 
 /* Registers that are part of the device state besides its memory. */
 struct vfmig_regs {
@@ -36,7 +41,12 @@ struct vfmig_resume {
 	u32 seq;			/* expected sequence number */
 	bool header_seen;
 	u32 version;			/* the HEADER's, once seen */
-	u8 *rec;			/* record being assembled, unless checked in place */
+	/*
+	 * The record being parsed: its header, and a small record's payload,
+	 * assembled here (VFMIG_REC_SMALL_MAX bytes); a PAGES record's
+	 * payload lands in device memory instead.
+	 */
+	u8 *rec;
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
 	__le64 *page_hash;		/* per page, as last applied */
 	size_t page_hash_size;		/* bytes, as allocated */
@@ -75,11 +85,23 @@ u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_
 /* Fill in the header of the record at @rec (payload in place); its length. */
 u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 offset);
 /*
- * Parse resumed bytes into @r (rec and page_hash allocated, the rest zero at
- * the start of a session) and apply them to @t.  0, or -EINVAL at the first
- * inconsistency; the caller then poisons the session.
+ * Parse resumed bytes into @r (rec (VFMIG_REC_SMALL_MAX bytes) and
+ * page_hash allocated, the rest zero at the start of a session) and apply
+ * them to @t.  0, or -EINVAL at the first inconsistency; the caller then
+ * poisons the session.
  */
 int vfmig_payload_parse(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			const u8 *buf, u64 len);
+/*
+ * The parser's one loop, for any source: it asks @copy for the bytes due
+ * next (at most @n) at @dst, which is device memory inside a PAGES payload
+ * (so those bytes are copied once, from wherever @src is: a kernel buffer,
+ * a user iov_iter) or the record being assembled.  @copy returns how many
+ * it copied; fewer than asked ends the feed there.  *@done: the bytes taken.
+ * 0 or -EINVAL, as vfmig_payload_parse().
+ */
+typedef u64 (*vfmig_payload_copy_fn)(u8 *dst, u64 n, void *src);
+int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			    u64 len, vfmig_payload_copy_fn copy, void *src, u64 *done);
 
 #endif /* VFMIG_PAYLOAD_FMT_H */

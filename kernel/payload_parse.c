@@ -27,6 +27,9 @@ static_assert(offsetof(struct vfmig_rec_hdr, crc) == HDR_CRC_SPAN, "crc span");
 static_assert(sizeof(struct vfmig_rec_header) == 24, "HEADER payload size");
 static_assert(sizeof(struct vfmig_rec_end) == 32, "END payload size");
 static_assert(sizeof(struct vfmig_rec_zero) == 8, "ZERO payload size");
+static_assert(sizeof(struct vfmig_rec_end) >= sizeof(struct vfmig_rec_header) &&
+	      sizeof(struct vfmig_rec_end) >= sizeof(struct vfmig_rec_zero),
+	      "END is the largest record assembled");
 
 /*
  * splitmix64 of the page index: a few multiplies, where even xxh64 of the
@@ -163,12 +166,50 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 	}
 }
 
-/* A whole record whose header checked out: apply it; @p is its payload. */
+/* The current record is a PAGES record whose header checked out. */
+static bool vfmig_in_pages(const struct vfmig_resume *r)
+{
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
+
+	return r->rec_len && le16_to_cpu(h->kind) == VFMIG_REC_PAGES;
+}
+
+/*
+ * A PAGES header checked out: its pages take its payload as it comes, so
+ * from now on they are neither known zero nor verified.
+ */
+static void vfmig_pages_begin(const struct vfmig_payload_target *t,
+			      const struct vfmig_rec_hdr *h)
+{
+	vfmig_zero_map_mark(t, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+			    le32_to_cpu(h->len) >> PAGE_SHIFT, false);
+}
+
+/* The last payload byte of a PAGES record landed: hash what memory now holds. */
+static void vfmig_pages_end(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			    const struct vfmig_rec_hdr *h)
+{
+	u64 off = le64_to_cpu(h->offset);
+	u64 first = off >> PAGE_SHIFT, n = le32_to_cpu(h->len) >> PAGE_SHIFT;
+
+	if (r->version == VFMIG_PAYLOAD_VERSION_PREV)
+		vfmig_hash_pages_v2(r->page_hash, first, n, t->mem + off);
+	else
+		vfmig_payload_hash_pages(r->page_hash, first, n, t->mem + off);
+}
+
+/* The current record is done with: the next one may start. */
+static void vfmig_rec_next(struct vfmig_resume *r)
+{
+	r->seq++;
+	r->rec_len = 0;
+	r->rec_pos = 0;
+}
+
+/* A small record (not PAGES) arrived whole: apply it; @p is its payload. */
 static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 		       const struct vfmig_rec_hdr *h, const u8 *p)
 {
-	u32 len = le32_to_cpu(h->len);
-
 	switch (le16_to_cpu(h->kind)) {
 	case VFMIG_REC_HEADER: {
 		const struct vfmig_rec_header *hd = (const void *)p;
@@ -184,18 +225,6 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 		r->header_seen = true;
 		return 0;
 	}
-	case VFMIG_REC_PAGES:
-		r->applied = true;
-		memcpy(t->mem + le64_to_cpu(h->offset), p, len);
-		vfmig_zero_map_mark(t, le64_to_cpu(h->offset) >> PAGE_SHIFT, len >> PAGE_SHIFT,
-				    false);
-		if (r->version == VFMIG_PAYLOAD_VERSION_PREV)
-			vfmig_hash_pages_v2(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
-					    len >> PAGE_SHIFT, p);
-		else
-			vfmig_payload_hash_pages(r->page_hash, le64_to_cpu(h->offset) >> PAGE_SHIFT,
-						 len >> PAGE_SHIFT, p);
-		return 0;
 	case VFMIG_REC_ZERO: {
 		const struct vfmig_rec_zero *z = (const void *)p;
 		u64 off = le64_to_cpu(h->offset), bytes = le64_to_cpu(z->bytes);
@@ -227,77 +256,88 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 }
 
 /*
- * At a record boundary with a whole PAGES record at the start of @buf (the
- * data section): check its header and copy its pages straight to device
- * memory.  The header is copied out first, so the bounds checked are the
- * bounds used.  Returns the bytes consumed, 0 to leave @buf to the
- * accumulating path (another kind, or a record not whole in @buf), or
- * -EINVAL.
+ * Where the next bytes of the stream go, and at most how many: into device
+ * memory inside a PAGES payload, else into r->rec (the rest of a header or
+ * of a small record).  -EINVAL once the END record is in.
  */
-static int vfmig_feed_whole(struct vfmig_resume *r, const struct vfmig_payload_target *t,
-			    const u8 *buf, u64 len)
+static s64 vfmig_next_span(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			   u8 **dst)
 {
-	struct vfmig_rec_hdr *h = (void *)r->rec;
-	u32 plen;
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
 
-	if (len < HDR_LEN)
-		return 0;
-	memcpy(h, buf, HDR_LEN);
-	plen = le32_to_cpu(h->len);
-	if (le16_to_cpu(h->kind) != VFMIG_REC_PAGES || plen > len - HDR_LEN)
-		return 0;
-	if (vfmig_check_hdr(r, t, h))
-		return -EINVAL;
-	if (vfmig_apply(r, t, h, buf + HDR_LEN))
-		return -EINVAL;
-	r->seq++;
-	return HDR_LEN + plen;
+	if (r->complete)
+		return -EINVAL;		/* data after the end record */
+	if (vfmig_in_pages(r)) {
+		*dst = t->mem + le64_to_cpu(h->offset) + (r->rec_pos - HDR_LEN);
+		return r->rec_len - r->rec_pos;
+	}
+	*dst = r->rec + r->rec_pos;
+	return (r->rec_len ? r->rec_len : HDR_LEN) - r->rec_pos;
 }
 
-/*
- * Whole PAGES records are applied from where they lie; everything else
- * (other kinds, records split across data_size writes) is assembled in
- * r->rec first.
- */
+/* @n bytes landed where vfmig_next_span() said: take the next step. */
+static int vfmig_advance(struct vfmig_resume *r, const struct vfmig_payload_target *t, u32 n)
+{
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
+	bool pages = vfmig_in_pages(r);
+
+	if (pages)
+		r->applied = true;
+	r->rec_pos += n;
+	if (r->rec_pos < (r->rec_len ? r->rec_len : HDR_LEN))
+		return 0;
+	if (pages) {
+		vfmig_pages_end(r, t, h);
+	} else if (!r->rec_len) {
+		/* The header is whole, in r->rec: the bounds checked are the bounds used. */
+		if (vfmig_check_hdr(r, t, h))
+			return -EINVAL;
+		r->rec_len = HDR_LEN + le32_to_cpu(h->len);
+		if (vfmig_in_pages(r))
+			vfmig_pages_begin(t, h);
+		return 0;
+	} else if (vfmig_apply(r, t, h, r->rec + HDR_LEN)) {
+		return -EINVAL;
+	}
+	vfmig_rec_next(r);
+	return 0;
+}
+
+int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			    u64 len, vfmig_payload_copy_fn copy, void *src, u64 *done)
+{
+	*done = 0;
+	while (*done < len) {
+		u8 *dst;
+		s64 want = vfmig_next_span(r, t, &dst);
+		u64 n, got;
+
+		if (want < 0)
+			return -EINVAL;
+		n = min_t(u64, want, len - *done);
+		got = copy(dst, n, src);
+		if (got && vfmig_advance(r, t, got))
+			return -EINVAL;
+		*done += got;
+		if (got < n)
+			break;
+	}
+	return 0;
+}
+
+static u64 vfmig_copy_buf(u8 *dst, u64 n, void *src)
+{
+	const u8 **p = src;
+
+	memcpy(dst, *p, n);
+	*p += n;
+	return n;
+}
+
 int vfmig_payload_parse(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			const u8 *buf, u64 len)
 {
-	const struct vfmig_rec_hdr *h = (const void *)r->rec;
-	int ret;
+	u64 done;
 
-	while (len) {
-		u32 want = r->rec_len ? r->rec_len : HDR_LEN;
-		u32 n = min_t(u64, len, want - r->rec_pos);
-
-		if (r->complete)
-			return -EINVAL;		/* data after the end record */
-		if (!r->rec_pos) {
-			ret = vfmig_feed_whole(r, t, buf, len);
-			if (ret < 0)
-				return -EINVAL;
-			if (ret) {
-				buf += ret;
-				len -= ret;
-				continue;
-			}
-		}
-		memcpy(r->rec + r->rec_pos, buf, n);
-		r->rec_pos += n;
-		buf += n;
-		len -= n;
-		if (r->rec_pos < want)
-			break;
-		if (!r->rec_len) {
-			if (vfmig_check_hdr(r, t, h))
-				return -EINVAL;
-			r->rec_len = HDR_LEN + le32_to_cpu(h->len);
-			continue;
-		}
-		if (vfmig_apply(r, t, h, r->rec + HDR_LEN))
-			return -EINVAL;
-		r->seq++;
-		r->rec_len = 0;
-		r->rec_pos = 0;
-	}
-	return 0;
+	return vfmig_payload_feed_from(r, t, len, vfmig_copy_buf, &buf, &done);
 }

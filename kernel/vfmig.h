@@ -261,6 +261,8 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_next_ref(struct vfmig_dev *vd);
 void vfmig_payload_stage(struct vfmig_dev *vd);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
+struct iov_iter;
+ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
 int vfmig_payload_resume_begin(struct vfmig_dev *vd);
 void vfmig_payload_resume_fail(struct vfmig_dev *vd);
@@ -274,10 +276,8 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n);
 
 /* migration_v2.c: protocol v2 (vfio_migration_ops) on the same state machine. */
 void vfmig_v2_setup(struct vfmig_dev *vd);	/* at open: mig_ops per protocol */
-struct iov_iter;
 ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to);
-ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, u8 *bounce, size_t bounce_size,
-			      struct iov_iter *from);
+ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, struct iov_iter *from);
 int vfmig_v2_precopy_info(struct vfmig_dev *vd, u64 *initial, u64 *dirty);
 bool vfmig_v2_readable(struct vfmig_dev *vd);
 

@@ -157,7 +157,7 @@ static void gen_payload(const struct payload_case *pc)
 		vfmig_payload_seal(rec, VFMIG_REC_END, seq++, sizeof(*e), 0);
 	}
 	/* It verifies (whole, in one write) into memory equal to the source's. */
-	r.rec = malloc(VFMIG_REC_MAX);
+	r.rec = malloc(VFMIG_REC_SMALL_MAX);
 	r.page_hash = calloc(pages, sizeof(__le64));
 	if (!r.rec || !r.page_hash)
 		die("allocation");

@@ -7,11 +7,12 @@
  * Input: byte 0 sets the device (memory of (b0 & 15) + 1 pages, type code 1
  * as vfmig-small), byte 1 how the rest is cut into data_size writes (0: one
  * write; else a pattern of tiny, page-sized, record-sized and whole pieces
- * drawn from it), the rest is the payload.  Each piece is fed from its own
- * exactly sized buffer, as the kernel feeds from the data section, and the
- * parser's buffers are allocated at their kernel sizes, so ASan sees any
- * access beyond them.  Feeding stops at the first refusal, as the device
- * refuses every write after one.
+ * drawn from it; an odd byte 1 also cuts each piece's copy short at a drawn
+ * point and feeds the rest after, as a faulting write is retried), the rest is the payload.  Each piece is fed
+ * from its own exactly sized buffer, as the kernel feeds from the data
+ * section, and the parser's buffers are allocated at their kernel sizes, so
+ * ASan sees any access beyond them.  Feeding stops at the first refusal, as
+ * the device refuses every write after one.
  *
  * Besides the sanitizers, the target aborts when
  *  - a resume is verified (complete) but a page of memory differs from what
@@ -63,6 +64,48 @@ static u64 next_piece(u32 *x, u64 left)
 	return n < left ? n : left;
 }
 
+/* A source that runs dry after a budget, as a user buffer that faults part way. */
+struct short_src {
+	const u8 *p;
+	u64 budget;
+};
+
+static u64 copy_short(u8 *dst, u64 n, void *src)
+{
+	struct short_src *s = src;
+
+	n = n < s->budget ? n : s->budget;
+	memcpy(dst, s->p, n);
+	s->p += n;
+	s->budget -= n;
+	return n;
+}
+
+/*
+ * The v2 resuming file's way (vfmig_payload_feed_iter): the piece through
+ * the copy callback, cut short at a drawn point and then resumed with the
+ * rest, as a writer retries after a short write.
+ */
+static int feed_short(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+		      const u8 *p, u64 len, u32 *x)
+{
+	struct short_src s = { p, 0 };
+	u64 done, left = len;
+
+	while (left) {
+		*x ^= *x << 13;
+		*x ^= *x >> 17;
+		*x ^= *x << 5;
+		s.budget = 1 + *x % left;
+		if (vfmig_payload_feed_from(r, t, left, copy_short, &s, &done))
+			return -EINVAL;
+		if (!done || done != (u64)(s.p - p) - (len - left))
+			finding("feed_from took other than what it copied");
+		left -= done;
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vfmig_resume r = { 0 };
@@ -70,12 +113,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vfmig_payload_target t;
 	u64 pages, i, left;
 	u32 x;
+	bool steps;
 	int ret = 0;
 
 	if (size < 2)
 		return 0;
 	pages = (data[0] & 15) + 1;
 	x = data[1] ? (u32)data[1] * 2654435761u : 0;
+	steps = data[1] & 1;
 	data += 2;
 	size -= 2;
 
@@ -85,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.regs = &regs;
 	/* Half the pages start known zero (and are), as on a device. */
 	t.zero_map = calloc(1, sizeof(unsigned long));
-	r.rec = malloc(VFMIG_REC_MAX);
+	r.rec = malloc(VFMIG_REC_SMALL_MAX);
 	r.page_hash_size = pages * sizeof(__le64);
 	r.page_hash = calloc(1, r.page_hash_size);
 	if (!t.mem || !r.rec || !r.page_hash || !t.zero_map)
@@ -104,13 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!piece)
 			finding("out of memory");
 		memcpy(piece, data + (size - left), n);
-		ret = vfmig_payload_parse(&r, &t, piece, n);
+		ret = steps ? feed_short(&r, &t, piece, n, &x) : vfmig_payload_parse(&r, &t, piece, n);
 		free(piece);
 		left -= n;
 		if (ret && ret != -EINVAL)
 			finding("refusal other than -EINVAL");
 		if (!ret && (r.rec_pos > (r.rec_len ? r.rec_len : VFMIG_REC_HDR_LEN) ||
-			     r.rec_len > VFMIG_REC_MAX))
+			     r.rec_len > VFMIG_REC_MAX ||
+			     (r.rec_pos > VFMIG_REC_SMALL_MAX &&
+			      le16_to_cpu(((struct vfmig_rec_hdr *)r.rec)->kind) != VFMIG_REC_PAGES)))
 			finding("assembly position out of bounds");
 	}
 	/* A page the map says is zero must be, verified or not. */
