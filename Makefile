@@ -29,9 +29,6 @@
 .DELETE_ON_ERROR:
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-# The codecs libvfmig links (libvfmig.pc's Requires.private).
-include $(TOP)/user/compress.mk
-
 # Kernel to build for: the running one if it has a build tree, else the
 # newest installed Debian headers.
 KDIR ?= $(shell if [ -e /lib/modules/$$(uname -r)/build/Makefile ]; then \
@@ -189,7 +186,6 @@ install: module user man
 	install -d "$(DESTDIR)$(PKGCONFIGDIR)"
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|' \
-		-e 's|@REQUIRES_PRIVATE@|$(COMPRESS_PC)|' \
 		user/libvfmig.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/libvfmig.pc"
 	$(if $(DESTDIR),,ldconfig)
 	for p in $(MAN_PAGES); do \
@@ -198,9 +194,7 @@ install: module user man
 	install -D -m 0644 user/cli/vfmig.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/vfmig"
 
 # The examples see only what an install gives a user: a DESTDIR tree
-# (build/example-root, PREFIX=/usr) found through pkg-config's sysroot, and
-# the system's .pc files, for the libraries libvfmig.pc's Requires.private
-# names (libzstd, liblz4).
+# (build/example-root, PREFIX=/usr) found through pkg-config's sysroot.
 EXAMPLE_ROOT := $(TOP)/build/example-root
 examples:
 	rm -rf "$(EXAMPLE_ROOT)"

@@ -15,7 +15,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n install.$1"; }
 notok() { n=$((n + 1)); failed=1; echo "not ok $n install.$1"; }
 t() { name=$1; shift; if "$@"; then ok "$name"; else notok "$name"; fi; }
-# The installed libvfmig.pc, and the system's for what it requires (libzstd, liblz4).
+# The installed libvfmig.pc (and the system's .pc path, as a user has it).
 syspc=$(pkg-config --variable pc_path pkg-config)
 pc() { PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_LIBDIR=$lib/pkgconfig:$syspc pkg-config "$@"; }
 
@@ -26,6 +26,14 @@ exports_match() {
 	nm -D --defined-only "$lib/libvfmig.so.0" | awk '{ print $3 }' | sort > "$dest/exported"
 	diff "$dest/declared" "$dest/exported" | sed 's/^/# /'
 	[ -s "$dest/declared" ] && cmp -s "$dest/declared" "$dest/exported"
+}
+
+# The codecs are opened when a stream needs them, never linked: each
+# linked library costs every process start (lazy.h).
+links_only_libc() {
+	readelf -d "$lib/libvfmig.so.$version" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+		sed 's/^/# needs /' | tee "$dest/needed"
+	[ "$(cat "$dest/needed")" = "# needs libc.so.6" ]
 }
 
 soname_is() {
@@ -40,7 +48,7 @@ example_builds() {
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr > "$dest.log" 2>&1
 rc=$?
 [ "$rc" = 0 ] || sed 's/^/# /' "$dest.log"
@@ -52,6 +60,7 @@ t bash_completion bash -n "$dest/usr/share/bash-completion/completions/vfmig"
 t shared_lib_chain test "$(readlink "$lib/libvfmig.so")" = libvfmig.so.0 -a \
 	"$(readlink "$lib/libvfmig.so.0")" = "libvfmig.so.$version"
 t soname soname_is libvfmig.so.0
+t links_only_libc links_only_libc
 t static_lib test -s "$lib/libvfmig.a"
 t headers test -s "$dest/usr/include/vfmig/libvfmig.h" -a -s "$dest/usr/include/vfmig/abi.h"
 t pkg_config_version test "$(pc --modversion libvfmig)" = "$version"
@@ -59,6 +68,6 @@ t only_the_api_exported exports_match
 t example_builds_with_pkg_config example_builds
 make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >> "$dest.log" 2>&1
 t make_uninstall test $? = 0
-rm -f "$dest/declared" "$dest/exported" "$dest/migrate_pair"
+rm -f "$dest/declared" "$dest/exported" "$dest/migrate_pair" "$dest/needed"
 t nothing_left test -z "$(find "$dest" -type f -o -type l)"
 exit $failed

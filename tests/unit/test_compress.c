@@ -14,6 +14,7 @@
 #include <inttypes.h>
 
 #include "compress.h"
+#include "lazy.h"
 #include "fake_device.h"
 #include "savevm.h"
 #include "stream.h"
@@ -546,9 +547,46 @@ static void test_engine_lz4(void **state)
 	engine_round_trip(VFMIG_CODEC_LZ4, false);
 }
 
+/*
+ * A codec's library is opened only when first asked for (a migration that
+ * compresses nothing loads neither); one that cannot be opened, or lacks a
+ * symbol, gives the reason and no table.
+ */
+struct two_fns {
+	void *(*malloc)(size_t);
+	void *(*no_such_function)(void);
+};
+
+static void test_lazy_open(void **state)
+{
+	static const struct vfmig_lazy_sym ok_syms[] = {
+		VFMIG_LAZY_SYM(struct two_fns, malloc),
+	}, bad_syms[] = {
+		VFMIG_LAZY_SYM(struct two_fns, malloc),
+		VFMIG_LAZY_SYM(struct two_fns, no_such_function),
+	};
+	struct two_fns a = { 0 }, b = { 0 }, c = { 0 };
+	struct vfmig_lazy missing = VFMIG_LAZY_INIT("libvfmig-absent.so.9", ok_syms, &a);
+	struct vfmig_lazy lacking = VFMIG_LAZY_INIT("libc.so.6", bad_syms, &b);
+	struct vfmig_lazy good = VFMIG_LAZY_INIT("libc.so.6", ok_syms, &c);
+
+	(void)state;
+	assert_null(vfmig_lazy_get(&missing));
+	assert_non_null(strstr(missing.error, "libvfmig-absent.so.9"));
+	assert_null(vfmig_lazy_get(&missing));		/* tried once, remembered */
+	assert_null(vfmig_lazy_get(&lacking));
+	assert_string_equal(lacking.error, "libc.so.6: no symbol no_such_function");
+	assert_ptr_equal(vfmig_lazy_get(&good), &c);
+	assert_non_null(c.malloc);
+	assert_null(vfmig_codec_unavailable(VFMIG_CODEC_ZSTD));
+	assert_null(vfmig_codec_unavailable(VFMIG_CODEC_LZ4));
+	assert_string_equal(vfmig_codec_unavailable(VFMIG_CODEC_MAX + 1), "not in this build");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lazy_open),
 		cmocka_unit_test(test_zstd_compressible),
 		cmocka_unit_test(test_lz4_compressible),
 		cmocka_unit_test(test_random_goes_raw),

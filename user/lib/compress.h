@@ -24,8 +24,13 @@
 #define VFMIG_LZ4_MAX_ACCEL	64
 
 const char *vfmig_codec_name(unsigned int codec);
-/* Built with this codec's library. */
+/*
+ * Built with this codec's library, and it opens (on the first call: a
+ * process that asks about no codec loads none).  unavailable: why not, or
+ * NULL.
+ */
 bool vfmig_codec_available(unsigned int codec);
+const char *vfmig_codec_unavailable(unsigned int codec);
 /* 0, or -EINVAL for a level out of range (0 is always the default). */
 int vfmig_codec_check_level(unsigned int codec, int level);
 /* Largest coded size of n raw bytes; 0 for an unknown codec. */

@@ -112,9 +112,10 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 			return vfmig_err_set(err, -EINVAL,
 					     "compress %llu: not none (0), zstd (1) or lz4 (2)",
 					     (unsigned long long)value);
-		if (!vfmig_codec_available((unsigned int)value))
-			return vfmig_err_set(err, -EOPNOTSUPP, "compress %s: not in this build",
-					     vfmig_codec_name((unsigned int)value));
+		if (vfmig_codec_unavailable((unsigned int)value))
+			return vfmig_err_set(err, -EOPNOTSUPP, "compress %s: %s",
+					     vfmig_codec_name((unsigned int)value),
+					     vfmig_codec_unavailable((unsigned int)value));
 		ctx->conv.compress = (unsigned int)value;
 		return 0;
 	case VFMIG_OPT_COMPRESS_LEVEL:

@@ -1,24 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libkmod opened with dlopen() on first use; see libkmod_lazy.h. */
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stddef.h>
-#include <stdio.h>
 
+#include "lazy.h"
 #include "libkmod_lazy.h"
 
 static struct vfmig_libkmod api;
-static char load_error[256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int loaded;
 
-#define SYM(name) { #name, offsetof(struct vfmig_libkmod, name) }
+#define SYM(name) VFMIG_LAZY_SYM(struct vfmig_libkmod, name)
 
-static const struct {
-	const char *name;
-	size_t offset;
-} syms[] = {
+static const struct vfmig_lazy_sym syms[] = {
 	SYM(kmod_new),
 	SYM(kmod_unref),
 	SYM(kmod_set_log_priority),
@@ -39,34 +30,13 @@ static const struct {
 	SYM(kmod_module_unref_list),
 };
 
-static void load(void)
-{
-	/* Never closed: the process keeps it, as if it were linked. */
-	void *h = dlopen(VFMIG_LIBKMOD_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "%s", dlerror());
-		return;
-	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *f = dlsym(h, syms[i].name);
-
-		if (!f) {
-			snprintf(load_error, sizeof(load_error), "%s: no symbol %s",
-				 VFMIG_LIBKMOD_SONAME, syms[i].name);
-			return;
-		}
-		/* POSIX guarantees a function pointer survives the round trip via void *. */
-		*(void **)((char *)&api + syms[i].offset) = f;
-	}
-	loaded = 1;
-}
+static struct vfmig_lazy lib = VFMIG_LAZY_INIT(VFMIG_LIBKMOD_SONAME, syms, &api);
 
 const struct vfmig_libkmod *vfmig_libkmod(struct vfmig_err *err)
 {
-	pthread_once(&once, load);
-	if (loaded)
-		return &api;
-	vfmig_err_set(err, -ENOSYS, "cannot use libkmod: %s", load_error);
-	return NULL;
+	const struct vfmig_libkmod *k = vfmig_lazy_get(&lib);
+
+	if (!k)
+		vfmig_err_set(err, -ENOSYS, "cannot use libkmod: %s", lib.error);
+	return k;
 }

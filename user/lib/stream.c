@@ -396,9 +396,9 @@ int vfmig_writer_set_compress(struct vfmig_writer *w, unsigned int codec, int le
 
 	if (codec == VFMIG_CODEC_NONE)
 		return 0;
-	if (!vfmig_codec_available(codec))
-		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: not in this build",
-				     vfmig_codec_name(codec));
+	if (vfmig_codec_unavailable(codec))
+		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: %s",
+				     vfmig_codec_name(codec), vfmig_codec_unavailable(codec));
 	if (vfmig_codec_check_level(codec, level))
 		return vfmig_err_set(err, -EINVAL, "compression %s: level %d out of range",
 				     vfmig_codec_name(codec), level);
@@ -853,7 +853,6 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 	uint16_t lanes, lane;
 	int ret;
 
-	uint32_t lacking;
 	unsigned int codec;
 
 	ret = vfmig_reader_get_be32(r, &p->features, "stream features", err);
@@ -863,12 +862,11 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 		return bad(err, -EPROTONOSUPPORT, 8,
 			   "stream needs features 0x%08x this build does not have",
 			   p->features & ~VFMIG_STREAM_F_KNOWN);
-	lacking = p->features & ~vfmig_stream_features_supported();
+	/* Only the codecs the stream announces are opened. */
 	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
-		if (lacking & VFMIG_STREAM_F_CODEC(codec))
-			return bad(err, -EPROTONOSUPPORT, 8,
-				   "stream is compressed with %s, which this build lacks",
-				   vfmig_codec_name(codec));
+		if ((p->features & VFMIG_STREAM_F_CODEC(codec)) && vfmig_codec_unavailable(codec))
+			return bad(err, -EPROTONOSUPPORT, 8, "stream is compressed with %s: %s",
+				   vfmig_codec_name(codec), vfmig_codec_unavailable(codec));
 	ret = vfmig_reader_get(r, &lanes, 2, "stream lanes", err);
 	if (!ret)
 		ret = vfmig_reader_get(r, &lane, 2, "stream lane", err);
@@ -882,17 +880,6 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 	if (p->lane >= p->lanes)
 		return bad(err, -EPROTO, 14, "stream lane %u of %u", p->lane, p->lanes);
 	return 0;
-}
-
-uint32_t vfmig_stream_features_supported(void)
-{
-	uint32_t f = 0;
-	unsigned int codec;
-
-	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
-		if (vfmig_codec_available(codec))
-			f |= VFMIG_STREAM_F_CODEC(codec);
-	return f;
 }
 
 int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err)

@@ -43,9 +43,8 @@
 /* The codec bit of codec (compress.h's VFMIG_CODEC_*, 1..). */
 #define VFMIG_STREAM_F_CODEC(codec)	(1u << ((codec) - 1))
 #define VFMIG_STREAM_F_CODECS		(VFMIG_STREAM_F_ZSTD | VFMIG_STREAM_F_LZ4)
-/* Every bit defined; a build reads those of the codecs it was linked with. */
+/* Every bit defined; a build reads those of the codecs it has and can open. */
 #define VFMIG_STREAM_F_KNOWN		VFMIG_STREAM_F_CODECS
-uint32_t vfmig_stream_features_supported(void);
 /* A stream may be split over this many lanes (channels, connections). */
 #define VFMIG_STREAM_MAX_LANES		16u
 
