@@ -447,8 +447,8 @@ static u64 vfmig_copy_iter(u8 *dst, u64 n, void *from)
 }
 
 /*
- * Feed @len bytes from @from, each copied once (a PAGES payload straight
- * into device memory).  Returns the bytes taken (short if @from faults part
+ * Lock held: feed @len bytes from @from, each copied once (a PAGES payload
+ * straight into device memory).  Returns the bytes taken (short if @from faults part
  * way), -EFAULT if none, or -EINVAL (the session poisoned).
  */
 ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len)
@@ -457,10 +457,13 @@ ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, siz
 	bool was_complete = vd->resume.complete;
 	u64 done;
 
+	lockdep_assert_held(&vd->lock);
 	if (vfmig_payload_feed_from(&vd->resume, &t, len, vfmig_copy_iter, from, &done)) {
 		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}
 	vfmig_resume_note(vd, was_complete);
-	return done ? done : -EFAULT;
+	if (!done)
+		return -EFAULT;
+	return done;
 }

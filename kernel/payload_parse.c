@@ -256,12 +256,13 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 }
 
 /*
- * Where the next bytes of the stream go, and at most how many: into device
- * memory inside a PAGES payload, else into r->rec (the rest of a header or
- * of a small record).  -EINVAL once the END record is in.
+ * Where the next bytes of the stream go (*@dst), and at most how many
+ * (*@want): into device memory inside a PAGES payload, else into r->rec
+ * (the rest of a header or of a small record).  -EINVAL once the END
+ * record is in.
  */
-static s64 vfmig_next_span(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
-			   u8 **dst)
+static int vfmig_next_span(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			   u8 **dst, u32 *want)
 {
 	const struct vfmig_rec_hdr *h = (const void *)r->rec;
 
@@ -269,13 +270,15 @@ static s64 vfmig_next_span(const struct vfmig_resume *r, const struct vfmig_payl
 		return -EINVAL;		/* data after the end record */
 	if (vfmig_in_pages(r)) {
 		*dst = t->mem + le64_to_cpu(h->offset) + (r->rec_pos - HDR_LEN);
-		return r->rec_len - r->rec_pos;
+		*want = r->rec_len - r->rec_pos;
+		return 0;
 	}
 	*dst = r->rec + r->rec_pos;
-	return (r->rec_len ? r->rec_len : HDR_LEN) - r->rec_pos;
+	*want = (r->rec_len ? r->rec_len : HDR_LEN) - r->rec_pos;
+	return 0;
 }
 
-/* @n bytes landed where vfmig_next_span() said: take the next step. */
+/* @n (at most what vfmig_next_span() said) bytes landed: take the next step. */
 static int vfmig_advance(struct vfmig_resume *r, const struct vfmig_payload_target *t, u32 n)
 {
 	const struct vfmig_rec_hdr *h = (const void *)r->rec;
@@ -293,8 +296,11 @@ static int vfmig_advance(struct vfmig_resume *r, const struct vfmig_payload_targ
 		if (vfmig_check_hdr(r, t, h))
 			return -EINVAL;
 		r->rec_len = HDR_LEN + le32_to_cpu(h->len);
+		/* Only a PAGES payload bypasses r->rec; check_hdr() sized the others. */
 		if (vfmig_in_pages(r))
 			vfmig_pages_begin(t, h);
+		else if (r->rec_len > VFMIG_REC_SMALL_MAX)
+			return -EINVAL;
 		return 0;
 	} else if (vfmig_apply(r, t, h, r->rec + HDR_LEN)) {
 		return -EINVAL;
@@ -309,14 +315,15 @@ int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_t
 	*done = 0;
 	while (*done < len) {
 		u8 *dst;
-		s64 want = vfmig_next_span(r, t, &dst);
+		u32 want;
 		u64 n, got;
 
-		if (want < 0)
+		if (vfmig_next_span(r, t, &dst, &want))
 			return -EINVAL;
 		n = min_t(u64, want, len - *done);
 		got = copy(dst, n, src);
-		if (got && vfmig_advance(r, t, got))
+		/* A callback that claims more than it was asked for is refused. */
+		if (got > n || (got && vfmig_advance(r, t, got)))
 			return -EINVAL;
 		*done += got;
 		if (got < n)

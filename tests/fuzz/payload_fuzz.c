@@ -8,11 +8,12 @@
  * as vfmig-small), byte 1 how the rest is cut into data_size writes (0: one
  * write; else a pattern of tiny, page-sized, record-sized and whole pieces
  * drawn from it; an odd byte 1 also cuts each piece's copy short at a drawn
- * point and feeds the rest after, as a faulting write is retried), the rest is the payload.  Each piece is fed
- * from its own exactly sized buffer, as the kernel feeds from the data
- * section, and the parser's buffers are allocated at their kernel sizes, so
- * ASan sees any access beyond them.  Feeding stops at the first refusal, as
- * the device refuses every write after one.
+ * point and feeds the rest after, as a faulting write is retried), the rest
+ * is the payload.  Each piece is fed from its own exactly sized buffer, as
+ * the kernel feeds from the data section, and the parser's buffers are
+ * allocated at their kernel sizes, so ASan sees any access beyond them.
+ * Feeding stops at the first refusal, as the device refuses every write
+ * after one.
  *
  * Besides the sanitizers, the target aborts when
  *  - a resume is verified (complete) but a page of memory differs from what
@@ -114,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	u64 pages, i, left;
 	u32 x;
 	bool steps;
+	u16 kind;
 	int ret = 0;
 
 	if (size < 2)
@@ -149,15 +151,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!piece)
 			finding("out of memory");
 		memcpy(piece, data + (size - left), n);
-		ret = steps ? feed_short(&r, &t, piece, n, &x) : vfmig_payload_parse(&r, &t, piece, n);
+		if (steps)
+			ret = feed_short(&r, &t, piece, n, &x);
+		else
+			ret = vfmig_payload_parse(&r, &t, piece, n);
 		free(piece);
 		left -= n;
 		if (ret && ret != -EINVAL)
 			finding("refusal other than -EINVAL");
+		kind = le16_to_cpu(((struct vfmig_rec_hdr *)r.rec)->kind);
 		if (!ret && (r.rec_pos > (r.rec_len ? r.rec_len : VFMIG_REC_HDR_LEN) ||
 			     r.rec_len > VFMIG_REC_MAX ||
-			     (r.rec_pos > VFMIG_REC_SMALL_MAX &&
-			      le16_to_cpu(((struct vfmig_rec_hdr *)r.rec)->kind) != VFMIG_REC_PAGES)))
+			     (r.rec_pos > VFMIG_REC_SMALL_MAX && kind != VFMIG_REC_PAGES)))
 			finding("assembly position out of bounds");
 	}
 	/* A page the map says is zero must be, verified or not. */

@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* memfd_create, open_memstream, F_SETPIPE_SZ */
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 
@@ -225,6 +226,12 @@ static void test_mixed_layouts(void **state)
 	(void)state;
 	round_trip(&s, &d);
 	round_trip(&d, &s);
+	/*
+	 * Run first: streams without compression, saved and loaded, opened
+	 * neither codec's library (each costs every process start, lazy.h).
+	 */
+	assert_null(dlopen("libzstd.so.1", RTLD_NOW | RTLD_NOLOAD));
+	assert_null(dlopen("liblz4.so.1", RTLD_NOW | RTLD_NOLOAD));
 }
 
 /* A destination region smaller than the source chunks: loads split. */

@@ -210,11 +210,12 @@ int vfmig_codec_encode(struct vfmig_codec_ctx *c, const void *src, size_t n, voi
 			/* A content checksum: corrupt input fails to decode. */
 			zstd_api.ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 1);
 			zstd_api.ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel,
-					       c->level ? c->level : ZSTD_CLEVEL_DEFAULT);
+							c->level ? c->level : ZSTD_CLEVEL_DEFAULT);
 		}
 		ret = zstd_api.ZSTD_compress2(c->zc, dst, cap, src, n);
 		if (zstd_api.ZSTD_isError(ret))
-			return zstd_api.ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ?
+			return zstd_api.ZSTD_getErrorCode(ret) ==
+			       ZSTD_error_memory_allocation ?
 			       -ENOMEM : -ENOSPC;
 		*out = ret;
 		return 0;
@@ -254,8 +255,8 @@ int vfmig_codec_encode(struct vfmig_codec_ctx *c, const void *src, size_t n, voi
 int vfmig_codec_decode(struct vfmig_codec_ctx *c, const void *src, size_t coded, void *dst,
 		       size_t raw, const char **why)
 {
-	*why = "codec not built in";
-	if (!codec_lib(c->codec))
+	*why = vfmig_codec_unavailable(c->codec);
+	if (*why)
 		return -EOPNOTSUPP;
 	switch (c->codec) {
 #ifdef VFMIG_HAVE_ZSTD
@@ -293,7 +294,7 @@ int vfmig_codec_decode(struct vfmig_codec_ctx *c, const void *src, size_t coded,
 			size_t dn = raw - dpos, sn = coded - spos;
 
 			ret = lz4_api.LZ4F_decompress(c->zd, (uint8_t *)dst + dpos, &dn,
-					      (const uint8_t *)src + spos, &sn, NULL);
+						      (const uint8_t *)src + spos, &sn, NULL);
 			if (lz4_api.LZ4F_isError(ret)) {
 				*why = lz4_api.LZ4F_getErrorName(ret);
 				return -EBADMSG;

@@ -393,18 +393,20 @@ int vfmig_writer_set_compress(struct vfmig_writer *w, unsigned int codec, int le
 			      struct vfmig_err *err)
 {
 	struct vfmig_zwriter *z;
+	const char *why;
 
 	if (codec == VFMIG_CODEC_NONE)
 		return 0;
-	if (vfmig_codec_unavailable(codec))
-		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: %s",
-				     vfmig_codec_name(codec), vfmig_codec_unavailable(codec));
-	if (vfmig_codec_check_level(codec, level))
-		return vfmig_err_set(err, -EINVAL, "compression %s: level %d out of range",
-				     vfmig_codec_name(codec), level);
 	if (w->chan)
 		return vfmig_err_set(err, -EINVAL,
 				     "compression: an in-process channel moves data uncompressed");
+	why = vfmig_codec_unavailable(codec);
+	if (why)
+		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: %s",
+				     vfmig_codec_name(codec), why);
+	if (vfmig_codec_check_level(codec, level))
+		return vfmig_err_set(err, -EINVAL, "compression %s: level %d out of range",
+				     vfmig_codec_name(codec), level);
 	z = calloc(1, sizeof(*z));
 	if (z) {
 		z->coded_cap = vfmig_codec_bound(codec, VFMIG_STREAM_ZBLOCK);
@@ -863,10 +865,14 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 			   "stream needs features 0x%08x this build does not have",
 			   p->features & ~VFMIG_STREAM_F_KNOWN);
 	/* Only the codecs the stream announces are opened. */
-	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
-		if ((p->features & VFMIG_STREAM_F_CODEC(codec)) && vfmig_codec_unavailable(codec))
+	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++) {
+		const char *why = p->features & VFMIG_STREAM_F_CODEC(codec) ?
+				  vfmig_codec_unavailable(codec) : NULL;
+
+		if (why)
 			return bad(err, -EPROTONOSUPPORT, 8, "stream is compressed with %s: %s",
-				   vfmig_codec_name(codec), vfmig_codec_unavailable(codec));
+				   vfmig_codec_name(codec), why);
+	}
 	ret = vfmig_reader_get(r, &lanes, 2, "stream lanes", err);
 	if (!ret)
 		ret = vfmig_reader_get(r, &lane, 2, "stream lane", err);
