@@ -41,6 +41,31 @@ static ssize_t vfmig_df_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return ret;
 }
 
+/*
+ * splice from the saving file lends device memory to the pipe
+ * (save_splice.c); an armed fault injection lives on the read path, so
+ * then the bytes are read and copied as read(2) would.
+ */
+static ssize_t vfmig_df_splice_read(struct file *in, loff_t *ppos,
+				    struct pipe_inode_info *pipe, size_t len, unsigned int flags)
+{
+	struct vfmig_datafile *df = in->private_data;
+	struct vfmig_dev *vd = df->vd;
+	bool copy;
+	ssize_t ret = 0;
+
+	if (!df->saving)
+		return -EINVAL;
+	mutex_lock(&vd->lock);
+	copy = vd->fault != VFMIG_FAULT_NONE;
+	if (!copy)
+		ret = vd->mig_file == df ? vfmig_v2_save_splice(vd, pipe, len) : -ENODEV;
+	mutex_unlock(&vd->lock);
+	if (copy)
+		return vfmig_compat_splice_read(in, ppos, pipe, len, flags);
+	return ret;
+}
+
 static ssize_t vfmig_df_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct vfmig_datafile *df = iocb->ki_filp->private_data;
@@ -127,8 +152,8 @@ static const struct file_operations vfmig_df_fops = {
 	.owner = THIS_MODULE,
 	.read_iter = vfmig_df_read_iter,
 	.write_iter = vfmig_df_write_iter,
-	/* splice(2) to and from a pipe, through the two above. */
-	.splice_read = vfmig_compat_splice_read,
+	/* splice(2) to and from a pipe: lent pages out, write_iter in. */
+	.splice_read = vfmig_df_splice_read,
 	.splice_write = iter_file_splice_write,
 	.poll = vfmig_df_poll,
 	.unlocked_ioctl = vfmig_df_ioctl,

@@ -30,7 +30,6 @@
 #include "vfmig.h"
 
 /* Bytes a data file read or write handles per call: bounds a hold of the lock. */
-#define VFMIG_V2_IO_MAX		(4ULL << 20)
 
 static u32 vfmig_v2_to_v1(enum vfio_device_mig_state s)
 {

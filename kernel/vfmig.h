@@ -278,6 +278,11 @@ void vfmig_dirty_mark_range(struct vfmig_dev *vd, u64 first, u64 n);
 void vfmig_v2_setup(struct vfmig_dev *vd);	/* at open: mig_ops per protocol */
 ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to);
 ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, struct iov_iter *from);
+/* At most this many bytes per read(), write() or splice() of a data file. */
+#define VFMIG_V2_IO_MAX		(4ULL << 20)
+struct pipe_inode_info;
+/* save_splice.c: splice from the saving file, device memory lent to the pipe. */
+ssize_t vfmig_v2_save_splice(struct vfmig_dev *vd, struct pipe_inode_info *pipe, size_t len);
 int vfmig_v2_precopy_info(struct vfmig_dev *vd, u64 *initial, u64 *dirty);
 bool vfmig_v2_readable(struct vfmig_dev *vd);
 

@@ -16,8 +16,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* What we ask the pipe to hold: one read of the saving file. */
-#define VFMIG_SPLICE_PIPE_SIZE	(1u << 20)
+/*
+ * What we ask the pipe to hold: twice a read of the saving file (1 MiB),
+ * because the module lends device memory to the pipe a page per buffer
+ * plus a buffer per record header: 1 MiB takes 272 buffers, more than the
+ * 256 of a 1 MiB pipe.  A caller without CAP_SYS_RESOURCE gets at most
+ * /proc/sys/fs/pipe-max-size (1 MiB): its splices then stop short of a full
+ * read, and the stream has smaller DATA blobs than the read(2) fallback's
+ * (as valid, not byte-identical).
+ */
+#define VFMIG_SPLICE_PIPE_SIZE	(2u << 20)
 
 struct vfmig_pipe {
 	int rd, wr;	/* -1 until opened */
