@@ -832,6 +832,43 @@ static int test_file_lifetimes(void)
 	return TAP_PASS;
 }
 
+/*
+ * splice lends device memory to the pipe (kernel/save_splice.c): those
+ * pages outlive the saving file, the device fd and the mdev itself, and
+ * the pipe still gives the bytes the stream had (the debug kernel's KASAN
+ * would report a page freed under it).
+ */
+static int test_lent_pages_outlive(void)
+{
+	const char *setup[] = { "seed", "63", NULL };
+	struct buf ref = { 0 };
+	struct v2dev a;
+	uint8_t *got = NULL;
+	int sfd, p[2];
+	ssize_t n;
+
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(fcntl(p[1], F_SETPIPE_SZ, 1 << 20) >= 0, "F_SETPIPE_SZ: %s", strerror(errno));
+	CHECK(v2_open(&a, "vfmig-small", 62, "v2", setup) == 0, "open");
+	CHECK(v2_save(&a, &ref, 1 << 16) == 0, "save by read(2)");
+	CHECK(mig_set(&a, ST_STOP_COPY, &sfd) == 0 && sfd >= 0, "STOP_COPY");
+	n = splice(sfd, NULL, p[1], NULL, ref.len, 0);
+	CHECK(n > 4096 && (size_t)n <= ref.len, "splice from the saving file: %zd: %s", n,
+	      strerror(errno));
+	close(sfd);
+	v2_close(&a);
+	CHECK(vfmig_mdev_remove(st_ctx(), a.uuid) == 0, "remove");
+	got = malloc(n);
+	CHECK(got && read_full(p[0], got, n) == 0, "pipe read after the mdev went");
+	CHECK(!memcmp(got, ref.p, n), "the pipe's %zd bytes differ from the stream's", n);
+	free(got);
+	free(ref.p);
+	close(p[0]);
+	close(p[1]);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_protocol_knob),
@@ -845,6 +882,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_faults),
 	TAP_TEST(test_both_interplay),
 	TAP_TEST(test_file_lifetimes),
+	TAP_TEST(test_lent_pages_outlive),
 	{ "test_unload", st_test_unload, 0 },
 };
 
