@@ -209,30 +209,10 @@ void vfmig_v2_setup(struct vfmig_dev *vd)
 	}
 }
 
-/*
- * Copy @n bytes of the current record, from rec_pos on, to @to: a PAGES
- * payload straight from device memory when save.src has it, anything else
- * from save.rec.  Returns the bytes copied, short on a fault.
- */
-static size_t vfmig_v2_copy_rec(struct vfmig_save *s, struct iov_iter *to, size_t n)
+/* A read copies every byte, from save.rec or from device memory alike. */
+static size_t vfmig_v2_copy_out(void *to, const u8 *p, size_t n)
 {
-	size_t done = 0, k, got;
-
-	if (s->src && s->rec_pos < VFMIG_REC_HDR_LEN) {
-		k = min_t(size_t, n, VFMIG_REC_HDR_LEN - s->rec_pos);
-		got = copy_to_iter(s->rec + s->rec_pos, k, to);
-		s->rec_pos += got;
-		done = got;
-		if (got < k)
-			return done;
-	}
-	k = n - done;
-	if (s->src)
-		got = copy_to_iter(s->src + (s->rec_pos - VFMIG_REC_HDR_LEN), k, to);
-	else
-		got = copy_to_iter(s->rec + s->rec_pos, k, to);
-	s->rec_pos += got;
-	return done + got;
+	return copy_to_iter(p, n, to);
 }
 
 /*
@@ -244,6 +224,11 @@ static size_t vfmig_v2_copy_rec(struct vfmig_save *s, struct iov_iter *to, size_
  */
 ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to)
 {
+	const struct vfmig_rec_sink sink = {
+		.copy = vfmig_v2_copy_out,
+		.lend = vfmig_v2_copy_out,
+		.ctx = to,
+	};
 	struct vfmig_save *s = &vd->save;
 	size_t len = iov_iter_count(to), done = 0;
 	bool fault = false;
@@ -272,7 +257,7 @@ ssize_t vfmig_v2_save_read(struct vfmig_dev *vd, struct iov_iter *to)
 				break;
 		}
 		n = min_t(size_t, s->rec_len - s->rec_pos, len - done);
-		got = vfmig_v2_copy_rec(s, to, n);
+		got = vfmig_payload_take(s, n, &sink);
 		done += got;
 		if (got < n) {
 			fault = true;

@@ -282,6 +282,27 @@ int vfmig_payload_next_ref(struct vfmig_dev *vd)
 	return vfmig_payload_build(vd, NULL, 0, true);
 }
 
+size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink)
+{
+	size_t done = 0, k, got;
+
+	if (s->src && s->rec_pos < HDR_LEN) {
+		k = min_t(size_t, n, HDR_LEN - s->rec_pos);
+		got = sink->copy(sink->ctx, s->rec + s->rec_pos, k);
+		s->rec_pos += got;
+		done = got;
+		if (got < k)
+			return done;
+	}
+	k = n - done;
+	if (s->src)
+		got = sink->lend(sink->ctx, s->src + (s->rec_pos - HDR_LEN), k);
+	else
+		got = sink->copy(sink->ctx, s->rec + s->rec_pos, k);
+	s->rec_pos += got;
+	return done + got;
+}
+
 /* Before the lock is dropped: a record still partly unsent moves to save.rec. */
 void vfmig_payload_stage(struct vfmig_dev *vd)
 {

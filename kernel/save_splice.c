@@ -71,8 +71,9 @@ static bool vfmig_splice_add(struct vfmig_splice *sp, struct page *page, unsigne
 }
 
 /* Copy up to @n bytes from @p into scratch pages in the pipe; how many went. */
-static size_t vfmig_splice_copy(struct vfmig_splice *sp, const u8 *p, size_t n)
+static size_t vfmig_splice_copy(void *ctx, const u8 *p, size_t n)
 {
+	struct vfmig_splice *sp = ctx;
 	size_t done = 0;
 
 	while (done < n && vfmig_splice_room(sp)) {
@@ -99,8 +100,9 @@ static size_t vfmig_splice_copy(struct vfmig_splice *sp, const u8 *p, size_t n)
 }
 
 /* Lend up to @n bytes of device memory at @p to the pipe; how many went. */
-static size_t vfmig_splice_lend(struct vfmig_splice *sp, const u8 *p, size_t n)
+static size_t vfmig_splice_lend(void *ctx, const u8 *p, size_t n)
 {
+	struct vfmig_splice *sp = ctx;
 	size_t done = 0;
 
 	while (done < n && vfmig_splice_room(sp)) {
@@ -115,28 +117,6 @@ static size_t vfmig_splice_lend(struct vfmig_splice *sp, const u8 *p, size_t n)
 	return done;
 }
 
-/* @n bytes of the current record from rec_pos on, as vfmig_v2_copy_rec() reads them. */
-static size_t vfmig_splice_rec(struct vfmig_save *s, struct vfmig_splice *sp, size_t n)
-{
-	size_t done = 0, k, got;
-
-	if (s->src && s->rec_pos < VFMIG_REC_HDR_LEN) {
-		k = min_t(size_t, n, VFMIG_REC_HDR_LEN - s->rec_pos);
-		got = vfmig_splice_copy(sp, s->rec + s->rec_pos, k);
-		s->rec_pos += got;
-		done = got;
-		if (got < k)
-			return done;
-	}
-	k = n - done;
-	if (s->src)
-		got = vfmig_splice_lend(sp, s->src + (s->rec_pos - VFMIG_REC_HDR_LEN), k);
-	else
-		got = vfmig_splice_copy(sp, s->rec + s->rec_pos, k);
-	s->rec_pos += got;
-	return done + got;
-}
-
 /*
  * The saving file's splice_read, lock held: what vfmig_v2_save_read()
  * would read, at most @len bytes and as much as the pipe has room for.
@@ -145,6 +125,11 @@ ssize_t vfmig_v2_save_splice(struct vfmig_dev *vd, struct pipe_inode_info *pipe,
 {
 	struct vfmig_save *s = &vd->save;
 	struct vfmig_splice sp = { .pipe = pipe };
+	const struct vfmig_rec_sink sink = {
+		.copy = vfmig_splice_copy,
+		.lend = vfmig_splice_lend,
+		.ctx = &sp,
+	};
 	int ret = 0;
 
 	lockdep_assert_held(&vd->lock);
@@ -175,7 +160,7 @@ ssize_t vfmig_v2_save_splice(struct vfmig_dev *vd, struct pipe_inode_info *pipe,
 				break;
 		}
 		n = min_t(size_t, s->rec_len - s->rec_pos, len - sp.done);
-		if (vfmig_splice_rec(s, &sp, n) < n)
+		if (vfmig_payload_take(s, n, &sink) < n)
 			break;
 	}
 	vfmig_payload_stage(vd);

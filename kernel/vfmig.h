@@ -260,6 +260,20 @@ const char *vfmig_state_name(u32 state);
 int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_next_ref(struct vfmig_dev *vd);
 void vfmig_payload_stage(struct vfmig_dev *vd);
+/*
+ * Where a record's bytes go: @copy takes bytes that live in save.rec (a
+ * header, a small record, a record already partly sent), @lend a PAGES
+ * payload still in device memory (save.src).  Each returns how many it
+ * took; fewer than offered ends the take.
+ */
+struct vfmig_rec_sink {
+	size_t (*copy)(void *ctx, const u8 *p, size_t n);
+	size_t (*lend)(void *ctx, const u8 *p, size_t n);
+	void *ctx;
+};
+
+/* Hand @n bytes of the current record, from rec_pos on, to @sink; the bytes taken. */
+size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 struct iov_iter;
 ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 
 #include "payload_fmt.h"
+#include "short_src.h"
 
 #define FUZZ_TYPE_CODE	1u
 
@@ -63,23 +64,6 @@ static u64 next_piece(u32 *x, u64 left)
 		break;
 	}
 	return n < left ? n : left;
-}
-
-/* A source that runs dry after a budget, as a user buffer that faults part way. */
-struct short_src {
-	const u8 *p;
-	u64 budget;
-};
-
-static u64 copy_short(u8 *dst, u64 n, void *src)
-{
-	struct short_src *s = src;
-
-	n = n < s->budget ? n : s->budget;
-	memcpy(dst, s->p, n);
-	s->p += n;
-	s->budget -= n;
-	return n;
 }
 
 /*

@@ -16,6 +16,7 @@
 
 /* Only the payload code: the parser (kernel/payload_parse.c) and its format. */
 #include "payload_fmt.h"
+#include "short_src.h"
 
 #ifndef VFMIG_TOP
 #error "VFMIG_TOP (the source tree) must be defined"
@@ -237,23 +238,6 @@ static void test_any_split(void **state)
 	}
 	free(want);
 	free(p.buf);
-}
-
-/* A source that hands out at most budget bytes per feed, as a faulting write. */
-struct short_src {
-	const u8 *p;
-	u64 budget;
-};
-
-static u64 copy_short(u8 *dst, u64 n, void *src)
-{
-	struct short_src *s = src;
-
-	n = n < s->budget ? n : s->budget;
-	memcpy(dst, s->p, n);
-	s->p += n;
-	s->budget -= n;
-	return n;
 }
 
 /*
