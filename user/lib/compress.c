@@ -128,11 +128,6 @@ const char *vfmig_codec_unavailable(unsigned int codec)
 	return "not in this build";
 }
 
-bool vfmig_codec_available(unsigned int codec)
-{
-	return !vfmig_codec_unavailable(codec);
-}
-
 int vfmig_codec_check_level(unsigned int codec, int level)
 {
 	if (!level)

@@ -25,11 +25,9 @@
 
 const char *vfmig_codec_name(unsigned int codec);
 /*
- * Built with this codec's library, and it opens (on the first call: a
- * process that asks about no codec loads none).  unavailable: why not, or
- * NULL.
+ * NULL if this build has the codec and its library opens (on the first
+ * call: a process that asks about no codec loads none), else why not.
  */
-bool vfmig_codec_available(unsigned int codec);
 const char *vfmig_codec_unavailable(unsigned int codec);
 /* 0, or -EINVAL for a level out of range (0 is always the default). */
 int vfmig_codec_check_level(unsigned int codec, int level);
