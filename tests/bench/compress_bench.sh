@@ -1,16 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The `make bench` compression rows (runs in the VM as root, module loaded;
-# bench.sh calls it, or run it alone): a BENCH_Z_MIB (default 32) MiB device
-# (data section 8 MiB, mapped whole) with random and with compressible state
-# (the fill knob's pattern:, not zero pages, which the payload sends as ZERO
-# records anyway; a device without the knob: a never-seeded one, zeroes), saved to a tmpfs file and resumed (file: the two
-# wall times added) and sent to a receive on loopback (tcp: send's wall
+# bench.sh calls it, or run it alone): a BENCH_Z_MIB (default 128) MiB
+# device (data section 8 MiB, mapped whole) with random and with
+# compressible state (the fill knob's pattern:, not zero pages, which the
+# payload sends as ZERO records anyway; a device without the knob: a
+# never-seeded one, zeroes), saved to a tmpfs file and resumed (file: the
+# two wall times added) and sent to a receive on loopback (tcp: send's wall
 # time), with --compress none, zstd and lz4 taking turns in each round.
-# Best and median of BENCH_REPEAT (3) wall times, and the best save alone as the engine saw it
-# (its --json total-time, without process start-up); MB/s of device state;
-# ratio = state / stream bytes.  Every run's destination checksum must equal
-# the source's.
+# Best and median of BENCH_Z_REPEAT (5) rounds' wall times, the best save
+# alone as the engine saw it (its --json total-time, without process
+# start-up), and "paired": the median over rounds of none's wall time over
+# the codec's in the same round (> 1: the codec was faster), which a host
+# that drifts between rounds does not skew.  MB/s of device state; ratio =
+# state / stream bytes.  Every run's destination checksum must equal the
+# source's.
 #
 # usage: compress_bench.sh OUTDIR   writes OUTDIR/compress.json (a JSON
 # array's items, comma-separated) and OUTDIR/compress.txt
@@ -21,7 +25,7 @@ out=${1:?usage: compress_bench.sh OUTDIR}
 V=$top/user/build/vfmig
 S=/sys/bus/mdev/devices
 TIMEIT=$here/build/timeit
-repeat=${BENCH_REPEAT:-3}
+repeat=${BENCH_Z_REPEAT:-5}
 T=${TMPDIR:-/tmp}/compress_bench.$$
 mkdir -p "$T" "$out"
 trap 'rm -rf "$T"' EXIT
@@ -43,7 +47,12 @@ timed() {
 	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
 }
 
-zsize=$(( ${BENCH_Z_MIB:-32} << 20 ))
+# median LIST: the median of a comma-separated list of numbers.
+median() {
+	echo "$1" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+zsize=$(( ${BENCH_Z_MIB:-128} << 20 ))
 z_lines="" z_json=""
 zmove() { # zmove HOW CODEC FROM TO: wall ns; stream bytes in $T/zbytes
 	case $1 in
@@ -89,7 +98,7 @@ for zstate in random compressible; do
 	for how in file tcp; do
 		# Codecs take turns within each round, so a host that slows down
 		# or speeds up during the runs weighs on all three alike.
-		for codec in none zstd lz4; do eval "best_$codec=0 runs_$codec='' eng_$codec=0"; done
+		for codec in none zstd lz4; do eval "best_$codec=0 runs_$codec='' eng_$codec=0 pair_$codec=''"; done
 		i=0
 		while [ "$i" -lt "$repeat" ]; do
 			if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
@@ -102,23 +111,29 @@ for zstate in random compressible; do
 				e=$(sed -n 's/.*"total-time": \([0-9]*\).*/\1/p' "$T/zjson")
 				if [ -n "$e" ] && { [ "$eng" = 0 ] || [ "$e" -lt "$eng" ]; }; then eng=$e; fi
 				runs="$runs${runs:+,}$(awk -v b="$zsize" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
-				eval "best_$codec=\$best runs_$codec=\$runs eng_$codec=\$eng"
+				# This round's none run against this codec's: the
+				# pair shares whatever the host was doing then.
+				[ "$codec" = none ] && none_ns=$ns
+				eval "pair=\$pair_$codec"
+				pair="$pair${pair:+,}$(awk -v a="$none_ns" -v b="$ns" 'BEGIN { printf "%.3f", a / b }')"
+				eval "best_$codec=\$best runs_$codec=\$runs eng_$codec=\$eng pair_$codec=\$pair"
 			done
 			i=$((i + 1))
 		done
 		for codec in none zstd lz4; do
-			eval "best=\$best_$codec runs=\$runs_$codec eng=\$eng_$codec"
+			eval "best=\$best_$codec runs=\$runs_$codec eng=\$eng_$codec pair=\$pair_$codec"
 			zb=$(cat "$T/zbytes.$codec")
 			mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
 			ratio=$(awk -v a="$zsize" -v b="$zb" 'BEGIN { printf "%.2f", a / b }')
-			med=$(echo "$runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+			med=$(median "$runs")
+			pmed=$(median "$pair")
 			emb=$(awk -v b="$zsize" -v ms="$eng" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
-			line=$(printf '%-12s %-4s %-5s best %7s MB/s  median %7s MB/s  save engine %7s MB/s  ratio %8s  runs [%s]' \
-				"$zstate" "$how" "$codec" "$mbps" "$med" "$emb" "$ratio" "$runs")
+			line=$(printf '%-12s %-4s %-5s best %7s MB/s  median %7s MB/s  save engine %7s MB/s  ratio %8s  /none paired %5s  runs [%s]' \
+				"$zstate" "$how" "$codec" "$mbps" "$med" "$emb" "$ratio" "$pmed" "$runs")
 			echo "bench: compress $line"
 			z_lines="$z_lines$line
 "
-			z_json="$z_json${z_json:+, }{\"state\": \"$zstate\", \"fill\": \"$zfill\", \"how\": \"$how\", \"codec\": \"$codec\", \"state-bytes\": $zsize, \"stream-bytes\": $zb, \"ratio\": $ratio, \"best-ns\": $best, \"mbps\": $mbps, \"median-mbps\": $med, \"save-engine-mbps\": $emb, \"runs-mbps\": [$runs]}"
+			z_json="$z_json${z_json:+, }{\"state\": \"$zstate\", \"fill\": \"$zfill\", \"how\": \"$how\", \"codec\": \"$codec\", \"state-bytes\": $zsize, \"stream-bytes\": $zb, \"ratio\": $ratio, \"best-ns\": $best, \"mbps\": $mbps, \"median-mbps\": $med, \"save-engine-mbps\": $emb, \"runs-mbps\": [$runs], \"paired-to-none\": $pmed, \"paired-runs\": [$pair]}"
 		done
 	done
 	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"

@@ -255,6 +255,67 @@ static void test_random_goes_raw(void **state)
 	random_round_trip(VFMIG_CODEC_LZ4, 30000, 1, 30000);
 }
 
+/* Byte counts tell random bytes from structured ones without a codec. */
+static void test_looks_random(void **state)
+{
+	size_t n = VFMIG_STREAM_ZBLOCK, i;
+	uint8_t *rnd = random_bytes(n, 77), *pat = pattern_bytes(n);
+
+	(void)state;
+	assert_true(vfmig_codec_looks_random(rnd, n));
+	assert_true(vfmig_codec_looks_random(rnd, 4096));
+	assert_true(vfmig_codec_looks_random(rnd + 1, VFMIG_CODEC_LOOK_MIN));
+	assert_false(vfmig_codec_looks_random(rnd, VFMIG_CODEC_LOOK_MIN - 1));
+	assert_false(vfmig_codec_looks_random(pat, n));
+	assert_false(vfmig_codec_looks_random(pat, VFMIG_CODEC_LOOK_MIN));
+	/* Random bytes with every eighth one zero: zstd still shrinks them. */
+	for (i = 0; i < 4096; i += 8)
+		rnd[i] = 0;
+	assert_false(vfmig_codec_looks_random(rnd, 4096));
+	memset(rnd, 0, 4096);
+	assert_false(vfmig_codec_looks_random(rnd, 4096));
+	free(rnd);
+	free(pat);
+}
+
+/* How many codec trials a writer runs on data[n]. */
+static uint64_t trials_for(unsigned int codec, const uint8_t *data, size_t n)
+{
+	struct vfmig_writer *w = malloc(sizeof(*w));
+	struct vfmig_err err;
+	int fd = tu_memfd();
+	uint64_t trials;
+
+	assert_non_null(w);
+	vfmig_err_clear(&err);
+	vfmig_writer_init(w, fd);
+	assert_int_equal(vfmig_writer_set_compress(w, codec, 0, &err), 0);
+	assert_int_equal(vfmig_stream_put_header(w, &err), 0);
+	assert_int_equal(vfmig_stream_put_blob(w, VFMIG_TAG_DATA, n, &err), 0);
+	assert_int_equal(vfmig_writer_put(w, data, n, &err), 0);
+	assert_int_equal(vfmig_writer_flush(w, &err), 0);
+	trials = w->trials;
+	vfmig_writer_fini(w);
+	free(w);
+	close(fd);
+	return trials;
+}
+
+/* Random state never runs the codec: samples and short blocks look random. */
+static void test_random_untried(void **state)
+{
+	size_t n = 3 * VFMIG_STREAM_ZBLOCK + 999;
+	uint8_t *rnd = random_bytes(n, 5), *pat = pattern_bytes(n);
+
+	(void)state;
+	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, rnd, n), 0);
+	assert_int_equal(trials_for(VFMIG_CODEC_LZ4, rnd, 30000), 0);
+	/* 3 blocks sampled then coded whole, the 999 bytes tried whole. */
+	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, pat, n), 7);
+	free(rnd);
+	free(pat);
+}
+
 /* Random state backs trials off; compressible state after it is found again. */
 static void test_backoff_recovers(void **state)
 {
@@ -590,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_lz4_compressible),
 		cmocka_unit_test(test_random_goes_raw),
 		cmocka_unit_test(test_backoff_recovers),
+		cmocka_unit_test(test_looks_random),
+		cmocka_unit_test(test_random_untried),
 		cmocka_unit_test(test_corrupt_zstd),
 		cmocka_unit_test(test_corrupt_lz4),
 		cmocka_unit_test(test_sizes_refused),

@@ -161,6 +161,35 @@ size_t vfmig_codec_bound(unsigned int codec, size_t n)
 	return 0;
 }
 
+/*
+ * Pearson's chi-square of the byte counts against the uniform distribution
+ * (255 degrees of freedom): about 255 for random bytes (standard deviation
+ * 23 for a 4 KiB sample, 28 for 256 bytes), thousands and more for text,
+ * tables, patterns or zero runs.  Under twice 255 counts as random.  Like
+ * btrfs's compression heuristic it costs a pass over the sample, far less
+ * than a codec trial (under TCG, the first zstd call of a process alone
+ * costs ~10 ms of code translation), and like it, it takes data that
+ * repeats random-looking blocks for random.
+ */
+bool vfmig_codec_looks_random(const void *p, size_t n)
+{
+	uint32_t count[256] = { 0 };
+	const uint8_t *b = p;
+	double expect = (double)n / 256, chi2 = 0;
+	size_t i;
+
+	if (n < VFMIG_CODEC_LOOK_MIN)
+		return false;
+	for (i = 0; i < n; i++)
+		count[b[i]]++;
+	for (i = 0; i < 256; i++) {
+		double d = count[i] - expect;
+
+		chi2 += d * d / expect;
+	}
+	return chi2 < 2 * 255;
+}
+
 void vfmig_codec_ctx_init(struct vfmig_codec_ctx *c, unsigned int codec, int level)
 {
 	c->codec = codec;

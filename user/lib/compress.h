@@ -34,6 +34,14 @@ int vfmig_codec_check_level(unsigned int codec, int level);
 /* Largest coded size of n raw bytes; 0 for an unknown codec. */
 size_t vfmig_codec_bound(unsigned int codec, size_t n);
 
+/*
+ * Whether n bytes look uniformly random, which no codec shrinks: decided
+ * from their byte counts alone, without loading or running a codec.  False
+ * for fewer than VFMIG_CODEC_LOOK_MIN bytes (too few to tell).
+ */
+#define VFMIG_CODEC_LOOK_MIN	256u
+bool vfmig_codec_looks_random(const void *p, size_t n);
+
 /* Per-direction state (zstd contexts); NULL members are made on first use. */
 struct vfmig_codec_ctx {
 	unsigned int codec;

@@ -23,7 +23,9 @@
  * inside a run of raw blocks); one that does not shrink is sent raw at once,
  * and each raw block in a row doubles how many bytes after it go raw
  * untried (1 MiB up to ZBACKOFF).  Trials must be few and small: under TCG
- * they cost far more against a copy than natively (benchmark.md).
+ * they cost far more against a copy than natively (benchmark.md).  A sample
+ * whose bytes look uniformly random (vfmig_codec_looks_random) counts as not
+ * shrinking without a trial, so random state never runs the codec.
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
@@ -76,7 +78,7 @@ void vfmig_writer_init(struct vfmig_writer *w, int fd)
 	w->error = 0;
 	w->params = (struct vfmig_stream_params){ .lanes = 1 };
 	w->z = NULL;
-	w->raw_data = w->coded_data = 0;
+	w->raw_data = w->coded_data = w->trials = 0;
 	/* Sockets get MSG_NOSIGNAL: a vanished peer is an error, not SIGPIPE. */
 	w->is_socket = fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode);
 }
@@ -229,7 +231,14 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 	uint8_t codec = (uint8_t)z->codec.codec;
 	int ret;
 
-	ret = vfmig_codec_encode(&z->codec, z->raw, z->blk, z->coded, z->coded_cap, &coded);
+	/* A block tried whole, not sampled first, may still look random. */
+	if (z->sample >= z->blk && vfmig_codec_looks_random(z->raw, z->blk))
+		ret = -ENOSPC;
+	else {
+		w->trials++;
+		ret = vfmig_codec_encode(&z->codec, z->raw, z->blk, z->coded, z->coded_cap,
+					 &coded);
+	}
 	if (ret == -ENOMEM)
 		return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": %s: out of memory",
 				     w->offset, vfmig_codec_name(codec));
@@ -269,7 +278,13 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 	uint64_t extra;
 	int ret;
 
-	ret = vfmig_codec_encode(&z->codec, z->raw, z->fill, z->coded, z->coded_cap, &coded);
+	if (vfmig_codec_looks_random(z->raw, z->fill)) {
+		ret = -ENOSPC;
+	} else {
+		w->trials++;
+		ret = vfmig_codec_encode(&z->codec, z->raw, z->fill, z->coded, z->coded_cap,
+					 &coded);
+	}
 	if (!ret && coded <= z->fill - z->fill / 16) {
 		z->sampled = true;
 		return 0;

@@ -109,6 +109,7 @@ struct vfmig_writer {
 	struct vfmig_stream_params params;	/* what put_header writes */
 	struct vfmig_zwriter *z;	/* set by vfmig_writer_set_compress */
 	uint64_t raw_data, coded_data;	/* DATA bytes given, and as sent */
+	uint64_t trials;		/* blocks or samples a codec ran on */
 	uint8_t buf[VFMIG_STREAM_BUF];
 };
 
