@@ -7,8 +7,10 @@
 # default) and --parallel auto (one lane per CPU), BENCH_REPEAT runs each
 # (median counts):
 # aggregate MB/s (state bytes / wall time of the command), the engine's
-# downtime for the whole set, the peak RSS of the commands, and the ratio
-# auto / 1 (target >= 1.6 with 2 CPUs).
+# downtime for the whole set, the peak RSS of the commands, the CPUs the
+# guest kept busy meanwhile (/proc/stat), and the ratio auto / 1 (target
+# >= 1.6 with 2 CPUs).  "bound" = CPUs / CPUs busy with one lane: what
+# more lanes could give at most if the work spread perfectly.
 #
 # usage: parallel.sh OUTDIR   writes OUTDIR/parallel.json and parallel.txt
 # The module is reloaded with max_devices=32 (sources and destinations) and
@@ -41,6 +43,16 @@ remove_all
 ip link set lo up 2>/dev/null || true
 cpus=$(nproc)
 
+# cpu_ticks: the guest's busy and total ticks over all CPUs so far (steal,
+# the host running something else, counts as not busy).
+cpu_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+# busy_since "BUSY TOTAL": CPUs busy on average since that cpu_ticks.
+busy_since() {
+	echo "$1 $(cpu_ticks)" | awk -v n="$cpus" '{ t = $4 - $2; printf "%.2f", (t > 0 ? ($3 - $1) * n / t : 0) }'
+}
+
 # timed FILE CMD...: wall ns on stdout, CMD's stdout in FILE, peak RSS in $T/rss.
 timed() {
 	f=$1
@@ -65,7 +77,9 @@ move() {
 		pairs=""
 		set -- $to
 		for a in $from; do pairs="$pairs --from $a --to $1"; shift; done
+		t0=$(cpu_ticks)
 		timed "$T/json" "$V" migrate $popt --json $pairs
+		busy_since "$t0" > "$T/busy"
 		cp "$T/rss" "$T/rss2" ;;
 	tcp)
 		"$TIMEIT" "$V" receive -q $to --listen 7793 --bind 127.0.0.1 2> "$T/recv.err" &
@@ -76,9 +90,11 @@ move() {
 			[ "$i" -lt 100 ] || die "receive does not listen: $(cat "$T/recv.err")"
 			sleep 0.1
 		done
+		t0=$(cpu_ticks)
 		ns=$(timed "$T/json" "$V" send $popt --json $from 127.0.0.1:7793)
 		cp "$T/rss" "$T/rss2"
 		wait "$rpid" || die "receive failed: $(cat "$T/recv.err")"
+		busy_since "$t0" > "$T/busy"
 		r=$(sed -n 's/^timeit .*maxrss-kib \([0-9]*\).*/\1/p' "$T/recv.err")
 		[ "$r" -gt "$(cat "$T/rss2")" ] && echo "$r" > "$T/rss2"
 		echo "$ns" ;;
@@ -105,7 +121,7 @@ for n in $counts; do
 	size=$((n * mib << 20))
 	for how in migrate tcp; do
 		for par in 1 auto; do
-			runs="" downs="" rss=0 j=0 lanes=1
+			runs="" downs="" busys="" rss=0 j=0 lanes=1
 			while [ "$j" -lt "$repeat" ]; do
 				# Alternate directions: the stopped sources become the destinations.
 				if [ $((j % 2)) = 0 ]; then src=$A dst=$B; else src=$B dst=$A; fi
@@ -118,6 +134,7 @@ for n in $counts; do
 				done
 				runs="$runs $(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
 				downs="$downs $(json_num "$T/json" downtime)"
+				busys="$busys $(cat "$T/busy")"
 				r=$(cat "$T/rss2")
 				[ "$r" -gt "$rss" ] && rss=$r
 				j=$((j + 1))
@@ -126,21 +143,24 @@ for n in $counts; do
 			[ "$par" = auto ] && k=0 lanes=$(( cpus < n ? cpus : n ))
 			med=$(echo "$runs" | median)
 			down=$(echo "$downs" | median)
-			eval "mbps_$k=\$med down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes"
+			busy=$(echo "$busys" | median)
+			eval "mbps_$k=\$med down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes busy_$k=\$busy"
 		done
 		ratio=$(awk -v a="$mbps_0" -v b="$mbps_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s, downtime %4s ms, peak RSS %6s KiB   auto (%d lanes): %7s MB/s, downtime %4s ms, peak RSS %6s KiB   ratio %sx (target 1.6x)' \
-			"$how" "$n" "$mib" "$mbps_1" "$down_1" "$rss_1" "$lanes_0" "$mbps_0" "$down_0" "$rss_0" "$ratio")
+		bound=$(awk -v n="$cpus" -v b="$busy_1" 'BEGIN { printf "%.2f", (b > 0 ? n / b : 0) }')
+		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s, downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s, downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (target 1.6x, bound %sx)' \
+			"$how" "$n" "$mib" "$mbps_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$bound")
 		echo "bench: parallel $line"
 		lines="$lines$line
 "
-		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0}, \"ratio\": $ratio, \"target-ratio\": 1.6}"
+		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1, \"median-cpus-busy\": $busy_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0, \"median-cpus-busy\": $busy_0}, \"ratio\": $ratio, \"bound\": $bound, \"target-ratio\": 1.6}"
 	done
 	remove_all
 done
 echo "[$json]" > "$out/parallel.json"
 {
 	echo "parallel devices: live migrate (in-process) and send/receive (loopback), $mib MiB per device (mmap whole),"
-	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command; $cpus CPUs:"
+	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command; $cpus CPUs;"
+	echo "CPUs busy = the guest's, meanwhile; bound = $cpus / CPUs busy with one lane:"
 	printf '%s' "$lines"
 } > "$out/parallel.txt"
