@@ -20,7 +20,8 @@
 # BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU),
 # BENCH_PARALLEL (0 leaves the parallel rows out; BENCH_PAR_MIB and
 # BENCH_PAR_COUNTS: parallel.sh).
-# BENCH_COMPRESS (0 leaves the compression rows out; BENCH_Z_MIB, default 32).
+# BENCH_COMPRESS (0 leaves the compression rows out; BENCH_Z_MIB, default 128,
+# and BENCH_Z_REPEAT, default 5: compress_bench.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

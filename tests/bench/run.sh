@@ -12,7 +12,7 @@
 # MB/s), BENCH_REPEAT, BENCH_MIB, BENCH_SMALL_MIB, BENCH_QEMU, BENCH_CASES,
 # BENCH_MAPCOST, BENCH_SWEEP, BENCH_SWEEP_RUNS, BENCH_SWEEP_MIB, BENCH_ZERO,
 # BENCH_ZERO_MIB, BENCH_PARALLEL, BENCH_PAR_MIB, BENCH_PAR_COUNTS,
-# BENCH_COMPRESS, BENCH_Z_MIB (bench.sh, parallel.sh, compress_bench.sh),
+# BENCH_COMPRESS, BENCH_Z_MIB, BENCH_Z_REPEAT (bench.sh, parallel.sh, compress_bench.sh),
 # VFMIG_CPU (default max,-erms under TCG, see below), VFMIG_ACCEL.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,7 +40,8 @@ set -- env BENCH_REPEAT="${BENCH_REPEAT:-3}" BENCH_MIB="${BENCH_MIB:-256}" \
 	BENCH_PAR_COUNTS="$(echo "${BENCH_PAR_COUNTS:-8 16}" | tr ' ' ,)" \
 	BENCH_SWEEP_RUNS="${BENCH_SWEEP_RUNS:-5}" BENCH_SWEEP_MIB="${BENCH_SWEEP_MIB:-64}" \
 	BENCH_ZERO="${BENCH_ZERO:-1}" BENCH_ZERO_MIB="${BENCH_ZERO_MIB:-1024}" \
-	BENCH_COMPRESS="${BENCH_COMPRESS:-1}" BENCH_Z_MIB="${BENCH_Z_MIB:-32}" \
+	BENCH_COMPRESS="${BENCH_COMPRESS:-1}" BENCH_Z_MIB="${BENCH_Z_MIB:-128}" \
+	BENCH_Z_REPEAT="${BENCH_Z_REPEAT:-5}" \
 	${BENCH_CASES+BENCH_CASES=$(echo "$BENCH_CASES" | tr ' ' ,)} \
 	sh "$top/tests/bench/bench.sh" "$out"
 # The guest's "bench:" lines show up as they come; everything is in vm.log.
