@@ -7,7 +7,8 @@
 # payload sends as ZERO records anyway; a device without the knob: a
 # never-seeded one, zeroes), saved to a tmpfs file and resumed (file: the
 # two wall times added) and sent to a receive on loopback (tcp: send's wall
-# time), with --compress none, zstd and lz4 taking turns in each round.
+# time), with --compress none, zstd and lz4 taking turns in each round (in
+# an order that rotates between rounds).
 # Best and median of BENCH_Z_REPEAT (5) rounds' wall times, the best save
 # alone as the engine saw it (its --json total-time, without process
 # start-up), and "paired": the median over rounds of none's wall time over
@@ -102,8 +103,16 @@ for zstate in random compressible; do
 		i=0
 		while [ "$i" -lt "$repeat" ]; do
 			if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
-			for codec in none zstd lz4; do
+			# The order rotates too: none is not always the first run
+			# after the direction changes.
+			case $((i % 3)) in
+			0) order="none zstd lz4" ;;
+			1) order="zstd lz4 none" ;;
+			*) order="lz4 none zstd" ;;
+			esac
+			for codec in $order; do
 				ns=$(zmove "$how" "$codec" "$from" "$to")
+				eval "round_$codec=\$ns"
 				[ "$(knob "$to" checksum)" = "$sum" ] || die "compress $zstate $how $codec: checksum"
 				cp "$T/zbytes" "$T/zbytes.$codec"
 				eval "best=\$best_$codec runs=\$runs_$codec eng=\$eng_$codec"
@@ -111,12 +120,14 @@ for zstate in random compressible; do
 				e=$(sed -n 's/.*"total-time": \([0-9]*\).*/\1/p' "$T/zjson")
 				if [ -n "$e" ] && { [ "$eng" = 0 ] || [ "$e" -lt "$eng" ]; }; then eng=$e; fi
 				runs="$runs${runs:+,}$(awk -v b="$zsize" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
-				# This round's none run against this codec's: the
-				# pair shares whatever the host was doing then.
-				[ "$codec" = none ] && none_ns=$ns
-				eval "pair=\$pair_$codec"
-				pair="$pair${pair:+,}$(awk -v a="$none_ns" -v b="$ns" 'BEGIN { printf "%.3f", a / b }')"
-				eval "best_$codec=\$best runs_$codec=\$runs eng_$codec=\$eng pair_$codec=\$pair"
+				eval "best_$codec=\$best runs_$codec=\$runs eng_$codec=\$eng"
+			done
+			# This round's none run against each codec's: a pair shares
+			# whatever the host was doing then.
+			for codec in none zstd lz4; do
+				eval "pair=\$pair_$codec ns=\$round_$codec"
+				pair="$pair${pair:+,}$(awk -v a="$round_none" -v b="$ns" 'BEGIN { printf "%.3f", a / b }')"
+				eval "pair_$codec=\$pair"
 			done
 			i=$((i + 1))
 		done
@@ -142,7 +153,8 @@ done
 {
 	echo "stream compression, $((zsize >> 20)) MiB device (mmap whole), save+resume via tmpfs (file) and send to"
 	echo "receive on loopback (tcp), $repeat runs (wall time); save engine = the save's own total-time;"
-	echo "MB/s of device state; ratio = state / stream bytes:"
+	echo "MB/s of device state; ratio = state / stream bytes; /none paired = median over rounds of none's"
+	echo "wall time over the codec's in the same round (above 1: the codec was faster):"
 	printf '%s' "$z_lines"
 } > "$out/compress.txt"
 printf '%s\n' "$z_json" > "$out/compress.json"

@@ -42,9 +42,10 @@ def save_time(q, timeout, device, qemu10=False):
         if float(info.get("total-time", 0)) <= 0:
             # QEMU 7.2 sets the status to completed in its migration thread
             # and only then, under the BQL, the total time (with the run
-            # state postmigrate): a query between the two reads 0 (seen on
-            # 6.1, trapped and sparse:4 rows of one run).  Later QEMUs set
-            # the time first.  Once postmigrate, the time is there.
+            # state postmigrate): a query between the two reads 0 (seen
+            # with guest kernel 6.1, trapped and sparse:4 rows of one run).
+            # Later QEMUs set the time first.  Once postmigrate, the time
+            # is there.
             check_eq(q.wait_status("postmigrate"), "postmigrate",
                      "QEMU %s run state after the save" % q.name)
             info = q.cmd("query-migrate")

@@ -274,6 +274,10 @@ static void test_looks_random(void **state)
 	assert_false(vfmig_codec_looks_random(rnd, 4096));
 	memset(rnd, 0, 4096);
 	assert_false(vfmig_codec_looks_random(rnd, 4096));
+	/* Too even to be random: a ramp 0, 1, ... 255 scores 0. */
+	for (i = 0; i < 4096; i++)
+		rnd[i] = (uint8_t)i;
+	assert_false(vfmig_codec_looks_random(rnd, 4096));
 	free(rnd);
 	free(pat);
 }
@@ -310,6 +314,9 @@ static void test_random_untried(void **state)
 	(void)state;
 	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, rnd, n), 0);
 	assert_int_equal(trials_for(VFMIG_CODEC_LZ4, rnd, 30000), 0);
+	/* A short block tried whole: looked at first, unless too short to tell. */
+	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, rnd, 2048), 0);
+	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, rnd, VFMIG_CODEC_LOOK_MIN - 1), 1);
 	/* 3 blocks sampled then coded whole, the 999 bytes tried whole. */
 	assert_int_equal(trials_for(VFMIG_CODEC_ZSTD, pat, n), 7);
 	free(rnd);

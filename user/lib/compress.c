@@ -164,12 +164,16 @@ size_t vfmig_codec_bound(unsigned int codec, size_t n)
 /*
  * Pearson's chi-square of the byte counts against the uniform distribution
  * (255 degrees of freedom): about 255 for random bytes (standard deviation
- * 23 for a 4 KiB sample, 28 for 256 bytes), thousands and more for text,
- * tables, patterns or zero runs.  Under twice 255 counts as random.  Like
- * btrfs's compression heuristic it costs a pass over the sample, far less
- * than a codec trial (under TCG, the first zstd call of a process alone
- * costs ~10 ms of code translation), and like it, it takes data that
- * repeats random-looking blocks for random.
+ * about 23 at any size from 256 bytes), thousands and more for text,
+ * tables, zero runs or short repeating patterns, and near 0 for bytes
+ * spread too evenly to be random (a ramp 0, 1, ... 255), which codecs
+ * shrink too: random is between half and twice 255.  A pass over the
+ * sample costs far less than a codec trial (under TCG, the first zstd call
+ * of a process alone costs ~10 ms of code translation); in the spirit of
+ * btrfs's heuristic, which looks at the byte distribution before it
+ * compresses.  A sample that is one random block repeated twice or more
+ * counts high and is tried; a random block repeated at distances longer
+ * than the sample is taken for random.
  */
 bool vfmig_codec_looks_random(const void *p, size_t n)
 {
@@ -187,7 +191,7 @@ bool vfmig_codec_looks_random(const void *p, size_t n)
 
 		chi2 += d * d / expect;
 	}
-	return chi2 < 2 * 255;
+	return chi2 > 255 / 2.0 && chi2 < 2 * 255;
 }
 
 void vfmig_codec_ctx_init(struct vfmig_codec_ctx *c, unsigned int codec, int level)

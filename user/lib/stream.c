@@ -25,7 +25,8 @@
  * untried (1 MiB up to ZBACKOFF).  Trials must be few and small: under TCG
  * they cost far more against a copy than natively (benchmark.md).  A sample
  * whose bytes look uniformly random (vfmig_codec_looks_random) counts as not
- * shrinking without a trial, so random state never runs the codec.
+ * shrinking without a trial, so random state runs the codec only on pieces
+ * too short to tell (under VFMIG_CODEC_LOOK_MIN bytes).
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
