@@ -224,6 +224,20 @@ static uint64_t zskip_take(struct vfmig_zwriter *z)
 	return n;
 }
 
+/*
+ * Code the first n bytes of z->raw into z->coded; with @look, bytes that
+ * look random are -ENOSPC (does not shrink) without running the codec.
+ */
+static int ztry(struct vfmig_writer *w, size_t n, bool look, size_t *coded)
+{
+	struct vfmig_zwriter *z = w->z;
+
+	if (look && vfmig_codec_looks_random(z->raw, n))
+		return -ENOSPC;
+	w->trials++;
+	return vfmig_codec_encode(&z->codec, z->raw, n, z->coded, z->coded_cap, coded);
+}
+
 /* Emit the full block in z->raw: ZDATA if it shrinks, else DATA. */
 static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 {
@@ -232,14 +246,8 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 	uint8_t codec = (uint8_t)z->codec.codec;
 	int ret;
 
-	/* A block tried whole, not sampled first, may still look random. */
-	if (z->sample >= z->blk && vfmig_codec_looks_random(z->raw, z->blk))
-		ret = -ENOSPC;
-	else {
-		w->trials++;
-		ret = vfmig_codec_encode(&z->codec, z->raw, z->blk, z->coded, z->coded_cap,
-					 &coded);
-	}
+	/* A sample that shrank said enough; a block tried whole may look random. */
+	ret = ztry(w, z->blk, z->sample >= z->blk, &coded);
 	if (ret == -ENOMEM)
 		return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": %s: out of memory",
 				     w->offset, vfmig_codec_name(codec));
@@ -279,13 +287,7 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 	uint64_t extra;
 	int ret;
 
-	if (vfmig_codec_looks_random(z->raw, z->fill)) {
-		ret = -ENOSPC;
-	} else {
-		w->trials++;
-		ret = vfmig_codec_encode(&z->codec, z->raw, z->fill, z->coded, z->coded_cap,
-					 &coded);
-	}
+	ret = ztry(w, z->fill, true, &coded);
 	if (!ret && coded <= z->fill - z->fill / 16) {
 		z->sampled = true;
 		return 0;
