@@ -305,7 +305,7 @@ static uint64_t trials_for(unsigned int codec, const uint8_t *data, size_t n)
 	return trials;
 }
 
-/* Random state never runs the codec: samples and short blocks look random. */
+/* Random state runs the codec only on pieces too short to tell. */
 static void test_random_untried(void **state)
 {
 	size_t n = 3 * VFMIG_STREAM_ZBLOCK + 999;
