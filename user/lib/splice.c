@@ -48,20 +48,15 @@ void vfmig_pipe_close(struct vfmig_pipe *p)
 	vfmig_pipe_init(p);
 }
 
-bool vfmig_splice_fd_ok(int fd)
+enum vfmig_splice_kind vfmig_splice_fd_kind(int fd)
 {
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st))
-		return false;
-	return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode);
-}
-
-static bool is_socket(int fd)
-{
-	struct stat st;
-
-	return !fstat(fd, &st) && S_ISSOCK(st.st_mode);
+		return VFMIG_SPLICE_NONE;
+	if (S_ISSOCK(st.st_mode))
+		return VFMIG_SPLICE_SOCKET;
+	return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) ? VFMIG_SPLICE_FILE : VFMIG_SPLICE_NONE;
 }
 
 /* Block until fd reports @events (or an error or hang-up, which splice then tells). */
@@ -74,9 +69,10 @@ static int wait_ready(int fd, short events)
 	return 0;
 }
 
-ssize_t vfmig_splice_once(int in, int out, size_t n, volatile sig_atomic_t *cancel)
+ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
+			  volatile sig_atomic_t *cancel)
 {
-	bool sock = is_socket(out);
+	bool sock = out_socket;
 	sigset_t pipe_set, old;
 	ssize_t ret;
 

@@ -36,8 +36,13 @@ void vfmig_pipe_init(struct vfmig_pipe *p);
 /* Open it if not yet, as large as allowed up to VFMIG_SPLICE_PIPE_SIZE. */
 int vfmig_pipe_open(struct vfmig_pipe *p);
 void vfmig_pipe_close(struct vfmig_pipe *p);
-/* A socket, a pipe or a regular file: the fd types splice serves. */
-bool vfmig_splice_fd_ok(int fd);
+/* The fd types splice serves; a caller checks an fd once and keeps the answer. */
+enum vfmig_splice_kind {
+	VFMIG_SPLICE_NONE,	/* not one (or fstat failed): read/write only */
+	VFMIG_SPLICE_FILE,	/* a pipe or a regular file */
+	VFMIG_SPLICE_SOCKET,	/* a socket: a splice into it may raise SIGPIPE */
+};
+enum vfmig_splice_kind vfmig_splice_fd_kind(int fd);
 /* splice refused for this pair: fall back to read/write. */
 static inline bool vfmig_splice_refused(ssize_t ret)
 {
@@ -46,9 +51,10 @@ static inline bool vfmig_splice_refused(ssize_t ret)
 /*
  * One splice(2) of up to n bytes from in to out (file positions, no
  * offsets): the bytes moved, 0 at end of input, or -errno.  Retries EINTR
- * unless *cancel is set (-ECANCELED) and waits on EAGAIN; a peer that went
- * away is -EPIPE, never SIGPIPE.
+ * unless *cancel is set (-ECANCELED) and waits on EAGAIN; with out_socket,
+ * a peer that went away is -EPIPE, never SIGPIPE.
  */
-ssize_t vfmig_splice_once(int in, int out, size_t n, volatile sig_atomic_t *cancel);
+ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
+			  volatile sig_atomic_t *cancel);
 
 #endif

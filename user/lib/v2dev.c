@@ -25,6 +25,8 @@ struct vfmig_v2dev {
 	bool touched;		/* save changed the state: restore on failure */
 	struct vfmig_pipe pipe;	/* splice path; see save_one_splice, load_splice */
 	bool no_splice;		/* refused this session: read/write only */
+	int stream_fd;		/* the stream fd splice_ready checked, -1 = none yet */
+	bool stream_socket;	/* ... and it is a socket */
 	uint64_t spliced;	/* DATA bytes that went by splice */
 	struct vfmig_v1dev_counters cnt;
 };
@@ -61,6 +63,7 @@ struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque
 	dev->config = o ? o->config : NULL;
 	dev->data_fd = -1;
 	vfmig_pipe_init(&dev->pipe);
+	dev->stream_fd = -1;
 	return dev;
 }
 
@@ -121,10 +124,28 @@ static int check_cancel(struct vfmig_v2dev *dev, volatile sig_atomic_t *cancel,
 	return 0;
 }
 
-/* The splice path is set up for this fd (or refused): 0, or -1 to fall back. */
+/* A new session: splice may work again, on whatever stream comes. */
+static void splice_reset(struct vfmig_v2dev *dev)
+{
+	dev->no_splice = false;
+	dev->stream_fd = -1;
+}
+
+/*
+ * The splice path is set up for this fd (or refused): 0, or -1 to fall
+ * back.  The fd's type is looked up once per session (an fstat per call
+ * was 2 system calls per MiB moved).
+ */
 static int splice_ready(struct vfmig_v2dev *dev, int fd)
 {
-	if (dev->no_splice || fd < 0 || !vfmig_splice_fd_ok(fd) || vfmig_pipe_open(&dev->pipe)) {
+	enum vfmig_splice_kind kind = VFMIG_SPLICE_FILE;
+
+	if (!dev->no_splice && fd >= 0 && fd != dev->stream_fd) {
+		kind = vfmig_splice_fd_kind(fd);
+		dev->stream_fd = fd;
+		dev->stream_socket = kind == VFMIG_SPLICE_SOCKET;
+	}
+	if (dev->no_splice || fd < 0 || kind == VFMIG_SPLICE_NONE || vfmig_pipe_open(&dev->pipe)) {
 		dev->no_splice = true;
 		return -1;
 	}
@@ -168,7 +189,7 @@ static int save_one_splice(struct vfmig_v2dev *dev, struct vfmig_save_io *io, si
 		return 1;
 	if (max > dev->pipe.cap)
 		max = dev->pipe.cap;
-	n = vfmig_splice_once(dev->data_fd, dev->pipe.wr, max, io->cancel);
+	n = vfmig_splice_once(dev->data_fd, dev->pipe.wr, max, false, io->cancel);
 	if (vfmig_splice_refused(n)) {
 		dev->no_splice = true;	/* the module has no splice, or an error read() tells */
 		return 1;
@@ -186,7 +207,7 @@ static int save_one_splice(struct vfmig_v2dev *dev, struct vfmig_save_io *io, si
 	if (!ret)
 		ret = vfmig_writer_flush(io->w, io->err);
 	for (left = (size_t)n; !ret && left; left -= (size_t)k) {
-		k = vfmig_splice_once(dev->pipe.rd, out, left, io->cancel);
+		k = vfmig_splice_once(dev->pipe.rd, out, left, dev->stream_socket, io->cancel);
 		if (vfmig_splice_refused(k)) {
 			dev->no_splice = true;
 			ret = drain_to_stream(dev, io, left);
@@ -274,7 +295,7 @@ static int v2dev_setup(void *opaque, struct vfmig_save_io *io)
 	dev->touched = true;
 	dev->pending = 0;
 	dev->precopy = false;
-	dev->no_splice = false;
+	splice_reset(dev);
 	close_data(dev);
 	if (io->offline)
 		ret = set_state(dev, VFIO_DEVICE_STATE_STOP, "stop device", io->err);
@@ -416,7 +437,7 @@ static int v2dev_load_setup(void *opaque, struct vfmig_err *err)
 	int ret;
 
 	close_data(dev);
-	dev->no_splice = false;
+	splice_reset(dev);
 	ret = set_state(dev, VFIO_DEVICE_STATE_RESUMING, "enter resuming", err);
 	if (!ret && dev->data_fd < 0)
 		ret = vfmig_err_set(err, -EPROTO, "%s: RESUMING gave no resuming file", dev->name);
@@ -476,7 +497,7 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 	if (vfmig_reader_buffered(io->r) || splice_ready(dev, in))
 		return 1;
 	want = size < dev->pipe.cap ? (size_t)size : dev->pipe.cap;
-	n = vfmig_splice_once(in, dev->pipe.wr, want, io->cancel);
+	n = vfmig_splice_once(in, dev->pipe.wr, want, false, io->cancel);
 	if (vfmig_splice_refused(n)) {
 		dev->no_splice = true;
 		return 1;
@@ -490,7 +511,7 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 		return vfmig_reader_truncated(io->r, "data", 0, size, io->err);
 	vfmig_reader_moved(io->r, (uint64_t)n);
 	for (left = (size_t)n; left; left -= (size_t)k) {
-		k = vfmig_splice_once(dev->pipe.rd, dev->data_fd, left, io->cancel);
+		k = vfmig_splice_once(dev->pipe.rd, dev->data_fd, left, false, io->cancel);
 		if (vfmig_splice_refused(k)) {
 			/* No splice_write (or bad data): write(2) tells which. */
 			dev->no_splice = true;
