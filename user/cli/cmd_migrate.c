@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfmig migrate --from A --to B [--from C --to D]...: both ends in one
- * process, through vfmig_migrate() (the library's in-process channel and
- * loader thread).
+ * process, through vfmig_migrate() (the library's in-process channel or
+ * socket pair per lane, and its loader thread).
  */
 #include <stdio.h>
 #include <string.h>
@@ -83,7 +83,7 @@ int cmd_migrate(int argc, char **argv)
 		fputs(migrate_usage, stderr);
 		return 2;
 	}
-	/* The in-process channel moves data in place: nothing to compress. */
+	/* Both ends in one process: nothing to gain from compressing. */
 	if (o.compress_given)
 		return cli_failf("migrate: --compress applies to send and save only; "
 				 "the in-process migration is not compressed"), 2;
