@@ -5,9 +5,12 @@
 # MiB each (N in BENCH_PAR_COUNTS, default "8 16") in one live `migrate`
 # and in one `send` to a `receive` on loopback, with --parallel 1 (the
 # default) and --parallel auto (one lane per CPU), BENCH_REPEAT runs each
-# (median counts):
-# aggregate MB/s (state bytes / wall time of the command), the engine's
-# downtime for the whole set, the peak RSS of the commands, the CPUs the
+# (median counts), the devices speaking v1 (rows migrate, tcp) and then v2
+# (migrate-v2: a socket pair per lane, the data files spliced; tcp-v2):
+# aggregate MB/s (state bytes / wall time of the command), the same over
+# the engine's own clock (the migration without process start and device
+# open, one thread before it), the engine's downtime for the whole set,
+# the peak RSS of the commands, the CPUs the
 # guest kept busy meanwhile (/proc/stat), and the ratio auto / 1 (target
 # >= 1.6 with 2 CPUs).  "bound" = CPUs / CPUs busy with one lane: what
 # more lanes could give at most if the work spread perfectly.
@@ -73,7 +76,7 @@ move() {
 	shift
 	to="$*"
 	case $how in
-	migrate)
+	migrate*)
 		pairs=""
 		set -- $to
 		for a in $from; do pairs="$pairs --from $a --to $1"; shift; done
@@ -81,7 +84,7 @@ move() {
 		timed "$T/json" "$V" migrate $popt --json $pairs
 		busy_since "$t0" > "$T/busy"
 		cp "$T/rss" "$T/rss2" ;;
-	tcp)
+	tcp*)
 		"$TIMEIT" "$V" receive -q $to --listen 7793 --bind 127.0.0.1 2> "$T/recv.err" &
 		rpid=$!
 		i=0
@@ -119,9 +122,12 @@ for n in $counts; do
 		i=$((i + 1))
 	done
 	size=$((n * mib << 20))
-	for how in migrate tcp; do
+	for how in migrate tcp migrate-v2 tcp-v2; do
+		proto=v1
+		case $how in *-v2) proto=v2 ;; esac
+		for u in $A $B; do knob "$u" protocol "$proto"; done
 		for par in 1 auto; do
-			runs="" downs="" busys="" rss=0 j=0 lanes=1
+			runs="" engs="" downs="" busys="" rss=0 j=0 lanes=1
 			while [ "$j" -lt "$repeat" ]; do
 				# Alternate directions: the stopped sources become the destinations.
 				if [ $((j % 2)) = 0 ]; then src=$A dst=$B; else src=$B dst=$A; fi
@@ -133,6 +139,7 @@ for n in $counts; do
 					shift
 				done
 				runs="$runs $(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
+				engs="$engs $(awk -v b="$size" -v ms="$(json_num "$T/json" total-time)" 'BEGIN { printf "%.1f", (ms > 0 ? b / (ms / 1e3) / 1e6 : 0) }')"
 				downs="$downs $(json_num "$T/json" downtime)"
 				busys="$busys $(cat "$T/busy")"
 				r=$(cat "$T/rss2")
@@ -142,25 +149,28 @@ for n in $counts; do
 			k=1
 			[ "$par" = auto ] && k=0 lanes=$(( cpus < n ? cpus : n ))
 			med=$(echo "$runs" | median)
+			eng=$(echo "$engs" | median)
 			down=$(echo "$downs" | median)
 			busy=$(echo "$busys" | median)
-			eval "mbps_$k=\$med down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes busy_$k=\$busy"
+			eval "mbps_$k=\$med eng_$k=\$eng down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes busy_$k=\$busy"
 		done
 		ratio=$(awk -v a="$mbps_0" -v b="$mbps_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		eratio=$(awk -v a="$eng_0" -v b="$eng_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 		bound=$(awk -v n="$cpus" -v b="$busy_1" 'BEGIN { printf "%.2f", (b > 0 ? n / b : 0) }')
-		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s, downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s, downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (target 1.6x, bound %sx)' \
-			"$how" "$n" "$mib" "$mbps_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$bound")
+		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (engine %sx; target 1.6x, bound %sx)' \
+			"$how" "$n" "$mib" "$mbps_1" "$eng_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$eng_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$eratio" "$bound")
 		echo "bench: parallel $line"
 		lines="$lines$line
 "
-		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1, \"median-cpus-busy\": $busy_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0, \"median-cpus-busy\": $busy_0}, \"ratio\": $ratio, \"bound\": $bound, \"target-ratio\": 1.6}"
+		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"median-engine-mbps\": $eng_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1, \"median-cpus-busy\": $busy_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"median-engine-mbps\": $eng_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0, \"median-cpus-busy\": $busy_0}, \"ratio\": $ratio, \"engine-ratio\": $eratio, \"bound\": $bound, \"target-ratio\": 1.6}"
 	done
 	remove_all
 done
 echo "[$json]" > "$out/parallel.json"
 {
-	echo "parallel devices: live migrate (in-process) and send/receive (loopback), $mib MiB per device (mmap whole),"
-	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command; $cpus CPUs;"
+	echo "parallel devices: live migrate (in-process) and send/receive (loopback), $mib MiB per device,"
+	echo "v1 (mmap whole; migrate over channels) and v2 (migrate over socket pairs, data files spliced),"
+	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command (engine: / the engine's total time); $cpus CPUs;"
 	echo "CPUs busy = the guest's, meanwhile; bound = $cpus / CPUs busy with one lane:"
 	printf '%s' "$lines"
 } > "$out/parallel.txt"
