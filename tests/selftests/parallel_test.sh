@@ -62,8 +62,10 @@ all_running_intact() { # every source in A running again with its checksum in SU
 	done
 }
 
-# migrate_n LANES OVER: four pairs over LANES lanes, each lane over OVER
-# (what `migrate -v` names: in-process channels, socket pairs).
+# migrate_n LANES OVER [SPLICED]: four pairs over LANES lanes, each lane
+# over OVER (what `migrate -v` names: in-process channels, socket pairs);
+# SPLICED "yes": the v2 data went by splice at both ends, "no": the v2
+# source's data did not (a channel has no fd to splice into).
 migrate_n() {
 	begin
 	four_pairs mmap_layout=whole
@@ -72,16 +74,23 @@ migrate_n() {
 	grep -q "4 devices, live, $1 lanes" "$T/log" || fail "not $1 lanes: $(cat "$T/log")"
 	grep -q "migrate: $1 lanes over $2" "$T/log" || fail "lanes not over $2: $(cat "$T/log")"
 	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
+	case ${3:-} in
+	yes)	grep -q "save: [1-9][0-9]* bytes of device data spliced" "$T/log" &&
+			grep -q "load: [1-9][0-9]* bytes of device data spliced" "$T/log" ||
+			fail "v2 data not spliced: $(grep spliced "$T/log")" ;;
+	no)	grep -q "save: 0 bytes of device data spliced" "$T/log" ||
+			fail "v2 data spliced into a channel: $(grep spliced "$T/log")" ;;
+	esac
 	all_same
 }
 
 test_migrate_parallel_2() { migrate_n 2 "in-process channels"; }
 test_migrate_parallel_4() { migrate_n 4 "in-process channels"; }
 # v2 on both ends, uncompressed: a socket pair per lane, the data spliced.
-test_migrate_v2_parallel_2() { PROTO=v2 migrate_n 2 "socket pairs"; }
-test_migrate_v2_parallel_4() { PROTO=v2 migrate_n 4 "socket pairs"; }
+test_migrate_v2_parallel_2() { PROTO=v2 migrate_n 2 "socket pairs" yes; }
+test_migrate_v2_parallel_4() { PROTO=v2 migrate_n 4 "socket pairs" yes; }
 # v2 sources into v1 destinations: the v1 ends cannot splice, channels.
-test_migrate_v2_to_v1_parallel() { FROM_PROTO=v2 migrate_n 2 "in-process channels"; }
+test_migrate_v2_to_v1_parallel() { FROM_PROTO=v2 migrate_n 2 "in-process channels" no; }
 
 # One v2 destination refuses its data: its lane fails at the loader, which
 # shuts every lane's socket down; every lane stops, every source runs
@@ -242,9 +251,11 @@ test_sigint_parallel() {
 	done
 }
 
-# The same over socket pairs: the signal interrupts the splices, the
-# loader sees its lanes end.  Needs PRE_COPY (Linux 6.2+): without it the
-# whole state goes in stop-copy, which the bandwidth limit does not slow.
+# The same over socket pairs: the lanes stop at their next cancel check,
+# the loader sees its lanes end or stops itself, and either way the error
+# says cancelled (not a destination failure).  Needs PRE_COPY (Linux
+# 6.2+): without it the whole state goes in stop-copy, which the bandwidth
+# limit does not slow.
 test_sigint_parallel_v2() {
 	case $(uname -r) in
 	6.1.*) skip "no PRE_COPY on $(uname -r): the migration ends before a signal" ;;
@@ -256,6 +267,7 @@ test_sigint_parallel_v2() {
 	set -- $A
 	wait_saving "$1" $pid
 	interrupted $pid migration
+	grep -q "^vfmig: migrate cancelled" "$T/err" || fail "not reported as a cancel"
 	all_running_intact
 	for b in $B; do
 		[ "$(knob "$b" device_state)" = 1 ] || fail "destination $b not reset"

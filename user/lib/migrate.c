@@ -37,7 +37,7 @@ struct loader {
 	struct vfmig_err err;
 };
 
-/* Lane nth's channel: the source writes lane k into ch[k]. */
+/* Lane nth's endpoint: the source writes lane k into ch[k] or sock[k][0]. */
 static int open_lane(void *opaque, unsigned int nth, unsigned int lanes,
 		     struct vfmig_endpoint *ep, struct vfmig_err *err)
 {
@@ -99,27 +99,33 @@ static int check_pairs(struct vfmig_session *src, struct vfmig_session *dst,
 	return 0;
 }
 
-/* Which side's error explains the outcome, and what the source's state is now. */
+/*
+ * Which side's error explains the outcome, and what the source's state is
+ * now.  A cancel is a cancel whichever side saw it first (the loader may,
+ * and the source then only sees its lane closed).
+ */
 static int outcome(struct vfmig_session *src, int ret, struct loader *l, struct vfmig_err *err)
 {
+	bool cancelled = src->ctx->cancel || ret == -ECANCELED || l->ret == -ECANCELED;
+
 	if (!ret && l->ret) {
 		/* The source finished but the destination refused: undo the stop. */
 		*err = l->err;
 		vfmig_session_restart_err(src, err);
 		vfmig_session_mark_failed(src, err);
-		vfmig_err_prefix(err, "migrate failed at the destination, sources running again: ");
-		return l->ret;
+		vfmig_err_prefix(err, "migrate %s at the destination, sources running again: ",
+				 cancelled ? "cancelled" : "failed");
+		return cancelled ? -ECANCELED : l->ret;
 	}
 	if (ret == -EPIPE && l->ret) {
 		/* The destination gave up first and closed its end: its error is the cause. */
 		*err = l->err;
-		vfmig_err_prefix(err, "migrate failed at the destination, sources running again: ");
-		return l->ret;
+		vfmig_err_prefix(err, "migrate %s at the destination, sources running again: ",
+				 cancelled ? "cancelled" : "failed");
+		return cancelled ? -ECANCELED : l->ret;
 	}
 	if (ret) {
 		/* The source's error is the cause; the loader only saw the stream end. */
-		bool cancelled = ret == -ECANCELED || src->ctx->cancel;
-
 		vfmig_err_prefix(err, "migrate %s, sources running again: ",
 				 cancelled ? "cancelled" : "failed");
 		return cancelled ? -ECANCELED : ret;
@@ -141,12 +147,14 @@ static bool splice_lanes(const struct vfmig_session *src, const struct vfmig_ses
 /*
  * What a lane's socket may hold: a few of the 1 MiB DATA blobs the v2
  * handler splices, so the two ends wake each other every few MiB, not
- * every ~200 KiB (the default send buffer).  One 8 x 32 MiB lane on 6.12:
- * 345-370 ms against 490-610.  Above net.core.wmem_max only with
+ * every ~200 KiB (the default send buffer).  The kernel doubles the value
+ * asked (bookkeeping), so this asks for half: 4 MiB, as much as TCP's send
+ * buffer grows to by default.  Above net.core.wmem_max only with
  * CAP_NET_ADMIN; without it the kernel caps the request and the lane is
- * slower, not wrong.
+ * slower, not wrong.  What the socket holds has left the source but not
+ * reached the destination: at ~1 GB/s, ~4 ms the downtime clock does not see.
  */
-#define SOCKET_LANE_BUF	(4 << 20)
+#define SOCKET_LANE_BUF	(2 << 20)
 
 static int open_socket_lane(int sv[2])
 {

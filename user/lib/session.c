@@ -196,9 +196,32 @@ int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *
 	return vfmig_session_save_lanes(s, to, 1, err);
 }
 
+/* Device data the v2 handlers moved by splice(2) so far (0 for v1 devices). */
+static uint64_t spliced_bytes(const struct vfmig_session *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < s->nr; i++)
+		if (s->dev[i]->v2)
+			n += vfmig_v2dev_spliced(s->dev[i]->v2);
+	return n;
+}
+
+/* Whether the v2 data went by splice (tests and users of -v check it). */
+static void log_spliced(const struct vfmig_session *s, const char *what, uint64_t before)
+{
+	for (unsigned int i = 0; i < s->nr; i++)
+		if (s->dev[i]->v2) {
+			vfmig_log(s->ctx, VFMIG_LOG_INFO, "%s: %" PRIu64 " bytes of device data spliced",
+				  what, spliced_bytes(s) - before);
+			return;
+		}
+}
+
 int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoint *to,
 			     unsigned int lanes, struct vfmig_err *err)
 {
+	uint64_t spliced = spliced_bytes(s);
 	struct rusage ru;
 	int ret;
 
@@ -215,6 +238,7 @@ int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoin
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "save: %s, %" PRIu64 " bytes in %" PRIu64
 		  " ms, downtime %" PRIu64 " ms", s->stats.status, s->stats.transferred,
 		  s->stats.total_time_ms, s->stats.downtime_ms);
+	log_spliced(s, "save", spliced);
 	return ret;
 }
 
@@ -256,13 +280,17 @@ int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoin
 			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
 			     struct vfmig_err *err)
 {
+	uint64_t spliced;
 	int ret;
 
 	ret = clean_start(s, err);
 	if (ret)
 		return ret;
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load: %u device%s", s->nr, s->nr == 1 ? "" : "s");
+	spliced = spliced_bytes(s);
 	ret = vfmig_savevm_load_lanes(s->sv, from, lanes, cancel, err);
+	if (!ret)
+		log_spliced(s, "load", spliced);
 	for (unsigned int i = 0; !ret && i < s->nr; i++)
 		ret = s->dev[i]->v2 ? vfmig_v2dev_start(s->dev[i]->v2, err) :
 		      vfmig_v1dev_start(s->dev[i]->v1, err);
