@@ -87,11 +87,16 @@ def plot_parallel(d, outdir):
     rows = [('"%s %dx%dM"' % (r['how'], r['devices'], r['device-mib']),
              r['serial']['median-mbps'], r['parallel']['median-mbps']) for r in par]
     write_dat(outdir, 'parallel.dat', 'case lanes-1-median-mbps lanes-auto-median-mbps', rows)
+    top = max(max(r[1], r[2]) for r in rows)
     gnuplot(outdir, 'parallel', '''
 set title "several devices in one migration: one lane against %d lanes (median MB/s)"
 %s
+set yrange [0:%d]
+set xtics rotate by -25
+set bmargin 5
+set key top left
 plot "parallel.dat" using 2:xtic(1) title "--parallel 1", "" using 3 title "--parallel auto"
-''' % (par[0]['parallel']['lanes'], HISTOGRAM))
+''' % (par[0]['parallel']['lanes'], HISTOGRAM, int(top * 1.2) + 1))
 
 
 def plot_sweep(d, outdir):

@@ -134,7 +134,7 @@ static int outcome(struct vfmig_session *src, int ret, struct loader *l, struct 
 }
 
 /* Socket pairs pay off only where both ends splice: v2 everywhere, uncompressed. */
-static bool splice_lanes(const struct vfmig_session *src, const struct vfmig_session *dst)
+static bool use_socket_lanes(const struct vfmig_session *src, const struct vfmig_session *dst)
 {
 	if (src->ctx->conv.compress)
 		return false;
@@ -190,10 +190,10 @@ static int open_lanes(struct loader *l, struct vfmig_endpoint *eps, struct vfmig
 static void end_lanes(struct loader *l)
 {
 	for (unsigned int k = 0; k < l->lanes; k++) {
-		if (l->sockets && l->sock[k][0] >= 0)
-			shutdown(l->sock[k][0], SHUT_WR);
-		else if (!l->sockets)
+		if (!l->sockets)
 			vfmig_channel_close_write(l->ch[k]);
+		else if (l->sock[k][0] >= 0)
+			shutdown(l->sock[k][0], SHUT_WR);
 	}
 }
 
@@ -228,7 +228,7 @@ int vfmig_migrate(struct vfmig_session *src, struct vfmig_session *dst)
 	 * destination's, as with QEMU over a socket.
 	 */
 	l.lanes = vfmig_session_lanes(src);
-	l.sockets = splice_lanes(src, dst);
+	l.sockets = use_socket_lanes(src, dst);
 	memset(l.sock, -1, sizeof(l.sock));
 	vfmig_log(src->ctx, VFMIG_LOG_INFO, "migrate: %u lane%s over %s", l.lanes,
 		  l.lanes == 1 ? "" : "s",
