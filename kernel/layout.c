@@ -76,6 +76,41 @@ int vfmig_policy_parse(const char *buf, enum vfmig_policy *p)
 }
 
 /*
+ * A direct window is the data section's last VFMIG_PAYLOAD_MAX_RUN_PAGES
+ * pages (all of it if smaller), so that a chunk there ends where the region
+ * ends.  With mmap areas it is an area of its own, with other vm_ops
+ * (window.c): the areas before it are cut short where it begins.  The
+ * data_offset windows stay as the policy put them; unbound, the window's
+ * pages are staging memory like the rest.
+ */
+static int vfmig_layout_window(struct vfmig_geometry *g, const struct vfmig_config *cfg)
+{
+	u64 end = VFMIG_DATA_START + cfg->data_size, size;
+	unsigned int i, n = 0;
+
+	g->run = (struct vfmig_span){ 0, 0 };
+	if (cfg->window != VFMIG_WINDOW_DIRECT)
+		return 0;
+	size = min_t(u64, cfg->data_size, VFMIG_PAYLOAD_MAX_RUN_PAGES * PAGE_SIZE);
+	g->run = (struct vfmig_span){ end - size, size };
+	if (!g->nr_areas)
+		return 0;	/* all trapped: the window too */
+	for (i = 0; i < g->nr_areas; i++) {
+		struct vfmig_span a = g->areas[i];
+
+		if (a.offset >= g->run.offset)
+			continue;
+		a.size = min(a.size, g->run.offset - a.offset);
+		g->areas[n++] = a;
+	}
+	if (n == VFMIG_MAX_AREAS)
+		return -EINVAL;		/* sparse:VFMIG_MAX_AREAS leaves it no slot */
+	g->areas[n++] = g->run;
+	g->nr_areas = n;
+	return 0;
+}
+
+/*
  * Areas: sparse:N cuts the data section into 2N-1 equal page-aligned slots
  * and maps the even ones, so every area has a trapped gap after it but the
  * last.  Windows (where data_offset points) follow the policy.
@@ -141,7 +176,7 @@ static int vfmig_layout_compute(struct vfmig_geometry *g, const struct vfmig_con
 	}
 	if (!g->nr_windows)	/* e.g. "gap" with layout none: the whole section */
 		g->windows[g->nr_windows++] = (struct vfmig_span){ start, cfg->data_size };
-	return 0;
+	return vfmig_layout_window(g, cfg);
 }
 
 int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)
@@ -320,8 +355,12 @@ int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
 	 * MIXEDMAP now, under the mmap write lock: vm_insert_pages() in the
 	 * fault would set it itself, which needs that lock.
 	 */
+	vma->vm_private_data = vd;
+	if (vd->geo.run.size && off >= vd->geo.run.offset) {
+		vfmig_window_mmap(vd, vma);	/* inside the window: its own faults */
+		return 0;
+	}
 	vfmig_compat_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);
 	vma->vm_ops = &vfmig_layout_vm_ops;
-	vma->vm_private_data = vd;
 	return 0;
 }

@@ -65,6 +65,7 @@ static struct vfmig_type vfmig_types[] = {
 static int vfmig_default_config(const struct vfmig_type *t, struct vfmig_config *cfg)
 {
 	cfg->data_size = default_data_size ? default_data_size : t->data_size;
+	cfg->window = VFMIG_WINDOW_STAGED;
 	cfg->layout = t->layout;
 	cfg->nr_areas = t->nr_areas;
 	if (default_layout && *default_layout &&
@@ -104,6 +105,7 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 
 	vd->type = container_of(mdev->type, struct vfmig_type, type);
 	mutex_init(&vd->lock);
+	mutex_init(&vd->window_lock);
 	vfmig_dirty_init(vd);
 	ret = vfmig_default_config(vd->type, &cfg);
 	if (ret)
@@ -124,6 +126,7 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 err_state:
 	vfmig_state_free(vd);
 err:
+	mutex_destroy(&vd->window_lock);
 	mutex_destroy(&vd->lock);
 	return ret;
 }
@@ -136,6 +139,7 @@ static void vfmig_release_dev(struct vfio_device *vdev)
 	vfmig_mig_free(vd);
 	vfmig_layout_free(vd);
 	vfmig_state_free(vd);
+	mutex_destroy(&vd->window_lock);
 	mutex_destroy(&vd->lock);
 	vfmig_live_sub(sizeof(*vd));
 	vfmig_compat_free_vdev(vdev);

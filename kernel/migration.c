@@ -55,6 +55,12 @@ static void vfmig_save_ack(struct vfmig_dev *vd)
 		vd->stats.chunks_saved++;
 	}
 	s->staged = false;
+	if (s->run_staged) {
+		/* The payload was read out of device memory: the record is done. */
+		s->run_staged = false;
+		s->src = NULL;
+		vfmig_window_unbind(vd);
+	}
 }
 
 /*
@@ -164,12 +170,33 @@ static int vfmig_set_state(struct vfmig_dev *vd, u32 value)
 	return ret;
 }
 
-/* Stage the next chunk: fill the next window from the record stream. */
-static int vfmig_stage(struct vfmig_dev *vd)
+/*
+ * Direct window: a PAGES payload whose header is out is the whole next
+ * chunk, device memory bound at the window's end (window.c).
+ */
+static bool vfmig_stage_run(struct vfmig_dev *vd, u64 *offset, u64 *size)
 {
 	struct vfmig_save *s = &vd->save;
-	const struct vfmig_span *w = &vd->geo.windows[s->window++ % vd->geo.nr_windows];
+
+	if (!vfmig_window_direct(vd) || !s->src || s->rec_pos != VFMIG_REC_HDR_LEN)
+		return false;
+	*size = s->rec_len - s->rec_pos;
+	*offset = vfmig_window_bind_save(vd, s->src - (u8 *)vd->mem, *size);
+	s->rec_pos = s->rec_len;
+	s->run_staged = true;
+	return true;
+}
+
+/*
+ * Fill window @w from the record stream; the bytes staged.  With a direct
+ * window, records are built by reference and the chunk ends after a PAGES
+ * header: its payload is the next chunk.
+ */
+static int vfmig_stage_window(struct vfmig_dev *vd, const struct vfmig_span *w, u64 *staged)
+{
+	struct vfmig_save *s = &vd->save;
 	u8 *dst = vd->data + (w->offset - VFMIG_DATA_START);
+	bool direct = vfmig_window_direct(vd);
 	u64 pos = 0;
 	int ret;
 
@@ -178,7 +205,10 @@ static int vfmig_stage(struct vfmig_dev *vd)
 
 		if (s->rec_pos == s->rec_len) {
 			/* A PAGES record that fits is built in place. */
-			ret = vfmig_payload_next(vd, dst + pos, w->size - pos);
+			if (direct)
+				ret = vfmig_payload_next_run(vd, vfmig_window_pages(vd));
+			else
+				ret = vfmig_payload_next(vd, dst + pos, w->size - pos);
 			if (ret == -ENODATA)
 				break;
 			if (ret < 0)
@@ -188,20 +218,44 @@ static int vfmig_stage(struct vfmig_dev *vd)
 				continue;
 			}
 		}
-		n = min_t(u64, s->rec_len - s->rec_pos, w->size - pos);
+		/* Of a record by reference, only the header is in save.rec. */
+		n = (s->src ? VFMIG_REC_HDR_LEN : s->rec_len) - s->rec_pos;
+		if (!n)
+			break;
+		n = min_t(u64, n, w->size - pos);
 		memcpy(dst + pos, s->rec + s->rec_pos, n);
 		s->rec_pos += n;
 		pos += n;
+	}
+	*staged = pos;
+	return 0;
+}
+
+/* Stage the next chunk: a window filled from the record stream, or a run. */
+static int vfmig_stage(struct vfmig_dev *vd)
+{
+	struct vfmig_save *s = &vd->save;
+	u64 offset, pos;
+	int ret;
+
+	if (!vfmig_stage_run(vd, &offset, &pos)) {
+		const struct vfmig_span *w =
+			&vd->geo.windows[s->window++ % vd->geo.nr_windows];
+
+		ret = vfmig_stage_window(vd, w, &pos);
+		if (ret)
+			return ret;
+		offset = w->offset;
 	}
 	if (vd->fault == VFMIG_FAULT_SHORT_CHUNK && pos) {
 		vd->fault = VFMIG_FAULT_NONE;
 		pos -= min_t(u64, pos, 16);	/* those bytes are lost */
 	}
 	s->staged = true;
-	s->staged_offset = w->offset;
+	s->staged_offset = offset;
 	s->staged_size = pos;
-	dev_dbg(vd->vdev.dev, "staged %llu bytes at 0x%llx, %llu pending\n", pos, w->offset,
-		vfmig_payload_pending(vd));
+	dev_dbg(vd->vdev.dev, "staged %llu bytes at 0x%llx%s, %llu pending\n", pos, offset,
+		s->run_staged ? " (device memory)" : "", vfmig_payload_pending(vd));
 	return 0;
 }
 
@@ -236,9 +290,16 @@ static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
 			return 0;
 		}
 		if (resuming && !vd->resume.failed) {
-			const struct vfmig_span *w =
-				&vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
+			const struct vfmig_span *w;
 
+			/* Inside a PAGES payload a direct window takes it in place. */
+			if (vfmig_window_direct(vd) && vfmig_window_bind_resume(vd, val)) {
+				vd->resume.offset = *val;
+				vd->resume.offset_read = true;
+				return 0;
+			}
+			vfmig_window_unbind(vd);
+			w = &vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
 			vd->resume.offset = w->offset;
 			vd->resume.offset_read = true;
 			*val = w->offset;
@@ -273,7 +334,13 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 		vfmig_payload_resume_fail(vd);
 		return -EIO;
 	}
-	ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
+	if (vd->bind.kind == VFMIG_BIND_RESUME) {
+		/* Unbound first: the bytes hashed are the bytes that stay. */
+		vfmig_window_unbind(vd);
+		ret = vfmig_payload_feed_window(vd, size);
+	} else {
+		ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
+	}
 	if (ret)
 		return ret;
 	if (size) {
@@ -337,7 +404,11 @@ ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 	if (off < VFMIG_DATA_START || off >= vd->region_size ||
 	    count > vd->region_size - off)
 		return -EINVAL;
-	p = vd->data + (off - VFMIG_DATA_START);
+	p = vfmig_window_rw_ptr(vd, off, count, is_write);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	if (!p)
+		p = vd->data + (off - VFMIG_DATA_START);
 	if (is_write)
 		return copy_from_user(p, ubuf, count) ? -EFAULT : count;
 	return copy_to_user(ubuf, p, count) ? -EFAULT : count;

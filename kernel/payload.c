@@ -53,7 +53,6 @@
  */
 #define HDR_LEN		VFMIG_REC_HDR_LEN
 #define REC_OVERHEAD	HDR_LEN
-#define REC_MAX		VFMIG_REC_MAX
 
 static u64 vfmig_pages(struct vfmig_dev *vd)
 {
@@ -92,7 +91,10 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	memset(s, 0, sizeof(*s));
 	s->dirty_bits = vfmig_pages(vd);
 	s->dirty = vfmig_bitmap_zalloc(s->dirty_bits);
-	s->rec = vfmig_kvmalloc(REC_MAX);
+	/* A direct window's records are longer; v2 may copy one into rec. */
+	s->rec_size = HDR_LEN + max_t(size_t, VFMIG_PAYLOAD_MAX_PAGES,
+				      vfmig_window_pages(vd)) * PAGE_SIZE;
+	s->rec = vfmig_kvmalloc(s->rec_size);
 	s->page_hash_size = vfmig_page_hash_size(vd);
 	s->page_hash = vfmig_vzalloc(s->page_hash_size);
 	if (!s->dirty || !s->rec || !s->page_hash) {
@@ -111,9 +113,10 @@ void vfmig_payload_save_end(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
 
+	vfmig_window_unbind(vd);
 	/* Freed with the sizes they were allocated with, whatever changed since. */
 	vfmig_bitmap_free(s->dirty, s->dirty_bits);
-	vfmig_kvfree(s->rec, REC_MAX);
+	vfmig_kvfree(s->rec, s->rec_size);
 	vfmig_vfree(s->page_hash, s->page_hash_size);
 	memset(s, 0, sizeof(*s));
 }
@@ -152,11 +155,11 @@ static bool vfmig_page_zero(struct vfmig_dev *vd, u64 page)
 
 /*
  * Take the next run of dirty pages that are all zero or all not (at most
- * VFMIG_PAYLOAD_MAX_ZERO_PAGES or VFMIG_PAYLOAD_MAX_PAGES); returns its
+ * VFMIG_PAYLOAD_MAX_ZERO_PAGES or @max_pages); returns its
  * length, *zero tells which.  memchr_inv() stops at a random page's first
  * byte, so telling costs next to nothing but on the zero pages themselves.
  */
-static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
+static u64 vfmig_take_run(struct vfmig_dev *vd, u32 max_pages, u64 *first, bool *zero)
 {
 	struct vfmig_save *s = &vd->save;
 	u64 npages = vfmig_pages(vd), f, n, max;
@@ -169,7 +172,7 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
 		s->wrapped = true;
 	}
 	*zero = vfmig_page_zero(vd, f);
-	max = *zero ? VFMIG_PAYLOAD_MAX_ZERO_PAGES : VFMIG_PAYLOAD_MAX_PAGES;
+	max = *zero ? VFMIG_PAYLOAD_MAX_ZERO_PAGES : max_pages;
 	/* Dirty and known zero: a word of both maps at a time. */
 	n = 0;
 	if (*zero) {
@@ -193,10 +196,12 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u64 *first, bool *zero)
  * returned; with @by_ref, a PAGES record's header is built in save.rec and
  * its payload left in device memory at save.src (see vfmig_payload_next_ref);
  * any other record is built into save.rec for the caller to copy out, and 0
- * returned.  The stream is the same either way.  -ENODATA when there is no
- * record yet.
+ * returned.  The stream is the same either way.  A PAGES record has at most
+ * @max_pages pages (more than VFMIG_PAYLOAD_MAX_PAGES only @by_ref).
+ * -ENODATA when there is no record yet.
  */
-static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_ref)
+static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_ref,
+			       u32 max_pages)
 {
 	struct vfmig_save *s = &vd->save;
 	u64 first, n;
@@ -218,7 +223,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		bool zero;
 		u32 len;
 
-		n = vfmig_take_run(vd, &first, &zero);
+		n = vfmig_take_run(vd, max_pages, &first, &zero);
 		len = n << PAGE_SHIFT;
 		if (zero) {
 			struct vfmig_rec_zero *z = (void *)(s->rec + HDR_LEN);
@@ -266,7 +271,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 
 int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 {
-	return vfmig_payload_build(vd, dst, room, false);
+	return vfmig_payload_build(vd, dst, room, false, VFMIG_PAYLOAD_MAX_PAGES);
 }
 
 /*
@@ -279,7 +284,20 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
  */
 int vfmig_payload_next_ref(struct vfmig_dev *vd)
 {
-	return vfmig_payload_build(vd, NULL, 0, true);
+	return vfmig_payload_build(vd, NULL, 0, true, VFMIG_PAYLOAD_MAX_PAGES);
+}
+
+/*
+ * As vfmig_payload_next_ref(), with PAGES records of up to @max_pages
+ * (at most VFMIG_PAYLOAD_MAX_RUN_PAGES) for a direct data window, whose
+ * payload user space copies out of device memory after the lock is dropped.
+ * A page the dirty generator changes meanwhile is marked dirty again and
+ * sent again, hashed anew, so the last copy of every page is the one hashed
+ * (see kernel/window.c).
+ */
+int vfmig_payload_next_run(struct vfmig_dev *vd, u32 max_pages)
+{
+	return vfmig_payload_build(vd, NULL, 0, true, max_pages);
 }
 
 size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink)
@@ -408,6 +426,7 @@ void vfmig_payload_resume_fail(struct vfmig_dev *vd)
 
 	dev_dbg(vd->vdev.dev, "resume refused at record %u%s\n", r->seq,
 		r->applied && !r->complete ? ": memory cleared" : "");
+	vfmig_window_unbind(vd);
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	r->applied = false;
@@ -419,6 +438,7 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 {
 	struct vfmig_resume *r = &vd->resume;
 
+	vfmig_window_unbind(vd);
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	vfmig_kfree(r->rec, VFMIG_REC_SMALL_MAX);
@@ -455,6 +475,23 @@ int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len)
 	bool was_complete = vd->resume.complete;
 
 	if (vfmig_payload_parse(&vd->resume, &t, buf, len)) {
+		vfmig_payload_resume_fail(vd);
+		return -EINVAL;
+	}
+	vfmig_resume_note(vd, was_complete);
+	return 0;
+}
+
+/*
+ * Resume: user space wrote @len payload bytes into device memory through
+ * the direct window (now unbound); the parser takes them as fed.
+ */
+int vfmig_payload_feed_window(struct vfmig_dev *vd, u64 len)
+{
+	const struct vfmig_payload_target t = vfmig_resume_target(vd);
+	bool was_complete = vd->resume.complete;
+
+	if (vfmig_payload_feed_in_place(&vd->resume, &t, len)) {
 		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}

@@ -104,4 +104,18 @@ typedef u64 (*vfmig_payload_copy_fn)(u8 *dst, u64 n, void *src);
 int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			    u64 len, vfmig_payload_copy_fn copy, void *src, u64 *done);
 
+/*
+ * Inside a PAGES payload: how many of its bytes are still due (0 when not
+ * inside one, or the session is over) and where the next goes in device
+ * memory (*@mem_off).  A direct data window lets user space write them there.
+ */
+u64 vfmig_payload_resume_run(const struct vfmig_resume *r, u64 *mem_off);
+/*
+ * User space wrote the next @len payload bytes into device memory itself:
+ * account for them as if fed (the record's pages are hashed once whole).
+ * -EINVAL unless all @len are inside the current PAGES payload.
+ */
+int vfmig_payload_feed_in_place(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+				u64 len);
+
 #endif /* VFMIG_PAYLOAD_FMT_H */

@@ -130,6 +130,12 @@ static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u6
 	}
 }
 
+/* The longest PAGES record the stream's version allows, in pages. */
+static u32 vfmig_pages_max(const struct vfmig_resume *r)
+{
+	return r->version >= 4 ? VFMIG_PAYLOAD_MAX_RUN_PAGES : VFMIG_PAYLOAD_MAX_PAGES;
+}
+
 /* A record header arrived whole: is it what may come next? */
 static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			   const struct vfmig_rec_hdr *h)
@@ -147,7 +153,7 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 		return !r->header_seen && len == sizeof(struct vfmig_rec_header) &&
 		       !off ? 0 : -EINVAL;
 	case VFMIG_REC_PAGES:
-		if (!r->header_seen || !len || len > VFMIG_PAYLOAD_MAX_PAGES * PAGE_SIZE ||
+		if (!r->header_seen || !len || len > vfmig_pages_max(r) * PAGE_SIZE ||
 		    !PAGE_ALIGNED(len) || !PAGE_ALIGNED(off) || off >= t->mem_size ||
 		    len > t->mem_size - off)
 			return -EINVAL;
@@ -157,7 +163,8 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 		       !off ? 0 : -EINVAL;
 	case VFMIG_REC_ZERO:
 		/* The span is in the payload; vfmig_apply() bounds it. */
-		if (!r->header_seen || r->version < 3 || len != sizeof(struct vfmig_rec_zero) ||
+		if (!r->header_seen || r->version < VFMIG_PAYLOAD_VERSION_ZERO ||
+		    len != sizeof(struct vfmig_rec_zero) ||
 		    !PAGE_ALIGNED(off) || off >= t->mem_size)
 			return -EINVAL;
 		return 0;
@@ -217,7 +224,7 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 
 		/* A stream for another type or state size changes nothing. */
 		if (le64_to_cpu(hd->magic) != VFMIG_PAYLOAD_MAGIC ||
-		    (version != VFMIG_PAYLOAD_VERSION && version != VFMIG_PAYLOAD_VERSION_PREV) ||
+		    version < VFMIG_PAYLOAD_VERSION_PREV || version > VFMIG_PAYLOAD_VERSION ||
 		    le32_to_cpu(hd->type_code) != t->type_code ||
 		    le64_to_cpu(hd->state_size) != t->mem_size)
 			return -EINVAL;
@@ -329,6 +336,37 @@ int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_t
 		if (got < n)
 			break;
 	}
+	return 0;
+}
+
+u64 vfmig_payload_resume_run(const struct vfmig_resume *r, u64 *mem_off)
+{
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
+
+	if (r->failed || r->complete || !vfmig_in_pages(r))
+		return 0;
+	*mem_off = le64_to_cpu(h->offset) + (r->rec_pos - HDR_LEN);
+	return r->rec_len - r->rec_pos;
+}
+
+/* The bytes are in device memory already: only the parser moves on. */
+static u64 vfmig_copy_none(u8 *dst, u64 n, void *expected)
+{
+	return dst == expected ? n : 0;
+}
+
+int vfmig_payload_feed_in_place(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+				u64 len)
+{
+	u64 mem_off, done;
+
+	if (!len)
+		return 0;
+	if (len > vfmig_payload_resume_run(r, &mem_off))
+		return -EINVAL;
+	if (vfmig_payload_feed_from(r, t, len, vfmig_copy_none, t->mem + mem_off, &done) ||
+	    done != len)
+		return -EINVAL;
 	return 0;
 }
 

@@ -249,6 +249,11 @@ static int edit_policy(struct vfmig_config *cfg, const char *buf)
 	return vfmig_policy_parse(buf, &cfg->policy);
 }
 
+static int edit_window(struct vfmig_config *cfg, const char *buf)
+{
+	return vfmig_window_parse(buf, &cfg->window);
+}
+
 static ssize_t data_size_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
@@ -309,6 +314,26 @@ static ssize_t data_offset_policy_store(struct device *dev,
 	return vfmig_config_store(dev, buf, count, edit_policy);
 }
 static DEVICE_ATTR_RW(data_offset_policy);
+
+static ssize_t data_window_show(struct device *dev, struct device_attribute *attr,
+				char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	enum vfmig_data_window w;
+
+	mutex_lock(&vd->lock);
+	w = vd->cfg.window;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%s\n", vfmig_window_name(w));
+}
+
+/* "staged" or "direct": where data_offset may point (window.c). */
+static ssize_t data_window_store(struct device *dev, struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	return vfmig_config_store(dev, buf, count, edit_window);
+}
+static DEVICE_ATTR_RW(data_window);
 
 VFMIG_U64_ATTR_RW(dirty_rate, dirty_rate, VFMIG_DIRTY_RATE_MAX);
 VFMIG_U64_ATTR_RW(dirty_working_set, dirty_working_set, U64_MAX);
@@ -418,6 +443,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_data_size.attr,
 	&dev_attr_mmap_layout.attr,
 	&dev_attr_data_offset_policy.attr,
+	&dev_attr_data_window.attr,
 	&dev_attr_dirty_rate.attr,
 	&dev_attr_dirty_working_set.attr,
 	&dev_attr_stat_bytes_dirtied.attr,

@@ -49,6 +49,26 @@ enum vfmig_policy {
 	VFMIG_POLICY_STRADDLE,		/* half in an area, half in the gap after it */
 };
 
+/* What data_offset may point at (sysfs "data_window"); see window.c. */
+enum vfmig_data_window {
+	VFMIG_WINDOW_STAGED,		/* copies staged in the data section (default) */
+	VFMIG_WINDOW_DIRECT,		/* PAGES payloads in device memory itself */
+};
+
+/* What the direct window's pages stand for now. */
+enum vfmig_bind_kind {
+	VFMIG_BIND_NONE,		/* staging memory, like the rest of the section */
+	VFMIG_BIND_SAVE,		/* a save's chunk of device memory: read-only */
+	VFMIG_BIND_RESUME,		/* a resume's next payload bytes: write-only */
+};
+
+/* Region bytes [start, region end) are device memory from mem_off on. */
+struct vfmig_bind {
+	enum vfmig_bind_kind kind;
+	u64 start;
+	u64 mem_off;
+};
+
 /* Which VFIO migration protocols the device offers (sysfs "protocol"). */
 enum vfmig_protocol {
 	VFMIG_PROTO_V1,			/* the v1 region only (default) */
@@ -88,6 +108,7 @@ struct vfmig_config {
 	enum vfmig_layout layout;
 	unsigned int nr_areas;
 	enum vfmig_policy policy;
+	enum vfmig_data_window window;
 };
 
 /* A span of the migration region (offsets relative to its start). */
@@ -96,12 +117,17 @@ struct vfmig_span {
 	u64 size;
 };
 
-/* Where the mmap areas and data_offset windows are, from the config. */
+/*
+ * Where the mmap areas and data_offset windows are, from the config; with a
+ * direct window, run is the data section's tail (also the last area, if any
+ * are mapped), else empty.
+ */
 struct vfmig_geometry {
 	unsigned int nr_areas;
 	struct vfmig_span areas[VFMIG_MAX_AREAS];
 	unsigned int nr_windows;
 	struct vfmig_span windows[VFMIG_MAX_AREAS];
+	struct vfmig_span run;
 };
 
 /* Faults user space can arm through sysfs; each fires once. */
@@ -133,11 +159,13 @@ struct vfmig_save {
 	u32 seq;			/* next record sequence number */
 	bool header_sent, end_sent;
 	u8 *rec;			/* record being emitted, unless built in place */
+	size_t rec_size;		/* its allocation: the longest record built */
 	u32 rec_len, rec_pos;
 	const u8 *src;			/* PAGES payload still in memory, or NULL */
 	__le64 *page_hash;		/* per page, as last sent; see payload.c */
 	bool wrapped;			/* the first pass over memory is done */
 	bool staged;			/* a chunk waits for its ack */
+	bool run_staged;		/* ...and it is device memory, bound (window.c) */
 	u64 staged_offset, staged_size;
 	unsigned int window;		/* next window index */
 };
@@ -176,6 +204,15 @@ struct vfmig_dev {
 	u64 region_size;
 	struct vfmig_geometry geo;
 	u8 *data;			/* data section, vmalloc_user */
+	/*
+	 * The direct window's binding and the address space of the region's
+	 * mappings, which its zaps go through: written under lock and
+	 * window_lock, read under either (window.c).
+	 */
+	struct mutex window_lock;
+	struct vfmig_bind bind;
+	bool window_mapped;		/* PTEs may exist since the last zap */
+	struct address_space *map_mapping;
 
 	struct vfmig_save save;
 	struct vfmig_resume resume;
@@ -259,6 +296,7 @@ const char *vfmig_state_name(u32 state);
 /* payload.c: the record stream the device saves and validates on resume. */
 int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_next_ref(struct vfmig_dev *vd);
+int vfmig_payload_next_run(struct vfmig_dev *vd, u32 max_pages);
 void vfmig_payload_stage(struct vfmig_dev *vd);
 /*
  * Where a record's bytes go: @copy takes bytes that live in save.rec (a
@@ -275,6 +313,7 @@ struct vfmig_rec_sink {
 /* Hand @n bytes of the current record, from rec_pos on, to @sink; the bytes taken. */
 size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
+int vfmig_payload_feed_window(struct vfmig_dev *vd, u64 len);
 struct iov_iter;
 ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len);
 u64 vfmig_payload_pending(struct vfmig_dev *vd);
@@ -304,6 +343,21 @@ bool vfmig_v2_readable(struct vfmig_dev *vd);
 struct file *vfmig_datafile_open(struct vfmig_dev *vd, bool saving);
 void vfmig_datafile_sync(struct vfmig_dev *vd);	/* end a file whose session ended */
 void vfmig_datafile_wake(struct vfmig_dev *vd);	/* more to read, or state changed */
+
+/* window.c: the direct data window (data_window=direct). */
+const char *vfmig_window_name(enum vfmig_data_window w);
+int vfmig_window_parse(const char *buf, enum vfmig_data_window *w);
+u32 vfmig_window_pages(const struct vfmig_dev *vd);
+u64 vfmig_window_bind_save(struct vfmig_dev *vd, u64 mem_off, u64 len);
+bool vfmig_window_bind_resume(struct vfmig_dev *vd, u64 *offset);
+void vfmig_window_unbind(struct vfmig_dev *vd);
+u8 *vfmig_window_rw_ptr(struct vfmig_dev *vd, u64 off, size_t count, bool is_write);
+void vfmig_window_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma);
+
+static inline bool vfmig_window_direct(const struct vfmig_dev *vd)
+{
+	return vd->geo.run.size;
+}
 
 /* dirty.c: the dirty data generator. */
 void vfmig_dirty_init(struct vfmig_dev *vd);

@@ -11,8 +11,10 @@
  *	hdr    := le32 magic "VFRC", le16 kind, le16 flags (0), le32 seq,
  *		  le32 len, le64 offset, le32 crc32_le(~0) of the 24 bytes before
  *
- * Version 3 adds ZERO records (all-zero pages named, not sent); a resuming
- * device still accepts version 2 streams, which have none.
+ * Version 3 adds ZERO records (all-zero pages named, not sent); version 4
+ * lets a PAGES record carry up to VFMIG_PAYLOAD_MAX_RUN_PAGES pages, which a
+ * device with a direct data window sends as one chunk of its own memory.  A
+ * resuming device still accepts version 2 and 3 streams.
  *
  * The rules (sequence numbers, page alignment, the END digest) are in
  * kernel/payload.c and Documentation/device.md.
@@ -24,11 +26,15 @@
 
 #define VFMIG_PAYLOAD_REC_MAGIC	0x43524656u		/* "VFRC" */
 #define VFMIG_PAYLOAD_MAGIC	0x31545347494d4656ULL	/* "VFMIGST1", in HEADER */
-#define VFMIG_PAYLOAD_VERSION	3
-/* The previous version (no ZERO records), still accepted on resume. */
+#define VFMIG_PAYLOAD_VERSION	4
+/* The first version with ZERO records; before it, PAGES of at most MAX_PAGES. */
+#define VFMIG_PAYLOAD_VERSION_ZERO	3
+/* The oldest version (no ZERO records), still accepted on resume. */
 #define VFMIG_PAYLOAD_VERSION_PREV	2
-/* A PAGES record carries 1 to this many whole pages. */
+/* A PAGES record carries 1 to this many whole pages (versions 2 and 3)... */
 #define VFMIG_PAYLOAD_MAX_PAGES	16
+/* ...and, since version 4, up to this many (4 MiB): one direct-window run. */
+#define VFMIG_PAYLOAD_MAX_RUN_PAGES	1024
 /* A ZERO record names 1 to this many whole pages (4 MiB). */
 #define VFMIG_PAYLOAD_MAX_ZERO_PAGES	1024
 

@@ -85,6 +85,7 @@ layout_knobs() {
 	whole) echo "mmap_layout=whole data_offset_policy=fixed" ;;
 	none) echo "mmap_layout=none data_offset_policy=fixed" ;;
 	sparse4) echo "mmap_layout=sparse:4 data_offset_policy=straddle" ;;
+	direct) echo "mmap_layout=whole data_offset_policy=fixed data_window=direct" ;;
 	v2) echo "protocol=v2" ;;
 	esac
 }

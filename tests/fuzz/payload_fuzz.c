@@ -5,7 +5,9 @@
  * the host with payload_host.h.
  *
  * Input: byte 0 sets the device (memory of (b0 & 15) + 1 pages, type code 1
- * as vfmig-small), byte 1 how the rest is cut into data_size writes (0: one
+ * as vfmig-small; bit 4: a direct data window, which writes a piece that
+ * lands inside a PAGES payload into memory itself and accounts for it with
+ * vfmig_payload_feed_in_place(), as kernel/window.c does), byte 1 how the rest is cut into data_size writes (0: one
  * write; else a pattern of tiny, page-sized, record-sized and whole pieces
  * drawn from it; an odd byte 1 also cuts each piece's copy short at a drawn
  * point and feeds the rest after, as a faulting write is retried), the rest
@@ -91,6 +93,31 @@ static int feed_short(struct vfmig_resume *r, const struct vfmig_payload_target 
 	return 0;
 }
 
+/*
+ * A direct window's way: while the parser is inside a PAGES payload, the
+ * bytes it still expects go straight into memory and are accounted for in
+ * place; anything else is fed as the data section's bytes.
+ */
+static int feed_window(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+		       const u8 *p, u64 len)
+{
+	while (len) {
+		u64 mem_off, due = vfmig_payload_resume_run(r, &mem_off), n;
+
+		if (!due)
+			return vfmig_payload_parse(r, t, p, len);
+		n = due < len ? due : len;
+		if (mem_off >= t->mem_size || n > t->mem_size - mem_off)
+			finding("resume_run points outside memory");
+		memcpy(t->mem + mem_off, p, n);
+		if (vfmig_payload_feed_in_place(r, t, n))
+			finding("feed_in_place refused what resume_run offered");
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vfmig_resume r = { 0 };
@@ -98,13 +125,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vfmig_payload_target t;
 	u64 pages, i, left;
 	u32 x;
-	bool steps;
+	bool steps, direct;
 	u16 kind;
 	int ret = 0;
 
 	if (size < 2)
 		return 0;
 	pages = (data[0] & 15) + 1;
+	direct = data[0] & 16;
 	x = data[1] ? (u32)data[1] * 2654435761u : 0;
 	steps = data[1] & 1;
 	data += 2;
@@ -135,7 +163,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!piece)
 			finding("out of memory");
 		memcpy(piece, data + (size - left), n);
-		if (steps)
+		if (direct)
+			ret = feed_window(&r, &t, piece, n);
+		else if (steps)
 			ret = feed_short(&r, &t, piece, n, &x);
 		else
 			ret = vfmig_payload_parse(&r, &t, piece, n);
@@ -145,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			finding("refusal other than -EINVAL");
 		kind = le16_to_cpu(((struct vfmig_rec_hdr *)r.rec)->kind);
 		if (!ret && (r.rec_pos > (r.rec_len ? r.rec_len : VFMIG_REC_HDR_LEN) ||
-			     r.rec_len > VFMIG_REC_MAX ||
+			     r.rec_len > VFMIG_REC_HDR_LEN + VFMIG_PAYLOAD_MAX_RUN_PAGES * PAGE_SIZE ||
 			     (r.rec_pos > VFMIG_REC_SMALL_MAX && kind != VFMIG_REC_PAGES)))
 			finding("assembly position out of bounds");
 	}

@@ -19,6 +19,11 @@
  * the migration state through VFIO_DEVICE_FEATURE, read, write, poll and
  * close its data files (garbage and real streams), ask PRECOPY_INFO, and
  * keep data files open across close, remove and unload attempts.  The
+ * devices switch between the staged and the direct data window
+ * (data_window): a direct window's pages are device memory bound one chunk
+ * at a time, so accesses there may fail with EINVAL and touches with
+ * SIGBUS (a save's chunk is read-only, nothing else of a bound window is
+ * mapped); such a SIGBUS is caught, any other still ends the run.  The
  * operation sequence is a function of the seed alone (it has its own PRNG
  * stream, which outcomes never shift): VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n>
  * repeat a run, and the phase prints a digest of its sequence.
@@ -44,6 +49,8 @@
 #include <linux/vfio.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -113,6 +120,8 @@ static const unsigned int op_weight[NR_OPS] = {
 
 static _Atomic unsigned long op_count[NR_OPS];
 static _Atomic unsigned long findings;
+/* Opens that found a direct data window; touches of one refused with SIGBUS. */
+static _Atomic unsigned long window_opens, window_sigbus;
 static _Atomic unsigned int finding_lines[4096];	/* by source line */
 
 /*
@@ -149,6 +158,7 @@ struct map {
 	uint8_t *p;
 	size_t len;
 	int prot;
+	bool window;			/* overlaps a direct data window */
 };
 
 struct slot {
@@ -158,6 +168,7 @@ struct slot {
 	bool exists, open;
 	struct dev d;
 	uint64_t region_size;		/* migration region, as of the last open */
+	uint64_t win_start;		/* its direct data window, 0: staged */
 	struct map maps[MAXMAPS];
 	unsigned int nmaps;
 	/*
@@ -359,6 +370,18 @@ static int slot_create(struct slot *s)
 	return 0;
 }
 
+/* Where a direct data window starts (the last 4 MiB of the data section), 0: staged. */
+static uint64_t window_start(const struct slot *s)
+{
+	char w[16] = "";
+	uint64_t data;
+
+	if (knob_read(s->uuid, "data_window", w, sizeof(w)) || strcmp(w, "direct\n") ||
+	    knob_u64(s->uuid, "data_size", &data))
+		return 0;
+	return s->d.v.mig.size - (data < (4 << 20) ? data : (4 << 20));
+}
+
 static int slot_open(struct slot *s)
 {
 	struct vfmig_err err = { 0 };
@@ -378,6 +401,9 @@ static int slot_open(struct slot *s)
 	memcpy(s->d.uuid, s->uuid, sizeof(s->d.uuid));
 	s->d.base = s->d.v.mig.offset;
 	s->region_size = s->d.v.mig.size;
+	s->win_start = window_start(s);
+	if (s->win_start)
+		window_opens++;
 	s->open = true;
 	return 0;
 }
@@ -542,6 +568,13 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 		/* Only "both": a v1-only or v2-only device would leave half the ops idle. */
 		*exp = chance(r, 2) ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
 		return (size_t)snprintf(buf, cap, "%s", *exp == EXPECT_CONFIG ? "both\n" : "v3");
+	}
+	if (!strcmp(name, "data_window")) {
+		static const char *const windows[] = { "staged", "direct\n", "direkt", "directly" };
+		unsigned int i = rnd(r, 4);
+
+		*exp = i < 2 ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
+		return (size_t)snprintf(buf, cap, "%s", windows[i]);
 	}
 	if (!strcmp(name, "fill")) {
 		/* The first four valid: seeds then fill zero pages, patterns or random. */
@@ -738,8 +771,12 @@ static uint64_t pick_mig_offset(struct rng *r, uint64_t region)
 	}
 }
 
-/* What a migration region access must do: 1 succeed, 0 fail, -1 depends on state. */
-static int mig_expect(uint64_t off, uint64_t len, uint64_t region, bool is_write)
+/*
+ * What a migration region access must do: 1 succeed, 0 fail, -1 depends on
+ * state.  @win: where a direct data window starts (0: none); bound to a
+ * chunk, it answers only that chunk's bytes, one way.
+ */
+static int mig_expect(uint64_t off, uint64_t len, uint64_t region, bool is_write, uint64_t win)
 {
 	if (!len)
 		return -1;
@@ -761,7 +798,9 @@ static int mig_expect(uint64_t off, uint64_t len, uint64_t region, bool is_write
 	}
 	if (off < PAGE || off >= region)
 		return 0;
-	return len <= region - off;
+	if (len > region - off)
+		return 0;
+	return win && off + len > win ? -1 : 1;
 }
 
 static void op_rw(struct ctx *c, struct slot *s)
@@ -820,7 +859,7 @@ static void op_rw(struct ctx *c, struct slot *s)
 			if (len > m->len)
 				len = m->len;
 			/* x86 has no write-only pages: either answer will do. */
-			any = !(m->prot & (is_write ? PROT_READ : PROT_WRITE));
+			any = !(m->prot & (is_write ? PROT_READ : PROT_WRITE)) || m->window;
 		}
 		break;
 	}
@@ -837,7 +876,7 @@ static void op_rw(struct ctx *c, struct slot *s)
 		expect = len ? (len == 1 || len == 2 || len == 4 || len == 8) &&
 			 !(off & (len - 1)) && off < region : -1;
 	else if (idx == VFMIG_MIGRATION_REGION_INDEX)
-		expect = mig_expect(off, len, region, is_write);
+		expect = mig_expect(off, len, region, is_write, s->win_start);
 	else
 		expect = len ? 0 : -1;
 
@@ -1027,14 +1066,41 @@ static void op_resume(struct ctx *c, struct slot *s, const struct st_stream *rep
 
 /* ---- mmap ---- */
 
+/*
+ * A SIGBUS in a touch of a direct window is an answer, not a crash: the
+ * handler jumps back to the touch that armed it.  Any other SIGBUS
+ * (nothing armed) kills the run, as it did before windows.
+ */
+static __thread sigjmp_buf touch_jmp;
+static __thread volatile sig_atomic_t touch_armed;
+
+static void on_sigbus(int sig)
+{
+	if (!touch_armed) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	touch_armed = 0;
+	siglongjmp(touch_jmp, 1);
+}
+
 static void touch(struct rng *r, const struct map *m)
 {
-	for (size_t o = 0; o < m->len; o += PAGE) {
+	volatile size_t o = 0;
+
+	if (m->window && sigsetjmp(touch_jmp, 1)) {
+		window_sigbus++;
+		o += PAGE;	/* that page is refused now; go on with the next */
+	}
+	for (; o < m->len; o += PAGE) {
+		touch_armed = m->window;
 		if (m->prot & PROT_READ)
 			(void)*(volatile uint8_t *)(m->p + o);
 		if (m->prot & PROT_WRITE)
 			*(volatile uint8_t *)(m->p + o + rnd(r, PAGE)) = (uint8_t)rnd64(r);
 	}
+	touch_armed = 0;
 }
 
 /* Map a random range; returns true with *m filled when it was mapped. */
@@ -1079,6 +1145,7 @@ static bool op_mmap(struct ctx *c, struct slot *s, struct map *m)
 	m->p = p;
 	m->len = len;
 	m->prot = prot;
+	m->window = s->win_start && off + len > s->win_start;
 	touch(r, m);
 	return true;
 }
@@ -1661,6 +1728,8 @@ static void print_counts(const char *phase, unsigned long ops, double secs)
 		n += snprintf(line + n, sizeof(line) - n, "%s%s %lu", k ? ", " : "", op_names[k],
 			      atomic_load(&op_count[k]));
 	tap_diag("%s: by kind: %s", phase, line);
+	tap_diag("%s: so far %lu opens with a direct window, %lu touches of one refused (SIGBUS)",
+		 phase, atomic_load(&window_opens), atomic_load(&window_sigbus));
 }
 
 /*
@@ -1944,6 +2013,8 @@ static int test_fuzz_concurrent(void)
 		alarm(OP_TIMEOUT * 4);
 		CHECK(now_s() - t0 < phase_budget(want), "concurrent: over its %.0f s budget after "
 		      "%u bursts", phase_budget(want), b);
+		/* Half the bursts race binds, zaps and faults of a direct window. */
+		knob_write(s.uuid, "data_window", chance(&r, 2) ? "direct" : "staged");
 		if (slot_open(&s))
 			return TAP_FAIL;
 		for (unsigned int t = 0; t < THREADS; t++) {
@@ -2113,5 +2184,6 @@ static const struct tap_test tests[] = {
 
 int main(void)
 {
+	signal(SIGBUS, on_sigbus);
 	return tap_run("fuzz", tests, TAP_COUNT(tests));
 }

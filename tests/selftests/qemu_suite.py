@@ -118,13 +118,19 @@ def finish_destination(q, uuid, want_sum, src_paused):
 
 
 def migrate_via_file(layout=None, policy=None, src_paused=False, data_size=None, areas=0,
-                     stop_cont=False, stop_first=False, type_name=TYPE, props="", fill=None):
+                     stop_cont=False, stop_first=False, type_name=TYPE, props="", fill=None,
+                     window=None):
     """One scenario: source QEMU (paused with -S, or running; stop_cont
     pauses and resumes it first, stop_first migrates it paused with "stop")
     to a file, destination QEMU loads it and continues.  @areas: the mmaps
     QEMU must make of the migration region on each side.  @fill: the
-    source's vfmig/fill, seeded again with it."""
+    source's vfmig/fill, seeded again with it.  @window: both devices'
+    vfmig/data_window."""
     src, dst = new_pair(layout, policy, data_size, type_name)
+    if window:
+        for u in (src, dst):
+            set_knob(u, "data_window", window)
+            check_eq(knob(u, "data_window"), window, "data_window")
     if fill:
         set_knob(src, "fill", fill)
         set_knob(src, "seed", "77")
@@ -227,6 +233,24 @@ def test_file_zero90_whole_running():
     have_qemu()
     migrate_via_file("whole", "fixed", src_paused=False, areas=1, fill="zero:90",
                      type_name="vfmig-large")
+
+
+def test_file_direct_window_running():
+    """data_window=direct: data_offset points into device memory at the
+    region's end, 4 MiB PAGES payloads as chunks of their own, the window a
+    sparse area of its own (two mmaps).  QEMU 7.2's v1 client follows it
+    unchanged, running with dirty generation on."""
+    have_qemu()
+    migrate_via_file("whole", "fixed", src_paused=False, data_size=8 << 20, areas=2,
+                     type_name="vfmig-large", window="direct")
+
+
+def test_file_direct_window_trapped():
+    """The same with x-no-mmap=on: QEMU's 8-byte preads and pwrites reach
+    device memory through the trapped window."""
+    have_qemu()
+    migrate_via_file("whole", "fixed", src_paused=True, data_size=8 << 20, areas=0,
+                     props=",x-no-mmap=on", window="direct")
 
 
 def test_live_unix_socket():
@@ -424,6 +448,8 @@ def main():
         (test_file_large_sparse_running, 300),
         (test_file_no_mmap_straddle_stopped, 240),
         (test_file_zero90_whole_running, 300),
+        (test_file_direct_window_running, 300),
+        (test_file_direct_window_trapped, 300),
         (test_live_unix_socket, 240),
         (test_cancel_precopy, 300),
         (test_guest_scratch_qtest, 240),

@@ -555,9 +555,118 @@ static void test_zero_refusals(void **state)
  * whole): such a stream verifies; the same bytes labelled version 3 do
  * not, so the version picks the rule.  Versions 1 and 4 are refused.
  */
+/*
+ * Version 4: a PAGES record of up to VFMIG_PAYLOAD_MAX_RUN_PAGES pages loads;
+ * one page more is refused, and so is a record longer than 16 pages in a
+ * version 3 stream.
+ */
+static void test_run_records(void **state)
+{
+	const u64 max = VFMIG_PAYLOAD_MAX_RUN_PAGES;
+	struct sb b;
+
+	(void)state;
+	sb_init(&b, max + 2, 0, VFMIG_PAYLOAD_VERSION);
+	sb_pages(&b, 0, max);
+	sb_pages(&b, max, 2);
+	sb_end(&b);
+	sb_loads(&b, 0);
+	sb_loads(&b, 4096 + 28);
+	sb_fini(&b);
+
+	sb_init(&b, max + 2, 0, VFMIG_PAYLOAD_VERSION);
+	sb_pages(&b, 0, max + 1);
+	sb_end(&b);
+	refused("PAGES of MAX_RUN_PAGES + 1", b.p, b.len, max + 2, true);
+	sb_fini(&b);
+
+	sb_init(&b, 32, 0, VFMIG_PAYLOAD_VERSION_ZERO);
+	sb_pages(&b, 0, VFMIG_PAYLOAD_MAX_PAGES);
+	sb_pages(&b, VFMIG_PAYLOAD_MAX_PAGES, VFMIG_PAYLOAD_MAX_PAGES);
+	sb_end(&b);
+	sb_loads(&b, 0);
+	sb_fini(&b);
+	sb_init(&b, 32, 0, VFMIG_PAYLOAD_VERSION_ZERO);
+	sb_pages(&b, 0, VFMIG_PAYLOAD_MAX_PAGES + 1);
+	sb_end(&b);
+	refused("version 3 PAGES of 17 pages", b.p, b.len, 32, true);
+	sb_fini(&b);
+}
+
+/*
+ * A direct window: the parser is fed each PAGES header, and user space
+ * writes the payload into device memory where vfmig_payload_resume_run()
+ * says, in pieces of @piece bytes; vfmig_payload_feed_in_place() accounts
+ * for them.  The END digest must still verify.  Bytes beyond the payload,
+ * or fed in place outside one, are refused.
+ */
+static void load_in_place(const struct sb *b, u64 piece)
+{
+	const u8 *p = b->p, *end = b->p + b->len;
+	struct dev d;
+
+	dev_init(&d, b->pages);
+	while (p < end) {
+		u64 mem_off, due = vfmig_payload_resume_run(&d.r, &mem_off);
+
+		if (due) {
+			u64 n = due < piece ? due : piece;
+
+			memcpy(d.t.mem + mem_off, p, n);
+			assert_int_equal(vfmig_payload_feed_in_place(&d.r, &d.t, n), 0);
+			p += n;
+			continue;
+		}
+		/* Outside a payload nothing is taken in place. */
+		assert_int_equal(vfmig_payload_feed_in_place(&d.r, &d.t, 1), -EINVAL);
+		assert_int_equal(vfmig_payload_parse(&d.r, &d.t, p, VFMIG_REC_HDR_LEN), 0);
+		p += VFMIG_REC_HDR_LEN;
+		if (!vfmig_payload_resume_run(&d.r, &mem_off)) {
+			/* A small record: the rest of it through the parser. */
+			const struct vfmig_rec_hdr *h = (const void *)(p - VFMIG_REC_HDR_LEN);
+			u32 len = le32_to_cpu(h->len);
+
+			assert_int_equal(vfmig_payload_parse(&d.r, &d.t, p, len), 0);
+			p += len;
+		}
+	}
+	assert_true(d.r.complete);
+	assert_memory_equal(d.t.mem, b->mem, b->pages * PAGE_SIZE);
+	dev_fini(&d);
+}
+
+static void test_feed_in_place(void **state)
+{
+	const u64 pieces[] = { 1, 100, PAGE_SIZE, 3 * PAGE_SIZE + 5, 1u << 20 };
+	struct dev d;
+	struct sb b;
+	u64 mem_off;
+	size_t i;
+
+	(void)state;
+	sb_init(&b, 300, 0x3, VFMIG_PAYLOAD_VERSION);
+	sb_zero(&b, 0, 2);
+	sb_pages(&b, 2, 256);
+	sb_pages(&b, 258, 42);
+	sb_end(&b);
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		load_in_place(&b, pieces[i]);
+
+	/* One byte more than the payload still due: refused, nothing taken. */
+	dev_init(&d, b.pages);
+	assert_int_equal(feed(&d, b.p, 3 * VFMIG_REC_HDR_LEN + sizeof(struct vfmig_rec_header) +
+			      sizeof(struct vfmig_rec_zero), 0), 0);
+	assert_int_equal(vfmig_payload_resume_run(&d.r, &mem_off), 256 * PAGE_SIZE);
+	assert_int_equal(mem_off, 2 * PAGE_SIZE);
+	assert_int_equal(vfmig_payload_feed_in_place(&d.r, &d.t, 256 * PAGE_SIZE + 1), -EINVAL);
+	assert_int_equal(vfmig_payload_resume_run(&d.r, &mem_off), 256 * PAGE_SIZE);
+	dev_fini(&d);
+	sb_fini(&b);
+}
+
 static void test_version2_accepted(void **state)
 {
-	u32 versions[] = { 1, 4 };
+	u32 versions[] = { 1, VFMIG_PAYLOAD_VERSION + 1 };
 	struct sb b;
 	size_t i;
 
@@ -577,7 +686,7 @@ static void test_version2_accepted(void **state)
 		__le32 v = cpu_to_le32(versions[i]);
 
 		memcpy(b.p + VFMIG_REC_HDR_LEN + 8, &v, 4);
-		refused(versions[i] == 1 ? "version 1" : "version 4", b.p, b.len, 4, true);
+		refused(versions[i] == 1 ? "version 1" : "a version to come", b.p, b.len, 4, true);
 	}
 	sb_fini(&b);
 }
@@ -664,6 +773,8 @@ int main(void)
 		cmocka_unit_test(test_zero_dropped_refused),
 		cmocka_unit_test(test_zero_refusals),
 		cmocka_unit_test(test_version2_accepted),
+		cmocka_unit_test(test_run_records),
+		cmocka_unit_test(test_feed_in_place),
 		cmocka_unit_test(test_zero_map),
 	};
 
