@@ -72,8 +72,10 @@ memcpy_run before
 # with the receiver's verdict, so after the destination runs).
 # "v2": the same device speaking protocol v2 only, its state through the
 # saving and resuming data files instead of the v1 region (protocol.md).
+# "direct": v1 with data_window=direct, PAGES payloads as chunks of device
+# memory (device.md, "The direct data window"); "direct-none" trapped.
 cases="mmap:whole:8:migrate trapped:none:8:migrate sparse:sparse4:8:migrate v2:v2:8:migrate"
-big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp v2-file:v2:8:file v2-tcp:v2:8:tcp"
+big_only="mmap-d64:whole:64:migrate mmap-file:whole:8:file trapped-file:none:8:file mmap-tcp:whole:8:tcp v2-file:v2:8:file v2-tcp:v2:8:tcp direct:direct:8:migrate direct-file:direct:8:file direct-trapped-file:direct-none:8:file direct-tcp:direct:8:tcp"
 # BENCH_CASES (set, even empty): only these NAME:LAYOUT:DATA_MIB:HOW (separated
 # by spaces or commas), big state only.
 if [ "${BENCH_CASES+set}" = set ]; then
@@ -86,6 +88,7 @@ layout_knobs() {
 	none) echo "mmap_layout=none data_offset_policy=fixed" ;;
 	sparse4) echo "mmap_layout=sparse:4 data_offset_policy=straddle" ;;
 	direct) echo "mmap_layout=whole data_offset_policy=fixed data_window=direct" ;;
+	direct-none) echo "mmap_layout=none data_offset_policy=fixed data_window=direct" ;;
 	v2) echo "protocol=v2" ;;
 	esac
 }

@@ -63,6 +63,32 @@ test_several_devices() {
 	same_state "$b3" "$c3"
 }
 
+# The direct data window (device.md): chunks of device memory at the region's
+# end, live with dirty generation, through a file, into a staged destination
+# and over TCP; mmapped on both ends and trapped on one.
+test_direct_window() {
+	begin_netns
+	w="state_size=16777216 data_size=8388608 mmap_layout=whole data_window=direct"
+	a=$(mk vfmig-large $w dirty_rate=2000000 seed=21) b=$(mk vfmig-large $w)
+	"$V" migrate --max-bandwidth 64M --json --from "$a" --to "$b" > "$T/json" ||
+		fail "live migrate between direct windows failed"
+	grep -q '"status": "completed"' "$T/json" || fail "status: $(cat "$T/json")"
+	same_state "$a" "$b"
+	[ "$(knob "$b" stat_chunks_restored)" -ge 8 ] || fail "fewer chunks than 4 MiB runs"
+	knob "$a" dirty_rate 0
+	c=$(mk vfmig-large state_size=16777216 data_window=direct mmap_layout=none data_size=65536)
+	"$V" save -q --offline "$b" -o "$T/s" || fail "save from a direct window failed"
+	"$V" resume -q "$c" -i "$T/s" || fail "resume into a trapped direct window failed"
+	same_state "$b" "$c"
+	d=$(mk vfmig-large state_size=16777216)
+	"$V" migrate -q --offline --from "$c" --to "$d" || fail "direct into staged failed"
+	same_state "$c" "$d"
+	tcp_migrate "$d" "$a"
+	[ "$(cat "$T/send.rc")" = 0 ] && [ "$(cat "$T/recv.rc")" = 0 ] ||
+		fail "TCP into a direct window failed"
+	same_state "$d" "$a"
+}
+
 test_file() {
 	begin
 	a=$(mk vfmig-small dirty_rate=10000000 seed=5 mmap_layout=sparse:2) b=$(mk vfmig-small)
