@@ -180,6 +180,11 @@ static bool vfmig_stage_run(struct vfmig_dev *vd, u64 *offset, u64 *size)
 
 	if (!vfmig_window_direct(vd) || !s->src || s->rec_pos != VFMIG_REC_HDR_LEN)
 		return false;
+	/* Longer than the window (a v2 read built it): copied, as staged. */
+	if (s->rec_len - s->rec_pos > vd->geo.run.size) {
+		vfmig_payload_stage(vd);
+		return false;
+	}
 	*size = s->rec_len - s->rec_pos;
 	*offset = vfmig_window_bind_save(vd, s->src - (u8 *)vd->mem, *size);
 	s->rec_pos = s->rec_len;
