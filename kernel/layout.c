@@ -76,8 +76,8 @@ int vfmig_policy_parse(const char *buf, enum vfmig_policy *p)
 }
 
 /*
- * A direct window is the data section's last VFMIG_PAYLOAD_MAX_RUN_PAGES
- * pages (all of it if smaller), so that a chunk there ends where the region
+ * A direct window is the data section's last VFMIG_WINDOW_MAX bytes (all
+ * of it if smaller), so that a chunk there ends where the region
  * ends.  With mmap areas it is an area of its own, with other vm_ops
  * (window.c): the areas before it are cut short where it begins.  The
  * data_offset windows stay as the policy put them; unbound, the window's
@@ -91,7 +91,7 @@ static int vfmig_layout_window(struct vfmig_geometry *g, const struct vfmig_conf
 	g->run = (struct vfmig_span){ 0, 0 };
 	if (cfg->window != VFMIG_WINDOW_DIRECT)
 		return 0;
-	size = min_t(u64, cfg->data_size, VFMIG_PAYLOAD_MAX_RUN_PAGES * PAGE_SIZE);
+	size = min_t(u64, cfg->data_size, VFMIG_WINDOW_MAX);
 	g->run = (struct vfmig_span){ end - size, size };
 	if (!g->nr_areas)
 		return 0;	/* all trapped: the window too */

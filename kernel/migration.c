@@ -180,7 +180,11 @@ static bool vfmig_stage_run(struct vfmig_dev *vd, u64 *offset, u64 *size)
 
 	if (!vfmig_window_direct(vd) || !s->src || s->rec_pos != VFMIG_REC_HDR_LEN)
 		return false;
-	/* Longer than the window (a v2 read built it): copied, as staged. */
+	/*
+	 * Longer than the window: copied, as staged.  Not reached today (only
+	 * a direct save builds records by reference across chunks, no longer
+	 * than the window), kept so that a change there cannot overrun it.
+	 */
 	if (s->rec_len - s->rec_pos > vd->geo.run.size) {
 		vfmig_payload_stage(vd);
 		return false;
@@ -340,8 +344,15 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 		return -EIO;
 	}
 	if (vd->bind.kind == VFMIG_BIND_RESUME) {
+		u64 mem_off = 0;
+
 		/* Unbound first: the bytes hashed are the bytes that stay. */
 		vfmig_window_unbind(vd);
+		/* The parser must still expect what the binding showed. */
+		if (!vfmig_payload_resume_run(r, &mem_off) || mem_off != vd->bind.mem_off) {
+			vfmig_payload_resume_fail(vd);
+			return -EINVAL;
+		}
 		ret = vfmig_payload_feed_window(vd, size);
 	} else {
 		ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);

@@ -300,6 +300,13 @@ ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, struct iov_iter *from)
 		vfmig_mig_enter_error(vd);
 		return -EIO;
 	}
+	/*
+	 * Bytes through the file move the parser past anything a v1
+	 * data_offset bound in a direct window: that binding and the chunk it
+	 * announced end here, before any page is hashed.
+	 */
+	vfmig_window_unbind(vd);
+	vd->resume.offset_read = false;
 	done = vfmig_payload_feed_iter(vd, from, min_t(size_t, len, VFMIG_V2_IO_MAX));
 	if (done == -EINVAL)
 		vfmig_mig_enter_error(vd);

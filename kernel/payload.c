@@ -211,7 +211,9 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
 
 		p->magic = cpu_to_le64(VFMIG_PAYLOAD_MAGIC);
-		p->version = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
+		/* Version 4 only where its longer PAGES records occur. */
+		p->version = cpu_to_le32(vfmig_window_direct(vd) ? VFMIG_PAYLOAD_VERSION :
+					 VFMIG_PAYLOAD_VERSION_ZERO);
 		p->type_code = cpu_to_le32(vd->type->code);
 		p->state_size = cpu_to_le64(vd->mem_size);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_HEADER, sizeof(*p), 0);

@@ -13,6 +13,7 @@
 #include <linux/ktime.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
@@ -26,6 +27,9 @@
 #define VFMIG_FILL_STEP		(4ULL << 20)
 /* dirty_rate bound: keeps the generator's arithmetic far from overflow. */
 #define VFMIG_DIRTY_RATE_MAX	BIT_ULL(36)
+
+/* A direct data window's size: the data section's last 4 MiB (window.c). */
+#define VFMIG_WINDOW_MAX	min_t(u64, SZ_4M, VFMIG_PAYLOAD_MAX_RUN_PAGES * PAGE_SIZE)
 
 /* Migration region: header page, then the data section. */
 #define VFMIG_DATA_START	PAGE_SIZE

@@ -193,19 +193,20 @@ static vm_fault_t vfmig_window_fault(struct vm_fault *vmf)
 	mutex_lock(&vd->window_lock);
 	if ((write && vd->bind.kind == VFMIG_BIND_SAVE) || !vfmig_window_pfn(vd, off))
 		goto out;
+	vd->window_mapped = true;
+	/* The faulting page decides; the others are a bonus. */
+	ret = vmf_insert_pfn_prot(vma, vmf->address & PAGE_MASK, vfmig_window_pfn(vd, off), prot);
+	if (ret & VM_FAULT_ERROR)
+		goto out;
 	first = max(vma_off, w->offset);
 	if (vd->bind.kind != VFMIG_BIND_NONE)
 		first = max(first, vd->bind.start & PAGE_MASK);
 	end = min(vma_off + (vma->vm_end - vma->vm_start), w->offset + w->size);
-	vd->window_mapped = true;
 	for (; first < end; first += PAGE_SIZE) {
 		unsigned long addr = vma->vm_start + (first - vma_off);
-		vm_fault_t r = vmf_insert_pfn_prot(vma, addr, vfmig_window_pfn(vd, first), prot);
+		unsigned long pfn = vfmig_window_pfn(vd, first);
 
-		/* The faulting page decides; the others are a bonus. */
-		if (first == off)
-			ret = r;
-		else if (r & VM_FAULT_ERROR)
+		if (first != off && vmf_insert_pfn_prot(vma, addr, pfn, prot) & VM_FAULT_ERROR)
 			break;
 	}
 out:

@@ -458,6 +458,71 @@ static int test_v1_v2_interleaved(void)
 	return TAP_PASS;
 }
 
+/*
+ * On a `both` device, bytes written to the v2 resuming file while a v1
+ * data_offset has bound a chunk end that binding: the v1 data_size that
+ * follows is refused (the parser has moved on), and nothing written
+ * through the window afterwards can reach a page already hashed.
+ */
+static int test_v2_write_ends_v1_binding(void)
+{
+	const char *setup[] = { "protocol", "both", "state_size", "1048576",
+				"data_size", "8388608", "mmap_layout", "whole",
+				"data_window", "direct", NULL };
+	struct st_stream s = { 0 };
+	uint64_t runs = 0, wstart, off;
+	struct dev a, b;
+	unsigned int i;
+	int dfd = -1;
+	uint8_t *w;
+
+	CHECK(dev_open(&a, "vfmig-large", 60, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 61, setup) == 0, "open");
+	CHECK(st_knob_write_raw(a.uuid, "seed", "17") == 0, "seed");
+	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
+	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	wstart = window_start(&b, 8 * MiB);
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0 &&
+	      save_chunks(&a, &s, true, -1, wstart, &runs) == 0 && runs, "save");
+	CHECK(v2_set(b.v.device, VFIO_DEVICE_STATE_STOP, NULL) == 0 &&
+	      v2_set(b.v.device, VFIO_DEVICE_STATE_RESUMING, &dfd) == 0 && dfd >= 0,
+	      "v2 RESUMING");
+	CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING, "v1 sees resuming");
+	for (i = 0;; i++) {
+		CHECK(i < s.n, "no chunk bound");
+		CHECK(rd64(&b, HDR(data_offset), &off) == 0, "data_offset");
+		if (off >= wstart)
+			break;
+		CHECK(xfer(&b, off, s.c[i].data, s.c[i].size, true, true) == 0 &&
+		      wr64(&b, HDR(data_size), s.c[i].size) == 0, "chunk %u", i);
+	}
+	/*
+	 * The client starts the chunk through the mapping (its pages now mapped
+	 * writable), then the whole rest of the stream goes through the file.
+	 */
+	w = mapped(&b, off);
+	CHECK(w, "bound chunk not mapped");
+	memcpy(w, s.c[i].data, 4096);
+	for (; i < s.n; i++)
+		CHECK(write(dfd, s.c[i].data, s.c[i].size) == (ssize_t)s.c[i].size,
+		      "v2 write of chunk %u: %s", i, strerror(errno));
+	/* The file ended the binding: these stores reach staging memory only. */
+	memset(mapped(&b, wstart), 0xa5, WIN);
+	CHECK(wr64(&b, HDR(data_size), 4096) == -EINVAL,
+	      "v1 data_size after the file moved the parser was accepted");
+	CHECK(set_state(&b, VFMIG_V1_STATE_STOP) == 0, "the verified state stops");
+	CHECK(knob(&a, "checksum") == knob(&b, "checksum"),
+	      "stores after the file's bytes reached the state: %016llx != %016llx",
+	      (unsigned long long)knob(&a, "checksum"), (unsigned long long)knob(&b, "checksum"));
+	close(dfd);
+	CHECK(dev_reset(&b) == 0 && state_of(&b) == VFMIG_V1_STATE_RUNNING, "reset");
+	st_stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_knob_and_region),
@@ -466,6 +531,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_save_chunk_read_only),
 	TAP_TEST(test_resume_chunk_revoked),
 	TAP_TEST(test_v1_v2_interleaved),
+	TAP_TEST(test_v2_write_ends_v1_binding),
 	{ "test_unload", st_test_unload, 0 },
 };
 
