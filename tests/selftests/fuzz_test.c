@@ -1054,7 +1054,9 @@ static void op_resume(struct ctx *c, struct slot *s, const struct st_stream *rep
 		}
 		n = v < room ? v : room;
 		fill_random(r, c->buf, n);
-		if (have_off && n && pwrite(s->d.v.device, c->buf, n, s->d.base + off) != (ssize_t)n)
+		/* Another thread's data_offset may rebind a direct window meanwhile. */
+		if (have_off && n && pwrite(s->d.v.device, c->buf, n, s->d.base + off) != (ssize_t)n &&
+		    (c->exact || !s->win_start || off + n <= s->win_start))
 			FINDING("%s: data write of %" PRIu64 " at %#" PRIx64 ": %s", s->uuid, n, off,
 				strerror(errno));
 		ret = wr64(&s->d, HDR(data_size), v);
@@ -1146,6 +1148,13 @@ static bool op_mmap(struct ctx *c, struct slot *s, struct map *m)
 	m->len = len;
 	m->prot = prot;
 	m->window = s->win_start && off + len > s->win_start;
+	if (m->window && s->open && chance(r, 2)) {
+		uint64_t v;
+
+		/* Saving or resuming, this may bind a chunk the touch then meets. */
+		rd64(&s->d, HDR(pending_bytes), &v);
+		rd64(&s->d, HDR(data_offset), &v);
+	}
 	touch(r, m);
 	return true;
 }
