@@ -81,6 +81,44 @@ static int save_chunks(struct dev *d, struct st_stream *s, bool use_mmap, int ma
 	return 0;
 }
 
+/*
+ * Devices n (source, seeded) and n + 1 of vfmig-large with their knobs,
+ * opened and mapped (@use_mmap).  0 or -1 with a diagnostic.
+ */
+static int open_pair(struct dev *a, struct dev *b, unsigned int n, const char *src_setup[],
+		     const char *dst_setup[], const char *seed, bool use_mmap)
+{
+	if (dev_open(a, "vfmig-large", n, src_setup) || dev_open(b, "vfmig-large", n + 1, dst_setup) ||
+	    st_knob_write_raw(a->uuid, "seed", seed) ||
+	    vfmig_vfio_map_migration(&a->v, use_mmap, &(struct vfmig_err){ 0 }) ||
+	    vfmig_vfio_map_migration(&b->v, use_mmap, &(struct vfmig_err){ 0 })) {
+		tap_diag("open and map devices %u and %u failed", n, n + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Resume the chunks of @s into @d, each whole at data_offset, until a
+ * data_offset lands in the window (a chunk bound there); *i is that chunk's
+ * index and *off the offset.  0, or -1 if no chunk was bound.
+ */
+static int feed_until_bound(struct dev *d, const struct st_stream *s, uint64_t wstart,
+			    unsigned int *i, uint64_t *off)
+{
+	for (*i = 0; *i < s->n; (*i)++) {
+		if (rd64(d, HDR(data_offset), off))
+			return -1;
+		if (*off >= wstart)
+			return 0;
+		if (s->c[*i].size > d->v.mig.size - *off ||
+		    xfer(d, *off, s->c[*i].data, s->c[*i].size, true, true) ||
+		    wr64(d, HDR(data_size), s->c[*i].size))
+			return -1;
+	}
+	return -1;
+}
+
 static int test_load(void)
 {
 	st_remove_all();
@@ -145,11 +183,7 @@ static int migrate_direct(const char *data_size, const char *layout, bool use_mm
 	struct dev a, b;
 	long writes;
 
-	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open %s/%s", data_size, layout);
-	CHECK(st_knob_write_raw(a.uuid, "seed", "7") == 0, "seed");
-	CHECK(vfmig_vfio_map_migration(&a.v, use_mmap, &(struct vfmig_err){ 0 }) == 0 &&
-	      vfmig_vfio_map_migration(&b.v, use_mmap, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(open_pair(&a, &b, n, setup, setup, "7", use_mmap) == 0, "%s/%s", data_size, layout);
 	wstart = window_start(&a, strtoull(data_size, NULL, 0));
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
 	CHECK(save_chunks(&a, &s, use_mmap, 40, wstart, &runs) == 0, "pre-copy chunks");
@@ -208,11 +242,7 @@ static int mixed_once(const char *src_setup[], const char *dst_setup[], unsigned
 	uint64_t runs = 0;
 	struct dev a, b;
 
-	CHECK(dev_open(&a, "vfmig-large", n, src_setup) == 0 &&
-	      dev_open(&b, "vfmig-large", n + 1, dst_setup) == 0, "open");
-	CHECK(st_knob_write_raw(a.uuid, "seed", "11") == 0, "seed");
-	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
-	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(open_pair(&a, &b, n, src_setup, dst_setup, "11", true) == 0, "open");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0, "stop-and-copy");
 	CHECK(save_chunks(&a, &s, true, -1, 0, &runs) == 0, "save");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
@@ -336,16 +366,12 @@ static int test_resume_chunk_revoked(void)
 	const char *setup[] = { "state_size", "1048576", "data_size", "8388608",
 				"mmap_layout", "whole", "data_window", "direct", NULL };
 	uint64_t runs = 0, wstart, off, n, v;
-	unsigned int scribbles = 0;
+	unsigned int scribbles = 0, i;
 	struct st_stream s = { 0 };
 	struct dev a, b;
 	uint8_t *w;
 
-	CHECK(dev_open(&a, "vfmig-large", 40, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 41, setup) == 0, "open");
-	CHECK(st_knob_write_raw(a.uuid, "seed", "9") == 0, "seed");
-	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
-	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(open_pair(&a, &b, 40, setup, setup, "9", true) == 0, "open");
 	wstart = window_start(&b, 8 * MiB);
 	w = mapped(&b, wstart);
 	CHECK(w, "window not mapped");
@@ -353,7 +379,7 @@ static int test_resume_chunk_revoked(void)
 	      save_chunks(&a, &s, true, -1, wstart, &runs) == 0, "save");
 
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	for (unsigned int i = 0; i < s.n; i++) {
+	for (i = 0; i < s.n; i++) {
 		for (uint64_t done = 0; done < s.c[i].size; done += n) {
 			CHECK(rd64(&b, HDR(data_offset), &off) == 0, "data_offset");
 			n = b.v.mig.size - off;
@@ -379,15 +405,7 @@ static int test_resume_chunk_revoked(void)
 
 	/* data_size past the bound chunk: refused, and nothing runs. */
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming again");
-	for (unsigned int i = 0;; i++) {
-		CHECK(i < s.n, "no chunk bound");
-		CHECK(rd64(&b, HDR(data_offset), &off) == 0, "data_offset");
-		if (off >= wstart)
-			break;
-		CHECK(s.c[i].size <= b.v.mig.size - off &&
-		      xfer(&b, off, s.c[i].data, s.c[i].size, true, true) == 0 &&
-		      wr64(&b, HDR(data_size), s.c[i].size) == 0, "chunk %u", i);
-	}
+	CHECK(feed_until_bound(&b, &s, wstart, &i, &off) == 0, "no chunk bound");
 	CHECK(wr64(&b, HDR(data_size), b.v.mig.size - off + 1) == -EINVAL,
 	      "data_size past the chunk accepted");
 	CHECK(rd64(&b, HDR(data_offset), &off) == -EINVAL, "a refused session goes on");
@@ -476,11 +494,7 @@ static int test_v2_write_ends_v1_binding(void)
 	int dfd = -1;
 	uint8_t *w;
 
-	CHECK(dev_open(&a, "vfmig-large", 60, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 61, setup) == 0, "open");
-	CHECK(st_knob_write_raw(a.uuid, "seed", "17") == 0, "seed");
-	CHECK(vfmig_vfio_map_migration(&a.v, true, &(struct vfmig_err){ 0 }) == 0 &&
-	      vfmig_vfio_map_migration(&b.v, true, &(struct vfmig_err){ 0 }) == 0, "map");
+	CHECK(open_pair(&a, &b, 60, setup, setup, "17", true) == 0, "open");
 	wstart = window_start(&b, 8 * MiB);
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0 &&
 	      save_chunks(&a, &s, true, -1, wstart, &runs) == 0 && runs, "save");
@@ -488,14 +502,7 @@ static int test_v2_write_ends_v1_binding(void)
 	      v2_set(b.v.device, VFIO_DEVICE_STATE_RESUMING, &dfd) == 0 && dfd >= 0,
 	      "v2 RESUMING");
 	CHECK(state_of(&b) == VFMIG_V1_STATE_RESUMING, "v1 sees resuming");
-	for (i = 0;; i++) {
-		CHECK(i < s.n, "no chunk bound");
-		CHECK(rd64(&b, HDR(data_offset), &off) == 0, "data_offset");
-		if (off >= wstart)
-			break;
-		CHECK(xfer(&b, off, s.c[i].data, s.c[i].size, true, true) == 0 &&
-		      wr64(&b, HDR(data_size), s.c[i].size) == 0, "chunk %u", i);
-	}
+	CHECK(feed_until_bound(&b, &s, wstart, &i, &off) == 0, "no chunk bound");
 	/*
 	 * The client starts the chunk through the mapping (its pages now mapped
 	 * writable), then the whole rest of the stream goes through the file.
