@@ -6,7 +6,9 @@
 # and in one `send` to a `receive` on loopback, with --parallel 1 (the
 # default) and --parallel auto (one lane per CPU), BENCH_REPEAT runs each
 # (median counts), the devices speaking v1 (rows migrate, tcp) and then v2
-# (migrate-v2: a socket pair per lane, the data files spliced; tcp-v2):
+# (migrate-v2: a socket pair per lane, the data files spliced; tcp-v2);
+# BENCH_PAR_HOWS picks rows, which may also name migrate-direct and
+# tcp-direct (v1 with data_window=direct):
 # aggregate MB/s (state bytes / wall time of the command), the same over
 # the engine's own clock (the migration without process start and device
 # open, one thread before it), the engine's downtime for the whole set,
@@ -122,10 +124,16 @@ for n in $counts; do
 		i=$((i + 1))
 	done
 	size=$((n * mib << 20))
-	for how in migrate tcp migrate-v2 tcp-v2; do
-		proto=v1
-		case $how in *-v2) proto=v2 ;; esac
-		for u in $A $B; do knob "$u" protocol "$proto"; done
+	for how in ${BENCH_PAR_HOWS:-migrate tcp migrate-v2 tcp-v2}; do
+		proto=v1 window=staged
+		case $how in
+		*-v2) proto=v2 ;;
+		*-direct) window=direct ;;
+		esac
+		for u in $A $B; do
+			knob "$u" protocol "$proto"
+			knob "$u" data_window "$window"
+		done
 		for par in 1 auto; do
 			runs="" engs="" downs="" busys="" rss=0 j=0 lanes=1
 			while [ "$j" -lt "$repeat" ]; do
