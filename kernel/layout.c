@@ -353,11 +353,12 @@ int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
 	/*
 	 * As remap_vmalloc_range() did: no mremap growth, no core dumps.
 	 * MIXEDMAP now, under the mmap write lock: vm_insert_pages() in the
-	 * fault would set it itself, which needs that lock.
+	 * fault would set it itself, which needs that lock.  The direct window
+	 * (an area of its own) has its own flags and faults.
 	 */
 	vma->vm_private_data = vd;
 	if (vd->geo.run.size && off >= vd->geo.run.offset) {
-		vfmig_window_mmap(vd, vma);	/* inside the window: its own faults */
+		vfmig_window_mmap(vd, vma);
 		return 0;
 	}
 	vfmig_compat_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_MIXEDMAP);

@@ -178,17 +178,13 @@ static bool vfmig_stage_run(struct vfmig_dev *vd, u64 *offset, u64 *size)
 {
 	struct vfmig_save *s = &vd->save;
 
+	/*
+	 * Only this save builds records by reference across chunks (a v2 read
+	 * copies what it leaves of one into save.rec before unlocking), and
+	 * never longer than the window: vfmig_window_pages().
+	 */
 	if (!vfmig_window_direct(vd) || !s->src || s->rec_pos != VFMIG_REC_HDR_LEN)
 		return false;
-	/*
-	 * Longer than the window: copied, as staged.  Not reached today (only
-	 * a direct save builds records by reference across chunks, no longer
-	 * than the window), kept so that a change there cannot overrun it.
-	 */
-	if (s->rec_len - s->rec_pos > vd->geo.run.size) {
-		vfmig_payload_stage(vd);
-		return false;
-	}
 	*size = s->rec_len - s->rec_pos;
 	*offset = vfmig_window_bind_save(vd, s->src - (u8 *)vd->mem, *size);
 	s->rec_pos = s->rec_len;
@@ -213,7 +209,7 @@ static int vfmig_stage_window(struct vfmig_dev *vd, const struct vfmig_span *w, 
 		u64 n;
 
 		if (s->rec_pos == s->rec_len) {
-			/* A PAGES record that fits is built in place. */
+			/* Staged, a PAGES record that fits is built in place. */
 			if (direct)
 				ret = vfmig_payload_next_run(vd, vfmig_window_pages(vd));
 			else
