@@ -111,6 +111,23 @@ const char *vfmig_codec_name(unsigned int codec)
 	return "unknown";
 }
 
+bool vfmig_codec_built(unsigned int codec)
+{
+	switch (codec) {
+	case VFMIG_CODEC_NONE:
+		return true;
+#ifdef VFMIG_HAVE_ZSTD
+	case VFMIG_CODEC_ZSTD:
+		return true;
+#endif
+#ifdef VFMIG_HAVE_LZ4
+	case VFMIG_CODEC_LZ4:
+		return true;
+#endif
+	}
+	return false;
+}
+
 const char *vfmig_codec_unavailable(unsigned int codec)
 {
 	switch (codec) {

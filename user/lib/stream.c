@@ -30,13 +30,17 @@
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
- * device memory stay as long.
+ * device memory stay as long.  Blocks under ZBLOCK_MIN go raw untried: a
+ * ZDATA header and a codec frame (17 + 15-30 bytes) take most of what
+ * coding so few could save, and random state then runs no codec at all,
+ * so neither end opens the codec's library (compress.h).
  */
 #define ZBACKOFF	(8u << 20)
 #define ZBACKOFF_MIN	VFMIG_STREAM_ZBLOCK
 #define ZSAMPLE_MIN	2048u
 /* Inside a run of raw blocks a 4 KiB trial suffices to see it continue. */
 #define ZSAMPLE_STREAK	4096u
+#define ZBLOCK_MIN	VFMIG_CODEC_LOOK_MIN
 struct vfmig_zwriter {
 	struct vfmig_codec_ctx codec;
 	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
@@ -47,7 +51,7 @@ struct vfmig_zwriter {
 	bool sampled;		/* the sample shrank */
 	uint64_t skip;		/* bytes still to send raw without a trial */
 	uint64_t backoff;	/* bytes skipped after the last raw block */
-	uint8_t *raw, *coded;	/* ZBLOCK bytes, bound(ZBLOCK) bytes */
+	uint8_t *raw, *coded;	/* ZBLOCK bytes, bound(ZBLOCK) bytes (at the first trial) */
 	size_t coded_cap;
 };
 
@@ -224,18 +228,44 @@ static uint64_t zskip_take(struct vfmig_zwriter *z)
 	return n;
 }
 
+/* The codec's library and its output buffer, opened for the first trial. */
+static int zcoder_open(struct vfmig_zwriter *z)
+{
+	if (vfmig_codec_unavailable(z->codec.codec))
+		return -EOPNOTSUPP;
+	z->coded_cap = vfmig_codec_bound(z->codec.codec, VFMIG_STREAM_ZBLOCK);
+	z->coded = malloc(z->coded_cap);
+	return z->coded ? 0 : -ENOMEM;
+}
+
 /*
  * Code the first n bytes of z->raw into z->coded; with @look, bytes that
  * look random are -ENOSPC (does not shrink) without running the codec.
+ * Any error but -ENOSPC fails the stream (ztry_failed).
  */
 static int ztry(struct vfmig_writer *w, size_t n, bool look, size_t *coded)
 {
 	struct vfmig_zwriter *z = w->z;
+	int ret;
 
 	if (look && vfmig_codec_looks_random(z->raw, n))
 		return -ENOSPC;
+	if (!z->coded) {
+		ret = zcoder_open(z);
+		if (ret)
+			return ret;
+	}
 	w->trials++;
 	return vfmig_codec_encode(&z->codec, z->raw, n, z->coded, z->coded_cap, coded);
+}
+
+static int ztry_failed(const struct vfmig_writer *w, int ret, struct vfmig_err *err)
+{
+	unsigned int codec = w->z->codec.codec;
+	const char *why = ret == -ENOMEM ? "out of memory" : vfmig_codec_unavailable(codec);
+
+	return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": compression %s: %s",
+			     w->offset, vfmig_codec_name(codec), why ? why : strerror(-ret));
 }
 
 /* Emit the full block in z->raw: ZDATA if it shrinks, else DATA. */
@@ -248,9 +278,8 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 
 	/* A sample that shrank said enough; a block tried whole may look random. */
 	ret = ztry(w, z->blk, z->sample >= z->blk, &coded);
-	if (ret == -ENOMEM)
-		return vfmig_err_set(err, ret, "stream offset %" PRIu64 ": %s: out of memory",
-				     w->offset, vfmig_codec_name(codec));
+	if (ret && ret != -ENOSPC)
+		return ztry_failed(w, ret, err);
 	/* The ZDATA header is 17 bytes longer than DATA's. */
 	zbackoff(z, ret || coded + 17 >= z->blk);
 	if (!ret && coded + 17 < z->blk) {
@@ -288,6 +317,8 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 	int ret;
 
 	ret = ztry(w, z->fill, true, &coded);
+	if (ret && ret != -ENOSPC)
+		return ztry_failed(w, ret, err);
 	if (!ret && coded <= z->fill - z->fill / 16) {
 		z->sampled = true;
 		return 0;
@@ -305,24 +336,31 @@ static int zblock_sample(struct vfmig_writer *w, struct vfmig_err *err)
 	return ret;
 }
 
+/* A DATA item of n bytes taken from the chunk, to pass through untried. */
+static int zpass_start(struct vfmig_writer *w, uint64_t n, struct vfmig_err *err)
+{
+	int ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
+
+	if (!ret)
+		ret = put_raw_be64(w, n, err);
+	w->coded_data += n;
+	w->z->pass = n;
+	return ret;
+}
+
 /* The next block of the chunk: sized, and either tried or sent raw untried. */
 static int zblock_start(struct vfmig_writer *w, struct vfmig_err *err)
 {
 	struct vfmig_zwriter *z = w->z;
 	size_t blk = z->chunk_left < VFMIG_STREAM_ZBLOCK ? (size_t)z->chunk_left :
 			VFMIG_STREAM_ZBLOCK;
-	int ret;
 
-	if (z->skip && blk >= ZSAMPLE_MIN) {
-		uint64_t n = zskip_take(z);
-
-		ret = put_raw_be64(w, VFMIG_TAG_DATA, err);
-		if (!ret)
-			ret = put_raw_be64(w, n, err);
-		w->coded_data += n;
-		z->pass = n;
-		return ret;
+	if (blk < ZBLOCK_MIN) {
+		z->chunk_left -= blk;
+		return zpass_start(w, blk, err);
 	}
+	if (z->skip && blk >= ZSAMPLE_MIN)
+		return zpass_start(w, zskip_take(z), err);
 	z->chunk_left -= blk;
 	z->blk = blk;
 	z->sample = blk / 32;
@@ -411,31 +449,23 @@ int vfmig_writer_set_compress(struct vfmig_writer *w, unsigned int codec, int le
 			      struct vfmig_err *err)
 {
 	struct vfmig_zwriter *z;
-	const char *why;
 
 	if (codec == VFMIG_CODEC_NONE)
 		return 0;
 	if (w->chan)
 		return vfmig_err_set(err, -EINVAL,
 				     "compression: an in-process channel moves data uncompressed");
-	why = vfmig_codec_unavailable(codec);
-	if (why)
-		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: %s",
-				     vfmig_codec_name(codec), why);
+	/* Its library is opened at the first trial (compress.h). */
+	if (!vfmig_codec_built(codec))
+		return vfmig_err_set(err, -EOPNOTSUPP, "compression %s: not in this build",
+				     vfmig_codec_name(codec));
 	if (vfmig_codec_check_level(codec, level))
 		return vfmig_err_set(err, -EINVAL, "compression %s: level %d out of range",
 				     vfmig_codec_name(codec), level);
 	z = calloc(1, sizeof(*z));
-	if (z) {
-		z->coded_cap = vfmig_codec_bound(codec, VFMIG_STREAM_ZBLOCK);
+	if (z)
 		z->raw = malloc(VFMIG_STREAM_ZBLOCK);
-		z->coded = malloc(z->coded_cap);
-	}
-	if (!z || !z->raw || !z->coded) {
-		if (z) {
-			free(z->raw);
-			free(z->coded);
-		}
+	if (!z || !z->raw) {
 		free(z);
 		return vfmig_err_set(err, -ENOMEM, "compression: out of memory");
 	}
@@ -882,15 +912,12 @@ static int get_header_ext(struct vfmig_reader *r, struct vfmig_stream_params *p,
 		return bad(err, -EPROTONOSUPPORT, 8,
 			   "stream needs features 0x%08x this build does not have",
 			   p->features & ~VFMIG_STREAM_F_KNOWN);
-	/* Only the codecs the stream announces are opened. */
-	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++) {
-		const char *why = p->features & VFMIG_STREAM_F_CODEC(codec) ?
-				  vfmig_codec_unavailable(codec) : NULL;
-
-		if (why)
-			return bad(err, -EPROTONOSUPPORT, 8, "stream is compressed with %s: %s",
-				   vfmig_codec_name(codec), why);
-	}
+	/* A codec's library is opened at the first ZDATA item (compress.h). */
+	for (codec = 1; codec <= VFMIG_CODEC_MAX; codec++)
+		if (p->features & VFMIG_STREAM_F_CODEC(codec) && !vfmig_codec_built(codec))
+			return bad(err, -EPROTONOSUPPORT, 8,
+				   "stream is compressed with %s: not in this build",
+				   vfmig_codec_name(codec));
 	ret = vfmig_reader_get(r, &lanes, 2, "stream lanes", err);
 	if (!ret)
 		ret = vfmig_reader_get(r, &lane, 2, "stream lane", err);
@@ -1150,6 +1177,7 @@ static int get_zdata(struct vfmig_reader *r, uint64_t at, struct vfmig_err *err)
 {
 	struct vfmig_zreader *z = r->z;
 	uint64_t raw, coded, bound;
+	const char *why;
 	uint8_t codec;
 	int ret;
 
@@ -1169,6 +1197,10 @@ static int get_zdata(struct vfmig_reader *r, uint64_t at, struct vfmig_err *err)
 		return bad(err, -EFBIG, at,
 			   "compressed chunk raw size %" PRIu64 " outside 1..%u", raw,
 			   VFMIG_STREAM_MAX_ZDATA);
+	why = vfmig_codec_unavailable(codec);
+	if (why)
+		return bad(err, -EPROTONOSUPPORT, at, "stream is compressed with %s: %s",
+			   vfmig_codec_name(codec), why);
 	bound = vfmig_codec_bound(codec, (size_t)raw);
 	if (!coded || coded > bound)
 		return bad(err, -EPROTO, at,
