@@ -54,7 +54,7 @@ rc=$?
 [ "$rc" = 0 ] || sed 's/^/# /' "$dest.log"
 t make_install test "$rc" = 0
 t module test -n "$(ls "$dest/lib/modules/$krel/updates/"vfmig.ko* 2>/dev/null)"
-t cli_runs_on_installed_lib env LD_LIBRARY_PATH="$lib" "$dest/usr/bin/vfmig" --version
+t cli_runs "$dest/usr/bin/vfmig" --version
 t man_pages test -s "$dest/usr/share/man/man1/vfmig.1" -a -s "$dest/usr/share/man/man3/libvfmig.3"
 t bash_completion bash -n "$dest/usr/share/bash-completion/completions/vfmig"
 t shared_lib_chain test "$(readlink "$lib/libvfmig.so")" = libvfmig.so.0 -a \
