@@ -29,11 +29,12 @@ exports_match() {
 }
 
 # The codecs and libkmod are opened when first needed, never linked: each
-# linked library costs every process start (lazy.h).
+# linked library costs every process start (lazy.h); the CLI links
+# libvfmig.a, not the shared object, for the same reason.
 links_no_optional_lib() {
-	readelf -d "$lib/libvfmig.so.$version" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
-		sed 's/^/# needs /' | tee "$dest/needed"
-	grep -q libc "$dest/needed" && ! grep -qE 'libzstd|liblz4|libkmod' "$dest/needed"
+	readelf -d "$lib/libvfmig.so.$version" "$dest/usr/bin/vfmig" |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sed 's/^/# needs /' | tee "$dest/needed"
+	grep -q libc "$dest/needed" && ! grep -qE 'libzstd|liblz4|libkmod|libvfmig' "$dest/needed"
 }
 
 soname_is() {

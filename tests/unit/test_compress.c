@@ -306,7 +306,7 @@ static uint64_t trials_for(unsigned int codec, const uint8_t *data, size_t n)
 	return trials;
 }
 
-/* Random state runs the codec only on pieces too short to tell. */
+/* Random state runs no codec: samples look random, tiny blocks go raw. */
 static void test_random_untried(void **state)
 {
 	size_t n = 3 * VFMIG_STREAM_ZBLOCK + 999;

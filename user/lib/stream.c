@@ -25,15 +25,15 @@
  * untried (1 MiB up to ZBACKOFF).  Trials must be few and small: under TCG
  * they cost far more against a copy than natively (benchmark.md).  A sample
  * whose bytes look uniformly random (vfmig_codec_looks_random) counts as not
- * shrinking without a trial, so random state runs the codec only on pieces
- * too short to tell (under VFMIG_CODEC_LOOK_MIN bytes).
+ * shrinking without a trial.
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
- * device memory stay as long.  Blocks under ZBLOCK_MIN go raw untried: a
- * ZDATA header and a codec frame (17 + 15-30 bytes) take most of what
- * coding so few could save, and random state then runs no codec at all,
- * so neither end opens the codec's library (compress.h).
+ * device memory stay as long.  Blocks under ZBLOCK_MIN, too short to tell
+ * random from not, go raw untried: ZDATA's longer header and a codec frame
+ * (9 + 13-27 bytes) take most of what coding so few could save, and random
+ * state then runs no codec at all, so neither end opens the codec's
+ * library (compress.h).
  */
 #define ZBACKOFF	(8u << 20)
 #define ZBACKOFF_MIN	VFMIG_STREAM_ZBLOCK
@@ -41,6 +41,8 @@
 /* Inside a run of raw blocks a 4 KiB trial suffices to see it continue. */
 #define ZSAMPLE_STREAK	4096u
 #define ZBLOCK_MIN	VFMIG_CODEC_LOOK_MIN
+/* ZDATA's header (tag, raw size, coded size, codec: 25 bytes) over DATA's (16). */
+#define ZDATA_EXTRA	9u
 struct vfmig_zwriter {
 	struct vfmig_codec_ctx codec;
 	uint64_t chunk_left;	/* bytes of the DATA chunk not in a block yet */
@@ -280,9 +282,9 @@ static int zblock_emit(struct vfmig_writer *w, struct vfmig_err *err)
 	ret = ztry(w, z->blk, z->sample >= z->blk, &coded);
 	if (ret && ret != -ENOSPC)
 		return ztry_failed(w, ret, err);
-	/* The ZDATA header is 17 bytes longer than DATA's. */
-	zbackoff(z, ret || coded + 17 >= z->blk);
-	if (!ret && coded + 17 < z->blk) {
+	/* ZDATA only where it makes the stream shorter. */
+	zbackoff(z, ret || coded + ZDATA_EXTRA >= z->blk);
+	if (!ret && coded + ZDATA_EXTRA < z->blk) {
 		ret = put_raw_be64(w, VFMIG_TAG_ZDATA, err);
 		if (!ret)
 			ret = put_raw_be64(w, z->blk, err);
