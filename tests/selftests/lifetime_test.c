@@ -1150,21 +1150,34 @@ static int test_seed_fill_responsive(void)
 	tap_diag("checksum of 1 GiB: %.2f s", now_s() - t);
 	dev_close(&d);
 
-	/* Closed: a state_size write during a fill (again if the fill won the race). */
+	/*
+	 * Closed: a state_size write during a fill.  An invalid size is the
+	 * harmless probe that tells when the fill runs (EBUSY, not EINVAL):
+	 * a fixed wait missed fills that took under 50 ms on a fast host.
+	 * Again if the fill ended before the probes were done.
+	 */
 	probed = false;
 	for (unsigned int attempt = 0; attempt < 5 && !probed; attempt++) {
 		memset(&f, 0, sizeof(f));
 		f.uuid = d.uuid;
 		f.seed = "79";
+		size_busy = 1;
 		CHECK(pthread_create(&th, NULL, fill_thread, &f) == 0, "thread");
-		sleep_ms(50);
-		if (!atomic_load(&f.done)) {
-			size_busy = st_knob_write_raw(d.uuid, "state_size", "1048576");
+		do
 			bad_size_busy = st_knob_write_raw(d.uuid, "state_size", "4095");
+		while (bad_size_busy != -EBUSY && !atomic_load(&f.done));
+		if (bad_size_busy == -EBUSY) {
+			size_busy = st_knob_write_raw(d.uuid, "state_size", "1048576");
 			layout_ok = st_knob_write_raw(d.uuid, "data_size", "32768");
 			probed = !atomic_load(&f.done);
 		}
 		pthread_join(th, NULL);
+		/* The fill ended before the resize: the size changed, put it back. */
+		if (size_busy == 0) {
+			CHECK(st_knob_write_raw(d.uuid, "state_size", "1073741824") == 0,
+			      "state_size back to 1 GiB");
+			probed = false;
+		}
 	}
 	CHECK(f.ret == 0 && probed, "closed fill %d, probed %d", f.ret, probed);
 	CHECK(size_busy == -EBUSY && bad_size_busy == -EBUSY,
