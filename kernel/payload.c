@@ -19,6 +19,8 @@
  *			state; resuming is complete once it verifies
  *	ZERO (v3):	le64 bytes: that many bytes of all-zero pages at
  *			hdr.offset (page aligned, 1..VFMIG_PAYLOAD_MAX_ZERO_PAGES)
+ *	SPARSE (v5):	le32 pages, le32 sent, a bitmap of the span's pages
+ *			(set: sent, clear: zero), then the sent pages
  *
  *	digest := xxh64(0) over page_hash[0..pages) as le64, then the
  *		  registers generation, seed, scratch as le64;
@@ -91,9 +93,12 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	memset(s, 0, sizeof(*s));
 	s->dirty_bits = vfmig_pages(vd);
 	s->dirty = vfmig_bitmap_zalloc(s->dirty_bits);
-	/* A direct window's records are longer; v2 may copy one into rec. */
-	s->rec_size = HDR_LEN + max_t(size_t, VFMIG_PAYLOAD_MAX_PAGES,
-				      vfmig_window_pages(vd)) * PAGE_SIZE;
+	/*
+	 * A direct window's records are longer; v2 may copy one into rec.  A
+	 * SPARSE record has a head before its pages.
+	 */
+	s->rec_size = HDR_LEN + VFMIG_SPARSE_HEAD_MAX +
+		      max_t(size_t, VFMIG_PAYLOAD_MAX_PAGES, vfmig_window_pages(vd)) * PAGE_SIZE;
 	s->rec = vfmig_kvmalloc(s->rec_size);
 	s->page_hash_size = vfmig_page_hash_size(vd);
 	s->page_hash = vfmig_vzalloc(s->page_hash_size);
@@ -154,15 +159,22 @@ static bool vfmig_page_zero(struct vfmig_dev *vd, u64 page)
 }
 
 /*
- * Take the next run of dirty pages that are all zero or all not (at most
- * VFMIG_PAYLOAD_MAX_ZERO_PAGES or @max_pages); returns its
- * length, *zero tells which.  memchr_inv() stops at a random page's first
- * byte, so telling costs next to nothing but on the zero pages themselves.
+ * Take the pages of the next record: the dirty pages from the next one on,
+ * up to the first clean page or VFMIG_PAYLOAD_MAX_SPARSE_PAGES.  While only
+ * pages with data have come, up to @max_pages of them (a PAGES record); once
+ * a zero page has, up to VFMIG_PAYLOAD_MAX_PAGES pages with data in all (a
+ * SPARSE record, or a ZERO record if none has data).  @map gets a bit per
+ * page with data (the SPARSE map's layout).  Returns the pages taken,
+ * *@sent those with data.  memchr_inv() stops at a random page's first byte,
+ * so telling costs next to nothing but on the zero pages themselves, and the
+ * pages the zero map knows go a word of it at a time.
  */
-static u64 vfmig_take_run(struct vfmig_dev *vd, u32 max_pages, u64 *first, bool *zero)
+static u32 vfmig_take_span(struct vfmig_dev *vd, u32 max_pages, u64 *first, u32 *sent,
+			   u8 *map)
 {
 	struct vfmig_save *s = &vd->save;
-	u64 npages = vfmig_pages(vd), f, n, max;
+	u64 npages = vfmig_pages(vd), f, end, p;
+	u32 cap;
 
 	f = find_next_bit(s->dirty, npages, s->cursor);
 	if (f >= npages) {
@@ -171,29 +183,69 @@ static u64 vfmig_take_run(struct vfmig_dev *vd, u32 max_pages, u64 *first, bool 
 		vd->stats.iterations++;
 		s->wrapped = true;
 	}
-	*zero = vfmig_page_zero(vd, f);
-	max = *zero ? VFMIG_PAYLOAD_MAX_ZERO_PAGES : max_pages;
-	/* Dirty and known zero: a word of both maps at a time. */
-	n = 0;
-	if (*zero) {
-		u64 end = find_next_zero_bit(s->dirty, min(f + max, npages), f);
-
-		n = find_next_zero_bit(vd->zero_map, end, f) - f;
-		bitmap_clear(s->dirty, f, n);
+	end = find_next_zero_bit(s->dirty, min(f + VFMIG_PAYLOAD_MAX_SPARSE_PAGES, npages), f);
+	memset(map, 0, VFMIG_SPARSE_HEAD_MAX - sizeof(struct vfmig_rec_sparse));
+	*sent = 0;
+	for (p = f; p < end;) {
+		if (vfmig_page_zero(vd, p)) {
+			/* A long run of pages with data ends here. */
+			if (*sent == p - f && *sent >= VFMIG_PAYLOAD_MAX_PAGES)
+				break;
+			p = find_next_zero_bit(vd->zero_map, end, p);
+			continue;
+		}
+		cap = *sent == p - f ? max_pages : VFMIG_PAYLOAD_MAX_PAGES;
+		if (*sent >= cap)
+			break;
+		map[(p - f) / 8] |= 1 << ((p - f) % 8);
+		(*sent)++;
+		p++;
 	}
-	for (; n < max && f + n < npages && test_bit(f + n, s->dirty) &&
-	     (!n || vfmig_page_zero(vd, f + n) == *zero); n++)
-		clear_bit(f + n, s->dirty);
-	s->nr_dirty -= n;
-	s->cursor = f + n;
+	bitmap_clear(s->dirty, f, p - f);
+	s->nr_dirty -= p - f;
+	s->cursor = p;
 	*first = f;
-	return n;
+	return p - f;
 }
 
 /*
- * Build the next record.  A PAGES record that fits whole in the @room bytes
- * at @dst is built there (device memory copied once) and its length
- * returned; with @by_ref, a PAGES record's header is built in save.rec and
+ * A SPARSE record of @n pages from @first, the @sent ones @map marks copied
+ * in and every page hashed.  Built at @dst if it fits in @room (its length
+ * returned), else in save.rec (0 returned).
+ */
+static int vfmig_build_sparse(struct vfmig_dev *vd, u8 *dst, u64 room, u64 first, u32 n,
+			      u32 sent, const u8 *map)
+{
+	struct vfmig_save *s = &vd->save;
+	u32 words = VFMIG_SPARSE_MAP_WORDS(n);
+	u32 head = sizeof(struct vfmig_rec_sparse) + 8 * words;
+	u32 len = head + (sent << PAGE_SHIFT), i;
+	u8 *rec = dst && room >= REC_OVERHEAD + len ? dst : s->rec;
+	struct vfmig_rec_sparse *sp = (void *)(rec + HDR_LEN);
+	u8 *pg = rec + HDR_LEN + head;
+
+	sp->pages = cpu_to_le32(n);
+	sp->sent = cpu_to_le32(sent);
+	memcpy(sp + 1, map, 8 * words);
+	for (i = 0; i < n; i++) {
+		if (!(map[i / 8] >> (i % 8) & 1)) {
+			vfmig_payload_hash_zero(s->page_hash, first + i, 1);
+			continue;
+		}
+		memcpy(pg, (u8 *)vd->mem + ((first + i) << PAGE_SHIFT), PAGE_SIZE);
+		vfmig_payload_hash_pages(s->page_hash, first + i, 1, pg);
+		pg += PAGE_SIZE;
+	}
+	if (rec == dst)
+		return vfmig_rec_seal(s, dst, VFMIG_REC_SPARSE, len, first << PAGE_SHIFT);
+	vfmig_rec_seal_buf(vd, VFMIG_REC_SPARSE, len, first << PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * Build the next record.  A PAGES or SPARSE record that fits whole in the
+ * @room bytes at @dst is built there (device memory copied once) and its
+ * length returned; with @by_ref, a PAGES record's header is built in save.rec and
  * its payload left in device memory at save.src (see vfmig_payload_next_ref);
  * any other record is built into save.rec for the caller to copy out, and 0
  * returned.  The stream is the same either way.  A PAGES record has at most
@@ -211,9 +263,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
 
 		p->magic = cpu_to_le64(VFMIG_PAYLOAD_MAGIC);
-		/* Version 4 only where its longer PAGES records occur. */
-		p->version = cpu_to_le32(vfmig_window_direct(vd) ? VFMIG_PAYLOAD_VERSION :
-					 VFMIG_PAYLOAD_VERSION_ZERO);
+		p->version = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
 		p->type_code = cpu_to_le32(vd->type->code);
 		p->state_size = cpu_to_le64(vd->mem_size);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_HEADER, sizeof(*p), 0);
@@ -221,13 +271,15 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		return 0;
 	}
 	if (s->nr_dirty) {
+		u8 map[VFMIG_SPARSE_HEAD_MAX - sizeof(struct vfmig_rec_sparse)];
 		u8 *rec = s->rec;
-		bool zero;
-		u32 len;
+		u32 len, sent;
 
-		n = vfmig_take_run(vd, max_pages, &first, &zero);
+		n = vfmig_take_span(vd, max_pages, &first, &sent, map);
 		len = n << PAGE_SHIFT;
-		if (zero) {
+		if (sent && sent < n)
+			return vfmig_build_sparse(vd, dst, room, first, n, sent, map);
+		if (!sent) {
 			struct vfmig_rec_zero *z = (void *)(s->rec + HDR_LEN);
 
 			/* Named, not sent: the destination zeroes them. */

@@ -17,11 +17,17 @@
 #include "vfmig/payload.h"
 
 #define VFMIG_REC_MAX		(VFMIG_REC_HDR_LEN + VFMIG_PAYLOAD_MAX_PAGES * PAGE_SIZE)
+/* A SPARSE record's count and longest map: what comes before its pages. */
+#define VFMIG_SPARSE_HEAD_MAX	(sizeof(struct vfmig_rec_sparse) + \
+				 8 * VFMIG_SPARSE_MAP_WORDS(VFMIG_PAYLOAD_MAX_SPARSE_PAGES))
+/* The longest SPARSE record: its head and VFMIG_PAYLOAD_MAX_PAGES pages. */
+#define VFMIG_REC_SPARSE_MAX	(VFMIG_REC_MAX + VFMIG_SPARSE_HEAD_MAX)
 /*
- * The longest record the resume parser assembles: an END (the largest of
- * HEADER, ZERO and END); a PAGES payload goes straight to device memory.
+ * The most the resume parser assembles in one record: a SPARSE head (longer
+ * than a HEADER, ZERO or END payload); page payloads go straight to device
+ * memory.
  */
-#define VFMIG_REC_SMALL_MAX	(VFMIG_REC_HDR_LEN + sizeof(struct vfmig_rec_end))
+#define VFMIG_REC_SMALL_MAX	(VFMIG_REC_HDR_LEN + VFMIG_SPARSE_HEAD_MAX)
 
 /* Registers that are part of the device state besides its memory. */
 struct vfmig_regs {
@@ -51,6 +57,10 @@ struct vfmig_resume {
 	__le64 *page_hash;		/* per page, as last applied */
 	size_t page_hash_size;		/* bytes, as allocated */
 	unsigned int window;
+	/* In a SPARSE record: its head's length once its count is in... */
+	u32 sparse_head;
+	/* ...and the page of its span the next page bytes belong to. */
+	u32 sparse_page;
 };
 
 /* What the resume parser may see and change of a device. */

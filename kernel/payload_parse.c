@@ -27,9 +27,11 @@ static_assert(offsetof(struct vfmig_rec_hdr, crc) == HDR_CRC_SPAN, "crc span");
 static_assert(sizeof(struct vfmig_rec_header) == 24, "HEADER payload size");
 static_assert(sizeof(struct vfmig_rec_end) == 32, "END payload size");
 static_assert(sizeof(struct vfmig_rec_zero) == 8, "ZERO payload size");
-static_assert(sizeof(struct vfmig_rec_end) >= sizeof(struct vfmig_rec_header) &&
+static_assert(sizeof(struct vfmig_rec_sparse) == 8, "SPARSE count size");
+static_assert(sizeof(struct vfmig_rec_end) <= VFMIG_SPARSE_HEAD_MAX &&
+	      sizeof(struct vfmig_rec_end) >= sizeof(struct vfmig_rec_header) &&
 	      sizeof(struct vfmig_rec_end) >= sizeof(struct vfmig_rec_zero),
-	      "END is the largest record assembled");
+	      "a SPARSE head is the most assembled");
 
 /*
  * splitmix64 of the page index: a few multiplies, where even xxh64 of the
@@ -133,7 +135,17 @@ static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u6
 /* The longest PAGES record the stream's version allows, in pages. */
 static u32 vfmig_pages_max(const struct vfmig_resume *r)
 {
-	return r->version >= 4 ? VFMIG_PAYLOAD_MAX_RUN_PAGES : VFMIG_PAYLOAD_MAX_PAGES;
+	return r->version >= VFMIG_PAYLOAD_VERSION_RUN ? VFMIG_PAYLOAD_MAX_RUN_PAGES :
+	       VFMIG_PAYLOAD_MAX_PAGES;
+}
+
+/*
+ * Bit @i of a SPARSE map as it lies in the record (le64 words, least
+ * significant bit first): byte i / 8, bit i % 8, whatever the alignment.
+ */
+static bool vfmig_sparse_bit(const u8 *map, u32 i)
+{
+	return map[i / 8] >> (i % 8) & 1;
 }
 
 /* A record header arrived whole: is it what may come next? */
@@ -168,17 +180,37 @@ static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payl
 		    !PAGE_ALIGNED(off) || off >= t->mem_size)
 			return -EINVAL;
 		return 0;
+	case VFMIG_REC_SPARSE:
+		/* Roughly sized here; vfmig_sparse_count() checks len exactly. */
+		if (!r->header_seen || r->version < VFMIG_PAYLOAD_VERSION_SPARSE ||
+		    len < sizeof(struct vfmig_rec_sparse) + 8 + PAGE_SIZE ||
+		    len > VFMIG_REC_SPARSE_MAX - HDR_LEN ||
+		    !PAGE_ALIGNED(off) || off >= t->mem_size)
+			return -EINVAL;
+		return 0;
 	default:
 		return -EINVAL;
 	}
 }
 
-/* The current record is a PAGES record whose header checked out. */
-static bool vfmig_in_pages(const struct vfmig_resume *r)
+/* The current record is of @kind, and its header checked out. */
+static bool vfmig_in_rec(const struct vfmig_resume *r, enum vfmig_rec_kind kind)
 {
 	const struct vfmig_rec_hdr *h = (const void *)r->rec;
 
-	return r->rec_len && le16_to_cpu(h->kind) == VFMIG_REC_PAGES;
+	return r->rec_len && le16_to_cpu(h->kind) == kind;
+}
+
+static bool vfmig_in_pages(const struct vfmig_resume *r)
+{
+	return vfmig_in_rec(r, VFMIG_REC_PAGES);
+}
+
+/* Inside a SPARSE record, past its head: the bytes are page bytes. */
+static bool vfmig_in_sparse_pages(const struct vfmig_resume *r)
+{
+	return vfmig_in_rec(r, VFMIG_REC_SPARSE) && r->sparse_head &&
+	       r->rec_pos >= HDR_LEN + r->sparse_head;
 }
 
 /*
@@ -211,6 +243,102 @@ static void vfmig_rec_next(struct vfmig_resume *r)
 	r->seq++;
 	r->rec_len = 0;
 	r->rec_pos = 0;
+	r->sparse_head = 0;
+	r->sparse_page = 0;
+}
+
+/* The first page of the span from @i on that is sent (@pages if none). */
+static u32 vfmig_sparse_next(const u8 *map, u32 i, u32 pages)
+{
+	while (i < pages && !vfmig_sparse_bit(map, i))
+		i++;
+	return i;
+}
+
+/*
+ * A SPARSE record's count arrived: is it consistent with the header, the
+ * state and itself?  Then the length of its head, else 0.
+ */
+static u32 vfmig_sparse_count(const struct vfmig_payload_target *t,
+			      const struct vfmig_rec_hdr *h, const struct vfmig_rec_sparse *sp)
+{
+	u32 pages = le32_to_cpu(sp->pages), sent = le32_to_cpu(sp->sent), head;
+	u64 off = le64_to_cpu(h->offset);
+
+	if (pages < 2 || pages > VFMIG_PAYLOAD_MAX_SPARSE_PAGES || !sent || sent >= pages ||
+	    sent > VFMIG_PAYLOAD_MAX_PAGES || pages > (t->mem_size - off) >> PAGE_SHIFT)
+		return 0;
+	head = sizeof(*sp) + 8 * VFMIG_SPARSE_MAP_WORDS(pages);
+	return le32_to_cpu(h->len) == head + (sent << PAGE_SHIFT) ? head : 0;
+}
+
+/*
+ * A SPARSE record's map arrived: it must set @sent bits, none past the span.
+ * Its zero pages are applied now, as a ZERO record's are; its sent pages
+ * are about to change.
+ */
+static int vfmig_sparse_map(struct vfmig_resume *r, const struct vfmig_payload_target *t,
+			    u64 first, const struct vfmig_rec_sparse *sp, const u8 *map)
+{
+	u32 pages = le32_to_cpu(sp->pages), words = VFMIG_SPARSE_MAP_WORDS(pages);
+	u32 i, sent = 0;
+
+	for (i = 0; i < words * 64; i++) {
+		if (!vfmig_sparse_bit(map, i))
+			continue;
+		if (i >= pages)
+			return -EINVAL;
+		sent++;
+	}
+	if (sent != le32_to_cpu(sp->sent))
+		return -EINVAL;
+	r->applied = true;
+	for (i = 0; i < pages; i++) {
+		if (vfmig_sparse_bit(map, i)) {
+			vfmig_zero_map_mark(t, first + i, 1, false);
+		} else {
+			vfmig_zero_pages(t, first + i, 1);
+			vfmig_payload_hash_zero(r->page_hash, first + i, 1);
+		}
+	}
+	r->sparse_page = vfmig_sparse_next(map, 0, pages);
+	return 0;
+}
+
+/*
+ * Inside a SPARSE record, r->rec_pos moved on: its count, its map, or a
+ * sent page may be complete.
+ */
+static int vfmig_sparse_advance(struct vfmig_resume *r, const struct vfmig_payload_target *t)
+{
+	const struct vfmig_rec_hdr *h = (const void *)r->rec;
+	const struct vfmig_rec_sparse *sp = (const void *)(r->rec + HDR_LEN);
+	const u8 *map = r->rec + HDR_LEN + sizeof(*sp);
+	u64 first = le64_to_cpu(h->offset) >> PAGE_SHIFT;
+	u32 at;
+
+	if (!r->sparse_head) {
+		if (r->rec_pos < HDR_LEN + sizeof(*sp))
+			return 0;
+		r->sparse_head = vfmig_sparse_count(t, h, sp);
+		return r->sparse_head ? 0 : -EINVAL;
+	}
+	if (r->rec_pos < HDR_LEN + r->sparse_head)
+		return 0;
+	at = r->rec_pos - HDR_LEN - r->sparse_head;
+	if (!at)
+		return vfmig_sparse_map(r, t, first, sp, map);
+	if (!PAGE_ALIGNED(at))
+		return 0;
+	/* A sent page is whole. */
+	vfmig_payload_hash_pages(r->page_hash, first + r->sparse_page, 1,
+				 t->mem + ((first + r->sparse_page) << PAGE_SHIFT));
+	if (r->rec_pos == r->rec_len)
+		vfmig_rec_next(r);
+	else
+		r->sparse_page = vfmig_sparse_next(map, r->sparse_page + 1,
+						   le32_to_cpu(sp->pages));
+	return 0;
 }
 
 /* A small record (not PAGES) arrived whole: apply it; @p is its payload. */
@@ -280,8 +408,21 @@ static int vfmig_next_span(const struct vfmig_resume *r, const struct vfmig_payl
 		*want = r->rec_len - r->rec_pos;
 		return 0;
 	}
+	if (vfmig_in_sparse_pages(r)) {
+		u32 in_page = (r->rec_pos - HDR_LEN - r->sparse_head) & (PAGE_SIZE - 1);
+
+		*dst = t->mem + le64_to_cpu(h->offset) +
+		       ((u64)r->sparse_page << PAGE_SHIFT) + in_page;
+		*want = PAGE_SIZE - in_page;
+		return 0;
+	}
 	*dst = r->rec + r->rec_pos;
-	*want = (r->rec_len ? r->rec_len : HDR_LEN) - r->rec_pos;
+	if (vfmig_in_rec(r, VFMIG_REC_SPARSE))
+		/* Its count first, then its map (the count sized it). */
+		*want = HDR_LEN + (r->sparse_head ? r->sparse_head :
+				   sizeof(struct vfmig_rec_sparse)) - r->rec_pos;
+	else
+		*want = (r->rec_len ? r->rec_len : HDR_LEN) - r->rec_pos;
 	return 0;
 }
 
@@ -294,6 +435,8 @@ static int vfmig_advance(struct vfmig_resume *r, const struct vfmig_payload_targ
 	if (pages)
 		r->applied = true;
 	r->rec_pos += n;
+	if (vfmig_in_rec(r, VFMIG_REC_SPARSE))
+		return vfmig_sparse_advance(r, t);
 	if (r->rec_pos < (r->rec_len ? r->rec_len : HDR_LEN))
 		return 0;
 	if (pages) {
@@ -303,10 +446,13 @@ static int vfmig_advance(struct vfmig_resume *r, const struct vfmig_payload_targ
 		if (vfmig_check_hdr(r, t, h))
 			return -EINVAL;
 		r->rec_len = HDR_LEN + le32_to_cpu(h->len);
-		/* Only a PAGES payload bypasses r->rec; check_hdr() sized the others. */
+		/*
+		 * Page payloads bypass r->rec (a SPARSE record's after its
+		 * head); check_hdr() sized the others.
+		 */
 		if (vfmig_in_pages(r))
 			vfmig_pages_begin(t, h);
-		else if (r->rec_len > VFMIG_REC_SMALL_MAX)
+		else if (r->rec_len > VFMIG_REC_SMALL_MAX && !vfmig_in_rec(r, VFMIG_REC_SPARSE))
 			return -EINVAL;
 		return 0;
 	} else if (vfmig_apply(r, t, h, r->rec + HDR_LEN)) {

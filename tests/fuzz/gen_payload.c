@@ -77,6 +77,41 @@ static void put_zero(struct payload_buf *b, uint32_t *seq, __le64 *page_hash, ui
 	vfmig_payload_seal(rec, VFMIG_REC_ZERO, (*seq)++, sizeof(*z), first * PAGE_SIZE);
 }
 
+/*
+ * A SPARSE record over n pages from first (version 5), those in @zero (bit
+ * i: page i) named in its map, the others sent.
+ */
+static void put_sparse(struct payload_buf *b, uint32_t *seq, const uint8_t *mem,
+		       __le64 *page_hash, uint64_t first, uint64_t n, uint16_t zero)
+{
+	uint32_t head = sizeof(struct vfmig_rec_sparse) + 8 * VFMIG_SPARSE_MAP_WORDS(n), sent = 0;
+	uint8_t map[8] = { 0 }, *rec, *q;
+	struct vfmig_rec_sparse sp;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(zero & (1u << (first + i)))) {
+			map[i / 8] |= (uint8_t)(1u << (i % 8));
+			sent++;
+		}
+	rec = payload_room(b, VFMIG_REC_HDR_LEN + head + sent * PAGE_SIZE);
+	sp.pages = cpu_to_le32((uint32_t)n);
+	sp.sent = cpu_to_le32(sent);
+	q = rec + VFMIG_REC_HDR_LEN;
+	memcpy(q, &sp, sizeof(sp));
+	memcpy(q + sizeof(sp), map, sizeof(map));
+	q += head;
+	for (i = 0; i < n; i++) {
+		vfmig_payload_hash_pages(page_hash, first + i, 1, mem + (first + i) * PAGE_SIZE);
+		if (map[i / 8] & (1u << (i % 8))) {
+			memcpy(q, mem + (first + i) * PAGE_SIZE, PAGE_SIZE);
+			q += PAGE_SIZE;
+		}
+	}
+	vfmig_payload_seal(rec, VFMIG_REC_SPARSE, (*seq)++, head + sent * (uint32_t)PAGE_SIZE,
+			   first * PAGE_SIZE);
+}
+
 struct payload_case {
 	const char *name;
 	unsigned int pages;	/* 1..16 */
@@ -86,6 +121,7 @@ struct payload_case {
 	bool end;		/* with the END record */
 	uint16_t zero;		/* pages (bit i: page i) that are all zero */
 	bool zero_as_pages;	/* send them in PAGES records, not ZERO */
+	unsigned int sparse;	/* 2..16: first pass in spans of this many pages, mixed ones SPARSE */
 };
 
 /*
@@ -129,8 +165,21 @@ static void gen_payload(const struct payload_case *pc)
 	for (i = 0; i < pages; i++)
 		if (pc->zero & (1u << i))
 			memset(mem + i * PAGE_SIZE, 0, PAGE_SIZE);
+	/* Spans with zero and other pages in one SPARSE record each. */
+	for (i = 0; pc->sparse && i < pages; i += n) {
+		uint16_t in = (uint16_t)(((1u << pc->sparse) - 1) << i);
+
+		n = pc->sparse < pages - i ? pc->sparse : pages - i;
+		in &= (uint16_t)(((1u << n) - 1) << i);
+		if ((pc->zero & in) == in)
+			put_zero(&b, &seq, hash, i, n);
+		else if (!(pc->zero & in) || n == 1)
+			put_pages(&b, &seq, mem, hash, i, n);
+		else
+			put_sparse(&b, &seq, mem, hash, i, n, pc->zero);
+	}
 	/* Runs of zero pages named in one ZERO record each, as the device does. */
-	for (i = 0; i < pages; i += n) {
+	for (i = 0; !pc->sparse && i < pages; i += n) {
 		bool z = !pc->zero_as_pages && (pc->zero & (1u << i));
 
 		for (n = 1; n < (z ? pages : pc->run) && i + n < pages &&
@@ -174,20 +223,23 @@ static void gen_payload(const struct payload_case *pc)
 }
 
 static const struct payload_case payload_cases[] = {
-	{ "gen-1page", 1, 0, 1, 0, true, 0, false },
-	{ "gen-4pages-split", 4, 7, 2, 0, true, 0, false },
-	{ "gen-16pages", 16, 0, 16, 0, true, 0, false },
-	{ "gen-16pages-runs3-split", 16, 3, 3, 0, true, 0, false },
-	{ "gen-16pages-resend", 16, 0, 16, 6, true, 0, false },
-	{ "gen-9pages-resend-split", 9, 200, 4, 5, true, 0, false },
-	{ "gen-8pages-no-end", 8, 11, 8, 0, false, 0, false },
-	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true, 0, false },
-	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true, 0, false },
-	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true, 0, false },
-	{ "gen-16pages-zero", 16, 0, 4, 0, true, 0xf0f3, false },
-	{ "gen-16pages-zero-resend-split", 16, 9, 16, 4, true, 0x0ff6, false },
-	{ "gen-8pages-allzero", 8, 0, 8, 0, true, 0xff, false },
-	{ "gen-8pages-zero-as-pages", 8, 5, 8, 0, true, 0x5a, true },
+	{ "gen-1page", 1, 0, 1, 0, true, 0, false, 0 },
+	{ "gen-4pages-split", 4, 7, 2, 0, true, 0, false, 0 },
+	{ "gen-16pages", 16, 0, 16, 0, true, 0, false, 0 },
+	{ "gen-16pages-runs3-split", 16, 3, 3, 0, true, 0, false, 0 },
+	{ "gen-16pages-resend", 16, 0, 16, 6, true, 0, false, 0 },
+	{ "gen-9pages-resend-split", 9, 200, 4, 5, true, 0, false, 0 },
+	{ "gen-8pages-no-end", 8, 11, 8, 0, false, 0, false, 0 },
+	{ "gen-2pages-tiny-split", 2, 1, 1, 1, true, 0, false, 0 },
+	{ "gen-12pages-runs5-resend", 12, 0, 5, 9, true, 0, false, 0 },
+	{ "gen-16pages-runs1-split", 16, 42, 1, 3, true, 0, false, 0 },
+	{ "gen-16pages-zero", 16, 0, 4, 0, true, 0xf0f3, false, 0 },
+	{ "gen-16pages-zero-resend-split", 16, 9, 16, 4, true, 0x0ff6, false, 0 },
+	{ "gen-8pages-allzero", 8, 0, 8, 0, true, 0xff, false, 0 },
+	{ "gen-8pages-zero-as-pages", 8, 5, 8, 0, true, 0x5a, true, 0 },
+	{ "gen-16pages-sparse", 16, 0, 16, 0, true, 0xf0f3, false, 16 },
+	{ "gen-16pages-sparse5-resend-split", 16, 13, 16, 3, true, 0x6d5a, false, 5 },
+	{ "gen-15pages-sparse2-split", 15, 37, 16, 0, true, 0x2aaa, false, 2 },
 };
 
 int main(int argc, char **argv)

@@ -176,7 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kind = le16_to_cpu(((struct vfmig_rec_hdr *)r.rec)->kind);
 		if (!ret && (r.rec_pos > (r.rec_len ? r.rec_len : VFMIG_REC_HDR_LEN) ||
 			     r.rec_len > VFMIG_REC_HDR_LEN + VFMIG_PAYLOAD_MAX_RUN_PAGES * PAGE_SIZE ||
-			     (r.rec_pos > VFMIG_REC_SMALL_MAX && kind != VFMIG_REC_PAGES)))
+			     r.sparse_head > VFMIG_SPARSE_HEAD_MAX ||
+			     (r.rec_pos > VFMIG_REC_SMALL_MAX && kind != VFMIG_REC_PAGES &&
+			      !(kind == VFMIG_REC_SPARSE && r.sparse_head))))
 			finding("assembly position out of bounds");
 	}
 	/* A page the map says is zero must be, verified or not. */

@@ -1103,7 +1103,7 @@ static int big_state_run(unsigned long mib)
 
 /* What a saved stream holds: pages sent whole and named zero, and in how many records. */
 struct census {
-	uint64_t data_pages, zero_pages, page_recs, zero_recs;
+	uint64_t data_pages, zero_pages, page_recs, zero_recs, sparse_recs;
 	bool pattern_ok;	/* every PAGES byte the pattern's (when one is given) */
 };
 
@@ -1141,6 +1141,17 @@ static int stream_census(const struct st_stream *s, const uint8_t *pattern, stru
 			memcpy(&span, all + pos + VFMIG_REC_HDR_LEN, 8);
 			c->zero_recs++;
 			c->zero_pages += span / PAGE;
+		} else if (kind == VFMIG_REC_SPARSE) {
+			struct vfmig_rec_sparse sp;
+
+			if (len < sizeof(sp)) {
+				ret = -1;
+				break;
+			}
+			memcpy(&sp, all + pos + VFMIG_REC_HDR_LEN, sizeof(sp));
+			c->sparse_recs++;
+			c->data_pages += sp.sent;
+			c->zero_pages += sp.pages - sp.sent;
 		}
 		pos += VFMIG_REC_HDR_LEN + len;
 	}
@@ -1273,9 +1284,14 @@ static int test_fill_migrates(void)
 	      "zero:90: %llu of 4096 pages zero", (unsigned long long)c.zero_pages);
 	CHECK(bytes90 * 5 < 16 * MiB, "zero:90: %llu bytes saved for 16 MiB",
 	      (unsigned long long)bytes90);
-	tap_diag("zero:90: %llu zero pages in %llu ZERO records, %llu bytes saved for 16 MiB",
+	/* Mostly SPARSE records: far fewer records than pages with data. */
+	CHECK(c.sparse_recs && (c.page_recs + c.zero_recs + c.sparse_recs) * 4 < c.data_pages,
+	      "zero:90: %llu data pages in %llu PAGES, %llu ZERO, %llu SPARSE records",
+	      (unsigned long long)c.data_pages, (unsigned long long)c.page_recs,
+	      (unsigned long long)c.zero_recs, (unsigned long long)c.sparse_recs);
+	tap_diag("zero:90: %llu zero pages in %llu ZERO and %llu SPARSE records, %llu bytes saved for 16 MiB",
 		 (unsigned long long)c.zero_pages, (unsigned long long)c.zero_recs,
-		 (unsigned long long)bytes90);
+		 (unsigned long long)c.sparse_recs, (unsigned long long)bytes90);
 	if (fill_migrate(140, "zero:90", "5", NULL, &c, &bytes, &sum90b) != TAP_PASS)
 		return TAP_FAIL;
 	CHECK(sum90b == sum90 && bytes == bytes90, "zero:90 seed 5 not reproducible");
@@ -1330,7 +1346,7 @@ static int test_fill_zero_dirty(void)
 }
 
 /* @all's first ZERO record's offset (in @all), or -1. */
-static long first_zero_rec(const uint8_t *all, uint64_t total)
+static long first_rec(const uint8_t *all, uint64_t total, uint16_t want)
 {
 	uint64_t pos = 0;
 
@@ -1339,7 +1355,7 @@ static long first_zero_rec(const uint8_t *all, uint64_t total)
 		uint32_t len;
 
 		rec_kind_len(all + pos, &kind, &len);
-		if (kind == VFMIG_REC_ZERO)
+		if (kind == want)
 			return (long)pos;
 		pos += VFMIG_REC_HDR_LEN + len;
 	}
@@ -1347,17 +1363,17 @@ static long first_zero_rec(const uint8_t *all, uint64_t total)
 }
 
 /*
- * Corrupt ZERO records in a real zero:90 stream, refused by the device
- * with EINVAL and a poisoned session on the write that completes them: a
- * span beyond the state, unaligned or 0 (the payload has no crc, so only
- * these checks catch it), an unaligned offset and one past the end (header
- * crc recomputed, so only the bounds check catches it).  The intact stream
- * then resumes with equal checksums.
+ * Corrupt ZERO records in a real stream of a zero state, refused by the
+ * device with EINVAL and a poisoned session on the write that completes
+ * them: a span beyond the state, unaligned or 0 (the payload has no crc, so
+ * only these checks catch it), an unaligned offset and one past the end
+ * (header crc recomputed, so only the bounds check catches it).  The intact
+ * stream then resumes with equal checksums.
  */
 static int test_resume_corrupt_zero(void)
 {
 	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
-				"data_size", "16384", "fill", "zero:90", NULL };
+				"data_size", "16384", "fill", "zero", NULL };
 	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
 				  "data_size", "16384", NULL };
 	static const struct { uint64_t span, off; bool reseal; const char *what; } bad[] = {
@@ -1384,8 +1400,8 @@ static int test_resume_corrupt_zero(void)
 		memcpy(p, s.c[i].data, s.c[i].size);
 		p += s.c[i].size;
 	}
-	z = first_zero_rec(all, s.bytes);
-	CHECK(z >= 0, "no ZERO record in a zero:90 stream");
+	z = first_rec(all, s.bytes, VFMIG_REC_ZERO);
+	CHECK(z >= 0, "no ZERO record in a zero stream");
 	for (unsigned int i = 0; i < TAP_COUNT(bad); i++) {
 		struct st_stream t = { 0 };
 		uint8_t *dst;
@@ -1403,6 +1419,97 @@ static int test_resume_corrupt_zero(void)
 		CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 		ret = st_resume_split(&b, &t, false, NULL);
 		CHECK(ret == -EINVAL, "%s: resume gave %ld", bad[i].what, ret);
+		if (expect_poisoned(&b) != TAP_PASS)
+			return TAP_FAIL;
+		st_stream_free(&t);
+	}
+	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
+	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
+	CHECK(checksums_equal(&a, &b), "intact zero stream");
+	free(all);
+	st_stream_free(&s);
+	return close_pair(&a, &b);
+}
+
+/*
+ * Corrupt SPARSE records in a real zero:90 stream (the payload has no crc,
+ * so only the device's checks catch these): a span of one page or past the
+ * limit, a count of none, a map bit cleared (count and map disagree), a bit
+ * set past the span, and the span moved to end past the state (header crc
+ * recomputed).  Each is refused with EINVAL on the write that completes it
+ * and poisons the session; the intact stream then resumes.
+ */
+static int test_resume_corrupt_sparse(void)
+{
+	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
+				"data_size", "16384", "fill", "zero:90", NULL };
+	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
+				  "data_size", "16384", NULL };
+	enum { PAGES1, PAGES_MAX, SENT0, MAP_BIT, MAP_PAST, PAST_END, NR_BAD };
+	static const char *const what[NR_BAD] = {
+		"span of one page", "span of 1025 pages", "nothing sent",
+		"a map bit cleared", "a map bit past the span", "span past the state",
+	};
+	struct vfmig_rec_sparse sp;
+	struct st_stream s = { 0 };
+	uint8_t *all, *p;
+	struct dev a, b;
+	long z;
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(&a, "vfmig-large", 148, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", 149, setup_b) == 0, "open");
+	CHECK(knob_set(&a, "seed", "3") == 0 && knob_set(&b, "seed", "4") == 0 &&
+	      save_rest(&a, &s, false) == 0, "save");
+	all = malloc(s.bytes);
+	CHECK(all != NULL, "malloc");
+	p = all;
+	for (unsigned int i = 0; i < s.n; i++) {
+		memcpy(p, s.c[i].data, s.c[i].size);
+		p += s.c[i].size;
+	}
+	z = first_rec(all, s.bytes, VFMIG_REC_SPARSE);
+	CHECK(z >= 0, "no SPARSE record in a zero:90 stream");
+	memcpy(&sp, all + z + VFMIG_REC_HDR_LEN, sizeof(sp));
+	/* A bit past the span needs a span that ends inside a map word. */
+	CHECK(sp.pages % 64 && sp.sent >= 1, "first SPARSE record: %u pages, %u sent", sp.pages,
+	      sp.sent);
+	for (unsigned int i = 0; i < NR_BAD; i++) {
+		uint8_t *dst, *rec, *map;
+		struct vfmig_rec_sparse bad = sp;
+		struct st_stream t = { 0 };
+		uint64_t off;
+		uint32_t crc, k;
+		long ret;
+
+		CHECK(st_stream_add(&t, s.bytes, &dst) == 0, "stream");
+		memcpy(dst, all, s.bytes);
+		rec = dst + z;
+		map = rec + VFMIG_REC_HDR_LEN + sizeof(sp);
+		switch (i) {
+		case PAGES1: bad.pages = 1; break;
+		case PAGES_MAX: bad.pages = VFMIG_PAYLOAD_MAX_SPARSE_PAGES + 1; break;
+		case SENT0: bad.sent = 0; break;
+		case MAP_BIT:
+			for (k = 0; !(map[k / 8] >> (k % 8) & 1); k++)
+				;
+			map[k / 8] &= (uint8_t)~(1u << (k % 8));
+			break;
+		case MAP_PAST:
+			map[8 * VFMIG_SPARSE_MAP_WORDS(sp.pages) - 1] |= 0x80;
+			break;
+		case PAST_END:
+			off = 1048576 - (uint64_t)(sp.pages - 1) * PAGE;
+			memcpy(rec + offsetof(struct vfmig_rec_hdr, offset), &off, 8);
+			crc = hdr_crc(rec);
+			memcpy(rec + offsetof(struct vfmig_rec_hdr, crc), &crc, 4);
+			break;
+		}
+		memcpy(rec + VFMIG_REC_HDR_LEN, &bad, sizeof(bad));
+		CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+		ret = st_resume_split(&b, &t, false, NULL);
+		CHECK(ret == -EINVAL, "%s: resume gave %ld", what[i], ret);
 		if (expect_poisoned(&b) != TAP_PASS)
 			return TAP_FAIL;
 		st_stream_free(&t);
@@ -1537,6 +1644,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_fill_migrates, 300),
 	TAP_TEST(test_fill_zero_dirty),
 	TAP_TEST(test_resume_corrupt_zero),
+	TAP_TEST(test_resume_corrupt_sparse),
 	TAP_TEST_TIMEOUT(test_big_state, 600),
 	{ "test_unload", st_test_unload, 0 },
 };

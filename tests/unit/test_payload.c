@@ -330,7 +330,7 @@ static void test_refusals(void **state)
 }
 
 /*
- * Version 3 streams built here record by record, each sealed with the
+ * Streams built here record by record, each sealed with the
  * module's own code: a source memory, its page hashes as the device keeps
  * them, and the bytes.
  */
@@ -412,6 +412,57 @@ static void sb_zero(struct sb *b, u64 first, u64 n)
 {
 	sb_zero_raw(b, first * PAGE_SIZE, n * PAGE_SIZE, sizeof(struct vfmig_rec_zero));
 	vfmig_payload_hash_zero(b->hash, first, n);
+}
+
+/*
+ * A SPARSE record at page @first spanning @pages, the pages @map marks
+ * sent (bit i, i < 64, of the span); @sent is what its count says and
+ * @extra bytes are added to its len.  No hashes taken.
+ */
+static void sb_sparse_raw(struct sb *b, u64 first, u32 pages, u64 map, u32 sent, int extra)
+{
+	u32 words = VFMIG_SPARSE_MAP_WORDS(pages), i, n = 0;
+	u32 len = sizeof(struct vfmig_rec_sparse) + 8 * words;
+	struct vfmig_rec_sparse sp = { cpu_to_le32(pages), cpu_to_le32(sent) };
+	u8 *rec, *q;
+
+	for (i = 0; i < 64; i++)
+		n += map >> i & 1;
+	rec = sb_room(b, VFMIG_REC_HDR_LEN + len + n * PAGE_SIZE + (extra > 0 ? extra : 0));
+	q = rec + VFMIG_REC_HDR_LEN;
+	memcpy(q, &sp, sizeof(sp));
+	memset(q + sizeof(sp), 0, 8 * words);
+	for (i = 0; i < 8 && i < 8 * words; i++)
+		q[sizeof(sp) + i] = (u8)(map >> (8 * i));
+	q += len;
+	for (i = 0; i < 64; i++) {
+		if (!(map >> i & 1))
+			continue;
+		memcpy(q, b->mem + (first + i) * PAGE_SIZE, PAGE_SIZE);
+		q += PAGE_SIZE;
+	}
+	if (extra > 0)
+		memset(q, 0, (size_t)extra);
+	vfmig_payload_seal(rec, VFMIG_REC_SPARSE, b->seq++,
+			   (u32)((int)(len + n * PAGE_SIZE) + extra), first * PAGE_SIZE);
+}
+
+/* A SPARSE record of @pages from @first: the source's non-zero pages sent. */
+static void sb_sparse(struct sb *b, u64 first, u32 pages)
+{
+	u64 map = 0;
+	u32 i, sent = 0;
+
+	for (i = 0; i < pages; i++) {
+		const u8 *pg = b->mem + (first + i) * PAGE_SIZE;
+
+		if (memchr_inv(pg, 0, PAGE_SIZE)) {
+			map |= 1ull << i;
+			sent++;
+		}
+		vfmig_payload_hash_pages(b->hash, first + i, 1, pg);
+	}
+	sb_sparse_raw(b, first, pages, map, sent, 0);
 }
 
 static void sb_end(struct sb *b)
@@ -511,6 +562,106 @@ static void zero_refused(u64 pages, u32 version, u64 off, u64 bytes, u32 len)
 	snprintf(what, sizeof(what), "ZERO v%u off %llu bytes %llu len %u", version,
 		 (unsigned long long)off, (unsigned long long)bytes, len);
 	refused(what, b.p, b.len, pages, true);
+	sb_fini(&b);
+}
+
+/*
+ * SPARSE records (version 5): the zero pages of a span named in a map, the
+ * others sent.  The destination (memory 0xee) ends with the source's
+ * memory, in any cut of the stream into writes, and the stream is a third
+ * of what PAGES and ZERO records would take.
+ */
+static void test_sparse_records(void **state)
+{
+	size_t steps[] = { 0, 1, 7, 28, 35, 36, 37, 43, 44, 45, 4096, 4131, 4132, 4133 };
+	/* Pages 1, 5, 6, 17, 30 and 40 hold data, the rest are zero. */
+	const u64 data = 1ull << 1 | 1ull << 5 | 1ull << 6 | 1ull << 17 | 1ull << 30 | 1ull << 40;
+	size_t i;
+	struct sb b;
+
+	(void)state;
+	sb_init(&b, 48, ~data, VFMIG_PAYLOAD_VERSION);
+	sb_sparse(&b, 0, 20);		/* three sent, a one-word map */
+	sb_zero(&b, 20, 10);
+	sb_pages(&b, 30, 1);
+	sb_sparse(&b, 31, 17);		/* page 40 sent, ends on zero pages */
+	sb_end(&b);
+	assert_true(b.len < 6 * PAGE_SIZE + 6 * 64 + 64);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		sb_loads(&b, steps[i]);
+	sb_fini(&b);
+
+	/* A span of 65 pages has a two-word map; the last page sent. */
+	sb_init(&b, 65, ~(1ull << 3), VFMIG_PAYLOAD_VERSION);
+	memset(b.mem + 64 * PAGE_SIZE, 0x5a, PAGE_SIZE);
+	{
+		u32 words = VFMIG_SPARSE_MAP_WORDS(65);
+		u32 len = sizeof(struct vfmig_rec_sparse) + 8 * words + 2 * PAGE_SIZE;
+		u8 *rec = sb_room(&b, VFMIG_REC_HDR_LEN + len), *q = rec + VFMIG_REC_HDR_LEN;
+		struct vfmig_rec_sparse sp = { cpu_to_le32(65), cpu_to_le32(2) };
+
+		assert_int_equal(words, 2);
+		memcpy(q, &sp, sizeof(sp));
+		memset(q + sizeof(sp), 0, 16);
+		q[sizeof(sp)] = 1 << 3;		/* page 3 */
+		q[sizeof(sp) + 8] = 1;		/* page 64: word 1, bit 0 */
+		memcpy(q + sizeof(sp) + 16, b.mem + 3 * PAGE_SIZE, PAGE_SIZE);
+		memcpy(q + sizeof(sp) + 16 + PAGE_SIZE, b.mem + 64 * PAGE_SIZE, PAGE_SIZE);
+		vfmig_payload_seal(rec, VFMIG_REC_SPARSE, b.seq++, len, 0);
+		for (i = 0; i < 65; i++)
+			vfmig_payload_hash_pages(b.hash, i, 1, b.mem + i * PAGE_SIZE);
+	}
+	sb_end(&b);
+	sb_loads(&b, 0);
+	sb_loads(&b, 1);
+	sb_fini(&b);
+}
+
+/* One corrupt SPARSE record (header crc valid) after the HEADER: refused, nothing applied. */
+static void sparse_refused(const char *what, u32 version, u64 first, u32 pages, u64 map, u32 sent,
+			   int extra)
+{
+	struct sb b;
+
+	sb_init(&b, 16, 0, version);
+	sb_sparse_raw(&b, first, pages, map, sent, extra);
+	refused(what, b.p, b.len, 16, true);
+	sb_fini(&b);
+}
+
+static void test_sparse_refusals(void **state)
+{
+	struct sb b;
+	u8 *rec;
+
+	(void)state;
+	sparse_refused("SPARSE in version 4", VFMIG_PAYLOAD_VERSION_RUN, 0, 4, 0x2, 1, 0);
+	sparse_refused("SPARSE of one page", VFMIG_PAYLOAD_VERSION, 0, 1, 0x1, 1, 0);
+	sparse_refused("SPARSE sending nothing", VFMIG_PAYLOAD_VERSION, 0, 4, 0, 0, 0);
+	sparse_refused("SPARSE sending every page", VFMIG_PAYLOAD_VERSION, 0, 2, 0x3, 2, 0);
+	sparse_refused("SPARSE count above the map", VFMIG_PAYLOAD_VERSION, 0, 4, 0x2, 2, 4096);
+	sparse_refused("SPARSE count below the map", VFMIG_PAYLOAD_VERSION, 0, 4, 0x6, 1, -4096);
+	sparse_refused("SPARSE bit past the span", VFMIG_PAYLOAD_VERSION, 0, 4, 0x12, 2, 0);
+	sparse_refused("SPARSE len long", VFMIG_PAYLOAD_VERSION, 0, 4, 0x2, 1, 8);
+	sparse_refused("SPARSE len short", VFMIG_PAYLOAD_VERSION, 0, 4, 0x2, 1, -8);
+	sparse_refused("SPARSE past the state", VFMIG_PAYLOAD_VERSION, 12, 5, 0x2, 1, 0);
+	sparse_refused("SPARSE of 17 sent", VFMIG_PAYLOAD_VERSION, 0, 18, 0x1ffff, 17, 0);
+	sparse_refused("SPARSE of MAX_SPARSE_PAGES + 1", VFMIG_PAYLOAD_VERSION, 0,
+		       VFMIG_PAYLOAD_MAX_SPARSE_PAGES + 1, 0x2, 1, 0);
+	/* An unaligned offset. */
+	sb_init(&b, 16, 0, VFMIG_PAYLOAD_VERSION);
+	sb_sparse_raw(&b, 0, 4, 0x2, 1, 0);
+	rec = b.p + VFMIG_REC_HDR_LEN + sizeof(struct vfmig_rec_header);
+	vfmig_payload_seal(rec, VFMIG_REC_SPARSE, 1, le32_to_cpu(((struct vfmig_rec_hdr *)rec)->len),
+			   100);
+	refused("SPARSE at an unaligned offset", b.p, b.len, 16, true);
+	sb_fini(&b);
+	/* A sent page the END digest does not match: refused at END, not complete. */
+	sb_init(&b, 16, ~0x2ull, VFMIG_PAYLOAD_VERSION);
+	sb_sparse(&b, 0, 16);
+	b.hash[1] ^= cpu_to_le64(1);
+	sb_end(&b);
+	refused("SPARSE page that differs", b.p, b.len, 16, false);
 	sb_fini(&b);
 }
 
@@ -772,6 +923,8 @@ int main(void)
 		cmocka_unit_test(test_zero_page_in_pages),
 		cmocka_unit_test(test_zero_dropped_refused),
 		cmocka_unit_test(test_zero_refusals),
+		cmocka_unit_test(test_sparse_records),
+		cmocka_unit_test(test_sparse_refusals),
 		cmocka_unit_test(test_version2_accepted),
 		cmocka_unit_test(test_run_records),
 		cmocka_unit_test(test_feed_in_place),
