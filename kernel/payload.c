@@ -163,8 +163,9 @@ static bool vfmig_page_zero(struct vfmig_dev *vd, u64 page)
  * up to the first clean page or VFMIG_PAYLOAD_MAX_SPARSE_PAGES.  While only
  * pages with data have come, up to @max_pages of them (a PAGES record); once
  * a zero page has, up to VFMIG_PAYLOAD_MAX_PAGES pages with data in all (a
- * SPARSE record, or a ZERO record if none has data).  @map gets a bit per
- * page with data (the SPARSE map's layout).  Returns the pages taken,
+ * SPARSE record, or a ZERO record if none has data).  Without SPARSE
+ * records (save.sparse clear), the pages of one kind only.  @map gets a bit
+ * per page with data (the SPARSE map's layout).  Returns the pages taken,
  * *@sent those with data.  memchr_inv() stops at a random page's first byte,
  * so telling costs next to nothing but on the zero pages themselves, and the
  * pages the zero map knows go a word of it at a time.
@@ -188,12 +189,16 @@ static u32 vfmig_take_span(struct vfmig_dev *vd, u32 max_pages, u64 *first, u32 
 	*sent = 0;
 	for (p = f; p < end;) {
 		if (vfmig_page_zero(vd, p)) {
-			/* A long run of pages with data ends here. */
-			if (*sent == p - f && *sent >= VFMIG_PAYLOAD_MAX_PAGES)
+			/* A long run of pages with data ends here (any, without SPARSE). */
+			if (*sent && *sent == p - f &&
+			    (*sent >= VFMIG_PAYLOAD_MAX_PAGES || !s->sparse))
 				break;
 			p = find_next_zero_bit(vd->zero_map, end, p);
 			continue;
 		}
+		/* After zero pages: a SPARSE record, or without one, a ZERO. */
+		if (*sent != p - f && !s->sparse)
+			break;
 		cap = *sent == p - f ? max_pages : VFMIG_PAYLOAD_MAX_PAGES;
 		if (*sent >= cap)
 			break;
@@ -263,7 +268,15 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		struct vfmig_rec_header *p = (void *)(s->rec + HDR_LEN);
 
 		p->magic = cpu_to_le64(VFMIG_PAYLOAD_MAGIC);
-		p->version = cpu_to_le32(VFMIG_PAYLOAD_VERSION);
+		/*
+		 * The lowest version for what may come, so that a state
+		 * without known zero pages still resumes on the module before
+		 * (versions 3 and 4): SPARSE records only where zero pages are.
+		 */
+		s->sparse = !bitmap_empty(vd->zero_map, vfmig_pages(vd));
+		p->version = cpu_to_le32(s->sparse ? VFMIG_PAYLOAD_VERSION_SPARSE :
+					 vfmig_window_direct(vd) ? VFMIG_PAYLOAD_VERSION_RUN :
+					 VFMIG_PAYLOAD_VERSION_ZERO);
 		p->type_code = cpu_to_le32(vd->type->code);
 		p->state_size = cpu_to_le64(vd->mem_size);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_HEADER, sizeof(*p), 0);

@@ -48,9 +48,10 @@ struct vfmig_resume {
 	bool header_seen;
 	u32 version;			/* the HEADER's, once seen */
 	/*
-	 * The record being parsed: its header, and a small record's payload,
-	 * assembled here (VFMIG_REC_SMALL_MAX bytes); a PAGES record's
-	 * payload lands in device memory instead.
+	 * The record being parsed: its header, and a small record's payload
+	 * or a SPARSE record's count and map, assembled here
+	 * (VFMIG_REC_SMALL_MAX bytes); page payloads (a PAGES record's, a
+	 * SPARSE record's sent pages) land in device memory instead.
 	 */
 	u8 *rec;
 	u32 rec_len, rec_pos;		/* rec_len 0: header still incomplete */
@@ -72,7 +73,8 @@ struct vfmig_payload_target {
 	/*
 	 * Per page, set: known to be all zero (NULL: nothing known).  The
 	 * parser keeps it true: a ZERO record skips the pages already zero
-	 * and sets the rest, a PAGES record clears its pages.
+	 * and sets the rest, a PAGES record clears its pages, a SPARSE record
+	 * does the one for its zero pages and the other for its sent ones.
 	 */
 	unsigned long *zero_map;
 };

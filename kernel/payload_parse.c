@@ -269,6 +269,9 @@ static u32 vfmig_sparse_count(const struct vfmig_payload_target *t,
 	    sent > VFMIG_PAYLOAD_MAX_PAGES || pages > (t->mem_size - off) >> PAGE_SHIFT)
 		return 0;
 	head = sizeof(*sp) + 8 * VFMIG_SPARSE_MAP_WORDS(pages);
+	/* The span's bound keeps the head inside r->rec; say so once more. */
+	if (head > VFMIG_SPARSE_HEAD_MAX)
+		return 0;
 	return le32_to_cpu(h->len) == head + (sent << PAGE_SHIFT) ? head : 0;
 }
 
@@ -471,7 +474,8 @@ int vfmig_payload_feed_from(struct vfmig_resume *r, const struct vfmig_payload_t
 		u32 want;
 		u64 n, got;
 
-		if (vfmig_next_span(r, t, &dst, &want))
+		/* Nothing due (a session refused before): never spin on it. */
+		if (vfmig_next_span(r, t, &dst, &want) || !want)
 			return -EINVAL;
 		n = min_t(u64, want, len - *done);
 		got = copy(dst, n, src);

@@ -162,6 +162,7 @@ struct vfmig_save {
 	u64 cursor;			/* next page to look at */
 	u32 seq;			/* next record sequence number */
 	bool header_sent, end_sent;
+	bool sparse;			/* the HEADER said version 5: SPARSE records may come */
 	u8 *rec;			/* record being emitted, unless built in place */
 	size_t rec_size;		/* its allocation: the longest record built */
 	u32 rec_len, rec_pos;

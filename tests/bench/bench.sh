@@ -401,8 +401,8 @@ if [ -n "$sweep_rates" ]; then
 fi
 
 # 6. Zero pages (issue #13, section 4): the same state size, once 90% zero
-# pages (fill zero:90, sent as ZERO records) and once random; `vfmig migrate
-# --offline`, best of $repeat each way, and the ratio of the two times
+# pages (fill zero:90, named in ZERO and SPARSE records) and once random;
+# `vfmig migrate --offline`, best of $repeat each way, and the ratio of the two times
 # (target >= 5).  BENCH_ZERO_MIB (default 1024) shrinks by halves to what two
 # devices fit in beside 768 MiB for the rest, and says so.  BENCH_ZERO=0
 # leaves it out.

@@ -118,12 +118,18 @@ static long stream_passes(const struct st_stream *s)
 			passes = -1;
 			break;
 		}
-		if (kind == VFMIG_REC_PAGES || kind == VFMIG_REC_ZERO) {
+		if (kind == VFMIG_REC_PAGES || kind == VFMIG_REC_ZERO || kind == VFMIG_REC_SPARSE) {
 			uint64_t span = len;
+			uint32_t pages;
 
-			/* A ZERO record's span is its payload (payload.h). */
+			/* A ZERO or SPARSE record's span is in its payload (payload.h). */
 			if (kind == VFMIG_REC_ZERO && len == 8 && pos + VFMIG_REC_HDR_LEN + 8 <= total)
 				memcpy(&span, all + pos + VFMIG_REC_HDR_LEN, 8);
+			if (kind == VFMIG_REC_SPARSE && len >= 4 &&
+			    pos + VFMIG_REC_HDR_LEN + 4 <= total) {
+				memcpy(&pages, all + pos + VFMIG_REC_HDR_LEN, 4);
+				span = (uint64_t)pages * PAGE;
+			}
 			if (!passes || off < prev_end)
 				passes++;
 			prev_end = off + span;
@@ -1104,6 +1110,7 @@ static int big_state_run(unsigned long mib)
 /* What a saved stream holds: pages sent whole and named zero, and in how many records. */
 struct census {
 	uint64_t data_pages, zero_pages, page_recs, zero_recs, sparse_recs;
+	uint32_t version;	/* the HEADER's */
 	bool pattern_ok;	/* every PAGES byte the pattern's (when one is given) */
 };
 
@@ -1127,7 +1134,9 @@ static int stream_census(const struct st_stream *s, const uint8_t *pattern, stru
 			ret = -1;
 			break;
 		}
-		if (kind == VFMIG_REC_PAGES) {
+		if (kind == VFMIG_REC_HEADER && len >= 12) {
+			memcpy(&c->version, all + pos + VFMIG_REC_HDR_LEN + 8, 4);
+		} else if (kind == VFMIG_REC_PAGES) {
 			c->page_recs++;
 			c->data_pages += len / PAGE;
 			for (uint32_t k = 0; pattern && k < len; k++)
@@ -1269,10 +1278,13 @@ static int test_fill_migrates(void)
 		return TAP_FAIL;
 	CHECK(c.zero_pages == 0 && bytes > 16 * MiB, "random: %llu zero pages, %llu bytes",
 	      (unsigned long long)c.zero_pages, (unsigned long long)bytes);
+	/* No zero page known: the version the module before still resumes. */
+	CHECK(c.version == VFMIG_PAYLOAD_VERSION_ZERO, "random: payload version %u", c.version);
 	if (fill_migrate(134, "zero", "5", NULL, &c, &bytes, &sum) != TAP_PASS)
 		return TAP_FAIL;
 	CHECK(c.data_pages == 0 && bytes < 64 * KiB, "zero: %llu data pages, %llu bytes",
 	      (unsigned long long)c.data_pages, (unsigned long long)bytes);
+	CHECK(c.version == VFMIG_PAYLOAD_VERSION_SPARSE, "zero: payload version %u", c.version);
 	CHECK(c.zero_recs == 4, "zero: %llu ZERO records for 16 MiB", (unsigned long long)c.zero_recs);
 	if (fill_migrate(136, "pattern:0x0123456789abcdef", "5", pat, &c, &bytes, &sum) != TAP_PASS)
 		return TAP_FAIL;

@@ -11,7 +11,7 @@ vfio bytes transferred, the destination device RUNNING after "cont" with
 the checksum the source device had when it stopped, and the vfio bytes
 QEMU loaded equal to those it saved.  Covered: trapped data section,
 whole-section mmap, sparse mmap with rotate/gap/straddle data offsets,
-x-no-mmap, vfmig-large as it comes, a 90%-zero state (ZERO records); sources paused with -S, running, or
+x-no-mmap, vfmig-large as it comes, a 90%-zero state (ZERO and SPARSE records); sources paused with -S, running, or
 stopped; file and live unix-socket transports; a cancelled pre-copy; a
 destination that refuses the stream (injected EIO, or a wrong device type):
 the source device is RUNNING again with its state and migrates fine after.
@@ -228,7 +228,7 @@ def test_file_sparse4_straddle_running():
 
 
 def test_file_zero90_whole_running():
-    """A 90%-zero state (fill zero:90): its ZERO records are payload like any
+    """A 90%-zero state (fill zero:90): its ZERO and SPARSE records are payload like any
     other to QEMU 7.2, and the destination's checksum equals the source's."""
     have_qemu()
     migrate_via_file("whole", "fixed", src_paused=False, areas=1, fill="zero:90",
