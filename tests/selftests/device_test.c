@@ -1382,12 +1382,45 @@ static long first_rec(const uint8_t *all, uint64_t total, uint16_t want)
  * (header crc recomputed, so only the bounds check catches it).  The intact
  * stream then resumes with equal checksums.
  */
-static int test_resume_corrupt_zero(void)
+/*
+ * For the corrupt-record tests: device @n (1 MiB, trapped, @fill, seed 3)
+ * saved whole into *@s, flat in *@all, where its first record of @kind is
+ * at *@at; device @n + 1 (seed 4) to resume into.
+ */
+static int corrupt_pair(unsigned int n, const char *fill, uint16_t kind, struct dev *a,
+			struct dev *b, struct st_stream *s, uint8_t **all, long *at)
 {
 	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
-				"data_size", "16384", "fill", "zero", NULL };
+				"data_size", "16384", "fill", fill, NULL };
 	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
 				  "data_size", "16384", NULL };
+
+	st_remove_all();	/* what a failed test left behind */
+	CHECK(dev_open(a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(b, "vfmig-large", n + 1, setup_b) == 0, "open");
+	CHECK(knob_set(a, "seed", "3") == 0 && knob_set(b, "seed", "4") == 0 &&
+	      save_rest(a, s, false) == 0, "save");
+	*all = stream_flat(s);
+	CHECK(*all != NULL, "malloc");
+	*at = first_rec(*all, s->bytes, kind);
+	CHECK(*at >= 0, "no record of kind %u in a %s stream", kind, fill);
+	return TAP_PASS;
+}
+
+/* After the corrupt copies were refused, the intact stream resumes: equal checksums. */
+static int intact_resumes(struct dev *a, struct dev *b, struct st_stream *s, uint8_t *all)
+{
+	CHECK(dev_reset(b) == 0 && set_state(b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      st_resume_split(b, s, false, NULL) == (long)s->n &&
+	      set_state(b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
+	CHECK(checksums_equal(a, b), "intact stream, checksums");
+	free(all);
+	st_stream_free(s);
+	return close_pair(a, b);
+}
+
+static int test_resume_corrupt_zero(void)
+{
 	static const struct { uint64_t span, off; bool reseal; const char *what; } bad[] = {
 		{ 1048576 + 4096, 0, false, "span beyond the state" },
 		{ 4095, 0, false, "unaligned span" },
@@ -1396,24 +1429,12 @@ static int test_resume_corrupt_zero(void)
 		{ 4096, 1048576, true, "offset past the end" },
 	};
 	struct st_stream s = { 0 };
-	uint8_t *all, *p;
 	struct dev a, b;
+	uint8_t *all;
 	long z;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 146, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 147, setup_b) == 0, "open");
-	CHECK(knob_set(&a, "seed", "3") == 0 && knob_set(&b, "seed", "4") == 0 &&
-	      save_rest(&a, &s, false) == 0, "save");
-	all = malloc(s.bytes);
-	CHECK(all != NULL, "malloc");
-	p = all;
-	for (unsigned int i = 0; i < s.n; i++) {
-		memcpy(p, s.c[i].data, s.c[i].size);
-		p += s.c[i].size;
-	}
-	z = first_rec(all, s.bytes, VFMIG_REC_ZERO);
-	CHECK(z >= 0, "no ZERO record in a zero stream");
+	if (corrupt_pair(146, "zero", VFMIG_REC_ZERO, &a, &b, &s, &all, &z) != TAP_PASS)
+		return TAP_FAIL;
 	for (unsigned int i = 0; i < TAP_COUNT(bad); i++) {
 		struct st_stream t = { 0 };
 		uint8_t *dst;
@@ -1435,13 +1456,7 @@ static int test_resume_corrupt_zero(void)
 			return TAP_FAIL;
 		st_stream_free(&t);
 	}
-	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
-	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
-	CHECK(checksums_equal(&a, &b), "intact zero stream");
-	free(all);
-	st_stream_free(&s);
-	return close_pair(&a, &b);
+	return intact_resumes(&a, &b, &s, all);
 }
 
 /*
@@ -1454,10 +1469,6 @@ static int test_resume_corrupt_zero(void)
  */
 static int test_resume_corrupt_sparse(void)
 {
-	const char *setup[] = { "state_size", "1048576", "mmap_layout", "none",
-				"data_size", "16384", "fill", "zero:90", NULL };
-	const char *setup_b[] = { "state_size", "1048576", "mmap_layout", "none",
-				  "data_size", "16384", NULL };
 	enum { PAGES1, PAGES_MAX, SENT0, MAP_BIT, MAP_PAST, PAST_END, NR_BAD };
 	static const char *const what[NR_BAD] = {
 		"span of one page", "span of 1025 pages", "nothing sent",
@@ -1465,24 +1476,12 @@ static int test_resume_corrupt_sparse(void)
 	};
 	struct vfmig_rec_sparse sp;
 	struct st_stream s = { 0 };
-	uint8_t *all, *p;
 	struct dev a, b;
+	uint8_t *all;
 	long z;
 
-	st_remove_all();	/* what a failed test left behind */
-	CHECK(dev_open(&a, "vfmig-large", 148, setup) == 0 &&
-	      dev_open(&b, "vfmig-large", 149, setup_b) == 0, "open");
-	CHECK(knob_set(&a, "seed", "3") == 0 && knob_set(&b, "seed", "4") == 0 &&
-	      save_rest(&a, &s, false) == 0, "save");
-	all = malloc(s.bytes);
-	CHECK(all != NULL, "malloc");
-	p = all;
-	for (unsigned int i = 0; i < s.n; i++) {
-		memcpy(p, s.c[i].data, s.c[i].size);
-		p += s.c[i].size;
-	}
-	z = first_rec(all, s.bytes, VFMIG_REC_SPARSE);
-	CHECK(z >= 0, "no SPARSE record in a zero:90 stream");
+	if (corrupt_pair(148, "zero:90", VFMIG_REC_SPARSE, &a, &b, &s, &all, &z) != TAP_PASS)
+		return TAP_FAIL;
 	memcpy(&sp, all + z + VFMIG_REC_HDR_LEN, sizeof(sp));
 	/* A bit past the span needs a span that ends inside a map word. */
 	CHECK(sp.pages % 64 && sp.sent >= 1, "first SPARSE record: %u pages, %u sent", sp.pages,
@@ -1526,13 +1525,7 @@ static int test_resume_corrupt_sparse(void)
 			return TAP_FAIL;
 		st_stream_free(&t);
 	}
-	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      st_resume_split(&b, &s, false, NULL) == (long)s.n &&
-	      set_state(&b, VFMIG_V1_STATE_STOP) == 0, "intact stream");
-	CHECK(checksums_equal(&a, &b), "intact zero:90 stream");
-	free(all);
-	st_stream_free(&s);
-	return close_pair(&a, &b);
+	return intact_resumes(&a, &b, &s, all);
 }
 
 /* Pages of [p, p+len) resident in this process's page tables, -1 on error. */
