@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,12 @@
 #define CHANNEL_POLL_NS		50000000L
 /* Reads from this size on are copied by both threads. */
 #define CHANNEL_SPLIT_MIN	(256u << 10)
+/*
+ * How long a side that must wait watches for the other's next step before
+ * it sleeps: the two hand over every chunk, and waking a sleeping thread
+ * costs an idle CPU's wake-up each time (under TCG, tens of microseconds).
+ */
+#define CHANNEL_SPIN_NS		50000L
 
 struct vfmig_channel {
 	pthread_mutex_t lock;
@@ -46,6 +53,7 @@ struct vfmig_channel {
 	bool rbusy;			/* the writer is filling it */
 	size_t rfilled;			/* bytes filled, for the reader to return */
 	bool write_closed, read_closed;
+	atomic_uint changes;		/* bumped with every broadcast, for spinners */
 };
 
 int vfmig_channel_new(struct vfmig_channel **out)
@@ -76,11 +84,39 @@ void vfmig_channel_free(struct vfmig_channel *ch)
 	free(ch);
 }
 
-/* Sleep until signalled or the poll interval passed; called with the lock held. */
+/* Wake the other side: something above changed; called with the lock held. */
+static void channel_signal(struct vfmig_channel *ch)
+{
+	atomic_fetch_add_explicit(&ch->changes, 1, memory_order_release);
+	pthread_cond_broadcast(&ch->cond);
+}
+
+static long ns_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/*
+ * Wait until the other side changed something, or the poll interval
+ * passed; called with the lock held.  A change within CHANNEL_SPIN_NS is
+ * seen without sleeping.  Callers look at the state again either way.
+ */
 static void channel_wait(struct vfmig_channel *ch)
 {
+	unsigned int seen = atomic_load_explicit(&ch->changes, memory_order_relaxed);
 	struct timespec ts;
 
+	pthread_mutex_unlock(&ch->lock);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	while (atomic_load_explicit(&ch->changes, memory_order_acquire) == seen &&
+	       ns_since(&ts) < CHANNEL_SPIN_NS)
+		;
+	pthread_mutex_lock(&ch->lock);
+	if (atomic_load_explicit(&ch->changes, memory_order_relaxed) != seen)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += CHANNEL_POLL_NS;
 	if (ts.tv_nsec >= 1000000000L) {
@@ -114,7 +150,7 @@ static bool take_share(struct vfmig_channel *ch, bool by_writer)
 	if (by_writer) {
 		ch->share_len = 0;
 		ch->share_busy = false;
-		pthread_cond_broadcast(&ch->cond);
+		channel_signal(ch);
 	}
 	return true;
 }
@@ -133,7 +169,7 @@ int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
 	}
 	ch->data = p;
 	ch->len = n;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	for (;;) {
 		if (take_share(ch, true))
 			continue;
@@ -201,7 +237,7 @@ int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_f
 			ch->rlen = 0;
 			done += m;
 		}
-		pthread_cond_broadcast(&ch->cond);
+		channel_signal(ch);
 	}
 	pthread_mutex_unlock(&ch->lock);
 	return ret;
@@ -218,7 +254,7 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 	pthread_mutex_lock(&ch->lock);
 	ch->rbuf = buf;
 	ch->rlen = len;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	while ((!ch->len && !ch->rfilled && !ch->write_closed && !ch->read_closed) ||
 	       ch->rbusy) {
 		if (cancelled(cancel) && !ch->rbusy) {
@@ -252,7 +288,7 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 		ch->share_len = n - mine;
 	}
 	ch->copying = true;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	pthread_mutex_unlock(&ch->lock);
 
 	memcpy(buf, src, mine);
@@ -262,7 +298,7 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 	while (ch->share_busy)
 		channel_wait(ch);
 	ch->copying = false;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	pthread_mutex_unlock(&ch->lock);
 	return (ssize_t)n;
 }
@@ -271,7 +307,7 @@ void vfmig_channel_close_write(struct vfmig_channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	ch->write_closed = true;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	pthread_mutex_unlock(&ch->lock);
 }
 
@@ -279,6 +315,6 @@ void vfmig_channel_close_read(struct vfmig_channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	ch->read_closed = true;
-	pthread_cond_broadcast(&ch->cond);
+	channel_signal(ch);
 	pthread_mutex_unlock(&ch->lock);
 }
