@@ -53,8 +53,11 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Every byte arrives once and in order, whatever the piece sizes on each side. */
-static void test_transfer(void **state)
+/*
+ * Every byte arrives once and in order, whatever the piece sizes on each
+ * side, with waits that watch before they sleep (the default) or not.
+ */
+static void transfer(bool spin)
 {
 	static const size_t wpieces[] = { 1, 7, 65536, (1u << 20) + 3, 4096, 0 };
 	static const size_t rsizes[] = { 5000, 1u << 20, 1, 65536 };
@@ -64,10 +67,10 @@ static void test_transfer(void **state)
 	size_t got = 0;
 	pthread_t t;
 
-	(void)state;
 	for (size_t i = 0; i < BIG; i++)
 		src[i] = pattern(i);
 	assert_int_equal(vfmig_channel_new(&ch), 0);
+	vfmig_channel_set_spin(ch, spin);
 	j.ch = ch;
 	assert_int_equal(pthread_create(&t, NULL, writer_thread, &j), 0);
 	for (unsigned int k = 0;; k++) {
@@ -89,6 +92,18 @@ static void test_transfer(void **state)
 	vfmig_channel_free(ch);
 	free(src);
 	free(dst);
+}
+
+static void test_transfer(void **state)
+{
+	(void)state;
+	transfer(true);
+}
+
+static void test_transfer_no_spin(void **state)
+{
+	(void)state;
+	transfer(false);
 }
 
 /* A reader that stops: the writer's pending and later writes fail with EPIPE. */
@@ -348,6 +363,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transfer),
+		cmocka_unit_test(test_transfer_no_spin),
 		cmocka_unit_test(test_reader_closes),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_stream_over_channel),

@@ -53,6 +53,7 @@ struct vfmig_channel {
 	bool rbusy;			/* the writer is filling it */
 	size_t rfilled;			/* bytes filled, for the reader to return */
 	bool write_closed, read_closed;
+	bool spin;			/* watch changes before sleeping */
 	atomic_uint changes;		/* bumped with every broadcast, for spinners */
 };
 
@@ -71,8 +72,16 @@ int vfmig_channel_new(struct vfmig_channel **out)
 	}
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&ch->lock, NULL);
+	ch->spin = true;
 	*out = ch;
 	return 0;
+}
+
+void vfmig_channel_set_spin(struct vfmig_channel *ch, bool on)
+{
+	pthread_mutex_lock(&ch->lock);
+	ch->spin = on;
+	pthread_mutex_unlock(&ch->lock);
 }
 
 void vfmig_channel_free(struct vfmig_channel *ch)
@@ -109,14 +118,16 @@ static void channel_wait(struct vfmig_channel *ch)
 	unsigned int seen = atomic_load_explicit(&ch->changes, memory_order_relaxed);
 	struct timespec ts;
 
-	pthread_mutex_unlock(&ch->lock);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	while (atomic_load_explicit(&ch->changes, memory_order_acquire) == seen &&
-	       ns_since(&ts) < CHANNEL_SPIN_NS)
-		;
-	pthread_mutex_lock(&ch->lock);
-	if (atomic_load_explicit(&ch->changes, memory_order_relaxed) != seen)
-		return;
+	if (ch->spin) {
+		pthread_mutex_unlock(&ch->lock);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		while (atomic_load_explicit(&ch->changes, memory_order_acquire) == seen &&
+		       ns_since(&ts) < CHANNEL_SPIN_NS)
+			;
+		pthread_mutex_lock(&ch->lock);
+		if (atomic_load_explicit(&ch->changes, memory_order_relaxed) != seen)
+			return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += CHANNEL_POLL_NS;
 	if (ts.tv_nsec >= 1000000000L) {

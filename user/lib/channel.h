@@ -16,6 +16,7 @@
 #define VFMIG_CHANNEL_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,6 +26,13 @@ struct vfmig_channel;
 
 int vfmig_channel_new(struct vfmig_channel **out);
 void vfmig_channel_free(struct vfmig_channel *ch);
+/*
+ * Whether a side that must wait first watches for the other's next step
+ * for a moment, rather than sleeping at once (on by default).  Worth it
+ * while both threads have a CPU each; with more threads than CPUs, the
+ * watching takes a CPU another thread could use.
+ */
+void vfmig_channel_set_spin(struct vfmig_channel *ch, bool on);
 
 /* All n bytes taken by the reader: 0; -EPIPE if it closed, -ECANCELED. */
 int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,

@@ -167,6 +167,14 @@ static int open_socket_lane(int sv[2])
 	return 0;
 }
 
+/* Channel waits spin while every thread has a CPU of its own: two per lane. */
+static bool lanes_may_spin(unsigned int lanes)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus > 0 && 2 * (long)lanes <= cpus;
+}
+
 static int open_lanes(struct loader *l, struct vfmig_endpoint *eps, struct vfmig_err *err)
 {
 	int ret = 0;
@@ -177,6 +185,8 @@ static int open_lanes(struct loader *l, struct vfmig_endpoint *eps, struct vfmig
 			eps[k] = (struct vfmig_endpoint){ .fd = l->sock[k][0] };
 		} else {
 			ret = vfmig_channel_new(&l->ch[k]);
+			if (!ret)
+				vfmig_channel_set_spin(l->ch[k], lanes_may_spin(l->lanes));
 			eps[k] = (struct vfmig_endpoint){ .fd = -1, .chan = l->ch[k] };
 		}
 	}
