@@ -109,6 +109,27 @@ static long ns_since(const struct timespec *t0)
 }
 
 /*
+ * Watch for a change after @seen for up to CHANNEL_SPIN_NS; whether one
+ * came.  The clock is read every 256 looks only: in a guest whose clock
+ * source is the HPET, each read is a trapped device access.
+ */
+static bool channel_watch(struct vfmig_channel *ch, unsigned int seen)
+{
+	struct timespec t0 = { 0, 0 };
+
+	for (unsigned int i = 1;; i++) {
+		if (atomic_load_explicit(&ch->changes, memory_order_acquire) != seen)
+			return true;
+		if (i % 256)
+			continue;
+		if (i == 256)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		else if (ns_since(&t0) >= CHANNEL_SPIN_NS)
+			return false;
+	}
+}
+
+/*
  * Wait until the other side changed something, or the poll interval
  * passed; called with the lock held.  A change within CHANNEL_SPIN_NS is
  * seen without sleeping.  Callers look at the state again either way.
@@ -120,10 +141,7 @@ static void channel_wait(struct vfmig_channel *ch)
 
 	if (ch->spin) {
 		pthread_mutex_unlock(&ch->lock);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		while (atomic_load_explicit(&ch->changes, memory_order_acquire) == seen &&
-		       ns_since(&ts) < CHANNEL_SPIN_NS)
-			;
+		channel_watch(ch, seen);
 		pthread_mutex_lock(&ch->lock);
 		if (atomic_load_explicit(&ch->changes, memory_order_relaxed) != seen)
 			return;
