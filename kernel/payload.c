@@ -233,7 +233,7 @@ static int vfmig_build_sparse(struct vfmig_dev *vd, u8 *dst, u64 room, u64 first
 	sp->sent = cpu_to_le32(sent);
 	memcpy(sp + 1, map, 8 * words);
 	for (i = 0; i < n; i++) {
-		if (!(map[i / 8] >> (i % 8) & 1)) {
+		if (!vfmig_sparse_bit(map, i)) {
 			vfmig_payload_hash_zero(s->page_hash, first + i, 1);
 			continue;
 		}

@@ -29,6 +29,15 @@
  */
 #define VFMIG_REC_SMALL_MAX	(VFMIG_REC_HDR_LEN + VFMIG_SPARSE_HEAD_MAX)
 
+/*
+ * Bit @i of a SPARSE map as it lies in the record (le64 words, least
+ * significant bit first): byte i / 8, bit i % 8, whatever the alignment.
+ */
+static inline bool vfmig_sparse_bit(const u8 *map, u32 i)
+{
+	return map[i / 8] >> (i % 8) & 1;
+}
+
 /* Registers that are part of the device state besides its memory. */
 struct vfmig_regs {
 	u64 generation;			/* bumped by every dirtying pass */

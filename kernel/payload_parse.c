@@ -139,15 +139,6 @@ static u32 vfmig_pages_max(const struct vfmig_resume *r)
 	       VFMIG_PAYLOAD_MAX_PAGES;
 }
 
-/*
- * Bit @i of a SPARSE map as it lies in the record (le64 words, least
- * significant bit first): byte i / 8, bit i % 8, whatever the alignment.
- */
-static bool vfmig_sparse_bit(const u8 *map, u32 i)
-{
-	return map[i / 8] >> (i % 8) & 1;
-}
-
 /* A record header arrived whole: is it what may come next? */
 static int vfmig_check_hdr(const struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			   const struct vfmig_rec_hdr *h)
@@ -268,10 +259,8 @@ static u32 vfmig_sparse_count(const struct vfmig_payload_target *t,
 	if (pages < 2 || pages > VFMIG_PAYLOAD_MAX_SPARSE_PAGES || !sent || sent >= pages ||
 	    sent > VFMIG_PAYLOAD_MAX_PAGES || pages > (t->mem_size - off) >> PAGE_SHIFT)
 		return 0;
+	/* At most VFMIG_SPARSE_HEAD_MAX, r->rec's room, by the bound on pages. */
 	head = sizeof(*sp) + 8 * VFMIG_SPARSE_MAP_WORDS(pages);
-	/* The span's bound keeps the head inside r->rec; say so once more. */
-	if (head > VFMIG_SPARSE_HEAD_MAX)
-		return 0;
 	return le32_to_cpu(h->len) == head + (sent << PAGE_SHIFT) ? head : 0;
 }
 

@@ -109,23 +109,23 @@ static long ns_since(const struct timespec *t0)
 }
 
 /*
- * Watch for a change after @seen for up to CHANNEL_SPIN_NS; whether one
- * came.  The clock is read every 256 looks only: in a guest whose clock
- * source is the HPET, each read is a trapped device access.
+ * Watch for a change after @seen for up to CHANNEL_SPIN_NS.  The clock is
+ * read every 256 looks only: in a guest whose clock source is the HPET,
+ * each read is a trapped device access.
  */
-static bool channel_watch(struct vfmig_channel *ch, unsigned int seen)
+static void channel_watch(struct vfmig_channel *ch, unsigned int seen)
 {
 	struct timespec t0 = { 0, 0 };
 
 	for (unsigned int i = 1;; i++) {
 		if (atomic_load_explicit(&ch->changes, memory_order_acquire) != seen)
-			return true;
+			return;
 		if (i % 256)
 			continue;
 		if (i == 256)
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 		else if (ns_since(&t0) >= CHANNEL_SPIN_NS)
-			return false;
+			return;
 	}
 }
 
