@@ -107,6 +107,7 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	mutex_init(&vd->lock);
 	mutex_init(&vd->window_lock);
 	vfmig_dirty_init(vd);
+	vfmig_hasher_init(&vd->hasher);
 	ret = vfmig_default_config(vd->type, &cfg);
 	if (ret)
 		goto err;
@@ -137,6 +138,8 @@ static void vfmig_release_dev(struct vfio_device *vdev)
 
 	vfmig_dirty_stop_sync(vd);
 	vfmig_mig_free(vd);
+	/* Sessions ended at close; the worker thread goes with the device. */
+	vfmig_hasher_destroy(&vd->hasher);
 	vfmig_layout_free(vd);
 	vfmig_state_free(vd);
 	mutex_destroy(&vd->window_lock);

@@ -76,6 +76,17 @@ static u32 vfmig_rec_seal(struct vfmig_save *s, u8 *rec, enum vfmig_rec_kind kin
 	return vfmig_payload_seal(rec, kind, s->seq++, len, offset);
 }
 
+/*
+ * Pages [first, first + n) are sent as they are now (under the device
+ * lock): hash them, on the device's hasher if it is on.
+ */
+static void vfmig_hash_sent(struct vfmig_dev *vd, u64 first, u64 n)
+{
+	if (!vfmig_hasher_queue(&vd->hasher, first, n, false))
+		vfmig_payload_hash_span(vd->save.page_hash, vd->mem, vd->zero_map, first, n,
+					false);
+}
+
 /* Seal the record built in vd->save.rec and emit it from the start. */
 static void vfmig_rec_seal_buf(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
 			       u32 len, u64 offset)
@@ -110,6 +121,8 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	bitmap_fill(s->dirty, vfmig_pages(vd));
 	s->nr_dirty = vfmig_pages(vd);
 	s->active = true;
+	if (vd->hash_offload)
+		vfmig_hasher_start(&vd->hasher, s->page_hash, vd->mem, vd->zero_map);
 	vd->stats.iterations++;
 	return 0;
 }
@@ -119,6 +132,7 @@ void vfmig_payload_save_end(struct vfmig_dev *vd)
 	struct vfmig_save *s = &vd->save;
 
 	vfmig_window_unbind(vd);
+	vfmig_hasher_stop(&vd->hasher);
 	/* Freed with the sizes they were allocated with, whatever changed since. */
 	vfmig_bitmap_free(s->dirty, s->dirty_bits);
 	vfmig_kvfree(s->rec, s->rec_size);
@@ -215,7 +229,7 @@ static u32 vfmig_take_span(struct vfmig_dev *vd, u32 max_pages, u64 *first, u32 
 
 /*
  * A SPARSE record of @n pages from @first, the @sent ones @map marks copied
- * in and every page hashed.  Built at @dst if it fits in @room (its length
+ * in, and every page hashed.  Built at @dst if it fits in @room (its length
  * returned), else in save.rec (0 returned).
  */
 static int vfmig_build_sparse(struct vfmig_dev *vd, u8 *dst, u64 room, u64 first, u32 n,
@@ -233,14 +247,13 @@ static int vfmig_build_sparse(struct vfmig_dev *vd, u8 *dst, u64 room, u64 first
 	sp->sent = cpu_to_le32(sent);
 	memcpy(sp + 1, map, 8 * words);
 	for (i = 0; i < n; i++) {
-		if (!vfmig_sparse_bit(map, i)) {
-			vfmig_payload_hash_zero(s->page_hash, first + i, 1);
+		if (!vfmig_sparse_bit(map, i))
 			continue;
-		}
 		memcpy(pg, (u8 *)vd->mem + ((first + i) << PAGE_SHIFT), PAGE_SIZE);
-		vfmig_payload_hash_pages(s->page_hash, first + i, 1, pg);
 		pg += PAGE_SIZE;
 	}
+	/* The zero map knows the span's zero pages (vfmig_take_span()). */
+	vfmig_hash_sent(vd, first, n);
 	if (rec == dst)
 		return vfmig_rec_seal(s, dst, VFMIG_REC_SPARSE, len, first << PAGE_SHIFT);
 	vfmig_rec_seal_buf(vd, VFMIG_REC_SPARSE, len, first << PAGE_SHIFT);
@@ -297,14 +310,14 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 
 			/* Named, not sent: the destination zeroes them. */
 			z->bytes = cpu_to_le64(len);
-			vfmig_payload_hash_zero(s->page_hash, first, n);
+			vfmig_hash_sent(vd, first, n);
 			vfmig_rec_seal_buf(vd, VFMIG_REC_ZERO, sizeof(*z), first << PAGE_SHIFT);
 			return 0;
 		}
 		if (by_ref) {
 			/* Hashed now; the caller copies these bytes before unlocking. */
 			s->src = (u8 *)vd->mem + (first << PAGE_SHIFT);
-			vfmig_payload_hash_pages(s->page_hash, first, n, s->src);
+			vfmig_hash_sent(vd, first, n);
 			vfmig_rec_seal_buf(vd, VFMIG_REC_PAGES, len, first << PAGE_SHIFT);
 			return 0;
 		}
@@ -312,7 +325,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 			rec = dst;
 		/* The one copy of device memory a save makes; hashed as sent. */
 		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
-		vfmig_payload_hash_pages(s->page_hash, first, n, rec + HDR_LEN);
+		vfmig_hash_sent(vd, first, n);
 		if (rec == dst)
 			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
 					      first << PAGE_SHIFT);
@@ -327,6 +340,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		e->generation = cpu_to_le64(vd->regs.generation);
 		e->seed = cpu_to_le64(vd->regs.seed);
 		e->scratch = cpu_to_le64(vd->regs.scratch);
+		vfmig_hasher_drain(&vd->hasher);
 		digest = vfmig_payload_digest(s->page_hash, vfmig_pages(vd), &vd->regs);
 		e->checksum = cpu_to_le64(digest);
 		vfmig_rec_seal_buf(vd, VFMIG_REC_END, sizeof(*e), 0);
@@ -479,6 +493,8 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 		return -ENOMEM;
 	}
 	r->active = true;
+	if (vd->hash_offload)
+		vfmig_hasher_start(&vd->hasher, r->page_hash, vd->mem, vd->zero_map);
 	return 0;
 }
 
@@ -506,6 +522,7 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 	struct vfmig_resume *r = &vd->resume;
 
 	vfmig_window_unbind(vd);
+	vfmig_hasher_stop(&vd->hasher);
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	vfmig_kfree(r->rec, VFMIG_REC_SMALL_MAX);
@@ -522,6 +539,7 @@ static struct vfmig_payload_target vfmig_resume_target(struct vfmig_dev *vd)
 		.type_code = vd->type->code,
 		.regs = &vd->regs,
 		.zero_map = vd->zero_map,
+		.hasher = &vd->hasher,
 	};
 }
 

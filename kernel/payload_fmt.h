@@ -86,7 +86,21 @@ struct vfmig_payload_target {
 	 * does the one for its zero pages and the other for its sent ones.
 	 */
 	unsigned long *zero_map;
+	/* Takes the page hashes off the parser's path; NULL: hashed here. */
+	struct vfmig_hasher *hasher;
 };
+
+/*
+ * The page hasher (hasher.c): queue pages [first, first + n) to be hashed
+ * by vfmig_payload_hash_span() on its worker; false when it takes none now
+ * (the caller hashes them itself).  drain: wait until all queued are.  The
+ * host build has no worker: payload_host.h says so.
+ */
+struct vfmig_hasher;
+#ifdef __KERNEL__
+bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool v2);
+void vfmig_hasher_drain(struct vfmig_hasher *h);
+#endif
 
 /* Seeds the hash of an all-zero page's index ("ZERO"). */
 #define VFMIG_ZERO_HASH_SEED	0x5a45524fULL
@@ -101,6 +115,14 @@ struct vfmig_payload_target {
 void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p);
 /* page_hash[first + i] := the hash of an all-zero page, for @n pages. */
 void vfmig_payload_hash_zero(__le64 *page_hash, u64 first, u64 n);
+/*
+ * page_hash[first..first + n) := the hashes of those pages of @mem as they
+ * are now: a page @zero_map knows to be zero as one (no need to look at
+ * it), any other by vfmig_payload_hash_pages(); with @v2, every page by
+ * its bytes (version 2's rule).
+ */
+void vfmig_payload_hash_span(__le64 *page_hash, const u8 *mem, const unsigned long *zero_map,
+			     u64 first, u64 n, bool v2);
 /* The END record's digest over @pages page hashes and the registers. */
 u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs);
 /* Fill in the header of the record at @rec (payload in place); its length. */

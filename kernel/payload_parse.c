@@ -74,6 +74,28 @@ void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
 	}
 }
 
+void vfmig_payload_hash_span(__le64 *page_hash, const u8 *mem, const unsigned long *zero_map,
+			     u64 first, u64 n, bool v2)
+{
+	u64 p = first, end = first + n, next;
+	bool zero;
+
+	if (v2) {
+		vfmig_hash_pages_v2(page_hash, first, n, mem + (first << PAGE_SHIFT));
+		return;
+	}
+	for (; p < end; p = next) {
+		/* Runs of known-zero pages and of the rest, each in one call. */
+		zero = zero_map && test_bit(p, zero_map);
+		for (next = p + 1; next < end && zero_map && test_bit(next, zero_map) == zero;)
+			next++;
+		if (zero)
+			vfmig_payload_hash_zero(page_hash, p, next - p);
+		else
+			vfmig_payload_hash_pages(page_hash, p, next - p, mem + (p << PAGE_SHIFT));
+	}
+}
+
 u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs)
 {
 	struct xxh64_state st;
@@ -215,17 +237,25 @@ static void vfmig_pages_begin(const struct vfmig_payload_target *t,
 			    le32_to_cpu(h->len) >> PAGE_SHIFT, false);
 }
 
+/*
+ * Pages [first, first + n) hold what the stream put there (a record is
+ * applied whole): hash them, on the target's hasher if it takes them.
+ */
+static void vfmig_hash_applied(const struct vfmig_resume *r,
+			       const struct vfmig_payload_target *t, u64 first, u64 n)
+{
+	bool v2 = r->version == VFMIG_PAYLOAD_VERSION_PREV;
+
+	if (!t->hasher || !vfmig_hasher_queue(t->hasher, first, n, v2))
+		vfmig_payload_hash_span(r->page_hash, t->mem, t->zero_map, first, n, v2);
+}
+
 /* The last payload byte of a PAGES record landed: hash what memory now holds. */
 static void vfmig_pages_end(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			    const struct vfmig_rec_hdr *h)
 {
-	u64 off = le64_to_cpu(h->offset);
-	u64 first = off >> PAGE_SHIFT, n = le32_to_cpu(h->len) >> PAGE_SHIFT;
-
-	if (r->version == VFMIG_PAYLOAD_VERSION_PREV)
-		vfmig_hash_pages_v2(r->page_hash, first, n, t->mem + off);
-	else
-		vfmig_payload_hash_pages(r->page_hash, first, n, t->mem + off);
+	vfmig_hash_applied(r, t, le64_to_cpu(h->offset) >> PAGE_SHIFT,
+			   le32_to_cpu(h->len) >> PAGE_SHIFT);
 }
 
 /* The current record is done with: the next one may start. */
@@ -286,12 +316,10 @@ static int vfmig_sparse_map(struct vfmig_resume *r, const struct vfmig_payload_t
 		return -EINVAL;
 	r->applied = true;
 	for (i = 0; i < pages; i++) {
-		if (vfmig_sparse_bit(map, i)) {
+		if (vfmig_sparse_bit(map, i))
 			vfmig_zero_map_mark(t, first + i, 1, false);
-		} else {
+		else
 			vfmig_zero_pages(t, first + i, 1);
-			vfmig_payload_hash_zero(r->page_hash, first + i, 1);
-		}
 	}
 	r->sparse_page = vfmig_sparse_next(map, 0, pages);
 	return 0;
@@ -322,14 +350,14 @@ static int vfmig_sparse_advance(struct vfmig_resume *r, const struct vfmig_paylo
 		return vfmig_sparse_map(r, t, first, sp, map);
 	if (!PAGE_ALIGNED(at))
 		return 0;
-	/* A sent page is whole. */
-	vfmig_payload_hash_pages(r->page_hash, first + r->sparse_page, 1,
-				 t->mem + ((first + r->sparse_page) << PAGE_SHIFT));
-	if (r->rec_pos == r->rec_len)
+	/* A sent page is whole; the last one completes the span. */
+	if (r->rec_pos == r->rec_len) {
+		vfmig_hash_applied(r, t, first, le32_to_cpu(sp->pages));
 		vfmig_rec_next(r);
-	else
+	} else {
 		r->sparse_page = vfmig_sparse_next(map, r->sparse_page + 1,
 						   le32_to_cpu(sp->pages));
+	}
 	return 0;
 }
 
@@ -362,7 +390,7 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 			return -EINVAL;
 		r->applied = true;
 		vfmig_zero_pages(t, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
-		vfmig_payload_hash_zero(r->page_hash, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
+		vfmig_hash_applied(r, t, off >> PAGE_SHIFT, bytes >> PAGE_SHIFT);
 		return 0;
 	}
 	case VFMIG_REC_END: {
@@ -372,6 +400,8 @@ static int vfmig_apply(struct vfmig_resume *r, const struct vfmig_payload_target
 		t->regs->generation = le64_to_cpu(e->generation);
 		t->regs->seed = le64_to_cpu(e->seed);
 		t->regs->scratch = (u32)le64_to_cpu(e->scratch);
+		if (t->hasher)
+			vfmig_hasher_drain(t->hasher);
 		if (vfmig_payload_digest(r->page_hash, t->mem_size >> PAGE_SHIFT, t->regs) !=
 		    le64_to_cpu(e->checksum))
 			return -EINVAL;

@@ -425,6 +425,41 @@ static ssize_t protocol_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(protocol);
 
+/*
+ * hash_offload: 1 takes the page hashes of the sessions that start from
+ * now on off the data path, onto the device's worker (hasher.c); 0, the
+ * default, keeps them in the thread that moves the bytes.  Any state: a
+ * running session keeps the way it started with.
+ */
+static ssize_t hash_offload_show(struct device *dev, struct device_attribute *attr,
+				 char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+
+	mutex_lock(&vd->lock);
+	on = vd->hash_offload;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t hash_offload_store(struct device *dev, struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&vd->lock);
+	vd->hash_offload = on;
+	mutex_unlock(&vd->lock);
+	return count;
+}
+static DEVICE_ATTR_RW(hash_offload);
+
 /* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
 static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
@@ -461,6 +496,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_device_state.attr,
 	&dev_attr_pending_bytes.attr,
 	&dev_attr_protocol.attr,
+	&dev_attr_hash_offload.attr,
 	NULL,
 };
 

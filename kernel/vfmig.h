@@ -19,6 +19,7 @@
 #include <linux/workqueue.h>
 
 #include "vfmig/abi.h"
+#include "hasher.h"
 #include "payload_fmt.h"
 
 #define VFMIG_STATE_SIZE_MIN	(4ULL << 10)
@@ -221,6 +222,12 @@ struct vfmig_dev {
 
 	struct vfmig_save save;
 	struct vfmig_resume resume;
+	/*
+	 * Page hashes on a worker (hasher.c), for the sessions that start
+	 * while hash_offload is set; else in the thread moving the bytes.
+	 */
+	bool hash_offload;
+	struct vfmig_hasher hasher;
 
 	/* Protocol v2; see migration_v2.c and datafile.c. */
 	enum vfmig_protocol protocol;	/* changes only while closed */

@@ -127,8 +127,33 @@ test_file() {
 test_pipe() {
 	begin
 	a=$(mk vfmig-small dirty_rate=2000000 seed=6 mmap_layout=whole) b=$(mk vfmig-small)
-	"$V" save -q "$a" -o - | "$V" resume -q "$b" -i - || fail "save | resume failed"
+	"$V" -v save --no-progress "$a" -o - 2> "$T/sv" | "$V" -v resume --no-progress "$b" -i - 2> "$T/rv" ||
+		fail "save | resume failed"
+	# Both ends on this host at once: page hashes stay in their threads.
+	grep -q "save: 1 device" "$T/sv" || fail "no -v output: $(cat "$T/sv")"
+	! grep -q "page hashes on the device's worker" "$T/sv" "$T/rv" ||
+		fail "hashes offloaded through a pipe"
 	same_state "$a" "$b"
+}
+
+# A save into a regular file and the resume out of it hash on the devices'
+# workers (offload.c), live with the generator writing, and put the knob back.
+test_file_hash_offload() {
+	begin
+	a=$(mk vfmig-small dirty_rate=10000000 seed=8 mmap_layout=whole) b=$(mk vfmig-small)
+	"$V" -v save --no-progress "$a" -o "$T/s" 2> "$T/sv" || fail "save failed: $(cat "$T/sv")"
+	grep -q "device $a: page hashes on the device's worker (file stream)" "$T/sv" ||
+		fail "save did not offload: $(cat "$T/sv")"
+	"$V" -v resume --no-progress "$b" -i "$T/s" 2> "$T/rv" || fail "resume failed: $(cat "$T/rv")"
+	grep -q "device $b: page hashes on the device's worker" "$T/rv" ||
+		fail "resume did not offload: $(cat "$T/rv")"
+	[ "$(knob "$a" hash_offload)" = 0 ] && [ "$(knob "$b" hash_offload)" = 0 ] ||
+		fail "hash_offload left set"
+	same_state "$a" "$b"
+	# A knob the user set stays set.
+	knob "$b" hash_offload 1
+	"$V" save -q --offline "$b" -o "$T/s2" || fail "save failed"
+	[ "$(knob "$b" hash_offload)" = 1 ] || fail "the user's hash_offload=1 was reset"
 }
 
 # receive in namespace vfa, send from vfb; the sender's exit status and

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "offload.h"
 #include "session.h"
 
 /* A failed save has restarted the devices: say so. */
@@ -23,12 +24,35 @@ static int load_failed(int ret, struct vfmig_err *err)
 	return ret;
 }
 
+/* The save into @fd, its devices' hashes offloaded where that pays (offload.c). */
+static int save_fd(struct vfmig_session *src, int fd, struct vfmig_err *err)
+{
+	struct vfmig_offload o;
+	int ret;
+
+	vfmig_offload_begin(src, fd, &o);
+	ret = vfmig_session_save_to(src, &(struct vfmig_endpoint){ .fd = fd }, err);
+	vfmig_offload_end(src, &o);
+	return ret;
+}
+
+static int load_fd(struct vfmig_session *dst, int fd, struct vfmig_err *err)
+{
+	struct vfmig_offload o;
+	int ret;
+
+	vfmig_offload_begin(dst, fd, &o);
+	ret = vfmig_session_load_from(dst, &(struct vfmig_endpoint){ .fd = fd },
+				      &dst->ctx->cancel, err);
+	vfmig_offload_end(dst, &o);
+	return ret;
+}
+
 int vfmig_save(struct vfmig_session *src, int fd)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(src->ctx);
 
-	return save_failed(vfmig_session_save_to(src, &(struct vfmig_endpoint){ .fd = fd }, err),
-			   err);
+	return save_failed(save_fd(src, fd, err), err);
 }
 
 int vfmig_save_file(struct vfmig_session *src, const char *path)
@@ -41,7 +65,7 @@ int vfmig_save_file(struct vfmig_session *src, const char *path)
 	if (fd < 0)
 		return vfmig_err_set(err, -errno, "save: cannot create %s: %s", path,
 				     strerror(errno));
-	ret = vfmig_session_save_to(src, &(struct vfmig_endpoint){ .fd = fd }, err);
+	ret = save_fd(src, fd, err);
 	saved = !ret;
 	/* EINVAL: a special file (e.g. /dev/null) that cannot be synced. */
 	if (!ret && fsync(fd) && errno != EINVAL)
@@ -62,8 +86,7 @@ int vfmig_resume(struct vfmig_session *dst, int fd)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(dst->ctx);
 
-	return load_failed(vfmig_session_load_from(dst, &(struct vfmig_endpoint){ .fd = fd },
-						   &dst->ctx->cancel, err), err);
+	return load_failed(load_fd(dst, fd, err), err);
 }
 
 int vfmig_resume_file(struct vfmig_session *dst, const char *path)
@@ -75,8 +98,7 @@ int vfmig_resume_file(struct vfmig_session *dst, const char *path)
 	if (fd < 0)
 		return vfmig_err_set(err, -errno, "resume: cannot open %s: %s", path,
 				     strerror(errno));
-	ret = vfmig_session_load_from(dst, &(struct vfmig_endpoint){ .fd = fd },
-				      &dst->ctx->cancel, err);
+	ret = load_fd(dst, fd, err);
 	close(fd);
 	return load_failed(ret, err);
 }

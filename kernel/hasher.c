@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page hasher.  A save hashes every page it sends and a resume every
+ * page it applies, for the END digest; in the thread that moves the bytes
+ * that costs a third as much again as the copy (xxh64 runs at about three
+ * times memcpy).  With the hasher on, that thread queues the span a record
+ * covered and goes on, and a worker thread of the device's hashes the
+ * spans in the order they came, from device memory as it is by then.
+ *
+ * Why hashing later is still right: a span is queued only once its pages
+ * hold what the stream says (a save: under the device lock, as it sends
+ * them; a resume: once the record's bytes landed).  If a page changes
+ * afterwards (the dirty generator on a running source, a later record on a
+ * destination), a later record sends or applies it again and queues it
+ * again; spans run in order, so the page's last hash is taken after its
+ * last change.  The END record waits for the queue to drain before the
+ * digest is taken, and a session's end waits before its page hashes go.
+ *
+ * The worker runs at the lowest priority: where the client's own threads
+ * keep every CPU busy (both ends in one process), hashing beside them
+ * would only take turns with them, so there it runs when they wait, and
+ * when its queue is full the data path waits for it instead.
+ *
+ * The worker never takes the device lock, so the owner may wait for it
+ * while holding that lock.
+ */
+#include <linux/sched.h>
+
+#include "hasher.h"
+#include "payload_fmt.h"
+
+/* The next job without taking it off the queue; false when there is none. */
+static bool vfmig_hasher_peek(struct vfmig_hasher *h, struct vfmig_hash_job *j)
+{
+	bool any;
+
+	spin_lock(&h->lock);
+	any = h->head != h->tail;
+	if (any)
+		*j = h->jobs[h->head % VFMIG_HASHER_JOBS];
+	spin_unlock(&h->lock);
+	return any;
+}
+
+static void vfmig_hasher_work(struct kthread_work *work)
+{
+	struct vfmig_hasher *h = container_of(work, struct vfmig_hasher, work);
+	struct vfmig_hash_job j;
+
+	while (vfmig_hasher_peek(h, &j)) {
+		vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n, j.v2);
+		spin_lock(&h->lock);
+		h->head++;
+		spin_unlock(&h->lock);
+		wake_up(&h->progress);
+		cond_resched();
+	}
+}
+
+static bool vfmig_hasher_has_room(struct vfmig_hasher *h)
+{
+	bool room;
+
+	spin_lock(&h->lock);
+	room = h->tail - h->head < VFMIG_HASHER_JOBS;
+	spin_unlock(&h->lock);
+	return room;
+}
+
+static bool vfmig_hasher_idle(struct vfmig_hasher *h)
+{
+	bool idle;
+
+	spin_lock(&h->lock);
+	idle = h->head == h->tail;
+	spin_unlock(&h->lock);
+	return idle;
+}
+
+void vfmig_hasher_init(struct vfmig_hasher *h)
+{
+	kthread_init_work(&h->work, vfmig_hasher_work);
+	spin_lock_init(&h->lock);
+	init_waitqueue_head(&h->progress);
+}
+
+/*
+ * From now on spans go to the worker, into @page_hash.  Without a worker
+ * (none could be made) the hashes stay with the caller.
+ */
+void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem,
+			const unsigned long *zero_map)
+{
+	struct kthread_worker *w;
+
+	if (!h->worker) {
+		w = kthread_create_worker(0, "vfmig-hash");
+		if (IS_ERR(w))
+			return;
+		sched_set_normal(w->task, MAX_NICE);
+		h->worker = w;
+	}
+	h->page_hash = page_hash;
+	h->mem = mem;
+	h->zero_map = zero_map;
+	h->on = true;
+}
+
+bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool v2)
+{
+	struct vfmig_hash_job *j;
+
+	if (!h->on)
+		return false;
+	wait_event(h->progress, vfmig_hasher_has_room(h));
+	spin_lock(&h->lock);
+	/* Right after a job not started yet: one longer job, not two. */
+	j = &h->jobs[(h->tail - 1) % VFMIG_HASHER_JOBS];
+	if (h->tail - h->head >= 2 && j->first + j->n == first && j->v2 == v2 &&
+	    j->n + n <= VFMIG_HASHER_SPAN_MAX) {
+		j->n += n;
+	} else {
+		j = &h->jobs[h->tail % VFMIG_HASHER_JOBS];
+		j->first = first;
+		j->n = n;
+		j->v2 = v2;
+		h->tail++;
+	}
+	spin_unlock(&h->lock);
+	kthread_queue_work(h->worker, &h->work);
+	return true;
+}
+
+/* Every span queued so far is hashed (its stores seen by the caller). */
+void vfmig_hasher_drain(struct vfmig_hasher *h)
+{
+	if (h->on)
+		wait_event(h->progress, vfmig_hasher_idle(h));
+}
+
+/* Drained, and the worker is done with @h: its page hashes may go. */
+void vfmig_hasher_stop(struct vfmig_hasher *h)
+{
+	vfmig_hasher_drain(h);
+	if (h->worker)
+		kthread_flush_work(&h->work);
+	h->on = false;
+	h->page_hash = NULL;
+	h->mem = NULL;
+	h->zero_map = NULL;
+}
+
+/* The device goes: stopped, and its worker thread with it. */
+void vfmig_hasher_destroy(struct vfmig_hasher *h)
+{
+	vfmig_hasher_stop(h);
+	if (h->worker)
+		kthread_destroy_worker(h->worker);
+	h->worker = NULL;
+}
