@@ -389,7 +389,7 @@ static int enter(struct walk *w, enum sit s)
 		return -1;
 	w->open = true;
 	if (dev_reset(d) || st_knob_write_raw(d->uuid, "dirty_rate", "0") || st_knob_write_raw(d->uuid, "dirty_working_set", "0") ||
-	    st_knob_write_raw(d->uuid, "seed", "5")) {
+	    st_knob_write_raw(d->uuid, "hash_offload", "0") || st_knob_write_raw(d->uuid, "seed", "5")) {
 		tap_diag("%s: reset + seed failed", sit_name[s]);
 		return -1;
 	}
@@ -457,6 +457,7 @@ enum row_kind {
 	R_DIRTY,		/* dirty_rate, dirty_working_set */
 	R_FAULT,		/* arming a one-shot fault */
 	R_FAULT_ERROR,
+	R_TUNING,		/* hash_offload: for the sessions that start later */
 	R_RO,			/* read-only attribute */
 };
 
@@ -494,6 +495,8 @@ static const struct row rows[] = {
 	{ "fault", "resume_chunk", true, R_FAULT },
 	{ "fault", "bogus", false, R_FAULT },
 	{ "fault", "error", true, R_FAULT_ERROR },
+	{ "hash_offload", "1", true, R_TUNING },
+	{ "hash_offload", "2", false, R_TUNING },
 	{ "checksum", "0", false, R_RO },
 	{ "generation", "0", false, R_RO },
 	{ "device_state", "1", false, R_RO },
@@ -545,6 +548,7 @@ static void expect(enum sit s, const struct row *r, int *ret, uint32_t *state, e
 			*sum = SUM_ANY;
 		break;
 	case R_FAULT:
+	case R_TUNING:
 		*ret = r->valid ? 0 : -EINVAL;
 		break;
 	case R_FAULT_ERROR:
