@@ -16,13 +16,25 @@
  * last change.  The END record waits for the queue to drain before the
  * digest is taken, and a session's end waits before its page hashes go.
  *
- * The worker runs at the lowest priority: where the client's own threads
- * keep every CPU busy (both ends in one process), hashing beside them
- * would only take turns with them, so there it runs when they wait, and
- * when its queue is full the data path waits for it instead.
+ * It pays only where a CPU is spare: where the client's own threads keep
+ * every CPU busy (both ends in one process), the worker takes turns with
+ * them and costs more than it saves (benchmark.md, session 14).  So it is
+ * off by default, and libvfmig turns it on where a CPU is free.  It runs at
+ * normal priority: the data path waits for it, under the device lock, when
+ * its queue is full and at the END record, so a worker starved by a low
+ * priority would stall the migration with it.
+ *
+ * Two rules the ordering rests on.  Once a session's hasher is on, every
+ * span of the session goes through the queue (vfmig_hasher_queue() never
+ * falls back to hashing in the caller: a span hashed there could be
+ * overwritten by an older one the worker is still on).  And there is one
+ * producer, the session's owner under the device lock, so the room checked
+ * before the insert is still there at the insert.
  *
  * The worker never takes the device lock, so the owner may wait for it
- * while holding that lock.
+ * while holding that lock.  It reads device memory and the zero map while
+ * the data path may change them, on purpose: a page changed under it is
+ * queued again (above).
  */
 #include <linux/sched.h>
 
@@ -48,7 +60,8 @@ static void vfmig_hasher_work(struct kthread_work *work)
 	struct vfmig_hash_job j;
 
 	while (vfmig_hasher_peek(h, &j)) {
-		vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n, j.v2);
+		vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n,
+					j.bytes_only);
 		spin_lock(&h->lock);
 		h->head++;
 		spin_unlock(&h->lock);
@@ -97,7 +110,6 @@ void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem
 		w = kthread_create_worker(0, "vfmig-hash");
 		if (IS_ERR(w))
 			return;
-		sched_set_normal(w->task, MAX_NICE);
 		h->worker = w;
 	}
 	h->page_hash = page_hash;
@@ -106,7 +118,7 @@ void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem
 	h->on = true;
 }
 
-bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool v2)
+bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool bytes_only)
 {
 	struct vfmig_hash_job *j;
 
@@ -116,16 +128,17 @@ bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool v2)
 	spin_lock(&h->lock);
 	/* Right after a job not started yet: one longer job, not two. */
 	j = &h->jobs[(h->tail - 1) % VFMIG_HASHER_JOBS];
-	if (h->tail - h->head >= 2 && j->first + j->n == first && j->v2 == v2 &&
+	if (h->tail - h->head >= 2 && j->first + j->n == first && j->bytes_only == bytes_only &&
 	    j->n + n <= VFMIG_HASHER_SPAN_MAX) {
 		j->n += n;
 	} else {
 		j = &h->jobs[h->tail % VFMIG_HASHER_JOBS];
 		j->first = first;
 		j->n = n;
-		j->v2 = v2;
+		j->bytes_only = bytes_only;
 		h->tail++;
 	}
+	h->queued++;
 	spin_unlock(&h->lock);
 	kthread_queue_work(h->worker, &h->work);
 	return true;

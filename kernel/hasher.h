@@ -12,8 +12,11 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
-/* Spans queued at most; a full queue makes the data path wait for room. */
-#define VFMIG_HASHER_JOBS	64
+/*
+ * Spans queued at most (each up to VFMIG_HASHER_SPAN_MAX pages, so up to
+ * 128 MiB behind); a full queue makes the data path wait for room.
+ */
+#define VFMIG_HASHER_JOBS	16
 /* Pages in one span at most, where consecutive records' spans are joined. */
 #define VFMIG_HASHER_SPAN_MAX	2048
 
@@ -21,7 +24,7 @@
 struct vfmig_hash_job {
 	u64 first;
 	u32 n;
-	bool v2;			/* version 2's rule: every page by its bytes */
+	bool bytes_only;		/* payload version 2's rule: every page by its bytes */
 };
 
 struct vfmig_hasher {
@@ -33,6 +36,7 @@ struct vfmig_hasher {
 	unsigned int head, tail;	/* queued: [head, tail); jobs[head] may be running */
 	/* Set and cleared by the session's owner, under the device lock. */
 	bool on;
+	u64 queued;			/* spans ever queued (stat_hash_spans) */
 	__le64 *page_hash;
 	const u8 *mem;
 	const unsigned long *zero_map;

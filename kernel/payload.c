@@ -36,10 +36,12 @@
  * the device may run.
  *
  * The digest is built from per-page hashes, taken as each page is sent and
- * as it is applied, not from one pass over the whole state at the end: the
- * hashing overlaps the other end's work instead of stalling both ends at
- * the END record.  A page resent after it was dirtied replaces its hash; a
- * page the destination never received keeps a zero hash and fails the check.
+ * as it is applied (or, with hash_offload, by the device's worker soon
+ * after, in order: hasher.c), not from one pass over the whole state at the
+ * end: the hashing overlaps the other end's work instead of stalling both
+ * ends at the END record.  A page resent after it was dirtied replaces its
+ * hash; a page the destination never received keeps a zero hash and fails
+ * the check.
  */
 #include <linux/bitmap.h>
 #include <linux/mm.h>
@@ -315,7 +317,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 			return 0;
 		}
 		if (by_ref) {
-			/* Hashed now; the caller copies these bytes before unlocking. */
+			/* The caller copies these bytes before unlocking. */
 			s->src = (u8 *)vd->mem + (first << PAGE_SHIFT);
 			vfmig_hash_sent(vd, first, n);
 			vfmig_rec_seal_buf(vd, VFMIG_REC_PAGES, len, first << PAGE_SHIFT);
@@ -323,7 +325,7 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		}
 		if (dst && room >= REC_OVERHEAD + len)
 			rec = dst;
-		/* The one copy of device memory a save makes; hashed as sent. */
+		/* The one copy of device memory a save makes. */
 		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
 		vfmig_hash_sent(vd, first, n);
 		if (rec == dst)
@@ -357,11 +359,11 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 
 /*
  * The next record as vfmig_payload_next(vd, NULL, 0) builds it, but a
- * PAGES payload stays in device memory: save.src points at it, hashed as
- * it is now.  Memory changes only under vd->lock (the dirty generator, a
- * seed fill, a resume), so the caller copies it out under the same hold of
- * the lock and calls vfmig_payload_stage() before dropping it: bytes sent
- * are always bytes hashed.
+ * PAGES payload stays in device memory: save.src points at it.  Memory
+ * changes only under vd->lock (the dirty generator, a seed fill, a
+ * resume), so the caller copies it out under the same hold of the lock and
+ * calls vfmig_payload_stage() before dropping it: the bytes sent are the
+ * bytes hashed (now, or on the worker before any later change is queued).
  */
 int vfmig_payload_next_ref(struct vfmig_dev *vd)
 {

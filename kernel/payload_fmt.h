@@ -98,7 +98,7 @@ struct vfmig_payload_target {
  */
 struct vfmig_hasher;
 #ifdef __KERNEL__
-bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool v2);
+bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool bytes_only);
 void vfmig_hasher_drain(struct vfmig_hasher *h);
 #endif
 
@@ -118,11 +118,11 @@ void vfmig_payload_hash_zero(__le64 *page_hash, u64 first, u64 n);
 /*
  * page_hash[first..first + n) := the hashes of those pages of @mem as they
  * are now: a page @zero_map knows to be zero as one (no need to look at
- * it), any other by vfmig_payload_hash_pages(); with @v2, every page by
- * its bytes (version 2's rule).
+ * it), any other by vfmig_payload_hash_pages(); with @bytes_only, every
+ * page by its bytes (payload version 2's rule).
  */
 void vfmig_payload_hash_span(__le64 *page_hash, const u8 *mem, const unsigned long *zero_map,
-			     u64 first, u64 n, bool v2);
+			     u64 first, u64 n, bool bytes_only);
 /* The END record's digest over @pages page hashes and the registers. */
 u64 vfmig_payload_digest(const __le64 *page_hash, u64 pages, const struct vfmig_regs *regs);
 /* Fill in the header of the record at @rec (payload in place); its length. */

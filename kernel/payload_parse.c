@@ -75,12 +75,12 @@ void vfmig_payload_hash_pages(__le64 *page_hash, u64 first, u64 n, const u8 *p)
 }
 
 void vfmig_payload_hash_span(__le64 *page_hash, const u8 *mem, const unsigned long *zero_map,
-			     u64 first, u64 n, bool v2)
+			     u64 first, u64 n, bool bytes_only)
 {
 	u64 p = first, end = first + n, next;
 	bool zero;
 
-	if (v2) {
+	if (bytes_only) {
 		vfmig_hash_pages_v2(page_hash, first, n, mem + (first << PAGE_SHIFT));
 		return;
 	}
@@ -244,13 +244,13 @@ static void vfmig_pages_begin(const struct vfmig_payload_target *t,
 static void vfmig_hash_applied(const struct vfmig_resume *r,
 			       const struct vfmig_payload_target *t, u64 first, u64 n)
 {
-	bool v2 = r->version == VFMIG_PAYLOAD_VERSION_PREV;
+	bool bytes_only = r->version == VFMIG_PAYLOAD_VERSION_PREV;
 
-	if (!t->hasher || !vfmig_hasher_queue(t->hasher, first, n, v2))
-		vfmig_payload_hash_span(r->page_hash, t->mem, t->zero_map, first, n, v2);
+	if (!t->hasher || !vfmig_hasher_queue(t->hasher, first, n, bytes_only))
+		vfmig_payload_hash_span(r->page_hash, t->mem, t->zero_map, first, n, bytes_only);
 }
 
-/* The last payload byte of a PAGES record landed: hash what memory now holds. */
+/* The last payload byte of a PAGES record landed: its pages are due a hash. */
 static void vfmig_pages_end(struct vfmig_resume *r, const struct vfmig_payload_target *t,
 			    const struct vfmig_rec_hdr *h)
 {

@@ -343,6 +343,7 @@ VFMIG_U64_ATTR_RO(stat_bytes_restored, stats.bytes_restored);
 VFMIG_U64_ATTR_RO(stat_chunks_saved, stats.chunks_saved);
 VFMIG_U64_ATTR_RO(stat_chunks_restored, stats.chunks_restored);
 VFMIG_U64_ATTR_RO(stat_iterations, stats.iterations);
+VFMIG_U64_ATTR_RO(stat_hash_spans, hasher.queued);
 
 static const char *const fault_names[] = {
 	[VFMIG_FAULT_NONE] = "none",
@@ -487,6 +488,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_stat_chunks_saved.attr,
 	&dev_attr_stat_chunks_restored.attr,
 	&dev_attr_stat_iterations.attr,
+	&dev_attr_stat_hash_spans.attr,
 	&dev_attr_fault.attr,
 	&dev_attr_checksum.attr,
 	&dev_attr_seed.attr,

@@ -260,7 +260,12 @@ VFMIG_EXPORT const char *vfmig_protocol_name(enum vfmig_protocol p);
  * converged within VFMIG_OPT_MAX_ITERATIONS), -EIO (a device failed).
  */
 VFMIG_EXPORT int vfmig_save(struct vfmig_session *src, int fd);
-/* The same into a new file at path, synced; no partial file stays on failure. */
+/*
+ * The same into a new file at path, synced; no partial file stays on failure.
+ * Into a regular file (either call), with a second CPU online, vfmig devices
+ * hash their pages on their own worker meanwhile (hash_offload, set back
+ * after; the same for a resume out of a regular file).
+ */
 VFMIG_EXPORT int vfmig_save_file(struct vfmig_session *src, const char *path);
 /*
  * Load a stream from fd into the devices and start them.  A device left in

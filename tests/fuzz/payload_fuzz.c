@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vfmig_resume r = { 0 };
 	struct vfmig_regs regs = { 0 };
-	struct vfmig_payload_target t;
+	struct vfmig_payload_target t = { 0 };
 	u64 pages, i, left;
 	u32 x;
 	bool steps, direct;

@@ -93,7 +93,7 @@ struct vfmig_hasher;
 static inline bool vfmig_hasher_queue(struct vfmig_hasher *h __attribute__((unused)),
 				      u64 first __attribute__((unused)),
 				      u64 n __attribute__((unused)),
-				      bool v2 __attribute__((unused)))
+				      bool bytes_only __attribute__((unused)))
 {
 	return false;
 }

@@ -140,6 +140,7 @@ test_pipe() {
 # workers (offload.c), live with the generator writing, and put the knob back.
 test_file_hash_offload() {
 	begin
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: the engine does not offload"
 	a=$(mk vfmig-small dirty_rate=10000000 seed=8 mmap_layout=whole) b=$(mk vfmig-small)
 	"$V" -v save --no-progress "$a" -o "$T/s" 2> "$T/sv" || fail "save failed: $(cat "$T/sv")"
 	grep -q "device $a: page hashes on the device's worker (file stream)" "$T/sv" ||
@@ -149,7 +150,14 @@ test_file_hash_offload() {
 		fail "resume did not offload: $(cat "$T/rv")"
 	[ "$(knob "$a" hash_offload)" = 0 ] && [ "$(knob "$b" hash_offload)" = 0 ] ||
 		fail "hash_offload left set"
+	[ "$(knob "$a" stat_hash_spans)" -gt 0 ] && [ "$(knob "$b" stat_hash_spans)" -gt 0 ] ||
+		fail "no span went to a worker"
 	same_state "$a" "$b"
+	# A resume refused half-way puts the knob back too.
+	c=$(mk vfmig-small)
+	head -c 9000 "$T/s" > "$T/cut"
+	! "$V" resume -q "$c" -i "$T/cut" 2> /dev/null || fail "a cut stream resumed"
+	[ "$(knob "$c" hash_offload)" = 0 ] || fail "hash_offload left set after a failed resume"
 	# A knob the user set stays set.
 	knob "$b" hash_offload 1
 	"$V" save -q --offline "$b" -o "$T/s2" || fail "save failed"

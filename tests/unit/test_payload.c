@@ -918,6 +918,49 @@ static void test_zero_map(void **state)
 }
 
 /*
+ * vfmig_payload_hash_span(), the one rule the save, the resume and the
+ * page hasher's worker share: what the zero map knows hashes as zero, the
+ * rest by content (an all-zero page as zero all the same); without a map,
+ * content only; with bytes_only, every page by its bytes.
+ */
+static void test_hash_span(void **state)
+{
+	enum { N = 8 };
+	__le64 want[N], got[N];
+	unsigned long map = 0x06;	/* pages 1 and 2 known zero */
+	u8 *mem = calloc(N, PAGE_SIZE);
+	u64 i;
+
+	(void)state;
+	assert_non_null(mem);
+	for (i = 0; i < N; i++)
+		if (i != 1 && i != 2 && i != 5)	/* 5: zero, not known */
+			memset(mem + i * PAGE_SIZE, 0x10 + (int)i, PAGE_SIZE);
+	for (i = 0; i < N; i++) {
+		if (i == 1 || i == 2 || i == 5)
+			vfmig_payload_hash_zero(want, i, 1);
+		else
+			want[i] = cpu_to_le64(xxh64(mem + i * PAGE_SIZE, PAGE_SIZE, i));
+	}
+	memset(got, 0, sizeof(got));
+	vfmig_payload_hash_span(got, mem, &map, 0, N, false);
+	assert_memory_equal(got, want, sizeof(want));
+	memset(got, 0, sizeof(got));
+	vfmig_payload_hash_span(got, mem, NULL, 0, N, false);
+	assert_memory_equal(got, want, sizeof(want));
+	/* A part of the state: the pages outside keep their hashes. */
+	memset(got, 0, sizeof(got));
+	vfmig_payload_hash_span(got, mem, &map, 2, 3, false);
+	assert_memory_equal(got + 2, want + 2, 3 * sizeof(want[0]));
+	assert_true(!got[1] && !got[5]);
+	/* Version 2's rule: zero pages by their bytes too. */
+	vfmig_payload_hash_span(got, mem, &map, 0, N, true);
+	for (i = 0; i < N; i++)
+		assert_true(le64_to_cpu(got[i]) == xxh64(mem + i * PAGE_SIZE, PAGE_SIZE, i));
+	free(mem);
+}
+
+/*
  * A PAGES payload goes to device memory as it arrives, so a stream cut in
  * the middle of one leaves those pages changed: the zero map must already
  * have let go of them, and nothing verifies.
@@ -969,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_run_records),
 		cmocka_unit_test(test_feed_in_place),
 		cmocka_unit_test(test_zero_map),
+		cmocka_unit_test(test_hash_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
