@@ -78,21 +78,28 @@ void vfmig_payload_hash_span(__le64 *page_hash, const u8 *mem, const unsigned lo
 			     u64 first, u64 n, bool bytes_only)
 {
 	u64 p = first, end = first + n, next;
-	bool zero;
 
-	if (bytes_only) {
-		vfmig_hash_pages_v2(page_hash, first, n, mem + (first << PAGE_SHIFT));
+	if (bytes_only || !zero_map) {
+		if (bytes_only)
+			vfmig_hash_pages_v2(page_hash, first, n, mem + (first << PAGE_SHIFT));
+		else
+			vfmig_payload_hash_pages(page_hash, first, n, mem + (first << PAGE_SHIFT));
 		return;
 	}
-	for (; p < end; p = next) {
-		/* Runs of known-zero pages and of the rest, each in one call. */
-		zero = zero_map && test_bit(p, zero_map);
-		for (next = p + 1; next < end && zero_map && test_bit(next, zero_map) == zero;)
-			next++;
-		if (zero)
-			vfmig_payload_hash_zero(page_hash, p, next - p);
-		else
-			vfmig_payload_hash_pages(page_hash, p, next - p, mem + (p << PAGE_SHIFT));
+	/*
+	 * Runs of known-zero pages and of the rest, found a word of the map
+	 * at a time: a bit at a time cost as much as the hashes of an
+	 * all-zero state under TCG.
+	 */
+	while (p < end) {
+		next = find_next_zero_bit(zero_map, end, p);
+		vfmig_payload_hash_zero(page_hash, p, next - p);
+		p = next;
+		if (p >= end)
+			break;
+		next = find_next_bit(zero_map, end, p);
+		vfmig_payload_hash_pages(page_hash, p, next - p, mem + (p << PAGE_SHIFT));
+		p = next;
 	}
 }
 
@@ -127,14 +134,12 @@ u32 vfmig_payload_seal(u8 *rec, enum vfmig_rec_kind kind, u32 seq, u32 len, u64 
 static void vfmig_zero_map_mark(const struct vfmig_payload_target *t, u64 first, u64 n,
 				bool zero)
 {
-	u64 i;
-
-	for (i = first; t->zero_map && i < first + n; i++) {
-		if (zero)
-			__set_bit(i, t->zero_map);
-		else
-			__clear_bit(i, t->zero_map);
-	}
+	if (!t->zero_map)
+		return;
+	if (zero)
+		bitmap_set(t->zero_map, first, n);
+	else
+		bitmap_clear(t->zero_map, first, n);
 }
 
 /*
@@ -144,13 +149,18 @@ static void vfmig_zero_map_mark(const struct vfmig_payload_target *t, u64 first,
  */
 static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u64 n)
 {
-	u64 i;
+	u64 p = first, end = first + n, next;
 
-	for (i = first; i < first + n; i++) {
-		if (t->zero_map && test_bit(i, t->zero_map))
-			continue;
-		memset(t->mem + (i << PAGE_SHIFT), 0, PAGE_SIZE);
-		vfmig_zero_map_mark(t, i, 1, true);
+	if (!t->zero_map) {
+		memset(t->mem + (first << PAGE_SHIFT), 0, n << PAGE_SHIFT);
+		return;
+	}
+	/* The map is searched a word at a time, runs of unknown pages cleared whole. */
+	while ((p = find_next_zero_bit(t->zero_map, end, p)) < end) {
+		next = find_next_bit(t->zero_map, end, p);
+		memset(t->mem + (p << PAGE_SHIFT), 0, (next - p) << PAGE_SHIFT);
+		vfmig_zero_map_mark(t, p, next - p, true);
+		p = next;
 	}
 }
 

@@ -76,6 +76,35 @@ static inline bool test_bit(u64 nr, const unsigned long *map)
 	return map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG) & 1;
 }
 
+/* find_next_bit()/find_next_zero_bit(): @size when there is none from @off. */
+static inline unsigned long find_next_bit(const unsigned long *map, unsigned long size,
+					  unsigned long off)
+{
+	while (off < size && !test_bit(off, map))
+		off++;
+	return off < size ? off : size;
+}
+
+static inline unsigned long find_next_zero_bit(const unsigned long *map, unsigned long size,
+					       unsigned long off)
+{
+	while (off < size && test_bit(off, map))
+		off++;
+	return off < size ? off : size;
+}
+
+static inline void bitmap_set(unsigned long *map, unsigned int start, unsigned int n)
+{
+	for (unsigned int i = start; i < start + n; i++)
+		__set_bit(i, map);
+}
+
+static inline void bitmap_clear(unsigned long *map, unsigned int start, unsigned int n)
+{
+	for (unsigned int i = start; i < start + n; i++)
+		__clear_bit(i, map);
+}
+
 /* The first byte of @p that is not @c, or NULL. */
 static inline const void *memchr_inv(const void *p, int c, size_t len)
 {

@@ -961,6 +961,49 @@ static void test_hash_span(void **state)
 }
 
 /*
+ * The same rule over a map of several words, with runs that start and end
+ * inside words and across their edges, and spans that start and end
+ * anywhere: the runs are found a word at a time in the kernel.
+ */
+static void test_hash_span_runs(void **state)
+{
+	enum { N = 200, WORDS = (N + 63) / 64 };
+	static const struct { u64 first, n; } spans[] = {
+		{ 0, N }, { 1, N - 1 }, { 63, 2 }, { 60, 70 }, { 127, 73 }, { 128, 1 },
+	};
+	unsigned long map[WORDS] = { 0 };
+	__le64 want[N], got[N];
+	u8 *mem = calloc(N, PAGE_SIZE);
+	u64 i, k;
+
+	(void)state;
+	assert_non_null(mem);
+	for (i = 0; i < N; i++) {
+		/* Known-zero runs of 1..9 pages; every 7th page of the rest is zero too. */
+		if ((i * 37 + 11) % 13 < 5)
+			__set_bit(i, map);
+		else if (i % 7)
+			memset(mem + i * PAGE_SIZE, 0x20 + (int)(i & 0x3f), PAGE_SIZE);
+	}
+	for (i = 0; i < N; i++) {
+		if (test_bit(i, map) || !memchr_inv(mem + i * PAGE_SIZE, 0, PAGE_SIZE))
+			vfmig_payload_hash_zero(want, i, 1);
+		else
+			want[i] = cpu_to_le64(xxh64(mem + i * PAGE_SIZE, PAGE_SIZE, i));
+	}
+	for (k = 0; k < sizeof(spans) / sizeof(spans[0]); k++) {
+		memset(got, 0, sizeof(got));
+		vfmig_payload_hash_span(got, mem, map, spans[k].first, spans[k].n, false);
+		assert_memory_equal(got + spans[k].first, want + spans[k].first,
+				    spans[k].n * sizeof(want[0]));
+		for (i = 0; i < N; i++)
+			if (i < spans[k].first || i >= spans[k].first + spans[k].n)
+				assert_true(!got[i]);
+	}
+	free(mem);
+}
+
+/*
  * A PAGES payload goes to device memory as it arrives, so a stream cut in
  * the middle of one leaves those pages changed: the zero map must already
  * have let go of them, and nothing verifies.
@@ -1013,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_feed_in_place),
 		cmocka_unit_test(test_zero_map),
 		cmocka_unit_test(test_hash_span),
+		cmocka_unit_test(test_hash_span_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
