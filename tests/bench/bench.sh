@@ -140,7 +140,8 @@ printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib sav
 # file, then dd out of it in BLOCK reads (the engine writes and reads device
 # data in whole chunks; the two wall times added, as the file rows add save
 # and resume); tcp = sockcopy, BLOCK
-# writes over loopback until the receiver has it all.  Sets raw_mbps
+# writes over loopback until the receiver has it all, the command's wall
+# time (each side of the comparison starts one process).  Sets raw_mbps
 # (best), raw_med, raw_runs, raw_what, raw_json.
 raw_path() {
 	raw_best=0 raw_runs=""
@@ -154,9 +155,10 @@ raw_path() {
 			rm -f "$T/raw"
 			ns=$((w + r)) ;;
 		tcp)
+			# The command's wall time, fork to exit, as for dd and
+			# for vfmig send: both pay a process start.
 			raw_what="loopback socket, $(($3 >> 20)) MiB writes"
-			timed "$T/sock.json" "$here/build/sockcopy" "$2" "$3" > /dev/null
-			ns=$(json_num "$T/sock.json" wall-ns) ;;
+			ns=$(timed "$T/sock.json" "$here/build/sockcopy" "$2" "$3") ;;
 		esac
 		if [ "$raw_best" = 0 ] || [ "$ns" -lt "$raw_best" ]; then raw_best=$ns; fi
 		raw_runs="$raw_runs${raw_runs:+,}$(awk -v b="$2" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
