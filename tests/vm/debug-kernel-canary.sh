@@ -40,16 +40,12 @@ boot() {
 		> "$out.log" 2>&1
 	rc=$?
 }
-# A report the kernel printed before the canary loaded is not the canary's,
-# and it spends KASAN's one report and turns lockdep off (seen once: a
-# KASAN wild-memory-access in an interrupt during early boot under TCG).
-early_report() {
-	awk '/vfmig_canary: /{ exit } /BUG: KASAN|WARNING: possible|BUG: KFENCE/{ found = 1; exit }
-	     END { exit !found }' "$out/dmesg.txt" 2>/dev/null
-}
+# A report the kernel printed before the canary loaded is not the canary's
+# (kernel_problems_before in kernel-problems.sh says why it spoils the run).
+. "$here/kernel-problems.sh"
 boot
-if early_report; then
-	echo "# a kernel report before the canary loaded: $(grep -m1 -E 'BUG: KASAN|WARNING: possible|BUG: KFENCE' "$out/dmesg.txt"); booting once more"
+if early=$(kernel_problems_before "$out/dmesg.txt" 'vfmig_canary: '); then
+	echo "# a kernel report before the canary loaded: $early; booting once more"
 	mv "$out" "$out.early"
 	boot
 fi

@@ -8,6 +8,11 @@
 #   kernel_problems FILE   print the matching lines of FILE (grep -n style);
 #                          status 0 when there is at least one, 1 when the
 #                          log is clean, 2 when FILE cannot be read.
+#   kernel_problems_before FILE MARK
+#                          the same for the first report only, and only if
+#                          it comes before the first line matching the
+#                          extended regular expression MARK (anywhere when
+#                          no line does).
 
 KERNEL_PROBLEM_PATTERNS='
 # Any oops header: "<what>: 0000 [#1] PREEMPT SMP NOPTI" (divide error,
@@ -75,4 +80,15 @@ kernel_problem_regex() {
 kernel_problems() {
 	[ -r "$1" ] || return 2
 	grep -naE "$(kernel_problem_regex)" "$1"
+}
+
+# A report before MARK (user space starting, a module loading) was not
+# caused by what runs after it, yet it spends KASAN's one report and turns
+# lockdep off for the rest of the boot: the runners boot once more (seen:
+# a KASAN wild-memory-access in an interrupt during early boot under TCG).
+kernel_problems_before() {
+	[ -r "$1" ] || return 2
+	_kp_mark=$(grep -naE -m1 "$2" "$1" | cut -d: -f1)
+	[ -n "$_kp_mark" ] || _kp_mark=$(($(wc -l < "$1") + 1))
+	head -n $((_kp_mark - 1)) "$1" | grep -naE -m1 "$(kernel_problem_regex)"
 }

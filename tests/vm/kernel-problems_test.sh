@@ -131,5 +131,31 @@ kernel_problems "$tmp/does-not-exist" > /dev/null 2>&1
 [ $? = 2 ]
 ok $? "an unreadable log is an error, not a clean log"
 
+# A report before user space started (kernel_problems_before): the one seen
+# in a debug 6.12 guest, put before and after "Run /init" in a clean log.
+f=$here/testdata/clean-6.12-debug.dmesg
+early='[    2.384521] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x130/0x1de'
+mark='Run .* as init process'
+init=$(grep -n -m1 -E "$mark" "$f" | cut -d: -f1)
+{ head -n 120 "$f"; echo "$early"; tail -n +121 "$f"; } > "$tmp/early"
+out=$(kernel_problems_before "$tmp/early" "$mark")
+[ $? = 0 ] && [ "$out" = "121:$early" ]
+ok $? "a report during boot is found before user space (got: $out)"
+{ head -n "$init" "$f"; echo "$early"; tail -n +$((init + 1)) "$f"; } > "$tmp/late"
+out=$(kernel_problems_before "$tmp/late" "$mark")
+[ $? = 1 ] && [ -z "$out" ]
+ok $? "a report after user space started is not a boot report${out:+: $out}"
+kernel_problems_before "$f" "$mark" > /dev/null
+[ $? = 1 ]
+ok $? "a clean log has no boot report"
+head -n 120 "$f" > "$tmp/nomark"
+echo "$early" >> "$tmp/nomark"
+out=$(kernel_problems_before "$tmp/nomark" "$mark")
+[ $? = 0 ] && [ "$out" = "121:$early" ]
+ok $? "a log that never reached user space: its report counts as a boot report"
+kernel_problems_before "$tmp/does-not-exist" "$mark" > /dev/null 2>&1
+[ $? = 2 ]
+ok $? "kernel_problems_before: an unreadable log is an error"
+
 echo "1..$n"
 [ "$failed" = 0 ]
