@@ -46,6 +46,9 @@ knob() { # knob UUID NAME [VALUE]
 }
 # json_num FILE KEY: the number after "KEY": in a one-line JSON object.
 json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
+# median: the median of the numbers on stdin (spaces or lines; the lower
+# middle one of an even count), "-" for none.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
 cleanup() {
 	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
 	rm -rf "$T"
@@ -134,42 +137,40 @@ move() {
 }
 
 rows=""
-printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio raw-mbps ratio-to-raw median-ratio-to-raw" > "$T/rows"
-# raw_path HOW SIZE BLOCK: the same bytes through the same path without
-# vfmig, $repeat times: file = dd of SIZE bytes in BLOCK writes into a tmpfs
-# file, then dd out of it in BLOCK reads (the engine writes and reads device
-# data in whole chunks; the two wall times added, as the file rows add save
-# and resume); tcp = sockcopy, BLOCK
-# writes over loopback until the receiver has it all, the command's wall
-# time (each side of the comparison starts one process); sockcopy's own
-# clock, connect to the receiver's exit (the measure before session 16),
-# is kept beside it in raw_clock_runs.  Sets raw_mbps (best), raw_med,
-# raw_runs, raw_clock_runs, raw_what, raw_json.
-raw_path() {
-	raw_best=0 raw_runs="" raw_clock_runs=""
-	j=0
-	while [ "$j" -lt "$repeat" ]; do
-		case $1 in
-		file)
-			raw_what="dd bs=$(($3 >> 20))M into and out of a tmpfs file"
-			w=$(timed /dev/null dd if=/dev/zero of="$T/raw" bs="$3" count=$(($2 / $3)))
-			r=$(timed /dev/null dd if="$T/raw" of=/dev/null bs="$3")
-			rm -f "$T/raw"
-			ns=$((w + r)) ;;
-		tcp)
-			# The command's wall time, fork to exit, as for dd and
-			# for vfmig send: both pay a process start.
-			raw_what="loopback socket, $(($3 >> 20)) MiB writes"
-			ns=$(timed "$T/sock.json" "$here/build/sockcopy" "$2" "$3")
-			raw_clock_runs="$raw_clock_runs${raw_clock_runs:+,}$(awk -v b="$2" -v ns="$(json_num "$T/sock.json" wall-ns)" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')" ;;
-		esac
-		if [ "$raw_best" = 0 ] || [ "$ns" -lt "$raw_best" ]; then raw_best=$ns; fi
-		raw_runs="$raw_runs${raw_runs:+,}$(awk -v b="$2" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
-		j=$((j + 1))
-	done
-	raw_mbps=$(awk -v b="$2" -v ns="$raw_best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+printf '%s\n' "case size-mib layout best-mbps ratio engine-mbps peak-rss-kib save-only-mbps data-mib median-mbps median-ratio raw-mbps ratio-to-raw median-ratio-to-raw paired-ratio-to-raw" > "$T/rows"
+# raw_once HOW SIZE BLOCK: the same bytes through the same path without
+# vfmig, once: file = dd of SIZE bytes in BLOCK writes into a tmpfs file,
+# then dd out of it in BLOCK reads (the engine writes and reads device data
+# in whole chunks; the two wall times added, as the file rows add save and
+# resume); tcp = sockcopy, BLOCK writes over loopback until the receiver has
+# it all, the command's wall time (each side of the comparison starts one
+# process); sockcopy's own clock, connect to the receiver's exit (the
+# measure before session 16), is kept beside it in raw_clock_runs.  Leaves
+# the wall ns in raw_ns and adds the run to raw_best, raw_runs,
+# raw_clock_runs; sets raw_what.
+raw_once() {
+	case $1 in
+	file)
+		raw_what="dd bs=$(($3 >> 20))M into and out of a tmpfs file"
+		w=$(timed /dev/null dd if=/dev/zero of="$T/raw" bs="$3" count=$(($2 / $3)))
+		r=$(timed /dev/null dd if="$T/raw" of=/dev/null bs="$3")
+		rm -f "$T/raw"
+		raw_ns=$((w + r)) ;;
+	tcp)
+		# The command's wall time, fork to exit, as for dd and
+		# for vfmig send: both pay a process start.
+		raw_what="loopback socket, $(($3 >> 20)) MiB writes"
+		raw_ns=$(timed "$T/sock.json" "$here/build/sockcopy" "$2" "$3")
+		raw_clock_runs="$raw_clock_runs${raw_clock_runs:+,}$(awk -v b="$2" -v ns="$(json_num "$T/sock.json" wall-ns)" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')" ;;
+	esac
+	if [ "$raw_best" = 0 ] || [ "$raw_ns" -lt "$raw_best" ]; then raw_best=$raw_ns; fi
+	raw_runs="$raw_runs${raw_runs:+,}$(awk -v b="$2" -v ns="$raw_ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
+}
+# raw_summary SIZE: raw_mbps (best), raw_med and raw_json from raw_once's runs.
+raw_summary() {
+	raw_mbps=$(awk -v b="$1" -v ns="$raw_best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
 	raw_med=$(echo "$raw_runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	raw_json=", \"raw-path\": \"$raw_what\", \"raw-mbps\": $raw_mbps, \"raw-median-mbps\": $raw_med, \"raw-runs-mbps\": [$raw_runs], \"raw-own-clock-runs-mbps\": [$raw_clock_runs], \"ratio-to-raw\": @XRAW-$name@, \"median-ratio-to-raw\": @MXRAW-$name@"
+	raw_json=", \"raw-path\": \"$raw_what\", \"raw-mbps\": $raw_mbps, \"raw-median-mbps\": $raw_med, \"raw-runs-mbps\": [$raw_runs], \"raw-own-clock-runs-mbps\": [$raw_clock_runs], \"ratio-to-raw\": @XRAW-$name@, \"median-ratio-to-raw\": @MXRAW-$name@, \"paired-ratios-to-raw\": [$(echo "$pairs" | tr -s ' ' | sed 's/^ //' | tr ' ' ,)], \"paired-ratio-to-raw\": $pxraw"
 }
 run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	name=$1 size=$2 layout=$3 data=$(($4 << 20)) how=$5 raw_json=""
@@ -184,11 +185,18 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	knob "$a" seed 4242
 	sum=$(knob "$a" checksum)
 	best_ns=0 best_eng=0 rss=0 runs=""
+	raw_best=0 raw_runs="" raw_clock_runs="" pairs=""
 	i=0
 	while [ "$i" -lt "$repeat" ]; do
 		# Alternate directions: the stopped source becomes the next destination.
 		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
+		# A file or TCP row runs its raw path in the same round, before
+		# or after vfmig by turns: the host's speed drifts over minutes
+		# here, and a pair sees the same host (the paired ratio).
+		[ "$how" = migrate ] || [ $((i % 2)) = 0 ] || raw_once "$how" "$size" "$data"
 		ns=$(move "$how" "$from" "$to")
+		[ "$how" = migrate ] || [ $((i % 2)) = 1 ] || raw_once "$how" "$size" "$data"
+		[ "$how" = migrate ] || pairs="$pairs $(awk -v r="$raw_ns" -v v="$ns" 'BEGIN { printf "%.3f", r / v }')"
 		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
 		got=$(knob "$to" checksum)
 		[ "$got" = "$sum" ] || die "$name: checksum after migrate $got != source $sum"
@@ -201,8 +209,11 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 		runs="$runs${runs:+,}$(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
 		i=$((i + 1))
 	done
-	raw_mbps=- xraw=- med_xraw=-
-	[ "$how" = migrate ] || raw_path "$how" "$size" "$data"
+	raw_mbps=- xraw=- med_xraw=- pxraw=-
+	if [ "$how" != migrate ]; then
+		pxraw=$(echo "$pairs" | median)
+		raw_summary "$size"
+	fi
 	# Save alone (to /dev/null, best of 2) from the last destination, which
 	# runs with the state: what the source device and the engine's save side
 	# cost without the pipe and the destination.
@@ -221,9 +232,9 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	if [ "$raw_mbps" != - ]; then
 		xraw=$(awk -v a="$mbps" -v b="$raw_mbps" 'BEGIN { printf "%.3f", a / b }')
 		med_xraw=$(awk -v a="$med" -v b="$raw_med" 'BEGIN { printf "%.3f", a / b }')
-		echo "bench: $name raw path ($raw_what): best $raw_mbps MB/s, median $raw_med MB/s, runs [$raw_runs]${raw_clock_runs:+ (its own clock, connect to exit: [$raw_clock_runs])}; vfmig best/best $xraw, median/median $med_xraw (target 0.8)"
+		echo "bench: $name raw path ($raw_what): best $raw_mbps MB/s, median $raw_med MB/s, runs [$raw_runs]${raw_clock_runs:+ (its own clock, connect to exit: [$raw_clock_runs])}; vfmig best/best $xraw, median/median $med_xraw, paired $pxraw (rounds [$(echo "$pairs" | tr -s ' ' | sed 's/^ //')]) (target 0.8)"
 	fi
-	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med - $raw_mbps $xraw $med_xraw" >> "$T/rows"
+	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med - $raw_mbps $xraw $med_xraw $pxraw" >> "$T/rows"
 	rows="$rows${rows:+, }{\"case\": \"$name\", \"how\": \"$how\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"median-mbps\": $med, \"median-ratio-to-memcpy-median\": @MRATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"$raw_json}"
 }
 
@@ -351,7 +362,6 @@ sweep_mib=${BENCH_SWEEP_MIB:-64}
 sweep_runs=${BENCH_SWEEP_RUNS:-5}
 sweep_iters=50
 sweep_json="" sweep_lines=""
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
 # pending_of FILE: the "pending" array of a --json line, as "[a, b, ...]".
 pending_of() { sed -n 's/.*"pending": \(\[[0-9, ]*\]\).*/\1/p' "$1"; }
 if [ "${BENCH_SWEEP:-1}" = 0 ]; then
@@ -406,52 +416,81 @@ if [ -n "$sweep_rates" ]; then
 fi
 
 # 6. Zero pages (issue #13, section 4): the same state size, once 90% zero
-# pages (fill zero:90, named in ZERO and SPARSE records) and once random;
-# `vfmig migrate --offline`, best of $repeat each way, and the ratio of the two times
-# (target >= 5).  BENCH_ZERO_MIB (default 1024) shrinks by halves to what two
-# devices fit in beside 768 MiB for the rest, and says so.  BENCH_ZERO=0
-# leaves it out.
+# pages (fill zero:90, named in ZERO and SPARSE records) and once random,
+# each a `vfmig migrate --offline` from a freshly filled source into a
+# freshly zeroed destination, as a first migration finds it.  The two fills
+# take turns, round by round ($zrounds rounds, BENCH_ZERO_ROUNDS, default
+# BENCH_REPEAT but at least 5), so a change in the host's speed, which moves
+# a random 1 GiB by up to 2x between minutes of one boot here
+# (benchmark.md), hits both alike.  The ratio is the median of the rounds'
+# random / zero:90 times (target >= 5); best / best is printed beside it.
+# BENCH_ZERO_MIB (default 1024) shrinks by halves to what two devices fit in
+# beside 768 MiB for the rest, and says so.  BENCH_ZERO=0 leaves it out.
 zmib=${BENCH_ZERO_MIB:-1024} zfills="zero:90 random"
 [ "${BENCH_ZERO:-1}" = 0 ] && zfills=""
+zrounds=${BENCH_ZERO_ROUNDS:-$((repeat > 5 ? repeat : 5))}
 zfit=$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)
 while [ $((2 * zmib + 768)) -gt "$zfit" ] && [ "$zmib" -gt 16 ]; do zmib=$((zmib / 2)); done
 [ "$zmib" = "${BENCH_ZERO_MIB:-1024}" ] || [ -z "$zfills" ] || echo "bench: zero pages: ${zfit} MiB of memory, so $zmib MiB states (not ${BENCH_ZERO_MIB:-1024})"
 zsize=$((zmib << 20)) zero_json="" zero_line=""
-for f in $zfills; do
+# zero_fill_run FILL: fill the source, zero the destination, migrate, check;
+# adds the wall ns and the engine's ms to $T/zero-KEY.ns and .eng (KEY: the
+# fill before any colon), the bytes moved to .moved.
+zero_fill_run() {
+	zk=$T/zero-${1%%:*}
+	knob "$a" fill "$1"
+	knob "$a" seed 4242
+	knob "$b" fill zero
+	knob "$b" seed 1
+	name="zero-$1"
+	ns=$(move migrate "$a" "$b")
+	grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
+	# The seed makes the same state each round: its checksum once.
+	[ -f "$zk.sum" ] || knob "$a" checksum > "$zk.sum"
+	[ "$(knob "$b" checksum)" = "$(cat "$zk.sum")" ] || die "$name: checksum after migrate"
+	echo "$ns" >> "$zk.ns"
+	json_num "$T/json" total-time >> "$zk.eng"
+	json_num "$T/json" transferred > "$zk.moved"
+}
+# zero_ratio FILE: the last round's random / zero:90 of $T/zero-*.FILE.
+zero_ratio() {
+	awk -v r="$(tail -n 1 "$T/zero-random.$1")" -v z="$(tail -n 1 "$T/zero-zero.$1")" \
+		'BEGIN { printf "%.2f", (z > 0 ? r / z : 0) }'
+}
+if [ -n "$zfills" ]; then
 	a=$("$V" mdev create vfmig-large) && b=$("$V" mdev create vfmig-large) || die "mdev create"
 	for u in "$a" "$b"; do
 		knob "$u" state_size "$zsize"
 		for kv in $(layout_knobs whole); do knob "$u" "${kv%%=*}" "${kv#*=}"; done
 	done
-	knob "$a" fill "$f"
-	knob "$a" seed 4242
-	sum=$(knob "$a" checksum) best=0 beng=0 runs="" i=0 name="zero-$f"
-	while [ "$i" -lt "$repeat" ]; do
-		if [ $((i % 2)) = 0 ]; then from=$a to=$b; else from=$b to=$a; fi
-		ns=$(move migrate "$from" "$to")
-		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
-		[ "$(knob "$to" checksum)" = "$sum" ] || die "$name: checksum after migrate"
-		if [ "$best" = 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
-		# The engine's own clock too: the same runs without process start-up.
-		eng=$(json_num "$T/json" total-time)
-		if [ "$beng" = 0 ] || [ "$eng" -lt "$beng" ]; then beng=$eng; fi
-		runs="$runs${runs:+,}$((ns / 1000000))"
-		i=$((i + 1))
+	rm -f "$T"/zero-*
+	zratios="" zeratios="" r=0
+	while [ "$r" -lt "$zrounds" ]; do
+		# Alternate which fill goes first, so neither always follows the other.
+		if [ $((r % 2)) = 0 ]; then order="zero:90 random"; else order="random zero:90"; fi
+		for f in $order; do zero_fill_run "$f"; done
+		zratios="$zratios $(zero_ratio ns)" zeratios="$zeratios $(zero_ratio eng)"
+		r=$((r + 1))
 	done
-	moved=$(json_num "$T/json" transferred)
 	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
-	mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
-	echo "bench: zero pages, fill $f, $zmib MiB: best $((best / 1000000)) ms ($mbps MB/s of state), engine best $beng ms, runs [$runs] ms, $moved bytes moved"
-	eval "zns_${f%%:*}=$best zeng_${f%%:*}=$beng"
-	zero_line="$zero_line$(printf '%-8s %5d MiB  best %6d ms  %8s MB/s of state  engine %6d ms  runs [%s] ms  moved %s bytes' "$f" "$zmib" $((best / 1000000)) "$mbps" "$beng" "$runs" "$moved")
+	for f in $zfills; do
+		zk=$T/zero-${f%%:*}
+		best=$(sort -n "$zk.ns" | head -n 1) med=$(median < "$zk.ns")
+		beng=$(sort -n "$zk.eng" | head -n 1) moved=$(cat "$zk.moved")
+		runs_ms=$(awk '{ printf "%s%d", (NR > 1 ? "," : ""), $1 / 1000000 }' "$zk.ns")
+		mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+		echo "bench: zero pages, fill $f, $zmib MiB: best $((best / 1000000)) ms ($mbps MB/s of state), median $((med / 1000000)) ms, engine best $beng ms, runs [$runs_ms] ms, $moved bytes moved"
+		echo "$best" > "$zk.best"
+		zero_line="$zero_line$(printf '%-8s %5d MiB  best %6d ms  median %6d ms  %8s MB/s of state  engine best %6d ms  runs [%s] ms  moved %s bytes' "$f" "$zmib" $((best / 1000000)) $((med / 1000000)) "$mbps" "$beng" "$runs_ms" "$moved")
 "
-	zero_json="$zero_json${zero_json:+, }{\"fill\": \"$f\", \"state-bytes\": $zsize, \"best-ns\": $best, \"mbps\": $mbps, \"engine-best-ms\": $beng, \"runs-ms\": [$runs], \"transferred\": $moved}"
-done
-if [ -n "$zfills" ]; then
-	zratio=$(awk -v r="$zns_random" -v z="$zns_zero" 'BEGIN { printf "%.2f", r / z }')
-	zeratio=$(awk -v r="$zeng_random" -v z="$zeng_zero" 'BEGIN { printf "%.2f", (z > 0 ? r / z : 0) }')
-	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (wall), ${zeratio}x (engine) (target >= 5)"
-	zero_json="{\"cases\": [$zero_json], \"speedup\": $zratio, \"engine-speedup\": $zeratio, \"target\": 5}"
+		zero_json="$zero_json${zero_json:+, }{\"fill\": \"$f\", \"state-bytes\": $zsize, \"best-ns\": $best, \"median-ns\": $med, \"mbps\": $mbps, \"engine-best-ms\": $beng, \"runs-ms\": [$runs_ms], \"engine-runs-ms\": [$(paste -sd, "$zk.eng")], \"transferred\": $moved}"
+	done
+	zratio=$(echo "$zratios" | median)
+	zeratio=$(echo "$zeratios" | median)
+	zbratio=$(awk -v r="$(cat "$T/zero-random.best")" -v z="$(cat "$T/zero-zero.best")" 'BEGIN { printf "%.2f", r / z }')
+	zratios=$(echo "$zratios" | tr -s ' ' | sed 's/^ //') zeratios=$(echo "$zeratios" | tr -s ' ' | sed 's/^ //')
+	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (median of $zrounds rounds' wall-time ratios [$zratios]; best/best ${zbratio}x), ${zeratio}x by the engine's clock (target >= 5)"
+	zero_json="{\"cases\": [$zero_json], \"rounds\": $zrounds, \"speedup\": $zratio, \"round-speedups\": [$(echo "$zratios" | tr ' ' ,)], \"best-speedup\": $zbratio, \"engine-speedup\": $zeratio, \"engine-round-speedups\": [$(echo "$zeratios" | tr ' ' ,)], \"target\": 5}"
 else
 	zratio=- zero_json=null zero_line="left out (BENCH_ZERO=0)
 "
@@ -497,7 +536,7 @@ mv "$T/rows2" "$T/rows"
 		"$mapcost_json" "$qemu_json" "$sweep_json" "$zero_json" "$(cat "$T/par/parallel.json")" "$z_json"
 } > "$T/bench.json"
 # Fill in the ratios, now that the best memcpy is known.
-while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw; do
+while read -r c mib _ _ ratio _ _ _ _ _ mratio _ xraw mxraw _; do
 	[ "$c" = case ] && continue
 	sed -i "s/@RATIO-$c-$mib@/$ratio/; s/@MRATIO-$c-$mib@/$mratio/" "$T/bench.json"
 	sed -i "s/@XRAW-$c@/$xraw/; s/@MXRAW-$c@/$mxraw/" "$T/bench.json"
@@ -514,10 +553,11 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "*-file: save to a tmpfs file + resume from it; *-tcp: send to receive on loopback"
 	echo "engine = state / the engine's total-time; save only = vfmig save --offline -o /dev/null"
 	echo "raw = the same bytes through the same path without vfmig (dd via tmpfs; loopback socket copy), best;"
-	echo "xraw = best / best raw, median / median raw (target >= 0.8x raw for the *-file and *-tcp rows)"
-	awk 'NR == 1 { printf "%-12s %9s %-8s %6s %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s  %s\n", "case", "state", "layout", "data", "best", "xmemcpy", "median", "xmemcpy", "engine", "save-only", "peakRSS KiB", "raw", "xraw", "xraw-m", "target"; next }
+	echo "xraw = best / best raw, median / median raw, and paired: the median of each round's raw / vfmig time, the"
+	echo "raw run next to its vfmig run (target >= 0.8x raw for the *-file and *-tcp rows)"
+	awk 'NR == 1 { printf "%-12s %9s %-8s %6s %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s %6s  %s\n", "case", "state", "layout", "data", "best", "xmemcpy", "median", "xmemcpy", "engine", "save-only", "peakRSS KiB", "raw", "xraw", "xraw-m", "xraw-p", "target"; next }
 		{ tgt = $1 ~ /^mmap(-d64)?$/ ? ">= 0.8x" : $1 == "trapped" ? ">= 0.5x" : $1 ~ /-(file|tcp)$/ ? ">= 0.8x raw" : "-"
-		  printf "%-12s %5d MiB %-8s %2d MiB %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s  %s\n", $1, $2, $3, $9, $4, $5, $10, $11, $6, $8, $7, $12, $13, $14, tgt }' "$T/rows"
+		  printf "%-12s %5d MiB %-8s %2d MiB %7s %7s %7s %7s %7s %9s %11s %7s %6s %6s %6s  %s\n", $1, $2, $3, $9, $4, $5, $10, $11, $6, $8, $7, $12, $13, $14, $15, tgt }' "$T/rows"
 	echo
 	echo "$mapcost_line"
 	if [ -n "$qemu_lines" ]; then
@@ -531,9 +571,10 @@ cp "$T/bench.json" "$out/bench.json"
 	echo "--max-iterations $sweep_iters, $sweep_runs runs per rate; the rate as a fraction of that bandwidth:"
 	printf '%s' "$sweep_lines"
 	echo
-	echo "zero pages: vfmig migrate --offline of a 90%-zero state (fill zero:90) and a random one, best of $repeat:"
+	echo "zero pages: vfmig migrate --offline of a 90%-zero state (fill zero:90) and a random one, each from a fresh fill"
+	echo "into a zeroed destination, the two taking turns for $zrounds rounds:"
 	printf '%s' "$zero_line"
-	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster by wall time, ${zeratio}x by the engine's (target >= 5)"
+	[ "$zratio" = - ] || echo "zero:90 is ${zratio}x faster by wall time (median of the rounds' ratios; best/best ${zbratio}x), ${zeratio}x by the engine's (target >= 5)"
 	echo
 	cat "$T/par/parallel.txt"
 	echo
