@@ -4,8 +4,9 @@
 # the VM as root, called by bench.sh or alone): N devices of BENCH_PAR_MIB
 # MiB each (N in BENCH_PAR_COUNTS, default "8 16") in one live `migrate`
 # and in one `send` to a `receive` on loopback, with --parallel 1 (the
-# default) and --parallel auto (one lane per CPU), BENCH_REPEAT runs each
-# (median counts), the devices speaking v1 (rows migrate, tcp) and then v2
+# default) and --parallel auto (one lane per CPU), BENCH_REPEAT rounds of
+# one run each, taking turns (medians count; the ratio is the median of the
+# rounds' ratios), the devices speaking v1 (rows migrate, tcp) and then v2
 # (migrate-v2: a socket pair per lane, the data files spliced; tcp-v2);
 # BENCH_PAR_HOWS picks rows, which may also name migrate-direct and
 # tcp-direct (v1 with data_window=direct):
@@ -134,11 +135,20 @@ for n in $counts; do
 			knob "$u" protocol "$proto"
 			knob "$u" data_window "$window"
 		done
-		for par in 1 auto; do
-			runs="" engs="" downs="" busys="" rss=0 j=0 lanes=1
-			while [ "$j" -lt "$repeat" ]; do
+		# The two settings take turns, round by round (which goes first
+		# alternating too): this host's speed drifts over seconds to
+		# minutes, and a round's pair sees the same host.  The ratio is
+		# the median of the rounds' auto / 1.
+		rm -f "$T"/par-*
+		pratios="" eratios="" j=0 m=0
+		while [ "$j" -lt "$repeat" ]; do
+			if [ $((j % 2)) = 0 ]; then order="1 auto"; else order="auto 1"; fi
+			for par in $order; do
+				k=1
+				[ "$par" = auto ] && k=0
 				# Alternate directions: the stopped sources become the destinations.
-				if [ $((j % 2)) = 0 ]; then src=$A dst=$B; else src=$B dst=$A; fi
+				if [ $((m % 2)) = 0 ]; then src=$A dst=$B; else src=$B dst=$A; fi
+				m=$((m + 1))
 				ns=$(move "$how" "$par" $src -- $dst)
 				grep -q '"status": "completed"' "$T/json" || die "$how: $(cat "$T/json")"
 				set -- $sums
@@ -146,31 +156,33 @@ for n in $counts; do
 					[ "$(get "$d" checksum)" = "$1" ] || die "$how $n: checksum of $d"
 					shift
 				done
-				runs="$runs $(awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')"
-				engs="$engs $(awk -v b="$size" -v ms="$(json_num "$T/json" total-time)" 'BEGIN { printf "%.1f", (ms > 0 ? b / (ms / 1e3) / 1e6 : 0) }')"
-				downs="$downs $(json_num "$T/json" downtime)"
-				busys="$busys $(cat "$T/busy")"
-				r=$(cat "$T/rss2")
-				[ "$r" -gt "$rss" ] && rss=$r
-				j=$((j + 1))
+				awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f\n", b / (ns / 1e9) / 1e6 }' >> "$T/par-$k.runs"
+				awk -v b="$size" -v ms="$(json_num "$T/json" total-time)" 'BEGIN { printf "%.1f\n", (ms > 0 ? b / (ms / 1e3) / 1e6 : 0) }' >> "$T/par-$k.engs"
+				json_num "$T/json" downtime >> "$T/par-$k.downs"
+				echo "$(cat "$T/busy")" >> "$T/par-$k.busys"
+				cat "$T/rss2" >> "$T/par-$k.rss"
 			done
-			k=1
-			[ "$par" = auto ] && k=0 lanes=$(( cpus < n ? cpus : n ))
-			med=$(echo "$runs" | median)
-			eng=$(echo "$engs" | median)
-			down=$(echo "$downs" | median)
-			busy=$(echo "$busys" | median)
-			eval "mbps_$k=\$med eng_$k=\$eng down_$k=\$down rss_$k=\$rss runs_$k=\"\$runs\" lanes_$k=\$lanes busy_$k=\$busy"
+			pratios="$pratios $(paste -d' ' "$T/par-0.runs" "$T/par-1.runs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
+			eratios="$eratios $(paste -d' ' "$T/par-0.engs" "$T/par-1.engs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
+			j=$((j + 1))
 		done
-		ratio=$(awk -v a="$mbps_0" -v b="$mbps_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-		eratio=$(awk -v a="$eng_0" -v b="$eng_1" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		for k in 0 1; do
+			lanes=1
+			[ "$k" = 0 ] && lanes=$(( cpus < n ? cpus : n ))
+			eval "mbps_$k=$(median < "$T/par-$k.runs") eng_$k=$(median < "$T/par-$k.engs")"
+			eval "down_$k=$(median < "$T/par-$k.downs") busy_$k=$(median < "$T/par-$k.busys")"
+			eval "rss_$k=$(sort -n "$T/par-$k.rss" | tail -n 1) runs_$k=$(paste -sd, "$T/par-$k.runs") lanes_$k=$lanes"
+		done
+		ratio=$(echo "$pratios" | median)
+		eratio=$(echo "$eratios" | median)
+		pratios=$(echo "$pratios" | tr -s ' ' | sed 's/^ //') eratios=$(echo "$eratios" | tr -s ' ' | sed 's/^ //')
 		bound=$(awk -v n="$cpus" -v b="$busy_1" 'BEGIN { printf "%.2f", (b > 0 ? n / b : 0) }')
-		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (engine %sx; target 1.6x, bound %sx)' \
-			"$how" "$n" "$mib" "$mbps_1" "$eng_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$eng_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$eratio" "$bound")
+		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (engine %sx; target 1.6x, bound %sx; rounds %s)' \
+			"$how" "$n" "$mib" "$mbps_1" "$eng_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$eng_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$eratio" "$bound" "$pratios")
 		echo "bench: parallel $line"
 		lines="$lines$line
 "
-		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"median-engine-mbps\": $eng_1, \"runs-mbps\": [$(echo $runs_1 | tr ' ' ,)], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1, \"median-cpus-busy\": $busy_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"median-engine-mbps\": $eng_0, \"runs-mbps\": [$(echo $runs_0 | tr ' ' ,)], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0, \"median-cpus-busy\": $busy_0}, \"ratio\": $ratio, \"engine-ratio\": $eratio, \"bound\": $bound, \"target-ratio\": 1.6}"
+		json="$json${json:+, }{\"how\": \"$how\", \"devices\": $n, \"device-mib\": $mib, \"cpus\": $cpus, \"runs\": $repeat, \"serial\": {\"lanes\": 1, \"median-mbps\": $mbps_1, \"median-engine-mbps\": $eng_1, \"runs-mbps\": [$runs_1], \"median-downtime-ms\": $down_1, \"peak-rss-kib\": $rss_1, \"median-cpus-busy\": $busy_1}, \"parallel\": {\"lanes\": $lanes_0, \"median-mbps\": $mbps_0, \"median-engine-mbps\": $eng_0, \"runs-mbps\": [$runs_0], \"median-downtime-ms\": $down_0, \"peak-rss-kib\": $rss_0, \"median-cpus-busy\": $busy_0}, \"ratio\": $ratio, \"round-ratios\": [$(echo "$pratios" | tr ' ' ,)], \"engine-ratio\": $eratio, \"engine-round-ratios\": [$(echo "$eratios" | tr ' ' ,)], \"bound\": $bound, \"target-ratio\": 1.6}"
 	done
 	remove_all
 done
@@ -178,7 +190,8 @@ echo "[$json]" > "$out/parallel.json"
 {
 	echo "parallel devices: live migrate (in-process) and send/receive (loopback), $mib MiB per device,"
 	echo "v1 (mmap whole; migrate over channels) and v2 (migrate over socket pairs, data files spliced),"
-	echo "median of $repeat runs, MB/s = all devices' state / wall time of the command (engine: / the engine's total time); $cpus CPUs;"
+	echo "median of $repeat runs each, the two taking turns; MB/s = all devices' state / wall time of the command (engine: / the engine's total time);"
+	echo "ratio = the median of each round's auto / 1; $cpus CPUs;"
 	echo "CPUs busy = the guest's, meanwhile; bound = $cpus / CPUs busy with one lane:"
 	printf '%s' "$lines"
 } > "$out/parallel.txt"
