@@ -169,8 +169,8 @@ raw_once() {
 # raw_summary SIZE: raw_mbps (best), raw_med and raw_json from raw_once's runs.
 raw_summary() {
 	raw_mbps=$(awk -v b="$1" -v ns="$raw_best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
-	raw_med=$(echo "$raw_runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	raw_json=", \"raw-path\": \"$raw_what\", \"raw-mbps\": $raw_mbps, \"raw-median-mbps\": $raw_med, \"raw-runs-mbps\": [$raw_runs], \"raw-own-clock-runs-mbps\": [$raw_clock_runs], \"ratio-to-raw\": @XRAW-$name@, \"median-ratio-to-raw\": @MXRAW-$name@, \"paired-ratios-to-raw\": [$(echo "$pairs" | tr -s ' ' | sed 's/^ //' | tr ' ' ,)], \"paired-ratio-to-raw\": $pxraw"
+	raw_med=$(echo "$raw_runs" | tr , ' ' | median)
+	raw_json=", \"raw-path\": \"$raw_what\", \"raw-mbps\": $raw_mbps, \"raw-median-mbps\": $raw_med, \"raw-runs-mbps\": [$raw_runs], \"raw-own-clock-runs-mbps\": [$raw_clock_runs], \"ratio-to-raw\": @XRAW-$name@, \"median-ratio-to-raw\": @MXRAW-$name@, \"paired-ratios-to-raw\": [$(echo "$pairs" | tr ' ' ,)], \"paired-ratio-to-raw\": $pxraw"
 }
 run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	name=$1 size=$2 layout=$3 data=$(($4 << 20)) how=$5 raw_json=""
@@ -196,7 +196,7 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 		[ "$how" = migrate ] || [ $((i % 2)) = 0 ] || raw_once "$how" "$size" "$data"
 		ns=$(move "$how" "$from" "$to")
 		[ "$how" = migrate ] || [ $((i % 2)) = 1 ] || raw_once "$how" "$size" "$data"
-		[ "$how" = migrate ] || pairs="$pairs $(awk -v r="$raw_ns" -v v="$ns" 'BEGIN { printf "%.3f", r / v }')"
+		[ "$how" = migrate ] || pairs="$pairs${pairs:+ }$(awk -v r="$raw_ns" -v v="$ns" 'BEGIN { printf "%.3f", r / v }')"
 		grep -q '"status": "completed"' "$T/json" || die "$name: $(cat "$T/json")"
 		got=$(knob "$to" checksum)
 		[ "$got" = "$sum" ] || die "$name: checksum after migrate $got != source $sum"
@@ -228,11 +228,11 @@ run_case() { # run_case NAME SIZE LAYOUT DATA_MIB HOW
 	eng_mbps=$(awk -v b="$size" -v ms="$best_eng" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
 	echo "bench: $name $((size >> 20)) MiB: best $mbps MB/s, engine $eng_mbps MB/s, save only $save_mbps MB/s, peak RSS $rss KiB, runs [$runs], checksum $sum"
 	# The median run: the best alone flatters a noisy host.
-	med=$(echo "$runs" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	med=$(echo "$runs" | tr , ' ' | median)
 	if [ "$raw_mbps" != - ]; then
 		xraw=$(awk -v a="$mbps" -v b="$raw_mbps" 'BEGIN { printf "%.3f", a / b }')
 		med_xraw=$(awk -v a="$med" -v b="$raw_med" 'BEGIN { printf "%.3f", a / b }')
-		echo "bench: $name raw path ($raw_what): best $raw_mbps MB/s, median $raw_med MB/s, runs [$raw_runs]${raw_clock_runs:+ (its own clock, connect to exit: [$raw_clock_runs])}; vfmig best/best $xraw, median/median $med_xraw, paired $pxraw (rounds [$(echo "$pairs" | tr -s ' ' | sed 's/^ //')]) (target 0.8)"
+		echo "bench: $name raw path ($raw_what): best $raw_mbps MB/s, median $raw_med MB/s, runs [$raw_runs]${raw_clock_runs:+ (its own clock, connect to exit: [$raw_clock_runs])}; vfmig best/best $xraw, median/median $med_xraw, paired $pxraw (rounds [$pairs]) (target 0.8)"
 	fi
 	printf '%s\n' "$name $((size >> 20)) $layout $mbps - $eng_mbps $rss $save_mbps $4 $med - $raw_mbps $xraw $med_xraw $pxraw" >> "$T/rows"
 	rows="$rows${rows:+, }{\"case\": \"$name\", \"how\": \"$how\", \"state-bytes\": $size, \"layout\": \"$(layout_knobs "$layout")\", \"data-size\": $data, \"runs\": $repeat, \"best-ns\": $best_ns, \"mbps\": $mbps, \"ratio-to-memcpy\": @RATIO-$name-$((size >> 20))@, \"median-mbps\": $med, \"median-ratio-to-memcpy-median\": @MRATIO-$name-$((size >> 20))@, \"save-only-mbps\": $save_mbps, \"engine-total-time-ms\": $best_eng, \"engine-mbps\": $eng_mbps, \"peak-rss-kib\": $rss, \"runs-mbps\": [$runs], \"checksum\": \"$sum\"$raw_json}"
@@ -469,7 +469,7 @@ if [ -n "$zfills" ]; then
 		# Alternate which fill goes first, so neither always follows the other.
 		if [ $((r % 2)) = 0 ]; then order="zero:90 random"; else order="random zero:90"; fi
 		for f in $order; do zero_fill_run "$f"; done
-		zratios="$zratios $(zero_ratio ns)" zeratios="$zeratios $(zero_ratio eng)"
+		zratios="$zratios${zratios:+ }$(zero_ratio ns)" zeratios="$zeratios${zeratios:+ }$(zero_ratio eng)"
 		r=$((r + 1))
 	done
 	"$V" mdev remove "$a" && "$V" mdev remove "$b" || die "mdev remove"
@@ -488,7 +488,6 @@ if [ -n "$zfills" ]; then
 	zratio=$(echo "$zratios" | median)
 	zeratio=$(echo "$zeratios" | median)
 	zbratio=$(awk -v r="$(cat "$T/zero-random.best")" -v z="$(cat "$T/zero-zero.best")" 'BEGIN { printf "%.2f", r / z }')
-	zratios=$(echo "$zratios" | tr -s ' ' | sed 's/^ //') zeratios=$(echo "$zeratios" | tr -s ' ' | sed 's/^ //')
 	echo "bench: zero pages: zero:90 migrates ${zratio}x faster than random (median of $zrounds rounds' wall-time ratios [$zratios]; best/best ${zbratio}x), ${zeratio}x by the engine's clock (target >= 5)"
 	zero_json="{\"cases\": [$zero_json], \"rounds\": $zrounds, \"speedup\": $zratio, \"round-speedups\": [$(echo "$zratios" | tr ' ' ,)], \"best-speedup\": $zbratio, \"engine-speedup\": $zeratio, \"engine-round-speedups\": [$(echo "$zeratios" | tr ' ' ,)], \"target\": 5}"
 else

@@ -56,7 +56,7 @@ cpu_ticks() {
 }
 # busy_since "BUSY TOTAL": CPUs busy on average since that cpu_ticks.
 busy_since() {
-	echo "$1 $(cpu_ticks)" | awk -v n="$cpus" '{ t = $4 - $2; printf "%.2f", (t > 0 ? ($3 - $1) * n / t : 0) }'
+	echo "$1 $(cpu_ticks)" | awk -v n="$cpus" '{ t = $4 - $2; printf "%.2f\n", (t > 0 ? ($3 - $1) * n / t : 0) }'
 }
 
 # timed FILE CMD...: wall ns on stdout, CMD's stdout in FILE, peak RSS in $T/rss.
@@ -159,11 +159,11 @@ for n in $counts; do
 				awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f\n", b / (ns / 1e9) / 1e6 }' >> "$T/par-$k.runs"
 				awk -v b="$size" -v ms="$(json_num "$T/json" total-time)" 'BEGIN { printf "%.1f\n", (ms > 0 ? b / (ms / 1e3) / 1e6 : 0) }' >> "$T/par-$k.engs"
 				json_num "$T/json" downtime >> "$T/par-$k.downs"
-				echo "$(cat "$T/busy")" >> "$T/par-$k.busys"
+				cat "$T/busy" >> "$T/par-$k.busys"
 				cat "$T/rss2" >> "$T/par-$k.rss"
 			done
-			pratios="$pratios $(paste -d' ' "$T/par-0.runs" "$T/par-1.runs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
-			eratios="$eratios $(paste -d' ' "$T/par-0.engs" "$T/par-1.engs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
+			pratios="$pratios${pratios:+ }$(paste -d' ' "$T/par-0.runs" "$T/par-1.runs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
+			eratios="$eratios${eratios:+ }$(paste -d' ' "$T/par-0.engs" "$T/par-1.engs" | tail -n 1 | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }')"
 			j=$((j + 1))
 		done
 		for k in 0 1; do
@@ -175,7 +175,6 @@ for n in $counts; do
 		done
 		ratio=$(echo "$pratios" | median)
 		eratio=$(echo "$eratios" | median)
-		pratios=$(echo "$pratios" | tr -s ' ' | sed 's/^ //') eratios=$(echo "$eratios" | tr -s ' ' | sed 's/^ //')
 		bound=$(awk -v n="$cpus" -v b="$busy_1" 'BEGIN { printf "%.2f", (b > 0 ? n / b : 0) }')
 		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (engine %sx; target 1.6x, bound %sx; rounds %s)' \
 			"$how" "$n" "$mib" "$mbps_1" "$eng_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$eng_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$eratio" "$bound" "$pratios")
