@@ -15,11 +15,14 @@
 # 8 and 16 devices in lanes (parallel.sh).
 #
 # usage: bench.sh OUTDIR     writes OUTDIR/bench.json and OUTDIR/bench.txt
-# Environment: BENCH_REPEAT (migrations per case, best counts; default 3),
+# Environment: BENCH_REPEAT (migrations per case, best and median shown, a
+# file or TCP row's raw run beside each; default 3),
 # BENCH_MIB (big state in MiB, default 256), BENCH_SMALL_MIB (default 16),
 # BENCH_QEMU (0 leaves the QEMU rows out; default 1, skipped without QEMU),
 # BENCH_PARALLEL (0 leaves the parallel rows out; BENCH_PAR_MIB and
 # BENCH_PAR_COUNTS: parallel.sh).
+# BENCH_ZERO (0 leaves the zero-page rows out; BENCH_ZERO_MIB, default 1024,
+# and BENCH_ZERO_ROUNDS, default BENCH_REPEAT but at least 5: section 6).
 # BENCH_COMPRESS (0 leaves the compression rows out; BENCH_Z_MIB, default 128,
 # and BENCH_Z_REPEAT, default 5: compress_bench.sh).
 set -eu
