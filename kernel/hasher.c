@@ -24,6 +24,13 @@
  * its queue is full and at the END record, so a worker starved by a low
  * priority would stall the migration with it.
  *
+ * With chunk_offload a v1 session also queues the copies of its chunks
+ * between the data section and device memory (migration.c), so the thread
+ * of the client moves the next chunk while the worker copies this one.
+ * They share the one queue with the hashes so that a resume's page is
+ * hashed after its copy landed.  Whoever hands the bytes out or takes the
+ * data section back waits for a mark: the jobs queued before it are done.
+ *
  * Two rules the ordering rests on.  Once a session's hasher is on, every
  * span of the session goes through the queue (vfmig_hasher_queue() never
  * falls back to hashing in the caller: a span hashed there could be
@@ -37,6 +44,7 @@
  * queued again (above).
  */
 #include <linux/sched.h>
+#include <linux/string.h>
 
 #include "hasher.h"
 #include "payload_fmt.h"
@@ -60,8 +68,11 @@ static void vfmig_hasher_work(struct kthread_work *work)
 	struct vfmig_hash_job j;
 
 	while (vfmig_hasher_peek(h, &j)) {
-		vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n,
-					j.bytes_only);
+		if (j.kind == VFMIG_JOB_COPY)
+			memcpy(j.dst, j.src, j.n);
+		else
+			vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n,
+						j.bytes_only);
 		spin_lock(&h->lock);
 		h->head++;
 		spin_unlock(&h->lock);
@@ -118,30 +129,147 @@ void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem
 	h->on = true;
 }
 
-bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool bytes_only)
+/*
+ * Lock held: a slot for one more job, which the caller fills and passes to
+ * vfmig_hasher_push(); NULL when the last queued job, not started yet, is
+ * one @join may extend (it did so).
+ */
+static struct vfmig_hash_job *vfmig_hasher_slot(struct vfmig_hasher *h,
+						bool (*join)(struct vfmig_hash_job *, void *),
+						void *arg)
+{
+	struct vfmig_hash_job *j = &h->jobs[(h->tail - 1) % VFMIG_HASHER_JOBS];
+
+	if (h->tail - h->head >= 2 && join(j, arg))
+		return NULL;
+	return &h->jobs[h->tail % VFMIG_HASHER_JOBS];
+}
+
+/* Wait for room, queue what @fill makes of a slot, wake the worker. */
+static void vfmig_hasher_add(struct vfmig_hasher *h, bool (*join)(struct vfmig_hash_job *, void *),
+			     void (*fill)(struct vfmig_hash_job *, void *), void *arg)
 {
 	struct vfmig_hash_job *j;
 
-	if (!h->on)
-		return false;
 	wait_event(h->progress, vfmig_hasher_has_room(h));
 	spin_lock(&h->lock);
-	/* Right after a job not started yet: one longer job, not two. */
-	j = &h->jobs[(h->tail - 1) % VFMIG_HASHER_JOBS];
-	if (h->tail - h->head >= 2 && j->first + j->n == first && j->bytes_only == bytes_only &&
-	    j->n + n <= VFMIG_HASHER_SPAN_MAX) {
-		j->n += n;
-	} else {
-		j = &h->jobs[h->tail % VFMIG_HASHER_JOBS];
-		j->first = first;
-		j->n = n;
-		j->bytes_only = bytes_only;
+	j = vfmig_hasher_slot(h, join, arg);
+	if (j) {
+		fill(j, arg);
 		h->tail++;
 	}
-	h->queued++;
 	spin_unlock(&h->lock);
 	kthread_queue_work(h->worker, &h->work);
+}
+
+struct vfmig_hash_arg {
+	u64 first, n;
+	bool bytes_only;
+};
+
+/* Right after a span not started yet: one longer job, not two. */
+static bool vfmig_hash_join(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_hash_arg *a = arg;
+
+	if (j->kind != VFMIG_JOB_HASH || j->first + j->n != a->first ||
+	    j->bytes_only != a->bytes_only || j->n + a->n > VFMIG_HASHER_SPAN_MAX)
+		return false;
+	j->n += a->n;
 	return true;
+}
+
+static void vfmig_hash_fill(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_hash_arg *a = arg;
+
+	*j = (struct vfmig_hash_job){ .kind = VFMIG_JOB_HASH, .first = a->first, .n = a->n,
+				      .bytes_only = a->bytes_only };
+}
+
+bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool bytes_only)
+{
+	struct vfmig_hash_arg a = { first, n, bytes_only };
+
+	if (!h->on)
+		return false;
+	vfmig_hasher_add(h, vfmig_hash_join, vfmig_hash_fill, &a);
+	h->queued++;
+	return true;
+}
+
+struct vfmig_copy_arg {
+	u8 *dst;
+	const u8 *src;
+	u32 n;
+};
+
+/* Right after a copy not started yet whose ends meet: one longer copy. */
+static bool vfmig_copy_join(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_copy_arg *a = arg;
+
+	if (j->kind != VFMIG_JOB_COPY || j->dst + j->n != a->dst || j->src + j->n != a->src ||
+	    j->n > U32_MAX - a->n)
+		return false;
+	j->n += a->n;
+	return true;
+}
+
+static void vfmig_copy_fill(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_copy_arg *a = arg;
+
+	*j = (struct vfmig_hash_job){ .kind = VFMIG_JOB_COPY, .dst = a->dst, .src = a->src,
+				      .n = a->n };
+}
+
+/*
+ * Queue a copy of @n bytes from @src to @dst, after every job queued
+ * before it; false when the worker is off (the caller copies).
+ */
+bool vfmig_hasher_copy(struct vfmig_hasher *h, u8 *dst, const u8 *src, u32 n)
+{
+	struct vfmig_copy_arg a = { dst, src, n };
+
+	if (!h->on)
+		return false;
+	if (n)
+		vfmig_hasher_add(h, vfmig_copy_join, vfmig_copy_fill, &a);
+	return true;
+}
+
+/* The jobs queued so far, for vfmig_hasher_wait(). */
+unsigned int vfmig_hasher_mark(struct vfmig_hasher *h)
+{
+	unsigned int tail;
+
+	spin_lock(&h->lock);
+	tail = h->tail;
+	spin_unlock(&h->lock);
+	return tail;
+}
+
+static bool vfmig_hasher_reached(struct vfmig_hasher *h, unsigned int mark)
+{
+	bool done;
+
+	spin_lock(&h->lock);
+	/* Counts wrap: a mark is reached once head is not behind it. */
+	done = (int)(h->head - mark) >= 0;
+	spin_unlock(&h->lock);
+	return done;
+}
+
+/*
+ * Every job queued before @mark is done, its stores seen by the caller.
+ * A job a later one joined counts as queued after @mark: the wait is
+ * never short.
+ */
+void vfmig_hasher_wait(struct vfmig_hasher *h, unsigned int mark)
+{
+	if (h->on)
+		wait_event(h->progress, vfmig_hasher_reached(h, mark));
 }
 
 /* Every span queued so far is hashed (its stores seen by the caller). */

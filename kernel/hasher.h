@@ -2,7 +2,8 @@
 /*
  * A device's page hasher: the per-page hashes behind the END digest, taken
  * on a kernel worker beside the data path instead of in the thread that
- * moves the bytes (see hasher.c).
+ * moves the bytes, and with chunk_offload the copies of v1 chunks between
+ * the data section and device memory, in the same order (see hasher.c).
  */
 #ifndef VFMIG_HASHER_H
 #define VFMIG_HASHER_H
@@ -13,18 +14,27 @@
 #include <linux/wait.h>
 
 /*
- * Spans queued at most (each up to VFMIG_HASHER_SPAN_MAX pages, so up to
- * 128 MiB behind); a full queue makes the data path wait for room.
+ * Jobs queued at most: a chunk of the largest data section in records of
+ * VFMIG_PAYLOAD_MAX_PAGES pages takes up to 1024 copies and as many hashes
+ * (hashes join up to VFMIG_HASHER_SPAN_MAX pages where no copy is between).
+ * A full queue makes the data path wait for room.
  */
-#define VFMIG_HASHER_JOBS	16
+#define VFMIG_HASHER_JOBS	256
 /* Pages in one span at most, where consecutive records' spans are joined. */
 #define VFMIG_HASHER_SPAN_MAX	2048
 
-/* Pages [first, first + n) to hash as they are when the worker gets there. */
+enum vfmig_job_kind {
+	VFMIG_JOB_HASH,			/* pages [first, first + n), as they are by then */
+	VFMIG_JOB_COPY,			/* n bytes from src to dst */
+};
+
 struct vfmig_hash_job {
-	u64 first;
+	enum vfmig_job_kind kind;
 	u32 n;
 	bool bytes_only;		/* payload version 2's rule: every page by its bytes */
+	u64 first;
+	u8 *dst;
+	const u8 *src;
 };
 
 struct vfmig_hasher {
@@ -33,7 +43,8 @@ struct vfmig_hasher {
 	spinlock_t lock;		/* head and tail */
 	wait_queue_head_t progress;	/* a job is done */
 	struct vfmig_hash_job jobs[VFMIG_HASHER_JOBS];
-	unsigned int head, tail;	/* queued: [head, tail); jobs[head] may be running */
+	/* Queued: [head, tail), counted since the start; jobs[head] may be running. */
+	unsigned int head, tail;
 	/* Set and cleared by the session's owner, under the device lock. */
 	bool on;
 	u64 queued;			/* spans ever queued (stat_hash_spans) */
@@ -45,6 +56,10 @@ struct vfmig_hasher {
 void vfmig_hasher_init(struct vfmig_hasher *h);
 void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem,
 			const unsigned long *zero_map);
+/* vfmig_hasher_queue() and vfmig_hasher_drain() are in payload_fmt.h. */
+bool vfmig_hasher_copy(struct vfmig_hasher *h, u8 *dst, const u8 *src, u32 n);
+unsigned int vfmig_hasher_mark(struct vfmig_hasher *h);
+void vfmig_hasher_wait(struct vfmig_hasher *h, unsigned int mark);
 void vfmig_hasher_stop(struct vfmig_hasher *h);
 void vfmig_hasher_destroy(struct vfmig_hasher *h);
 

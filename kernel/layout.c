@@ -179,6 +179,34 @@ static int vfmig_layout_compute(struct vfmig_geometry *g, const struct vfmig_con
 	return vfmig_layout_window(g, cfg);
 }
 
+/*
+ * Where chunk_offload stages chunks (migration.c): the data_offset windows,
+ * or a single window cut into up to VFMIG_SLOTS_PER_WINDOW equal slots, so
+ * that one chunk can be staged while user space moves another.  Windows
+ * never overlap, and neither do slots.  Fewer than two slots: none to
+ * alternate between, and chunk_offload stays off.
+ */
+#define VFMIG_SLOTS_PER_WINDOW	4
+
+unsigned int vfmig_layout_slots(const struct vfmig_geometry *g)
+{
+	if (g->nr_windows > 1)
+		return g->nr_windows;
+	return min_t(u64, VFMIG_SLOTS_PER_WINDOW, g->windows[0].size >> PAGE_SHIFT);
+}
+
+/* Slot @i, counted on from the last one back to the first. */
+struct vfmig_span vfmig_layout_slot(const struct vfmig_geometry *g, unsigned int i)
+{
+	unsigned int n = vfmig_layout_slots(g);
+	u64 size;
+
+	if (g->nr_windows > 1)
+		return g->windows[i % n];
+	size = (g->windows[0].size >> PAGE_SHIFT) / n << PAGE_SHIFT;
+	return (struct vfmig_span){ g->windows[0].offset + (i % n) * size, size };
+}
+
 int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)
 {
 	struct vfmig_geometry geo;

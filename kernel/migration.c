@@ -236,6 +236,60 @@ static int vfmig_stage_window(struct vfmig_dev *vd, const struct vfmig_span *w, 
 	return 0;
 }
 
+/*
+ * chunk_offload (a v1-only device, staged windows, the worker on): the
+ * chunk after the one user space reads is staged ahead into the next slot,
+ * its copies out of device memory queued on the device's worker, so the
+ * kernel's copy of one chunk runs beside user space's of the other.  Each
+ * PAGES record's pages are taken (their dirty bits cleared) when it is
+ * built; a page the generator changes before the worker copies it is
+ * marked dirty again and sent again, as with the direct window.
+ */
+bool vfmig_chunk_offload_on(struct vfmig_dev *vd)
+{
+	return vd->chunk_offload && vd->hasher.on && vd->protocol == VFMIG_PROTO_V1 &&
+	       !vfmig_window_direct(vd) && vfmig_layout_slots(&vd->geo) >= 2;
+}
+
+/* Fill the next window (or slot) from the record stream. */
+static int vfmig_stage_next(struct vfmig_dev *vd, u64 *offset, u64 *size)
+{
+	struct vfmig_save *s = &vd->save;
+	struct vfmig_span w;
+
+	if (s->ahead_on)
+		w = vfmig_layout_slot(&vd->geo, s->window++);
+	else
+		w = vd->geo.windows[s->window++ % vd->geo.nr_windows];
+	*offset = w.offset;
+	return vfmig_stage_window(vd, &w, size);
+}
+
+/* Hand out the chunk staged ahead (staged now if there is none), stage the next. */
+static int vfmig_stage_ahead(struct vfmig_dev *vd, u64 *offset, u64 *size)
+{
+	struct vfmig_save *s = &vd->save;
+	int ret;
+
+	if (!s->ahead) {
+		ret = vfmig_stage_next(vd, &s->ahead_offset, &s->ahead_size);
+		if (ret)
+			return ret;
+		s->ahead_mark = vfmig_hasher_mark(&vd->hasher);
+	}
+	vfmig_hasher_wait(&vd->hasher, s->ahead_mark);
+	*offset = s->ahead_offset;
+	*size = s->ahead_size;
+	s->ahead = false;
+	s->ahead_size = 0;
+	ret = vfmig_stage_next(vd, &s->ahead_offset, &s->ahead_size);
+	if (ret)
+		return ret;
+	s->ahead = s->ahead_size;
+	s->ahead_mark = vfmig_hasher_mark(&vd->hasher);
+	return 0;
+}
+
 /* Stage the next chunk: a window filled from the record stream, or a run. */
 static int vfmig_stage(struct vfmig_dev *vd)
 {
@@ -244,13 +298,12 @@ static int vfmig_stage(struct vfmig_dev *vd)
 	int ret;
 
 	if (!vfmig_stage_run(vd, &offset, &pos)) {
-		const struct vfmig_span *w =
-			&vd->geo.windows[s->window++ % vd->geo.nr_windows];
-
-		ret = vfmig_stage_window(vd, w, &pos);
+		if (s->ahead_on)
+			ret = vfmig_stage_ahead(vd, &offset, &pos);
+		else
+			ret = vfmig_stage_next(vd, &offset, &pos);
 		if (ret)
 			return ret;
-		offset = w->offset;
 	}
 	if (vd->fault == VFMIG_FAULT_SHORT_CHUNK && pos) {
 		vd->fault = VFMIG_FAULT_NONE;
@@ -262,6 +315,47 @@ static int vfmig_stage(struct vfmig_dev *vd)
 	dev_dbg(vd->vdev.dev, "staged %llu bytes at 0x%llx%s, %llu pending\n", pos, offset,
 		s->run_staged ? " (device memory)" : "", vfmig_payload_pending(vd));
 	return 0;
+}
+
+/*
+ * chunk_offload, resuming: user space may write from the slot handed out to
+ * the region's end, so the chunks the worker still copies out of that
+ * range are done first.  Slots are handed out in rising order, so only the
+ * wrap back to the first waits for the chunks behind it.
+ */
+static u64 vfmig_resume_slot(struct vfmig_dev *vd)
+{
+	struct vfmig_resume_pipe *p = &vd->rpipe;
+	struct vfmig_span w = vfmig_layout_slot(&vd->geo, vd->resume.window++);
+	unsigned int i, last = 0;
+	bool busy = false;
+
+	for (i = 0; i < p->nr; i++) {
+		if (p->busy[i].end > w.offset) {
+			last = i;
+			busy = true;
+		}
+	}
+	if (busy) {
+		/* Marks rise with the chunks: those before are done too. */
+		vfmig_hasher_wait(&vd->hasher, p->busy[last].mark);
+		p->nr -= last + 1;
+		memmove(p->busy, p->busy + last + 1, p->nr * sizeof(p->busy[0]));
+	}
+	return w.offset;
+}
+
+/* Region bytes [start, end) were fed with their copies on the worker. */
+static void vfmig_resume_busy(struct vfmig_dev *vd, u64 start, u64 end)
+{
+	struct vfmig_resume_pipe *p = &vd->rpipe;
+
+	if (p->nr == VFMIG_BUSY_CHUNKS) {
+		vfmig_hasher_wait(&vd->hasher, p->busy[0].mark);
+		p->nr--;
+		memmove(p->busy, p->busy + 1, p->nr * sizeof(p->busy[0]));
+	}
+	p->busy[p->nr++] = (struct vfmig_busy_chunk){ start, end, vfmig_hasher_mark(&vd->hasher) };
 }
 
 static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
@@ -304,10 +398,14 @@ static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
 				return 0;
 			}
 			vfmig_window_unbind(vd);
-			w = &vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
-			vd->resume.offset = w->offset;
+			if (vd->rpipe.on) {
+				*val = vfmig_resume_slot(vd);
+			} else {
+				w = &vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
+				*val = w->offset;
+			}
+			vd->resume.offset = *val;
 			vd->resume.offset_read = true;
-			*val = w->offset;
 			return 0;
 		}
 		return -EINVAL;
@@ -350,6 +448,11 @@ static int vfmig_write_data_size(struct vfmig_dev *vd, u64 size)
 			return -EINVAL;
 		}
 		ret = vfmig_payload_feed_window(vd, size);
+	} else if (vd->rpipe.on) {
+		ret = vfmig_payload_feed_deferred(vd, vd->data + (r->offset - VFMIG_DATA_START),
+						  size);
+		if (!ret)
+			vfmig_resume_busy(vd, r->offset, r->offset + size);
 	} else {
 		ret = vfmig_payload_feed(vd, vd->data + (r->offset - VFMIG_DATA_START), size);
 	}

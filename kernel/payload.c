@@ -89,6 +89,18 @@ static void vfmig_hash_sent(struct vfmig_dev *vd, u64 first, u64 n)
 					false);
 }
 
+/*
+ * Device memory into a record: one staged ahead in the data section
+ * (@in_section) is copied by the device's worker (chunk_offload), after
+ * which the chunk is handed out (migration.c); anything else now.
+ */
+static void vfmig_save_copy(struct vfmig_dev *vd, u8 *dst, const u8 *src, u32 n,
+			    bool in_section)
+{
+	if (!in_section || !vd->save.ahead_on || !vfmig_hasher_copy(&vd->hasher, dst, src, n))
+		memcpy(dst, src, n);
+}
+
 /* Seal the record built in vd->save.rec and emit it from the start. */
 static void vfmig_rec_seal_buf(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
 			       u32 len, u64 offset)
@@ -123,8 +135,9 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	bitmap_fill(s->dirty, vfmig_pages(vd));
 	s->nr_dirty = vfmig_pages(vd);
 	s->active = true;
-	if (vd->hash_offload)
+	if (vd->hash_offload || vd->chunk_offload)
 		vfmig_hasher_start(&vd->hasher, s->page_hash, vd->mem, vd->zero_map);
+	s->ahead_on = vfmig_chunk_offload_on(vd);
 	vd->stats.iterations++;
 	return 0;
 }
@@ -251,7 +264,8 @@ static int vfmig_build_sparse(struct vfmig_dev *vd, u8 *dst, u64 room, u64 first
 	for (i = 0; i < n; i++) {
 		if (!vfmig_sparse_bit(map, i))
 			continue;
-		memcpy(pg, (u8 *)vd->mem + ((first + i) << PAGE_SHIFT), PAGE_SIZE);
+		vfmig_save_copy(vd, pg, (u8 *)vd->mem + ((first + i) << PAGE_SHIFT), PAGE_SIZE,
+				rec == dst);
 		pg += PAGE_SIZE;
 	}
 	/* The zero map knows the span's zero pages (vfmig_take_span()). */
@@ -326,7 +340,8 @@ static int vfmig_payload_build(struct vfmig_dev *vd, u8 *dst, u64 room, bool by_
 		if (dst && room >= REC_OVERHEAD + len)
 			rec = dst;
 		/* The one copy of device memory a save makes. */
-		memcpy(rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len);
+		vfmig_save_copy(vd, rec + HDR_LEN, (u8 *)vd->mem + (first << PAGE_SHIFT), len,
+				rec == dst);
 		vfmig_hash_sent(vd, first, n);
 		if (rec == dst)
 			return vfmig_rec_seal(s, dst, VFMIG_REC_PAGES, len,
@@ -424,7 +439,7 @@ void vfmig_payload_stage(struct vfmig_dev *vd)
 u64 vfmig_payload_pending(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
-	u64 p = s->rec_len - s->rec_pos;
+	u64 p = s->rec_len - s->rec_pos + s->ahead_size;
 
 	if (!s->header_sent)
 		p += REC_OVERHEAD + sizeof(struct vfmig_rec_header);
@@ -495,8 +510,10 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 		return -ENOMEM;
 	}
 	r->active = true;
-	if (vd->hash_offload)
+	if (vd->hash_offload || vd->chunk_offload)
 		vfmig_hasher_start(&vd->hasher, r->page_hash, vd->mem, vd->zero_map);
+	memset(&vd->rpipe, 0, sizeof(vd->rpipe));
+	vd->rpipe.on = vfmig_chunk_offload_on(vd);
 	return 0;
 }
 
@@ -512,6 +529,8 @@ void vfmig_payload_resume_fail(struct vfmig_dev *vd)
 	dev_dbg(vd->vdev.dev, "resume refused at record %u%s\n", r->seq,
 		r->applied && !r->complete ? ": memory cleared" : "");
 	vfmig_window_unbind(vd);
+	/* No copy of the worker's may land after the clear. */
+	vfmig_hasher_drain(&vd->hasher);
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	r->applied = false;
@@ -525,6 +544,7 @@ void vfmig_payload_resume_end(struct vfmig_dev *vd)
 
 	vfmig_window_unbind(vd);
 	vfmig_hasher_stop(&vd->hasher);
+	memset(&vd->rpipe, 0, sizeof(vd->rpipe));
 	if (r->applied && !r->complete)
 		vfmig_state_clear(vd);
 	vfmig_kfree(r->rec, VFMIG_REC_SMALL_MAX);
@@ -542,6 +562,7 @@ static struct vfmig_payload_target vfmig_resume_target(struct vfmig_dev *vd)
 		.regs = &vd->regs,
 		.zero_map = vd->zero_map,
 		.hasher = &vd->hasher,
+		.copies_queued = vd->rpipe.on,
 	};
 }
 
@@ -579,6 +600,47 @@ int vfmig_payload_feed_window(struct vfmig_dev *vd, u64 len)
 	bool was_complete = vd->resume.complete;
 
 	if (vfmig_payload_feed_in_place(&vd->resume, &t, len)) {
+		vfmig_payload_resume_fail(vd);
+		return -EINVAL;
+	}
+	vfmig_resume_note(vd, was_complete);
+	return 0;
+}
+
+struct vfmig_deferred_src {
+	struct vfmig_dev *vd;
+	const u8 *p;
+};
+
+/* Bytes for device memory go on the worker's queue; a record's header now. */
+static u64 vfmig_copy_deferred(u8 *dst, u64 n, void *src)
+{
+	struct vfmig_deferred_src *d = src;
+	u8 *mem = d->vd->mem;
+	bool to_mem = dst >= mem && dst < mem + d->vd->mem_size;
+
+	/* The parser asks for at most a record's length (u32) at a time. */
+	if (!to_mem || !vfmig_hasher_copy(&d->vd->hasher, dst, d->p, n))
+		memcpy(dst, d->p, n);
+	d->p += n;
+	return n;
+}
+
+/*
+ * As vfmig_payload_feed(), from the data section with chunk_offload: the
+ * page bytes are copied into device memory by the worker, in order with
+ * the hashes; the caller keeps @buf's bytes unchanged until the worker is
+ * past them (migration.c) and every other writer of device memory waits
+ * for the worker first (the parser's zeroes, a refused session's clear).
+ */
+int vfmig_payload_feed_deferred(struct vfmig_dev *vd, const u8 *buf, u64 len)
+{
+	const struct vfmig_payload_target t = vfmig_resume_target(vd);
+	struct vfmig_deferred_src d = { vd, buf };
+	bool was_complete = vd->resume.complete;
+	u64 done;
+
+	if (vfmig_payload_feed_from(&vd->resume, &t, len, vfmig_copy_deferred, &d, &done)) {
 		vfmig_payload_resume_fail(vd);
 		return -EINVAL;
 	}

@@ -88,6 +88,8 @@ struct vfmig_payload_target {
 	unsigned long *zero_map;
 	/* Takes the page hashes off the parser's path; NULL: hashed here. */
 	struct vfmig_hasher *hasher;
+	/* Page bytes may be waiting on the hasher's queue (chunk_offload). */
+	bool copies_queued;
 };
 
 /*

@@ -151,6 +151,9 @@ static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u6
 {
 	u64 p = first, end = first + n, next;
 
+	/* A copy still on the worker's queue must land first. */
+	if (t->copies_queued)
+		vfmig_hasher_drain(t->hasher);
 	if (!t->zero_map) {
 		memset(t->mem + (first << PAGE_SHIFT), 0, n << PAGE_SHIFT);
 		return;

@@ -87,6 +87,9 @@ u64 vfmig_state_checksum(struct vfmig_dev *vd)
 	u64 done = 0;
 
 	lockdep_assert_held(&vd->lock);
+	/* The state as fed so far: a resume's queued chunk copies land first. */
+	if (vd->rpipe.on)
+		vfmig_hasher_drain(&vd->hasher);
 	vd->hashing++;
 	xxh64_reset(&st, 0);
 	while (done < vd->mem_size) {

@@ -461,6 +461,43 @@ static ssize_t hash_offload_store(struct device *dev, struct device_attribute *a
 }
 static DEVICE_ATTR_RW(hash_offload);
 
+/*
+ * chunk_offload: 1 lets the v1 sessions that start from now on copy their
+ * chunks between the data section and device memory on the device's
+ * worker, a chunk ahead of user space, with the page hashes on it too
+ * (migration.c); where it cannot apply (v2, a direct window, a data
+ * section of one page) sessions run as without it.  0, the default, keeps
+ * every copy in the thread that asks for it.  Any state, as hash_offload.
+ */
+static ssize_t chunk_offload_show(struct device *dev, struct device_attribute *attr,
+				  char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+
+	mutex_lock(&vd->lock);
+	on = vd->chunk_offload;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t chunk_offload_store(struct device *dev, struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&vd->lock);
+	vd->chunk_offload = on;
+	mutex_unlock(&vd->lock);
+	return count;
+}
+static DEVICE_ATTR_RW(chunk_offload);
+
 /* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
 static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
@@ -499,6 +536,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_pending_bytes.attr,
 	&dev_attr_protocol.attr,
 	&dev_attr_hash_offload.attr,
+	&dev_attr_chunk_offload.attr,
 	NULL,
 };
 

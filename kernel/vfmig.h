@@ -173,7 +173,33 @@ struct vfmig_save {
 	bool staged;			/* a chunk waits for its ack */
 	bool run_staged;		/* ...and it is device memory, bound (window.c) */
 	u64 staged_offset, staged_size;
-	unsigned int window;		/* next window index */
+	unsigned int window;		/* next window (or chunk slot) index */
+	/*
+	 * chunk_offload: the chunk after the one handed out is staged ahead,
+	 * its copies out of device memory on the device's worker, done once
+	 * the worker reaches ahead_mark (migration.c).
+	 */
+	bool ahead_on;
+	bool ahead;
+	u64 ahead_offset, ahead_size;
+	unsigned int ahead_mark;
+};
+
+/*
+ * chunk_offload, resuming: chunks of the data section the worker may still
+ * be copying into device memory, oldest first (migration.c).
+ */
+#define VFMIG_BUSY_CHUNKS	8
+
+struct vfmig_busy_chunk {
+	u64 start, end;			/* region offsets */
+	unsigned int mark;		/* its copies are done once the worker reaches it */
+};
+
+struct vfmig_resume_pipe {
+	bool on;
+	unsigned int nr;
+	struct vfmig_busy_chunk busy[VFMIG_BUSY_CHUNKS];
 };
 
 /*
@@ -227,7 +253,13 @@ struct vfmig_dev {
 	 * while hash_offload is set; else in the thread moving the bytes.
 	 */
 	bool hash_offload;
+	/*
+	 * chunk_offload: v1 sessions that start while it is set copy their
+	 * chunks on the same worker too, one chunk ahead of user space.
+	 */
+	bool chunk_offload;
 	struct vfmig_hasher hasher;
+	struct vfmig_resume_pipe rpipe;
 
 	/* Protocol v2; see migration_v2.c and datafile.c. */
 	enum vfmig_protocol protocol;	/* changes only while closed */
@@ -282,6 +314,8 @@ long vfmig_layout_region_info(struct vfmig_dev *vd, struct vfio_region_info *inf
 int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma);
 const char *vfmig_layout_name(enum vfmig_layout l);
 const char *vfmig_policy_name(enum vfmig_policy p);
+unsigned int vfmig_layout_slots(const struct vfmig_geometry *g);
+struct vfmig_span vfmig_layout_slot(const struct vfmig_geometry *g, unsigned int i);
 int vfmig_layout_parse(const char *buf, enum vfmig_layout *l, unsigned int *n);
 int vfmig_policy_parse(const char *buf, enum vfmig_policy *p);
 
@@ -325,6 +359,8 @@ struct vfmig_rec_sink {
 /* Hand @n bytes of the current record, from rec_pos on, to @sink; the bytes taken. */
 size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
+int vfmig_payload_feed_deferred(struct vfmig_dev *vd, const u8 *buf, u64 len);
+bool vfmig_chunk_offload_on(struct vfmig_dev *vd);
 int vfmig_payload_feed_window(struct vfmig_dev *vd, u64 len);
 struct iov_iter;
 ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len);

@@ -263,8 +263,9 @@ VFMIG_EXPORT int vfmig_save(struct vfmig_session *src, int fd);
 /*
  * The same into a new file at path, synced; no partial file stays on failure.
  * Into a regular file (either call), with a second CPU online, vfmig devices
- * hash their pages on their own worker meanwhile (hash_offload, set back
- * after; the same for a resume out of a regular file).
+ * hash their pages, and v1 devices copy their chunks, on their own worker
+ * meanwhile (hash_offload and chunk_offload, set back after; the same for a
+ * resume out of a regular file).
  */
 VFMIG_EXPORT int vfmig_save_file(struct vfmig_session *src, const char *path);
 /*

@@ -136,8 +136,9 @@ test_pipe() {
 	same_state "$a" "$b"
 }
 
-# A save into a regular file and the resume out of it hash on the devices'
-# workers (offload.c), live with the generator writing, and put the knob back.
+# A save into a regular file and the resume out of it hash, and copy their
+# chunks, on the devices' workers (offload.c), live with the generator
+# writing, and put the knobs back.
 test_file_hash_offload() {
 	begin
 	[ "$(nproc)" -ge 2 ] || skip "one CPU: the engine does not offload"
@@ -150,6 +151,12 @@ test_file_hash_offload() {
 		fail "resume did not offload: $(cat "$T/rv")"
 	[ "$(knob "$a" hash_offload)" = 0 ] && [ "$(knob "$b" hash_offload)" = 0 ] ||
 		fail "hash_offload left set"
+	# v1 devices copy their chunks on the worker too (kernel/migration.c).
+	grep -q "device $a: chunk copies on the device's worker (file stream)" "$T/sv" &&
+		grep -q "device $b: chunk copies on the device's worker" "$T/rv" ||
+		fail "chunk copies not offloaded: $(cat "$T/sv" "$T/rv")"
+	[ "$(knob "$a" chunk_offload)" = 0 ] && [ "$(knob "$b" chunk_offload)" = 0 ] ||
+		fail "chunk_offload left set"
 	[ "$(knob "$a" stat_hash_spans)" -gt 0 ] && [ "$(knob "$b" stat_hash_spans)" -gt 0 ] ||
 		fail "no span went to a worker"
 	same_state "$a" "$b"
@@ -157,7 +164,8 @@ test_file_hash_offload() {
 	c=$(mk vfmig-small)
 	head -c 9000 "$T/s" > "$T/cut"
 	! "$V" resume -q "$c" -i "$T/cut" 2> /dev/null || fail "a cut stream resumed"
-	[ "$(knob "$c" hash_offload)" = 0 ] || fail "hash_offload left set after a failed resume"
+	[ "$(knob "$c" hash_offload)" = 0 ] && [ "$(knob "$c" chunk_offload)" = 0 ] ||
+		fail "an offload knob left set after a failed resume"
 	# A knob the user set stays set.
 	knob "$b" hash_offload 1
 	"$V" save -q --offline "$b" -o "$T/s2" || fail "save failed"

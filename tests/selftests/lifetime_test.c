@@ -388,9 +388,13 @@ static int enter(struct walk *w, enum sit s)
 	if (dev_attach(d))
 		return -1;
 	w->open = true;
-	/* Every other situation runs its session with page hashes on the worker. */
+	/*
+	 * Every other situation runs its session with page hashes on the
+	 * worker, and every other pair of them with chunk copies there too.
+	 */
 	if (dev_reset(d) || st_knob_write_raw(d->uuid, "dirty_rate", "0") || st_knob_write_raw(d->uuid, "dirty_working_set", "0") ||
 	    st_knob_write_raw(d->uuid, "hash_offload", s % 2 ? "1" : "0") ||
+	    st_knob_write_raw(d->uuid, "chunk_offload", s / 2 % 2 ? "1" : "0") ||
 	    st_knob_write_raw(d->uuid, "seed", "5")) {
 		tap_diag("%s: reset + seed failed", sit_name[s]);
 		return -1;
@@ -459,7 +463,7 @@ enum row_kind {
 	R_DIRTY,		/* dirty_rate, dirty_working_set */
 	R_FAULT,		/* arming a one-shot fault */
 	R_FAULT_ERROR,
-	R_TUNING,		/* hash_offload: for the sessions that start later */
+	R_TUNING,		/* hash_offload, chunk_offload: for the sessions that start later */
 	R_RO,			/* read-only attribute */
 };
 
@@ -499,6 +503,8 @@ static const struct row rows[] = {
 	{ "fault", "error", true, R_FAULT_ERROR },
 	{ "hash_offload", "1", true, R_TUNING },
 	{ "hash_offload", "2", false, R_TUNING },
+	{ "chunk_offload", "1", true, R_TUNING },
+	{ "chunk_offload", "x", false, R_TUNING },
 	{ "checksum", "0", false, R_RO },
 	{ "generation", "0", false, R_RO },
 	{ "device_state", "1", false, R_RO },

@@ -19,6 +19,7 @@
 struct chunk {
 	uint64_t size;
 	uint8_t *data;
+	uint64_t off;			/* data_offset it was saved at */
 };
 
 struct stream {
@@ -40,6 +41,7 @@ static int save_rounds(struct dev *d, struct stream *s, int max, bool use_mmap)
 			return -1;
 		if (s->n >= 4096)
 			return -1;
+		s->c[s->n].off = off;
 		s->c[s->n].size = size;
 		s->c[s->n].data = malloc(size ? size : 1);
 		if (xfer(d, off, s->c[s->n].data, size, use_mmap, false))
@@ -182,8 +184,9 @@ static int test_field_access(void)
 	return TAP_PASS;
 }
 
-/* The hash_offload knob migrate_once() sets on both ends. */
+/* The hash_offload and chunk_offload knobs migrate_once() sets on both ends. */
 static const char *hash_offload = "0";
+static const char *chunk_offload = "0";
 
 /* One save + resume; returns TAP result. */
 static int migrate_once(const char *layout, const char *policy, bool use_mmap,
@@ -191,7 +194,8 @@ static int migrate_once(const char *layout, const char *policy, bool use_mmap,
 {
 	const char *setup[] = { "state_size", "1048576", "data_size", "65536",
 				"mmap_layout", layout, "data_offset_policy", policy,
-				"dirty_rate", rate, "hash_offload", hash_offload, NULL };
+				"dirty_rate", rate, "hash_offload", hash_offload,
+				"chunk_offload", chunk_offload, NULL };
 	static struct stream s;
 	uint64_t src_sum, dst_sum, p;
 	struct dev a, b;
@@ -420,8 +424,8 @@ static int test_resume_corrupt_record(void)
 	/* Split: the same header cut after 10 bytes, the damage in the second write. */
 	p[len0 + 17] ^= 0x10;
 	one.n = 2;
-	one.c[0] = (struct chunk){ len0 + 10, s.c[0].data };
-	one.c[1] = (struct chunk){ s.c[0].size - len0 - 10, s.c[0].data + len0 + 10 };
+	one.c[0] = (struct chunk){ len0 + 10, s.c[0].data, 0 };
+	one.c[1] = (struct chunk){ s.c[0].size - len0 - 10, s.c[0].data + len0 + 10, 0 };
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
 	CHECK(resume(&b, &one, false) == -EINVAL, "damaged split header accepted");
 	p[len0 + 17] ^= 0x10;
@@ -532,6 +536,183 @@ static int test_hash_offload(void)
 	CHECK(dev_open(&a, "vfmig-large", 132, big) == 0 &&
 	      dev_open(&b, "vfmig-large", 133, big) == 0, "open");
 	CHECK(vfmig_knob_write(a.uuid, "seed", "12", &err) == 0, "seed");
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0 && save_rounds(&a, &s, 3, true) == 0,
+	      "save part");
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, true) == 0,
+	      "resume part");
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * As resume(), but like QEMU and libvfmig: each piece goes where data_offset
+ * says, up to the region's end, so the two ends' chunks need not match.
+ */
+static int resume_bounded(struct dev *d, struct stream *s, bool use_mmap)
+{
+	uint64_t off, done, n;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		for (done = 0; done < s->c[i].size; done += n) {
+			if (rd64(d, HDR(data_offset), &off) || off >= d->v.mig.size)
+				return -1;
+			n = s->c[i].size - done;
+			if (n > d->v.mig.size - off)
+				n = d->v.mig.size - off;
+			if (xfer(d, off, s->c[i].data + done, n, use_mmap, true))
+				return -1;
+			if (wr64(d, HDR(data_size), n))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* Save @a whole (stop-and-copy), resume @b with resume_bounded(), compare. */
+static int migrate_bounded(struct dev *a, struct dev *b, struct stream *s, bool use_mmap)
+{
+	uint64_t x, y;
+
+	CHECK(set_state(a, VFMIG_V1_STATE_SAVING) == 0 && save_rounds(a, s, -1, use_mmap) == 0,
+	      "save");
+	CHECK(set_state(b, VFMIG_V1_STATE_RESUMING) == 0 && resume_bounded(b, s, use_mmap) == 0 &&
+	      set_state(b, VFMIG_V1_STATE_STOP) == 0, "resume");
+	CHECK(st_knob_u64(a->uuid, "checksum", &x) == 0 &&
+	      st_knob_u64(b->uuid, "checksum", &y) == 0 && x == y,
+	      "checksums %016llx != %016llx", (unsigned long long)x, (unsigned long long)y);
+	return TAP_PASS;
+}
+
+/*
+ * chunk_offload=1: v1 chunks copied on the device's worker, one ahead of
+ * user space, in slots of the data section.  The knob takes booleans only;
+ * the layout and policy matrix migrates with it on both ends, live too;
+ * a save hands chunks out of more than one slot (it is on); either end
+ * may have it off (the destination's slots are smaller than the source's
+ * chunks, and a piece written from the first slot on covers the ones the
+ * worker may still be reading: it must wait, or the END digest fails); a
+ * damaged payload is caught; and a session closed with copies queued, its
+ * device then removed, leaves nothing behind.
+ */
+static int test_chunk_offload(void)
+{
+	static const char *const bad[] = { "2", "x", "-1" };
+	static const struct { const char *layout, *policy; } geo[] = {
+		{ "none", "fixed" }, { "whole", "fixed" }, { "sparse:4", "rotate" },
+		{ "sparse:4", "straddle" }, { "none", "gap" },
+	};
+	const char *on[] = { "state_size", "4194304", "mmap_layout", "whole",
+			     "data_size", "65536", "chunk_offload", "1", NULL };
+	const char *off[] = { "state_size", "4194304", "mmap_layout", "whole",
+			      "data_size", "65536", NULL };
+	const char *big[] = { "state_size", "33554432", "mmap_layout", "whole",
+			      "data_size", "8388608", "chunk_offload", "1", NULL };
+	static struct stream s;
+	struct vfmig_err err = { 0 };
+	uint64_t slots[4], saved = 0, total = 0;
+	unsigned int nslots = 0, n = 140;
+	struct dev a, b;
+	char v[8] = "";
+	int ret;
+
+	CHECK(dev_open(&a, "vfmig-large", n++, NULL) == 0, "open");
+	CHECK(vfmig_knob_read(a.uuid, "chunk_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "0"),
+	      "default %s", v);
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(vfmig_knob_write(a.uuid, "chunk_offload", bad[i], &err) == -EINVAL,
+		      "chunk_offload=\"%s\" taken", bad[i]);
+	CHECK(vfmig_knob_write(a.uuid, "chunk_offload", "1", &err) == 0 &&
+	      vfmig_knob_read(a.uuid, "chunk_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "1"),
+	      "1 reads %s", v);
+	dev_close(&a);
+	st_remove_all();
+
+	chunk_offload = "1";
+	for (unsigned int g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+		for (int r = 0; r < 2; r++) {
+			ret = migrate_once(geo[g].layout, geo[g].policy, g % 2, r ? "4194304" : "0",
+					   n);
+			n += 2;
+			if (ret != TAP_PASS) {
+				chunk_offload = "0";
+				return ret;
+			}
+		}
+	}
+	chunk_offload = "0";
+
+	/* On at the source: chunks from the four quarters of the one window. */
+	CHECK(dev_open(&a, "vfmig-large", n++, on) == 0 && dev_open(&b, "vfmig-large", n++, off) == 0,
+	      "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "13", &err) == 0, "seed");
+	ret = migrate_bounded(&a, &b, &s, true);
+	if (ret != TAP_PASS)
+		return ret;
+	for (unsigned int i = 0; i < s.n; i++) {
+		unsigned int k;
+
+		total += s.c[i].size;
+		CHECK(s.c[i].size <= 16384, "chunk %u of %llu bytes, a quarter is 16384", i,
+		      (unsigned long long)s.c[i].size);
+		for (k = 0; k < nslots && slots[k] != s.c[i].off; k++)
+			;
+		if (k == nslots && nslots < 4)
+			slots[nslots++] = s.c[i].off;
+	}
+	CHECK(nslots == 4, "chunks came from %u slots", nslots);
+	CHECK(st_knob_u64(a.uuid, "stat_bytes_saved", &saved) == 0 && saved == total,
+	      "stat_bytes_saved %llu, chunks %llu", (unsigned long long)saved,
+	      (unsigned long long)total);
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+
+	/* On at the destination only, pread and mmap: whole 64 KiB chunks into 16 KiB slots. */
+	for (int m = 0; m < 2; m++) {
+		CHECK(dev_open(&a, "vfmig-large", n++, off) == 0 &&
+		      dev_open(&b, "vfmig-large", n++, on) == 0, "open");
+		CHECK(vfmig_knob_write(a.uuid, "seed", "14", &err) == 0, "seed");
+		ret = migrate_bounded(&a, &b, &s, m);
+		if (ret != TAP_PASS)
+			return ret;
+		stream_free(&s);
+		dev_close(&a);
+		dev_close(&b);
+		st_remove_all();
+	}
+
+	/* A damaged payload is caught, and a clean stream then resumes. */
+	CHECK(dev_open(&a, "vfmig-large", n++, on) == 0 && dev_open(&b, "vfmig-large", n++, on) == 0,
+	      "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "15", &err) == 0 && save_stream(&a, &s) == 0,
+	      "save");
+	CHECK(s.n > 4 && s.c[2].size > 2000, "chunks %u", s.n);
+	s.c[2].data[1000] ^= 0x01;
+	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(&b, &s, true) == -EINVAL, "damaged payload accepted with chunks offloaded");
+	s.c[2].data[1000] ^= 0x01;
+	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      resume(&b, &s, true) == 0 && set_state(&b, VFMIG_V1_STATE_STOP) == 0,
+	      "clean resume");
+	{
+		uint64_t x, y;
+
+		CHECK(st_knob_u64(a.uuid, "checksum", &x) == 0 &&
+		      st_knob_u64(b.uuid, "checksum", &y) == 0 && x == y, "checksums differ");
+	}
+	stream_free(&s);
+	dev_close(&a);
+	dev_close(&b);
+	st_remove_all();
+
+	/* 2 MiB copies queued on both ends, closed right after, then removed. */
+	CHECK(dev_open(&a, "vfmig-large", n++, big) == 0 &&
+	      dev_open(&b, "vfmig-large", n++, big) == 0, "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "16", &err) == 0, "seed");
 	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0 && save_rounds(&a, &s, 3, true) == 0,
 	      "save part");
 	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 && resume(&b, &s, true) == 0,
@@ -691,6 +872,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(test_resume_refuses_bad_streams),
 	TAP_TEST(test_resume_corrupt_record),
 	TAP_TEST(test_hash_offload),
+	TAP_TEST_TIMEOUT(test_chunk_offload, 300),
 	TAP_TEST(test_mmap_checks),
 	TAP_TEST(test_faults_and_reset),
 	TAP_TEST(test_remove_while_open),

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Hash offload for a save into a regular file or a resume out of one.
+ * Device-side offload for a save into a regular file or a resume out of one.
  *
  * A vfmig device hashes every page it sends or applies, for the END
  * digest.  With its hash_offload knob set it does that on a worker thread
- * of its own, beside the thread that moves the bytes.  That pays where a
- * CPU is spare and costs where the client's threads keep every CPU busy:
- * both ends in one process (migrate) or on one host over a socket take
- * turns with the workers instead (Documentation/benchmark.md has the
- * figures).  So the engine asks for it only when the stream is a regular
+ * of its own, beside the thread that moves the bytes; with chunk_offload
+ * set, a v1 session also copies its chunks between the data section and
+ * device memory on that worker, one chunk ahead of the engine.  That pays
+ * where a CPU is spare and costs where the client's threads keep every CPU
+ * busy: both ends in one process (migrate) or on one host over a socket
+ * take turns with the workers instead (Documentation/benchmark.md has the
+ * figures).  So the engine asks for both only when the stream is a regular
  * file, where nothing else of the migration runs meanwhile, and a second
- * CPU is online; it puts the knob back when the save or resume is over.
- * A device without the knob (another driver, an older module) is left as
- * it is, and so is one whose knob is already set.
+ * CPU is online; it puts the knobs back when the save or resume is over.
+ * A device without a knob (another driver, an older module) is left as it
+ * is, and so is a knob already set.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -21,7 +23,8 @@
 #include "mdev.h"
 #include "offload.h"
 
-#define KNOB	"hash_offload"
+static const char *const knobs[VFMIG_OFFLOAD_KNOBS] = { "hash_offload", "chunk_offload" };
+static const char *const what[VFMIG_OFFLOAD_KNOBS] = { "page hashes", "chunk copies" };
 
 static bool file_stream_with_spare_cpu(int fd)
 {
@@ -41,12 +44,15 @@ void vfmig_offload_begin(struct vfmig_session *s, int fd, struct vfmig_offload *
 	for (unsigned int i = 0; i < s->nr; i++) {
 		const char *uuid = s->dev[i]->vfio.uuid;
 
-		if (vfmig_knob_read(uuid, KNOB, v, sizeof(v), &e) || v[0] != '0')
-			continue;
-		o->set[i] = !vfmig_knob_write(uuid, KNOB, "1", &e);
-		if (o->set[i])
-			vfmig_log(s->ctx, VFMIG_LOG_INFO,
-				  "device %s: page hashes on the device's worker (file stream)", uuid);
+		for (unsigned int k = 0; k < VFMIG_OFFLOAD_KNOBS; k++) {
+			if (vfmig_knob_read(uuid, knobs[k], v, sizeof(v), &e) || v[0] != '0')
+				continue;
+			o->set[i][k] = !vfmig_knob_write(uuid, knobs[k], "1", &e);
+			if (o->set[i][k])
+				vfmig_log(s->ctx, VFMIG_LOG_INFO,
+					  "device %s: %s on the device's worker (file stream)",
+					  uuid, what[k]);
+		}
 	}
 }
 
@@ -55,6 +61,7 @@ void vfmig_offload_end(struct vfmig_session *s, const struct vfmig_offload *o)
 	struct vfmig_err e;
 
 	for (unsigned int i = 0; i < s->nr; i++)
-		if (o->set[i] && vfmig_knob_write(s->dev[i]->vfio.uuid, KNOB, "0", &e))
-			vfmig_log(s->ctx, VFMIG_LOG_WARNING, "%s", e.msg);
+		for (unsigned int k = 0; k < VFMIG_OFFLOAD_KNOBS; k++)
+			if (o->set[i][k] && vfmig_knob_write(s->dev[i]->vfio.uuid, knobs[k], "0", &e))
+				vfmig_log(s->ctx, VFMIG_LOG_WARNING, "%s", e.msg);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Hash offload for a file stream's devices; see offload.c. */
+/* Device-side offload (hash_offload, chunk_offload) for a file stream's devices; see offload.c. */
 #ifndef VFMIG_OFFLOAD_H
 #define VFMIG_OFFLOAD_H
 
@@ -7,9 +7,11 @@
 
 #include "session.h"
 
-/* Which of a session's devices had their hash_offload knob set by us. */
+#define VFMIG_OFFLOAD_KNOBS	2
+
+/* Which offload knobs of which of a session's devices were set by us. */
 struct vfmig_offload {
-	bool set[VFMIG_MAX_DEVICES];
+	bool set[VFMIG_MAX_DEVICES][VFMIG_OFFLOAD_KNOBS];
 };
 
 void vfmig_offload_begin(struct vfmig_session *s, int fd, struct vfmig_offload *o);
