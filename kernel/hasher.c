@@ -130,9 +130,9 @@ void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem
 }
 
 /*
- * Lock held: a slot for one more job, which the caller fills and passes to
- * vfmig_hasher_push(); NULL when the last queued job, not started yet, is
- * one @join may extend (it did so).
+ * h->lock held, room checked: where one more job goes, for the caller to
+ * fill; NULL when @join extended the last queued job (not started yet)
+ * to take it instead.
  */
 static struct vfmig_hash_job *vfmig_hasher_slot(struct vfmig_hasher *h,
 						bool (*join)(struct vfmig_hash_job *, void *),
