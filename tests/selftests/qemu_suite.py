@@ -119,14 +119,18 @@ def finish_destination(q, uuid, want_sum, src_paused):
 
 def migrate_via_file(layout=None, policy=None, src_paused=False, data_size=None, areas=0,
                      stop_cont=False, stop_first=False, type_name=TYPE, props="", fill=None,
-                     window=None):
+                     window=None, chunk_offload=(False, False)):
     """One scenario: source QEMU (paused with -S, or running; stop_cont
     pauses and resumes it first, stop_first migrates it paused with "stop")
     to a file, destination QEMU loads it and continues.  @areas: the mmaps
     QEMU must make of the migration region on each side.  @fill: the
     source's vfmig/fill, seeded again with it.  @window: both devices'
-    vfmig/data_window."""
+    vfmig/data_window.  @chunk_offload: the source's and the destination's
+    vfmig/chunk_offload."""
     src, dst = new_pair(layout, policy, data_size, type_name)
+    for u, on in zip((src, dst), chunk_offload):
+        if on:
+            set_knob(u, "chunk_offload", "1")
     if window:
         for u in (src, dst):
             set_knob(u, "data_window", window)
@@ -251,6 +255,25 @@ def test_file_direct_window_trapped():
     have_qemu()
     migrate_via_file("whole", "fixed", src_paused=True, data_size=8 << 20, areas=0,
                      props=",x-no-mmap=on", window="direct")
+
+
+def test_file_chunk_offload_running():
+    """chunk_offload on both ends: data_offset moves between the data
+    section's four slots, each chunk staged while QEMU 7.2 reads the one
+    before; its destination writes each piece up to the area's end, and
+    the device waits for the copies still reading from there."""
+    have_qemu()
+    migrate_via_file("whole", "fixed", src_paused=False, data_size=8 << 20, areas=1,
+                     type_name="vfmig-large", chunk_offload=(True, True))
+
+
+def test_file_chunk_offload_destination_only():
+    """Only the destination offloads: QEMU writes the source's 8 MiB chunks
+    from each slot to the region's end, over the slots the worker may still
+    be copying from."""
+    have_qemu()
+    migrate_via_file("whole", "fixed", src_paused=True, data_size=8 << 20, areas=1,
+                     type_name="vfmig-large", chunk_offload=(False, True))
 
 
 def test_live_unix_socket():
@@ -450,6 +473,8 @@ def main():
         (test_file_zero90_whole_running, 300),
         (test_file_direct_window_running, 300),
         (test_file_direct_window_trapped, 300),
+        (test_file_chunk_offload_running, 300),
+        (test_file_chunk_offload_destination_only, 300),
         (test_live_unix_socket, 240),
         (test_cancel_precopy, 300),
         (test_guest_scratch_qtest, 240),
