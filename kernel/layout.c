@@ -195,7 +195,7 @@ unsigned int vfmig_layout_slots(const struct vfmig_geometry *g)
 	return min_t(u64, VFMIG_SLOTS_PER_WINDOW, g->windows[0].size >> PAGE_SHIFT);
 }
 
-/* Slot @i, counted on from the last one back to the first. */
+/* Slot @i, counting round: after the last slot comes the first again. */
 struct vfmig_span vfmig_layout_slot(const struct vfmig_geometry *g, unsigned int i)
 {
 	unsigned int n = vfmig_layout_slots(g);

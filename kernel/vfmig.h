@@ -335,6 +335,7 @@ ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 		     u64 off, bool is_write);
 void vfmig_mig_reset(struct vfmig_dev *vd);
 void vfmig_mig_enter_error(struct vfmig_dev *vd);
+bool vfmig_chunk_offload_on(struct vfmig_dev *vd);
 void vfmig_mig_close(struct vfmig_dev *vd);
 void vfmig_mig_free(struct vfmig_dev *vd);
 const char *vfmig_state_name(u32 state);
@@ -360,7 +361,6 @@ struct vfmig_rec_sink {
 size_t vfmig_payload_take(struct vfmig_save *s, size_t n, const struct vfmig_rec_sink *sink);
 int vfmig_payload_feed(struct vfmig_dev *vd, const u8 *buf, u64 len);
 int vfmig_payload_feed_deferred(struct vfmig_dev *vd, const u8 *buf, u64 len);
-bool vfmig_chunk_offload_on(struct vfmig_dev *vd);
 int vfmig_payload_feed_window(struct vfmig_dev *vd, u64 len);
 struct iov_iter;
 ssize_t vfmig_payload_feed_iter(struct vfmig_dev *vd, struct iov_iter *from, size_t len);
