@@ -65,6 +65,47 @@ static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
 }										\
 static DEVICE_ATTR_RW(name)
 
+/* A bool knob of any state (kstrtobool() values), read and set under the lock. */
+static ssize_t vfmig_bool_show(struct device *dev, char *buf, size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+
+	mutex_lock(&vd->lock);
+	on = *(bool *)((u8 *)vd + field);
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t vfmig_bool_store(struct device *dev, const char *buf, size_t count,
+				size_t field)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&vd->lock);
+	*(bool *)((u8 *)vd + field) = on;
+	mutex_unlock(&vd->lock);
+	return count;
+}
+
+#define VFMIG_BOOL_ATTR_RW(name)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	return vfmig_bool_show(dev, buf, offsetof(struct vfmig_dev, name));	\
+}										\
+static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
+			    const char *buf, size_t count)			\
+{										\
+	return vfmig_bool_store(dev, buf, count, offsetof(struct vfmig_dev, name)); \
+}										\
+static DEVICE_ATTR_RW(name)
+
 #define VFMIG_U64_ATTR_RO(name, member)						\
 static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 			   char *buf)						\
@@ -432,34 +473,7 @@ static DEVICE_ATTR_RW(protocol);
  * default, keeps them in the thread that moves the bytes.  Any state: a
  * running session keeps the way it started with.
  */
-static ssize_t hash_offload_show(struct device *dev, struct device_attribute *attr,
-				 char *buf)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	bool on;
-
-	mutex_lock(&vd->lock);
-	on = vd->hash_offload;
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%d\n", on);
-}
-
-static ssize_t hash_offload_store(struct device *dev, struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	bool on;
-	int ret;
-
-	ret = kstrtobool(buf, &on);
-	if (ret)
-		return ret;
-	mutex_lock(&vd->lock);
-	vd->hash_offload = on;
-	mutex_unlock(&vd->lock);
-	return count;
-}
-static DEVICE_ATTR_RW(hash_offload);
+VFMIG_BOOL_ATTR_RW(hash_offload);
 
 /*
  * chunk_offload: 1 lets the v1 sessions that start from now on copy their
@@ -469,34 +483,7 @@ static DEVICE_ATTR_RW(hash_offload);
  * section of one page) sessions run as without it.  0, the default, keeps
  * every copy in the thread that asks for it.  Any state, as hash_offload.
  */
-static ssize_t chunk_offload_show(struct device *dev, struct device_attribute *attr,
-				  char *buf)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	bool on;
-
-	mutex_lock(&vd->lock);
-	on = vd->chunk_offload;
-	mutex_unlock(&vd->lock);
-	return sysfs_emit(buf, "%d\n", on);
-}
-
-static ssize_t chunk_offload_store(struct device *dev, struct device_attribute *attr,
-				   const char *buf, size_t count)
-{
-	struct vfmig_dev *vd = dev_to_vfmig(dev);
-	bool on;
-	int ret;
-
-	ret = kstrtobool(buf, &on);
-	if (ret)
-		return ret;
-	mutex_lock(&vd->lock);
-	vd->chunk_offload = on;
-	mutex_unlock(&vd->lock);
-	return count;
-}
-static DEVICE_ATTR_RW(chunk_offload);
+VFMIG_BOOL_ATTR_RW(chunk_offload);
 
 /* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
 static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,

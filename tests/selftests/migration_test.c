@@ -459,6 +459,53 @@ static int test_resume_corrupt_record(void)
 }
 
 /*
+ * Knob @name of a fresh device (number @n) reads "0", refuses what
+ * kstrtobool() refuses, and reads "1" after "y".
+ */
+static int check_bool_knob(const char *name, unsigned int n)
+{
+	static const char *const bad[] = { "2", "maybe", "x", "-1" };
+	struct vfmig_err err = { 0 };
+	char v[8] = "";
+	struct dev a;
+
+	CHECK(dev_open(&a, "vfmig-large", n, NULL) == 0, "open");
+	CHECK(vfmig_knob_read(a.uuid, name, v, sizeof(v), &err) == 0 && !strcmp(v, "0"),
+	      "%s default %s", name, v);
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(vfmig_knob_write(a.uuid, name, bad[i], &err) == -EINVAL,
+		      "%s=\"%s\" taken", name, bad[i]);
+	CHECK(vfmig_knob_write(a.uuid, name, "y", &err) == 0 &&
+	      vfmig_knob_read(a.uuid, name, v, sizeof(v), &err) == 0 && !strcmp(v, "1"),
+	      "%s: y reads %s", name, v);
+	dev_close(&a);
+	st_remove_all();
+	return TAP_PASS;
+}
+
+/*
+ * @s saved from @a, one byte of its chunk @c flipped: @b refuses it at the
+ * END record; reset, the clean stream resumes to @a's checksum.
+ */
+static int resume_damaged_then_clean(struct dev *a, struct dev *b, struct stream *s,
+				     unsigned int c)
+{
+	uint64_t x, y;
+
+	CHECK(s->n > c && s->c[c].size > 2000, "chunks %u", s->n);
+	s->c[c].data[1000] ^= 0x01;
+	CHECK(set_state(b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
+	CHECK(resume(b, s, true) == -EINVAL, "damaged payload accepted");
+	s->c[c].data[1000] ^= 0x01;
+	CHECK(dev_reset(b) == 0 && set_state(b, VFMIG_V1_STATE_RESUMING) == 0 &&
+	      resume(b, s, true) == 0 && set_state(b, VFMIG_V1_STATE_RUNNING) == 0,
+	      "clean resume");
+	CHECK(st_knob_u64(a->uuid, "checksum", &x) == 0 &&
+	      st_knob_u64(b->uuid, "checksum", &y) == 0 && x == y, "checksums differ");
+	return TAP_PASS;
+}
+
+/*
  * hash_offload=1: page hashes on the device's worker.  The knob takes
  * booleans only; migrations with it on both ends, live with the dirty
  * generator writing while the worker reads, end with equal checksums; a
@@ -470,27 +517,17 @@ static int test_hash_offload(void)
 {
 	const char *setup[] = { "state_size", "4194304", "mmap_layout", "whole",
 				"data_size", "65536", "hash_offload", "1", NULL };
-	static const char *const bad[] = { "2", "maybe", "x", "-1" };
 	const char *big[] = { "state_size", "33554432", "mmap_layout", "whole",
 			      "data_size", "8388608", "hash_offload", "1", NULL };
 	static struct stream s;
 	struct vfmig_err err = { 0 };
-	uint64_t before, after, spans_a, spans_b;
+	uint64_t spans_a, spans_b;
 	struct dev a, b;
-	char v[8] = "";
 	int ret;
 
-	CHECK(dev_open(&a, "vfmig-large", 120, NULL) == 0, "open");
-	CHECK(vfmig_knob_read(a.uuid, "hash_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "0"),
-	      "default %s", v);
-	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(vfmig_knob_write(a.uuid, "hash_offload", bad[i], &err) == -EINVAL,
-		      "hash_offload=\"%s\" taken", bad[i]);
-	CHECK(vfmig_knob_write(a.uuid, "hash_offload", "y", &err) == 0 &&
-	      vfmig_knob_read(a.uuid, "hash_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "1"),
-	      "y reads %s", v);
-	dev_close(&a);
-	st_remove_all();
+	ret = check_bool_knob("hash_offload", 120);
+	if (ret != TAP_PASS)
+		return ret;
 
 	hash_offload = "1";
 	for (int m = 0; m < 2; m++) {
@@ -509,19 +546,12 @@ static int test_hash_offload(void)
 	      dev_open(&b, "vfmig-large", 131, setup) == 0, "open");
 	CHECK(vfmig_knob_write(a.uuid, "seed", "11", &err) == 0 && save_stream(&a, &s) == 0,
 	      "save");
-	CHECK(s.n > 2 && s.c[1].size > 2000, "chunks %u", s.n);
 	/* The worker took them: a fallback to hashing in place would not count. */
 	CHECK(st_knob_u64(a.uuid, "stat_hash_spans", &spans_a) == 0 && spans_a > 0,
 	      "no span queued on the source");
-	s.c[1].data[1000] ^= 0x01;
-	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(resume(&b, &s, true) == -EINVAL, "damaged payload accepted with hashes offloaded");
-	s.c[1].data[1000] ^= 0x01;
-	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume(&b, &s, true) == 0 && set_state(&b, VFMIG_V1_STATE_RUNNING) == 0,
-	      "clean resume");
-	CHECK(st_knob_u64(a.uuid, "checksum", &before) == 0 &&
-	      st_knob_u64(b.uuid, "checksum", &after) == 0 && before == after, "checksums differ");
+	ret = resume_damaged_then_clean(&a, &b, &s, 1);
+	if (ret != TAP_PASS)
+		return ret;
 	CHECK(st_knob_u64(b.uuid, "stat_hash_spans", &spans_b) == 0 && spans_b > 0,
 	      "no span queued on the destination");
 	stream_free(&s);
@@ -599,7 +629,6 @@ static int migrate_bounded(struct dev *a, struct dev *b, struct stream *s, bool 
  */
 static int test_chunk_offload(void)
 {
-	static const char *const bad[] = { "2", "x", "-1" };
 	static const struct { const char *layout, *policy; } geo[] = {
 		{ "none", "fixed" }, { "whole", "fixed" }, { "sparse:4", "rotate" },
 		{ "sparse:4", "straddle" }, { "none", "gap" },
@@ -615,20 +644,11 @@ static int test_chunk_offload(void)
 	uint64_t slots[4], saved = 0, total = 0;
 	unsigned int nslots = 0, n = 140;
 	struct dev a, b;
-	char v[8] = "";
 	int ret;
 
-	CHECK(dev_open(&a, "vfmig-large", n++, NULL) == 0, "open");
-	CHECK(vfmig_knob_read(a.uuid, "chunk_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "0"),
-	      "default %s", v);
-	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(vfmig_knob_write(a.uuid, "chunk_offload", bad[i], &err) == -EINVAL,
-		      "chunk_offload=\"%s\" taken", bad[i]);
-	CHECK(vfmig_knob_write(a.uuid, "chunk_offload", "1", &err) == 0 &&
-	      vfmig_knob_read(a.uuid, "chunk_offload", v, sizeof(v), &err) == 0 && !strcmp(v, "1"),
-	      "1 reads %s", v);
-	dev_close(&a);
-	st_remove_all();
+	ret = check_bool_knob("chunk_offload", n++);
+	if (ret != TAP_PASS)
+		return ret;
 
 	chunk_offload = "1";
 	for (unsigned int g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
@@ -690,20 +710,9 @@ static int test_chunk_offload(void)
 	      "open");
 	CHECK(vfmig_knob_write(a.uuid, "seed", "15", &err) == 0 && save_stream(&a, &s) == 0,
 	      "save");
-	CHECK(s.n > 4 && s.c[2].size > 2000, "chunks %u", s.n);
-	s.c[2].data[1000] ^= 0x01;
-	CHECK(set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming");
-	CHECK(resume(&b, &s, true) == -EINVAL, "damaged payload accepted with chunks offloaded");
-	s.c[2].data[1000] ^= 0x01;
-	CHECK(dev_reset(&b) == 0 && set_state(&b, VFMIG_V1_STATE_RESUMING) == 0 &&
-	      resume(&b, &s, true) == 0 && set_state(&b, VFMIG_V1_STATE_STOP) == 0,
-	      "clean resume");
-	{
-		uint64_t x, y;
-
-		CHECK(st_knob_u64(a.uuid, "checksum", &x) == 0 &&
-		      st_knob_u64(b.uuid, "checksum", &y) == 0 && x == y, "checksums differ");
-	}
+	ret = resume_damaged_then_clean(&a, &b, &s, 2);
+	if (ret != TAP_PASS)
+		return ret;
 	stream_free(&s);
 	dev_close(&a);
 	dev_close(&b);
