@@ -93,16 +93,17 @@ static ssize_t vfmig_bool_store(struct device *dev, const char *buf, size_t coun
 	return count;
 }
 
-#define VFMIG_BOOL_ATTR_RW(name)						\
+#define VFMIG_BOOL_ATTR_RW(name, member)					\
+static const size_t name##_field = offsetof(struct vfmig_dev, member);		\
 static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 			   char *buf)						\
 {										\
-	return vfmig_bool_show(dev, buf, offsetof(struct vfmig_dev, name));	\
+	return vfmig_bool_show(dev, buf, name##_field);				\
 }										\
 static ssize_t name##_store(struct device *dev, struct device_attribute *attr,	\
 			    const char *buf, size_t count)			\
 {										\
-	return vfmig_bool_store(dev, buf, count, offsetof(struct vfmig_dev, name)); \
+	return vfmig_bool_store(dev, buf, count, name##_field);			\
 }										\
 static DEVICE_ATTR_RW(name)
 
@@ -473,7 +474,7 @@ static DEVICE_ATTR_RW(protocol);
  * default, keeps them in the thread that moves the bytes.  Any state: a
  * running session keeps the way it started with.
  */
-VFMIG_BOOL_ATTR_RW(hash_offload);
+VFMIG_BOOL_ATTR_RW(hash_offload, hash_offload);
 
 /*
  * chunk_offload: 1 lets the v1 sessions that start from now on copy their
@@ -483,7 +484,7 @@ VFMIG_BOOL_ATTR_RW(hash_offload);
  * section of one page) sessions run as without it.  0, the default, keeps
  * every copy in the thread that asks for it.  Any state, as hash_offload.
  */
-VFMIG_BOOL_ATTR_RW(chunk_offload);
+VFMIG_BOOL_ATTR_RW(chunk_offload, chunk_offload);
 
 /* What a save still has to hand out: the v1 pending_bytes, without a VFIO fd. */
 static ssize_t pending_bytes_show(struct device *dev, struct device_attribute *attr,
