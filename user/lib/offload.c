@@ -25,6 +25,8 @@
 
 static const char *const knobs[VFMIG_OFFLOAD_KNOBS] = { "hash_offload", "chunk_offload" };
 static const char *const what[VFMIG_OFFLOAD_KNOBS] = { "page hashes", "chunk copies" };
+/* Chunks are a v1 region's: a device driven through v2 is not asked. */
+static const bool v1_only[VFMIG_OFFLOAD_KNOBS] = { false, true };
 
 static bool file_stream_with_spare_cpu(int fd)
 {
@@ -45,6 +47,8 @@ void vfmig_offload_begin(struct vfmig_session *s, int fd, struct vfmig_offload *
 		const char *uuid = s->dev[i]->vfio.uuid;
 
 		for (unsigned int k = 0; k < VFMIG_OFFLOAD_KNOBS; k++) {
+			if (v1_only[k] && s->dev[i]->proto != VFMIG_PROTOCOL_V1)
+				continue;
 			if (vfmig_knob_read(uuid, knobs[k], v, sizeof(v), &e) || v[0] != '0')
 				continue;
 			o->set[i][k] = !vfmig_knob_write(uuid, knobs[k], "1", &e);
