@@ -140,7 +140,7 @@ static void gen_payload(const struct payload_case *pc)
 	struct vfmig_rec_end *e;
 	struct vfmig_resume r = { 0 };
 	struct vfmig_regs dregs = { 0 };
-	struct vfmig_payload_target t = { dst, mem_size, 1, &dregs, NULL, NULL };
+	struct vfmig_payload_target t = { dst, mem_size, 1, &dregs, NULL, NULL, false };
 	uint32_t seq = 0, x = pc->pages * 2654435761u + pc->resend;
 	uint8_t *rec;
 
