@@ -234,8 +234,10 @@ bool vfmig_hasher_copy(struct vfmig_hasher *h, u8 *dst, const u8 *src, u32 n)
 
 	if (!h->on)
 		return false;
-	if (n)
+	if (n) {
 		vfmig_hasher_add(h, vfmig_copy_join, vfmig_copy_fill, &a);
+		h->copies++;
+	}
 	return true;
 }
 

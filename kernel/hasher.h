@@ -48,6 +48,7 @@ struct vfmig_hasher {
 	/* Set and cleared by the session's owner, under the device lock. */
 	bool on;
 	u64 queued;			/* spans ever queued (stat_hash_spans) */
+	u64 copies;			/* copies ever queued (stat_chunk_copies) */
 	__le64 *page_hash;
 	const u8 *mem;
 	const unsigned long *zero_map;

@@ -209,9 +209,17 @@ static int vfmig_stage_window(struct vfmig_dev *vd, const struct vfmig_span *w, 
 		u64 n;
 
 		if (s->rec_pos == s->rec_len) {
-			/* Staged, a PAGES record that fits is built in place. */
+			/*
+			 * Staged, a PAGES record that fits is built in place.
+			 * A chunk staged ahead cuts its records to fit, and ends
+			 * where not even one page would (payload_next_fit()).
+			 */
+			if (s->ahead_on && pos && w->size - pos < VFMIG_REC_HDR_LEN + PAGE_SIZE)
+				break;
 			if (direct)
 				ret = vfmig_payload_next_run(vd, vfmig_window_pages(vd));
+			else if (s->ahead_on)
+				ret = vfmig_payload_next_fit(vd, dst + pos, w->size - pos);
 			else
 				ret = vfmig_payload_next(vd, dst + pos, w->size - pos);
 			if (ret == -ENODATA)

@@ -373,6 +373,22 @@ int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room)
 }
 
 /*
+ * As vfmig_payload_next(), with a PAGES record cut short to fit @room when
+ * a page or more fits there: chunk_offload's worker copies only records
+ * built in place, and a record reaching past a slot's end would be copied
+ * twice in the thread that asks for it (into save.rec, then out of it).
+ * The caller ends a chunk rather than start a record in less room.
+ */
+int vfmig_payload_next_fit(struct vfmig_dev *vd, u8 *dst, u64 room)
+{
+	u64 pages = room > REC_OVERHEAD ? (room - REC_OVERHEAD) >> PAGE_SHIFT : 0;
+
+	if (!pages || pages > VFMIG_PAYLOAD_MAX_PAGES)
+		pages = VFMIG_PAYLOAD_MAX_PAGES;
+	return vfmig_payload_build(vd, dst, room, false, pages);
+}
+
+/*
  * The next record as vfmig_payload_next(vd, NULL, 0) builds it, but a
  * PAGES payload stays in device memory: save.src points at it.  Memory
  * changes only under vd->lock (the dirty generator, a seed fill, a

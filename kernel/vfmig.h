@@ -342,6 +342,7 @@ const char *vfmig_state_name(u32 state);
 
 /* payload.c: the record stream the device saves and validates on resume. */
 int vfmig_payload_next(struct vfmig_dev *vd, u8 *dst, u64 room);
+int vfmig_payload_next_fit(struct vfmig_dev *vd, u8 *dst, u64 room);
 int vfmig_payload_next_ref(struct vfmig_dev *vd);
 int vfmig_payload_next_run(struct vfmig_dev *vd, u32 max_pages);
 void vfmig_payload_stage(struct vfmig_dev *vd);

@@ -658,7 +658,7 @@ static int test_chunk_offload(void)
 			      "data_size", "8388608", "chunk_offload", "1", NULL };
 	static struct stream s;
 	struct vfmig_err err = { 0 };
-	uint64_t slots[4], saved = 0, total = 0;
+	uint64_t slots[4], saved = 0, total = 0, copies = 0;
 	unsigned int nslots = 0, n = 140;
 	struct dev a, b;
 	int ret;
@@ -703,6 +703,11 @@ static int test_chunk_offload(void)
 	CHECK(st_knob_u64(a.uuid, "stat_bytes_saved", &saved) == 0 && saved == total,
 	      "stat_bytes_saved %llu, chunks %llu", (unsigned long long)saved,
 	      (unsigned long long)total);
+	/* The worker copied the source's chunks; the destination's own thread its. */
+	CHECK(st_knob_u64(a.uuid, "stat_chunk_copies", &copies) == 0 && copies > 0,
+	      "no chunk copy queued on the source");
+	CHECK(st_knob_u64(b.uuid, "stat_chunk_copies", &copies) == 0 && copies == 0,
+	      "%llu chunk copies queued with the knob off", (unsigned long long)copies);
 	pair_free(&s, &a, &b);
 
 	/* On at the destination only, pread and mmap: whole 64 KiB chunks into 16 KiB slots. */
@@ -713,6 +718,8 @@ static int test_chunk_offload(void)
 		ret = migrate_bounded(&a, &b, &s, m);
 		if (ret != TAP_PASS)
 			return ret;
+		CHECK(st_knob_u64(b.uuid, "stat_chunk_copies", &copies) == 0 && copies > 0,
+		      "no chunk copy queued on the destination");
 		pair_free(&s, &a, &b);
 	}
 
