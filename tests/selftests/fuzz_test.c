@@ -28,8 +28,16 @@
  * stream, which outcomes never shift): VFMIG_FUZZ_SEED=<n> VFMIG_FUZZ_OPS=<n>
  * repeat a run, and the phase prints a digest of its sequence.
  *
+ * A second single-threaded phase (a quarter as many operations) runs the same
+ * mix on devices that offer v1 only, with chunk_offload set at creation
+ * (and then fuzzed like every knob): their saves and resumes copy chunks on
+ * the device's worker, one ahead of user space, which a device offering
+ * both protocols never does.  Every v2 call there must fail with ENOTTY,
+ * and the phase fails unless the workers copied chunks at all.
+ *
  * A concurrent phase (a quarter as many operations) runs short bursts of five
- * threads on one device, with a remove started in the middle of some.
+ * threads on one device, with a remove started in the middle of some; a
+ * third of the bursts race the worker's chunk copies the same way.
  *
  * Each operation checks what the device promises where Documentation/
  * device.md and the lifetime rules fix it (valid accesses succeed, invalid
@@ -188,6 +196,14 @@ struct slot {
 };
 
 static bool have_pre_copy;	/* the kernel's VFIO has PRE_COPY (6.2+) */
+
+/*
+ * What the current single-threaded phase's devices offer: v1 and v2, or v1
+ * only with chunk copies on the worker (chunk_offload needs a v1-only
+ * device).  Chunk copies queued on those workers, from removed devices too.
+ */
+static bool phase_v1_only;
+static uint64_t phase_chunk_copies;
 
 static void drop_dfd(struct slot *s)
 {
@@ -360,7 +376,8 @@ static int slot_create(struct slot *s)
 	}
 	s->exists = true;
 	s->rbase = false;
-	if (knob_write(s->uuid, "protocol", "both"))
+	if (knob_write(s->uuid, "protocol", phase_v1_only ? "v1" : "both") ||
+	    (phase_v1_only && knob_write(s->uuid, "chunk_offload", "1")))
 		return -EIO;
 	/* vfmig-large: keep its 16 MiB default out of the way under TCG. */
 	if (!strcmp(s->type, "vfmig-large") && !s->big &&
@@ -565,9 +582,19 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 					rnd64(r) >> rnd(r, 64));
 	}
 	if (!strcmp(name, "protocol")) {
-		/* Only "both": a v1-only or v2-only device would leave half the ops idle. */
+		/* Only the phase's: anything else would leave some ops idle. */
 		*exp = chance(r, 2) ? EXPECT_CONFIG : EXPECT_CONFIG_BAD;
-		return (size_t)snprintf(buf, cap, "%s", *exp == EXPECT_CONFIG ? "both\n" : "v3");
+		return (size_t)snprintf(buf, cap, "%s", *exp == EXPECT_CONFIG_BAD ? "v3" :
+					phase_v1_only ? "v1" : "both\n");
+	}
+	if (!strcmp(name, "hash_offload") || !strcmp(name, "chunk_offload")) {
+		/* kstrtobool's words: four on, two off (mostly on), two refused. */
+		static const char *const bools[] = { "1", "y\n", "on", "Yes", "0\n", "off",
+						     "2", "o" };
+		unsigned int i = rnd(r, 8);
+
+		*exp = i < 6 ? EXPECT_OK : EXPECT_EINVAL;
+		return (size_t)snprintf(buf, cap, "%s", bools[i]);
 	}
 	if (!strcmp(name, "data_window")) {
 		static const char *const windows[] = { "staged", "direct\n", "direkt", "directly" };
@@ -1327,6 +1354,15 @@ static void *remove_thread(void *uuid)
 }
 
 /* Remove the slot's device (from a thread while it is held), then create another. */
+/* Before @s goes: add the chunk copies its worker took to the phase's. */
+static void collect_chunk_copies(const struct slot *s)
+{
+	uint64_t n;
+
+	if (!knob_u64(s->uuid, "stat_chunk_copies", &n))
+		phase_chunk_copies += n;
+}
+
 static void op_remove(struct ctx *c, struct slot *s)
 {
 	char path[128];
@@ -1344,6 +1380,7 @@ static void op_remove(struct ctx *c, struct slot *s)
 			FINDING("%s: removed by a junk write", s->uuid);
 		return;
 	}
+	collect_chunk_copies(s);
 	if (!slot_held(s)) {
 		if (vfmig_mdev_remove(st_ctx(), s->uuid))
 			FINDING("%s: remove of a closed device failed", s->uuid);
@@ -1595,6 +1632,28 @@ static void op_v2_write(struct ctx *c, struct slot *s, const struct st_stream *s
 		FINDING("%s: refused resume write left state %u", s->uuid, state_of(&s->d));
 }
 
+/* A v1-only device offers no v2 feature: the core answers ENOTTY, hands out no file. */
+static void op_v2_absent(struct ctx *c, struct slot *s)
+{
+	uint32_t target = rnd(&c->r, 9), got;
+	uint64_t flags;
+	int fd = -1, ret;
+
+	ret = v2_flags(s->d.v.device, &flags);
+	if (ret != -ENOTTY)
+		FINDING("%s: v1 only, MIGRATION feature: %s", s->uuid,
+			ret ? strerror(-ret) : "offered");
+	ret = v2_set(s->d.v.device, target, &fd);
+	if (ret != -ENOTTY || fd >= 0)
+		FINDING("%s: v1 only, v2 SET %u: %s, fd %d", s->uuid, target,
+			ret ? strerror(-ret) : "accepted", fd);
+	if (fd >= 0)
+		close(fd);
+	got = v2_get(s->d.v.device);
+	if (got != 0xdead)
+		FINDING("%s: v1 only, v2 GET answered %u", s->uuid, got);
+}
+
 static void op_v2(struct ctx *c, struct slot *s, const struct st_stream *st, uint64_t ck)
 {
 	uint64_t initial, dirty;
@@ -1603,6 +1662,10 @@ static void op_v2(struct ctx *c, struct slot *s, const struct st_stream *st, uin
 	size_t len;
 	int ret;
 
+	if (phase_v1_only) {
+		op_v2_absent(c, s);
+		return;
+	}
 	switch (rnd(&c->r, 10)) {
 	case 0:
 		if (!v2_matches(state_of(&s->d), v2_get(s->d.v.device)))
@@ -1769,18 +1832,32 @@ static int test_load(void)
 	return TAP_PASS;
 }
 
-static int test_fuzz_single(void)
+/* Every counter a phase reports, back to 0. */
+static void phase_start(void)
 {
-	uint64_t seed = fuzz_seed();
-	unsigned long ops = fuzz_ops(), i;
+	for (int k = 0; k < NR_OPS; k++)
+		atomic_store(&op_count[k], 0);
+	atomic_store(&findings, 0);
+	atomic_store(&resume_checks, 0);
+	phase_chunk_copies = 0;
+}
+
+/*
+ * A single-threaded phase: @ops operations from @seed over NSLOTS devices
+ * (named from @uuid_base on), offering what phase_v1_only says.
+ */
+static int run_single(const char *phase, uint64_t seed, unsigned long ops, unsigned int uuid_base)
+{
+	unsigned long i;
 	struct slot slots[NSLOTS] = { 0 };
 	uint64_t digest = 0;	/* of the operation sequence: equal seeds, equal digests */
 	struct rng seq = { seed };
 	struct ctx c;
 	double t0;
 
+	phase_start();
 	st_remove_all();
-	uuid_counter = 0;
+	uuid_counter = uuid_base;
 	CHECK(ctx_init(&c, seed, true), "memory");
 	have_pre_copy = v2_kernel_has_pre_copy();
 	for (unsigned int k = 0; k < NSLOTS; k++) {
@@ -1788,7 +1865,7 @@ static int test_fuzz_single(void)
 		CHECK(slot_create(&slots[k]) == 0, "create slot %u", k);
 	}
 	CHECK(load_knob_names(slots[0].uuid) == 0, "knob names");
-	tap_diag("seed %" PRIu64 ", %lu ops, %u knobs", seed, ops, nr_knobs);
+	tap_diag("%s: seed %" PRIu64 ", %lu ops, %u knobs", phase, seed, ops, nr_knobs);
 	t0 = now_s();
 	for (i = 0; i < ops; i++) {
 		/*
@@ -1803,7 +1880,7 @@ static int test_fuzz_single(void)
 
 		alarm(OP_TIMEOUT);
 		if (now_s() - t0 > phase_budget(ops)) {
-			tap_diag("single-threaded: over its %.0f s budget after %lu ops",
+			tap_diag("%s: over its %.0f s budget after %lu ops", phase,
 				 phase_budget(ops), i);
 			break;
 		}
@@ -1899,19 +1976,48 @@ static int test_fuzz_single(void)
 		digest = (digest ^ ((uint64_t)drawn << 8 | (uint64_t)(s - slots))) * 0x100000001b3ULL;
 	}
 	alarm(OP_TIMEOUT * 4);
-	for (unsigned int k = 0; k < NSLOTS; k++)
+	for (unsigned int k = 0; k < NSLOTS; k++) {
 		slot_release(&slots[k]);
-	print_counts("single-threaded", i, now_s() - t0);
-	tap_diag("single-threaded: sequence digest %016" PRIx64, digest);
-	print_findings("single-threaded");
+		collect_chunk_copies(&slots[k]);
+	}
+	print_counts(phase, i, now_s() - t0);
+	tap_diag("%s: sequence digest %016" PRIx64, phase, digest);
+	print_findings(phase);
 	for (unsigned int k = 0; k < NSLOTS / 2; k++)
 		st_stream_free(&last_stream[k]);
-	tap_diag("single-threaded: %lu resume endings checked (old state, cleared or the stream's)",
+	tap_diag("%s: %lu resume endings checked (old state, cleared or the stream's)", phase,
 		 atomic_load(&resume_checks));
+	tap_diag("%s: %" PRIu64 " chunk copies on the devices' workers", phase,
+		 phase_chunk_copies);
 	ctx_free(&c);
 	CHECK(i == ops, "%lu of %lu ops", i, ops);
 	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
 	      atomic_load(&findings), seed);
+	return TAP_PASS;
+}
+
+static int test_fuzz_single(void)
+{
+	phase_v1_only = false;
+	return run_single("single-threaded", fuzz_seed(), fuzz_ops(), 0);
+}
+
+/*
+ * The same mix on v1-only devices with chunk_offload: a short run may not
+ * reach a save or resume, a default one must have kept the workers copying.
+ */
+static int test_fuzz_v1_chunk_offload(void)
+{
+	unsigned long ops = fuzz_ops() / 4;
+	int ret;
+
+	phase_v1_only = true;
+	ret = run_single("v1 chunk_offload", fuzz_seed() ^ 0x0ff10adULL, ops, 0x400);
+	phase_v1_only = false;
+	if (ret != TAP_PASS)
+		return ret;
+	CHECK(phase_chunk_copies > 0 || ops < 1000, "%lu ops and no chunk copy on a worker",
+	      ops);
 	return TAP_PASS;
 }
 
@@ -2008,22 +2114,28 @@ static int test_fuzz_concurrent(void)
 	struct rng r = { seed };
 	double t0 = now_s();
 
-	for (int k = 0; k < NR_OPS; k++)
-		atomic_store(&op_count[k], 0);
+	phase_start();
 	st_remove_all();
 	uuid_counter = 0x800;
 	CHECK(slot_create(&s) == 0, "create");
 	CHECK(load_knob_names(s.uuid) == 0, "knob names");
 	for (unsigned int b = 0; b < bursts; b++) {
 		bool do_remove = chance(&r, 3);
+		unsigned int mode;
 		pthread_t rt;
 		void *res;
 
 		alarm(OP_TIMEOUT * 4);
 		CHECK(now_s() - t0 < phase_budget(want), "concurrent: over its %.0f s budget after "
 		      "%u bursts", phase_budget(want), b);
-		/* Half the bursts race binds, zaps and faults of a direct window. */
-		knob_write(s.uuid, "data_window", chance(&r, 2) ? "direct" : "staged");
+		/*
+		 * A third of the bursts race binds, zaps and faults of a direct
+		 * window, a third the worker's chunk copies (v1 only).
+		 */
+		mode = rnd(&r, 3);
+		knob_write(s.uuid, "data_window", mode == 1 ? "direct" : "staged");
+		knob_write(s.uuid, "protocol", mode == 2 ? "v1" : "both");
+		knob_write(s.uuid, "chunk_offload", mode == 2 ? "1" : "0");
 		if (slot_open(&s))
 			return TAP_FAIL;
 		for (unsigned int t = 0; t < THREADS; t++) {
@@ -2185,6 +2297,7 @@ static int test_unload(void)
 static const struct tap_test tests[] = {
 	TAP_TEST(test_load),
 	TAP_TEST(test_fuzz_single),
+	TAP_TEST(test_fuzz_v1_chunk_offload),
 	TAP_TEST(test_fuzz_concurrent),
 	TAP_TEST(test_all_removed),
 	TAP_TEST_TIMEOUT(test_migrate_after, 300),
