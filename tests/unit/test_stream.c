@@ -227,61 +227,6 @@ static void test_big_read_direct(void **state)
 	free(r);
 }
 
-/*
- * Peeks map a regular file's bytes in place: a piece after a few buffered
- * bytes (part buffered, part not, at an offset inside a page) comes out
- * intact, and plain reads after it go on where it ended; a short piece, a
- * piece past the file's end and a pipe are left to the reads, which report
- * the truncation as before.
- */
-static void test_reader_peek(void **state)
-{
-	struct vfmig_reader *r = malloc(sizeof(*r));
-	const size_t len = 5 * sizeof(r->buf) + 17, a = 100000, b = 70000;
-	uint8_t *buf = malloc(len), *out = malloc(len);
-	struct vfmig_err err;
-	const void *p = NULL;
-	uint8_t head[3], mid[10];
-	int fd, pp[2];
-
-	(void)state;
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(i * 13 + (i >> 11));
-	fd = tu_memfd_with(buf, len);
-	vfmig_err_clear(&err);
-	vfmig_reader_init(r, fd);
-	assert_int_equal(vfmig_reader_get(r, head, 3, "head", &err), 0);
-	assert_int_equal(vfmig_reader_peek(r, a, &p, &err), 1);
-	assert_memory_equal(p, buf + 3, a);
-	assert_int_equal(vfmig_reader_offset(r), 3 + a);
-	assert_int_equal(vfmig_reader_get(r, mid, sizeof(mid), "mid", &err), 0);
-	assert_memory_equal(mid, buf + 3 + a, sizeof(mid));
-	assert_int_equal(vfmig_reader_peek(r, b, &p, &err), 1);
-	assert_memory_equal(p, buf + 13 + a, b);
-	assert_int_equal(vfmig_reader_peek(r, VFMIG_READER_PEEK_MIN - 1, &p, &err), 0);
-	assert_int_equal(vfmig_reader_peek(r, len - 13 - a - b + 1, &p, &err), 0);
-	assert_int_equal(vfmig_reader_get(r, out, len - 13 - a - b, "rest", &err), 0);
-	assert_memory_equal(out, buf + 13 + a + b, len - 13 - a - b);
-	assert_int_equal(vfmig_reader_get(r, head, 1, "past the end", &err), -EPIPE);
-	vfmig_reader_fini(r);
-	close(fd);
-
-	/* A pipe: nothing to map, the read takes it. */
-	assert_int_equal(pipe(pp), 0);
-	assert_int_equal(fcntl(pp[1], F_SETPIPE_SZ, 1 << 20) >= (int)a, 1);
-	assert_int_equal(write(pp[1], buf, a), (ssize_t)a);
-	close(pp[1]);
-	vfmig_reader_init(r, pp[0]);
-	assert_int_equal(vfmig_reader_peek(r, a, &p, &err), 0);
-	assert_int_equal(vfmig_reader_get(r, out, a, "piece", &err), 0);
-	assert_memory_equal(out, buf, a);
-	vfmig_reader_fini(r);
-	close(pp[0]);
-	free(buf);
-	free(out);
-	free(r);
-}
-
 static void test_bad_magic(void **state)
 {
 	size_t len;
@@ -642,7 +587,6 @@ int main(void)
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_big_read_direct),
-		cmocka_unit_test(test_reader_peek),
 		cmocka_unit_test(test_missing_end),
 		cmocka_unit_test(test_duplicate_start_and_part_after_end),
 		cmocka_unit_test(test_pipe_and_large_write),

@@ -409,7 +409,7 @@ static void test_load_split(void **state)
 	vfmig_err_clear(&err);
 	for (i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 31 + 7);
-	assert_int_equal(vfmig_v1_load_chunk(&s->region, sizeof(src), mem_source, NULL, &m, bounce,
+	assert_int_equal(vfmig_v1_load_chunk(&s->region, sizeof(src), mem_source, &m, bounce,
 					     sizeof(bounce), &err), 0);
 	assert_int_equal(s->nr_sizes, 3);
 	assert_int_equal(s->sizes[0], 4096);
@@ -419,7 +419,7 @@ static void test_load_split(void **state)
 	assert_int_equal(s->log_len, sizeof(src));
 	assert_memory_equal(s->log, src, sizeof(src));
 	/* Empty chunks never reach the device. */
-	assert_int_equal(vfmig_v1_load_chunk(&s->region, 0, mem_source, NULL, &m, bounce,
+	assert_int_equal(vfmig_v1_load_chunk(&s->region, 0, mem_source, &m, bounce,
 					     sizeof(bounce), &err), 0);
 	assert_int_equal(s->offset_reads, 3);
 	free(s);
@@ -449,7 +449,7 @@ static void test_stage_validation(void **state)
 	assert_int_equal(vfmig_v1_stage_chunk(&s->region, &win, &err), -ERANGE);
 	vfmig_err_clear(&err);
 	s->data_offset = 8192;
-	assert_int_equal(vfmig_v1_load_chunk(&s->region, 1, mem_source, NULL, NULL, bounce,
+	assert_int_equal(vfmig_v1_load_chunk(&s->region, 1, mem_source, NULL, bounce,
 					     sizeof(bounce), &err), -EPROTO);
 	assert_str_contains(err.msg, "data_offset 0x2000 outside the data section");
 	free(s);

@@ -153,24 +153,8 @@ int vfmig_region_copy_out(const struct vfmig_region *r, uint64_t off, uint64_t l
 	return 0;
 }
 
-/* A trapped piece of n bytes at pos: written from the source in place, or via bounce. */
-static int copy_in_trapped(const struct vfmig_region *r, uint64_t pos, uint64_t n,
-			   vfmig_source_fn src, vfmig_source_peek_fn src_peek, void *opaque,
-			   void *bounce, struct vfmig_err *err)
-{
-	const void *p;
-	int ret = src_peek ? src_peek(opaque, n, &p, err) : 0;
-
-	if (ret < 0)
-		return ret;
-	if (ret)
-		return vfmig_region_write(r, p, n, pos, err);
-	ret = src(opaque, bounce, n, err);
-	return ret ? ret : vfmig_region_write(r, bounce, n, pos, err);
-}
-
 int vfmig_region_copy_in(const struct vfmig_region *r, uint64_t off, uint64_t len,
-			 vfmig_source_fn src, vfmig_source_peek_fn src_peek, void *opaque,
+			 vfmig_source_fn src, void *opaque,
 			 void *bounce, size_t bounce_len, struct vfmig_err *err)
 {
 	uint64_t pos = off, end;
@@ -186,10 +170,13 @@ int vfmig_region_copy_in(const struct vfmig_region *r, uint64_t off, uint64_t le
 		const struct vfmig_region_area *a = vfmig_region_mapped_at(r, pos);
 		uint64_t n = piece_len(r, pos, end, a, bounce_len);
 
-		if (a)
+		if (a) {
 			ret = src(opaque, (uint8_t *)a->map + (pos - a->offset), n, err);
-		else
-			ret = copy_in_trapped(r, pos, n, src, src_peek, opaque, bounce, err);
+		} else {
+			ret = src(opaque, bounce, n, err);
+			if (!ret)
+				ret = vfmig_region_write(r, bounce, n, pos, err);
+		}
 		if (ret)
 			return ret;
 		pos += n;

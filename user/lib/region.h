@@ -51,13 +51,6 @@ typedef int (*vfmig_sink_fn)(void *opaque, const void *buf, size_t len,
 typedef int (*vfmig_source_fn)(void *opaque, void *buf, size_t len,
 			       struct vfmig_err *err);
 /*
- * A source that can hand out its next len bytes in place (a mapped file):
- * 1 and *p, valid until its next call, with the bytes consumed; 0 when it
- * cannot, and the bytes are to be read with the vfmig_source_fn; -errno.
- */
-typedef int (*vfmig_source_peek_fn)(void *opaque, size_t len, const void **p,
-				    struct vfmig_err *err);
-/*
  * A sink that takes len bytes by having fill(fill_ctx, dst, n) write them
  * into its own memory, in pieces it chooses (fill is called with
  * consecutive pieces): trapped windows are then read straight into the
@@ -98,13 +91,9 @@ int vfmig_region_check_window(const struct vfmig_region *r, uint64_t off,
 int vfmig_region_copy_out(const struct vfmig_region *r, uint64_t off, uint64_t len,
 			  vfmig_sink_fn sink, vfmig_sink_fill_fn sink_fill, void *opaque,
 			  void *bounce, size_t bounce_len, struct vfmig_err *err);
-/*
- * The reverse: fill [off, off + len) from a source; trapped pieces are
- * written from where src_peek (optional) has them, else through the bounce
- * buffer.
- */
+/* The reverse: fill [off, off + len) from a source. */
 int vfmig_region_copy_in(const struct vfmig_region *r, uint64_t off, uint64_t len,
-			 vfmig_source_fn src, vfmig_source_peek_fn src_peek, void *opaque,
+			 vfmig_source_fn src, void *opaque,
 			 void *bounce, size_t bounce_len, struct vfmig_err *err);
 
 #endif /* VFMIG_REGION_H */

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -638,17 +637,8 @@ void vfmig_reader_init_endpoint(struct vfmig_reader *r, const struct vfmig_endpo
 	r->chan = ep->chan;
 }
 
-static void reader_unmap(struct vfmig_reader *r)
-{
-	if (r->map)
-		munmap(r->map, r->map_len);
-	r->map = NULL;
-	r->map_len = 0;
-}
-
 void vfmig_reader_fini(struct vfmig_reader *r)
 {
-	reader_unmap(r);
 	if (!r->z)
 		return;
 	vfmig_codec_ctx_fini(&r->z->codec);
@@ -883,57 +873,6 @@ int vfmig_reader_truncated(struct vfmig_reader *r, const char *what, uint64_t do
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err)
 {
 	return vfmig_reader_get(opaque, buf, len, "device data", err);
-}
-
-/* Whether the stream's fd is a regular file, asked once. */
-static bool reader_mappable(struct vfmig_reader *r)
-{
-	struct stat st;
-
-	if (!r->mappable)
-		r->mappable = !r->chan && r->fd >= 0 && !fstat(r->fd, &st) &&
-			      S_ISREG(st.st_mode) ? 1 : -1;
-	return r->mappable > 0;
-}
-
-/*
- * The next stream bytes are buf[pos, len) and then the fd's, so in a
- * regular file they start at the fd's position less what is buffered.
- * Any failure to map is not an error: the caller reads instead.
- */
-int vfmig_reader_peek(void *opaque, size_t n, const void **p, struct vfmig_err *err)
-{
-	struct vfmig_reader *r = opaque;
-	size_t buffered = r->len - r->pos, page = (size_t)sysconf(_SC_PAGESIZE), head;
-	struct stat st;
-	off_t at, base;
-	void *m;
-
-	(void)err;
-	if (n < VFMIG_READER_PEEK_MIN || zactive(r) || !reader_mappable(r))
-		return 0;
-	at = lseek(r->fd, 0, SEEK_CUR);
-	if (at < 0 || (uint64_t)at < buffered || fstat(r->fd, &st))
-		return 0;
-	at -= (off_t)buffered;
-	if ((uint64_t)st.st_size < (uint64_t)at + n)
-		return 0;	/* truncated: the read reports it */
-	base = at & ~(off_t)(page - 1);
-	head = (size_t)(at - base);
-	reader_unmap(r);
-	m = mmap(NULL, head + n, PROT_READ, MAP_SHARED | MAP_POPULATE, r->fd, base);
-	if (m == MAP_FAILED)
-		return 0;
-	if (n > buffered && lseek(r->fd, (off_t)(n - buffered), SEEK_CUR) < 0) {
-		munmap(m, head + n);
-		return 0;
-	}
-	r->map = m;
-	r->map_len = head + n;
-	r->pos += n < buffered ? n : buffered;
-	r->offset += n;
-	*p = (const uint8_t *)m + head;
-	return 1;
 }
 
 int vfmig_reader_get_u8(struct vfmig_reader *r, uint8_t *v, const char *what, struct vfmig_err *err)

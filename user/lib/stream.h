@@ -181,10 +181,6 @@ struct vfmig_reader {
 	bool eof;
 	struct vfmig_stream_params params;	/* what get_header read */
 	struct vfmig_zreader *z;	/* made by the first ZDATA item */
-	/* vfmig_reader_peek(): whether fd is a regular file (0: not known yet), its last mapping. */
-	int8_t mappable;
-	void *map;
-	size_t map_len;
 	unsigned int nr_ids;
 	struct vfmig_stream_id ids[VFMIG_STREAM_MAX_SECTIONS];
 	uint8_t buf[VFMIG_STREAM_BUF];
@@ -223,16 +219,6 @@ int vfmig_reader_truncated(struct vfmig_reader *r, const char *what, uint64_t do
 			   uint64_t want, struct vfmig_err *err);
 /* Adapter with the vfmig_source_fn signature (opaque = reader). */
 int vfmig_reader_source(void *opaque, void *buf, size_t len, struct vfmig_err *err);
-/*
- * The next n bytes of a stream read from a regular file, in place: mapped
- * instead of read into the caller's buffer, which saves a copy.  1 and *p
- * (valid until the next peek or vfmig_reader_fini) with the bytes consumed;
- * 0 when they cannot be mapped (a pipe, a socket, a channel, inside a
- * compressed block, fewer than VFMIG_READER_PEEK_MIN, past the file's end)
- * and vfmig_reader_get() must read them.  vfmig_source_peek_fn signature.
- */
-#define VFMIG_READER_PEEK_MIN	65536u
-int vfmig_reader_peek(void *opaque, size_t n, const void **p, struct vfmig_err *err);
 
 /* Fills r->params; unknown feature bits and bad lane numbers are refused. */
 int vfmig_stream_get_header(struct vfmig_reader *r, struct vfmig_err *err);

@@ -147,7 +147,7 @@ int vfmig_v1_save_chunk(const struct vfmig_region *r, const struct vfmig_v1_wind
 }
 
 int vfmig_v1_load_chunk(const struct vfmig_region *r, uint64_t size,
-			vfmig_source_fn src, vfmig_source_peek_fn src_peek, void *opaque,
+			vfmig_source_fn src, void *opaque,
 			void *bounce, size_t bounce_len, struct vfmig_err *err)
 {
 	uint64_t done = 0, off, n;
@@ -168,8 +168,7 @@ int vfmig_v1_load_chunk(const struct vfmig_region *r, uint64_t size,
 		n = size - done;
 		if (n > r->size - off)
 			n = r->size - off;
-		ret = vfmig_region_copy_in(r, off, n, src, src_peek, opaque, bounce, bounce_len,
-					   err);
+		ret = vfmig_region_copy_in(r, off, n, src, opaque, bounce, bounce_len, err);
 		if (!ret)
 			ret = vfmig_v1_put_data_size(r, n, err);
 		if (ret)

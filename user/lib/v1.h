@@ -63,7 +63,7 @@ int vfmig_v1_save_chunk(const struct vfmig_region *r, const struct vfmig_v1_wind
  * the region, as QEMU's load_buffer does.
  */
 int vfmig_v1_load_chunk(const struct vfmig_region *r, uint64_t size,
-			vfmig_source_fn src, vfmig_source_peek_fn src_peek, void *opaque,
+			vfmig_source_fn src, void *opaque,
 			void *bounce, size_t bounce_len, struct vfmig_err *err);
 
 #endif /* VFMIG_V1_H */

@@ -258,8 +258,7 @@ static int load_data(struct vfmig_v1dev *dev, struct vfmig_load_io *io)
 			vfmig_region_release(dev->region);
 			return 0;
 		}
-		ret = vfmig_v1_load_chunk(dev->region, size, vfmig_reader_source,
-					  vfmig_reader_peek, io->r,
+		ret = vfmig_v1_load_chunk(dev->region, size, vfmig_reader_source, io->r,
 					  dev->bounce, dev->bounce_len, io->err);
 		if (ret)
 			return fail(dev, ret, "load chunk", io->err);
