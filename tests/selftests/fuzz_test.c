@@ -1353,7 +1353,6 @@ static void *remove_thread(void *uuid)
 	return (void *)ret;
 }
 
-/* Remove the slot's device (from a thread while it is held), then create another. */
 /* Before @s goes: add the chunk copies its worker took to the phase's. */
 static void collect_chunk_copies(const struct slot *s)
 {
@@ -1363,6 +1362,7 @@ static void collect_chunk_copies(const struct slot *s)
 		phase_chunk_copies += n;
 }
 
+/* Remove the slot's device (from a thread while it is held), then create another. */
 static void op_remove(struct ctx *c, struct slot *s)
 {
 	char path[128];
