@@ -91,28 +91,27 @@ static void canary_kfence(void)
 
 /*
  * A KFENCE-sampled object has no KASAN redzone: a read past its end meets
- * KFENCE's canary bytes (0xaa ^ the address's low bits) and nothing is
- * reported.  The kfence canary just before leaves KFENCE sampling, so skip
- * such objects (keeping them until the end, so the next one is another).
+ * KFENCE's canary bytes (0xaa ^ the address's low bits) unreported, and
+ * the KFENCE canary just before may leave sampling armed.  So skip such
+ * objects, holding them until the end so that the next one is another.
  */
 static void canary_kasan(void)
 {
 	char *sampled[8], *p = NULL;
-	unsigned int i, k = 0;
+	unsigned int k = 0;
 	size_t n = 16;
 
-	for (i = 0; i < ARRAY_SIZE(sampled) + 1; i++) {
+	while (k < ARRAY_SIZE(sampled)) {
 		p = kmalloc(n, GFP_KERNEL);
-		if (!p || !is_kfence_address(p) || k == ARRAY_SIZE(sampled))
+		if (!p || !is_kfence_address(p))
 			break;
 		sampled[k++] = p;
 		p = NULL;
 	}
 	while (k)
 		kfree(sampled[--k]);
-	if (!p || is_kfence_address(p)) {
+	if (!p) {
 		pr_err("vfmig_canary: no allocation outside KFENCE\n");
-		kfree(p);
 		return;
 	}
 	OPTIMIZER_HIDE_VAR(n);
