@@ -291,8 +291,16 @@ ssize_t vfmig_v2_resume_write(struct vfmig_dev *vd, struct iov_iter *from)
 	size_t len = iov_iter_count(from);
 	ssize_t done;
 
-	if (!vd->resume.active || vd->resume.failed)
+	if (!vd->resume.active)
 		return -EINVAL;
+	/*
+	 * A session poisoned through the v1 region refuses this write too,
+	 * and v2's rule for a refused write holds: the error state.
+	 */
+	if (vd->resume.failed) {
+		vfmig_mig_enter_error(vd);
+		return -EINVAL;
+	}
 	if (!len)
 		return 0;
 	if (vd->fault == VFMIG_FAULT_RESUME_CHUNK) {

@@ -751,7 +751,7 @@ static int test_both_interplay(void)
 	struct v2dev d;
 	struct dev v1;
 	uint64_t i, dd;
-	char one;
+	char one, junk[64];
 	int fd, ret;
 
 	CHECK(v2_open(&d, "vfmig-small", 70, "both", NULL) == 0, "open");
@@ -796,6 +796,24 @@ static int test_both_interplay(void)
 	CHECK(state_of(&v1) == VFMIG_V1_STATE_RESUMING, "v1 sees %u", state_of(&v1));
 	CHECK(reset(&d) == 0 && mig_get(&d) == ST_RUNNING, "reset");
 	CHECK(write(fd, &one, 1) < 0 && errno == ENODEV, "resuming file alive after reset");
+	close(fd);
+	/*
+	 * Garbage through the v1 region poisons the session (v1 stays in
+	 * RESUMING); a write to the v2 file then is refused as v2 refuses
+	 * any: EINVAL, the error state, the file cut off.
+	 */
+	CHECK(mig_set(&d, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING again");
+	memset(junk, 0xa5, sizeof(junk));
+	CHECK(rd64(&v1, HDR(data_offset), &i) == 0 &&
+	      pwrite(v1.v.device, junk, sizeof(junk), v1.base + i) == (ssize_t)sizeof(junk),
+	      "v1 data write");
+	CHECK(wr64(&v1, HDR(data_size), sizeof(junk)) == -EINVAL &&
+	      state_of(&v1) == VFMIG_V1_STATE_RESUMING, "v1 garbage: state %u", state_of(&v1));
+	CHECK(write(fd, junk, sizeof(junk)) < 0 && errno == EINVAL &&
+	      mig_get(&d) == ST_ERROR, "v2 write into the poisoned session: state %u",
+	      mig_get(&d));
+	CHECK(write(fd, junk, sizeof(junk)) < 0 && errno == ENODEV, "file alive in ERROR");
+	CHECK(reset(&d) == 0 && mig_get(&d) == ST_RUNNING, "reset from ERROR");
 	close(fd);
 	v2_close(&d);
 	st_remove_all();
