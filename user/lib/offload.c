@@ -9,10 +9,11 @@
  * device memory on that worker, one chunk ahead of the engine.  That pays
  * where a CPU is spare and costs where the client's threads keep every CPU
  * busy: both ends in one process (migrate) or on one host over a socket
- * take turns with the workers instead (Documentation/benchmark.md has the
- * figures).  So the engine asks for both only when the stream is a regular
- * file, where nothing else of the migration runs meanwhile, and a second
- * CPU is online; it puts the knobs back when the save or resume is over.
+ * take turns with the workers instead (Documentation/benchmark-history.md,
+ * sessions 14 and 20, has the figures).  So the engine asks for both only
+ * when the stream is a regular file, where nothing else of the migration
+ * runs meanwhile, and a second CPU is online; it puts the knobs back when
+ * the save or resume is over.
  * A device without a knob (another driver, an older module) is left as it
  * is, and so is a knob already set.
  */
