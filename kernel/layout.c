@@ -195,16 +195,31 @@ unsigned int vfmig_layout_slots(const struct vfmig_geometry *g)
 	return min_t(u64, VFMIG_SLOTS_PER_WINDOW, g->windows[0].size >> PAGE_SHIFT);
 }
 
-/* Slot @i, counting round: after the last slot comes the first again. */
-struct vfmig_span vfmig_layout_slot(const struct vfmig_geometry *g, unsigned int i)
+/*
+ * Slot *@i, and *@i moves on to the next, the first again after the last.
+ * The index stays below the slot count: a free-running one would wrap at
+ * 2^32 onto the slot just handed out wherever the count does not divide
+ * 2^32 (3, 5, 15 slots), and a chunk staged ahead would overwrite it.
+ */
+struct vfmig_span vfmig_layout_next_slot(const struct vfmig_geometry *g, unsigned int *i)
 {
-	unsigned int n = vfmig_layout_slots(g);
+	unsigned int n = vfmig_layout_slots(g), k = *i % n;
 	u64 size;
 
+	*i = (k + 1) % n;
 	if (g->nr_windows > 1)
-		return g->windows[i % n];
+		return g->windows[k];
 	size = (g->windows[0].size >> PAGE_SHIFT) / n << PAGE_SHIFT;
-	return (struct vfmig_span){ g->windows[0].offset + (i % n) * size, size };
+	return (struct vfmig_span){ g->windows[0].offset + k * size, size };
+}
+
+/* Window *@i, and *@i moves on to the next, as for slots. */
+struct vfmig_span vfmig_layout_next_window(const struct vfmig_geometry *g, unsigned int *i)
+{
+	unsigned int k = *i % g->nr_windows;
+
+	*i = (k + 1) % g->nr_windows;
+	return g->windows[k];
 }
 
 int vfmig_layout_apply(struct vfmig_dev *vd, const struct vfmig_config *cfg)

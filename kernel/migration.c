@@ -266,9 +266,9 @@ static int vfmig_stage_next(struct vfmig_dev *vd, u64 *offset, u64 *size)
 	struct vfmig_span w;
 
 	if (s->ahead_on)
-		w = vfmig_layout_slot(&vd->geo, s->window++);
+		w = vfmig_layout_next_slot(&vd->geo, &s->window);
 	else
-		w = vd->geo.windows[s->window++ % vd->geo.nr_windows];
+		w = vfmig_layout_next_window(&vd->geo, &s->window);
 	*offset = w.offset;
 	return vfmig_stage_window(vd, &w, size);
 }
@@ -334,7 +334,7 @@ static int vfmig_stage(struct vfmig_dev *vd)
 static u64 vfmig_resume_slot(struct vfmig_dev *vd)
 {
 	struct vfmig_resume_pipe *p = &vd->rpipe;
-	struct vfmig_span w = vfmig_layout_slot(&vd->geo, vd->resume.window++);
+	struct vfmig_span w = vfmig_layout_next_slot(&vd->geo, &vd->resume.window);
 	unsigned int i, last = 0;
 	bool busy = false;
 
@@ -397,7 +397,7 @@ static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
 			return 0;
 		}
 		if (resuming && !vd->resume.failed) {
-			const struct vfmig_span *w;
+			struct vfmig_span w;
 
 			/* Inside a PAGES payload a direct window takes it in place. */
 			if (vfmig_window_direct(vd) && vfmig_window_bind_resume(vd, val)) {
@@ -409,8 +409,8 @@ static int vfmig_read_u64(struct vfmig_dev *vd, u64 field, u64 *val)
 			if (vd->rpipe.on) {
 				*val = vfmig_resume_slot(vd);
 			} else {
-				w = &vd->geo.windows[vd->resume.window++ % vd->geo.nr_windows];
-				*val = w->offset;
+				w = vfmig_layout_next_window(&vd->geo, &vd->resume.window);
+				*val = w.offset;
 			}
 			vd->resume.offset = *val;
 			vd->resume.offset_read = true;

@@ -448,9 +448,11 @@ void vfmig_payload_stage(struct vfmig_dev *vd)
 }
 
 /*
- * Bytes still to hand out: exact but for dirty pages, each counted as sent
- * whole, so an upper bound where some are zero (telling would take a pass
- * over them).
+ * Bytes still to hand out, an estimate (device.md, "Payload format"): each
+ * dirty page counted whole, a record header per VFMIG_PAYLOAD_MAX_PAGES of
+ * them.  Zero pages make the stream shorter, records cut shorter (scattered
+ * pages, a chunk_offload slot's end) longer; it is 0 only when nothing is
+ * left, which is all a client's loop relies on.
  */
 u64 vfmig_payload_pending(struct vfmig_dev *vd)
 {

@@ -315,7 +315,8 @@ int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma);
 const char *vfmig_layout_name(enum vfmig_layout l);
 const char *vfmig_policy_name(enum vfmig_policy p);
 unsigned int vfmig_layout_slots(const struct vfmig_geometry *g);
-struct vfmig_span vfmig_layout_slot(const struct vfmig_geometry *g, unsigned int i);
+struct vfmig_span vfmig_layout_next_slot(const struct vfmig_geometry *g, unsigned int *i);
+struct vfmig_span vfmig_layout_next_window(const struct vfmig_geometry *g, unsigned int *i);
 int vfmig_layout_parse(const char *buf, enum vfmig_layout *l, unsigned int *n);
 int vfmig_policy_parse(const char *buf, enum vfmig_policy *p);
 

@@ -649,6 +649,8 @@ static int test_chunk_offload(void)
 	static const struct { const char *layout, *policy; } geo[] = {
 		{ "none", "fixed" }, { "whole", "fixed" }, { "sparse:4", "rotate" },
 		{ "sparse:4", "straddle" }, { "none", "gap" },
+		/* Three slots: the slot index cycles through a count that is no power of two. */
+		{ "sparse:3", "rotate" },
 	};
 	const char *on[] = { "state_size", "4194304", "mmap_layout", "whole",
 			     "data_size", "65536", "chunk_offload", "1", NULL };
