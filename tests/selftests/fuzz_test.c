@@ -187,6 +187,7 @@ struct slot {
 	 */
 	bool rbase;			/* entered RESUMING under our eyes */
 	uint64_t base_ck;		/* checksum right after entering it */
+	uint32_t base_scratch;		/* SCRATCH then, which a reset clears */
 	bool replayed;			/* a real stream was fed since */
 	uint64_t replay_ck;		/* its source's checksum */
 	unsigned int replay_next;	/* next chunk of it to feed */
@@ -242,13 +243,30 @@ static int raw_write(const char *path, const void *buf, size_t len)
 	return ret;
 }
 
+/*
+ * VFMIG_FUZZ_TRACE=<uuid>: every operation on that device, with its state
+ * and checksum after it, and every knob written to it, as TAP comments:
+ * the history behind a finding the seed reproduces.
+ */
+static const char *trace_uuid;
+
+static bool traced(const char *uuid)
+{
+	return trace_uuid && !strcmp(uuid, trace_uuid);
+}
+
 static int knob_write(const char *uuid, const char *name, const char *v)
 {
 	char path[256];
+	int ret;
 
 	if (st_knob_path(path, sizeof(path), uuid, name))
 		return -ENAMETOOLONG;
-	return raw_write(path, v, strlen(v));
+	ret = raw_write(path, v, strlen(v));
+	if (traced(uuid))
+		tap_diag("trace: knob %s = \"%.*s\": %s", name, (int)strcspn(v, "\n"), v,
+			 ret ? strerror(-ret) : "ok");
+	return ret;
 }
 
 static int knob_read(const char *uuid, const char *name, char *buf, size_t len)
@@ -333,17 +351,39 @@ static bool zero_lookup(uint64_t size, uint64_t *ck)
 
 static _Atomic unsigned long resume_checks;
 
+/* The SCRATCH register (BAR0), part of the checksum; a reset clears it. */
+static int scratch_rw(struct slot *s, uint32_t *v, bool is_write)
+{
+	off_t at = VFMIG_REGION_OFFSET(VFIO_PCI_BAR0_REGION_INDEX) + VFMIG_REG_SCRATCH;
+	ssize_t n = is_write ? pwrite(s->d.v.device, v, 4, at) : pread(s->d.v.device, v, 4, at);
+
+	return n == 4 ? 0 : -1;
+}
+
 static void enter_resuming(struct slot *s)
 {
-	s->rbase = !knob_u64(s->uuid, "checksum", &s->base_ck);
+	s->rbase = !knob_u64(s->uuid, "checksum", &s->base_ck) &&
+		   !scratch_rw(s, &s->base_scratch, false);
 	s->replayed = false;
 	s->replay_next = 0;
+}
+
+/*
+ * A resume ended by reset that kept memory holds the state before but for
+ * SCRATCH, which the reset cleared (device.md): put it back and compare.
+ */
+static bool kept_but_scratch(struct slot *s, uint64_t *ck)
+{
+	uint32_t v = s->base_scratch;
+
+	return v && !scratch_rw(s, &v, true) && !knob_u64(s->uuid, "checksum", ck) &&
+	       *ck == s->base_ck;
 }
 
 /* A watched resume ended by @how without a verified stream: old state or cleared. */
 static void check_resume_end(struct slot *s, const char *how)
 {
-	uint64_t ck, size, zero = 0;
+	uint64_t ck, size, zero = 0, back = 0;
 	bool known;
 
 	if (!s->rbase)
@@ -352,7 +392,8 @@ static void check_resume_end(struct slot *s, const char *how)
 	if (knob_u64(s->uuid, "checksum", &ck) || knob_u64(s->uuid, "state_size", &size))
 		return;
 	known = zero_lookup(size, &zero);
-	if (ck == s->base_ck || (known && ck == zero) || (s->replayed && ck == s->replay_ck)) {
+	if (ck == s->base_ck || (known && ck == zero) || (s->replayed && ck == s->replay_ck) ||
+	    (!strcmp(how, "reset") && kept_but_scratch(s, &back))) {
 		atomic_fetch_add(&resume_checks, 1);
 		return;
 	}
@@ -925,6 +966,10 @@ static void op_rw(struct ctx *c, struct slot *s)
 	else if (expect == 0 && n >= 0)
 		FINDING("%s: %s of %" PRIu64 " at region %" PRIu64 " + %#" PRIx64 " accepted",
 			s->uuid, is_write ? "write" : "read", len, idx, off);
+	/* A SCRATCH write while resuming moves the state a resume may fall back to. */
+	if (is_write && n > 0 && c->exact && idx == VFIO_PCI_BAR0_REGION_INDEX &&
+	    off < VFMIG_REG_SCRATCH + 4 && off + len > VFMIG_REG_SCRATCH)
+		s->rbase = false;
 	if (n == (ssize_t)len && !is_write && ubuf == c->buf) {
 		uint32_t v32;
 
@@ -1842,6 +1887,19 @@ static void phase_start(void)
 	phase_chunk_copies = 0;
 }
 
+/* After operation @i of kind @k on @s: its state and checksum, if traced. */
+static void trace_op(unsigned long i, enum op_kind k, struct slot *s)
+{
+	uint64_t ck = 0;
+
+	if (!traced(s->uuid))
+		return;
+	knob_u64(s->uuid, "checksum", &ck);
+	tap_diag("trace: op %lu %s: %s, state %#x, checksum %016" PRIx64 ", maps %u%s", i,
+		 op_names[k], s->open ? "open" : "closed", sysfs_state(s), ck, s->nmaps,
+		 s->rbase ? ", resume watched" : "");
+}
+
 /*
  * A single-threaded phase: @ops operations from @seed over NSLOTS devices
  * (named from @uuid_base on), offering what phase_v1_only says.
@@ -1858,6 +1916,7 @@ static int run_single(const char *phase, uint64_t seed, unsigned long ops, unsig
 	phase_start();
 	st_remove_all();
 	uuid_counter = uuid_base;
+	trace_uuid = getenv("VFMIG_FUZZ_TRACE");
 	CHECK(ctx_init(&c, seed, true), "memory");
 	have_pre_copy = v2_kernel_has_pre_copy();
 	for (unsigned int k = 0; k < NSLOTS; k++) {
@@ -1967,6 +2026,8 @@ static int run_single(const char *phase, uint64_t seed, unsigned long ops, unsig
 			unsigned int a = rnd(&c.r, NSLOTS), b = a ^ 1;	/* same type */
 
 			op_migrate(&c, &slots[a], &slots[b], a / 2);
+			trace_op(i, k, &slots[a]);
+			trace_op(i, k, &slots[b]);
 			break;
 		}
 		default:
@@ -1974,6 +2035,7 @@ static int run_single(const char *phase, uint64_t seed, unsigned long ops, unsig
 		}
 		count(k);
 		digest = (digest ^ ((uint64_t)drawn << 8 | (uint64_t)(s - slots))) * 0x100000001b3ULL;
+		trace_op(i, k, s);
 	}
 	alarm(OP_TIMEOUT * 4);
 	for (unsigned int k = 0; k < NSLOTS; k++) {
