@@ -18,9 +18,9 @@
  *
  * It pays only where a CPU is spare: where the client's own threads keep
  * every CPU busy (both ends in one process), the worker takes turns with
- * them and costs more than it saves (benchmark-history.md, session 14).  So it is
- * off by default, and libvfmig turns it on where a CPU is free.  It runs at
- * normal priority: the data path waits for it, under the device lock, when
+ * them and costs more than it saves (benchmark-history.md, session 14).
+ * So it is off by default, and libvfmig turns it on where a CPU is free.
+ * It runs at normal priority: the data path waits for it, under the device lock, when
  * its queue is full and at the END record, so a worker starved by a low
  * priority would stall the migration with it.
  *

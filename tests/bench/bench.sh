@@ -425,7 +425,8 @@ fi
 # take turns, round by round ($zrounds rounds, BENCH_ZERO_ROUNDS, default
 # BENCH_REPEAT but at least 5), so a change in the host's speed, which moves
 # a random 1 GiB by up to 2x between minutes of one boot here
-# (benchmark.md, "Comparing like with like"), hits both alike.  The ratio is the median of the rounds'
+# (benchmark.md, "Comparing like with like"), hits both alike.  The ratio
+# is the median of the rounds'
 # random / zero:90 times (target >= 5); best / best is printed beside it.
 # BENCH_ZERO_MIB (default 1024) shrinks by halves to what two devices fit in
 # beside 768 MiB for the rest, and says so.  BENCH_ZERO=0 leaves it out.

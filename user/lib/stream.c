@@ -23,9 +23,9 @@
  * inside a run of raw blocks); one that does not shrink is sent raw at once,
  * and each raw block in a row doubles how many bytes after it go raw
  * untried (1 MiB up to ZBACKOFF).  Trials must be few and small: under TCG
- * they cost far more against a copy than natively (benchmark-history.md).  A sample
- * whose bytes look uniformly random (vfmig_codec_looks_random) counts as not
- * shrinking without a trial.
+ * they cost far more against a copy than natively (benchmark-history.md).
+ * A sample whose bytes look uniformly random (vfmig_codec_looks_random)
+ * counts as not shrinking without a trial.
  * Those untried bytes join the raw block's DATA item (whole blocks of them,
  * up to the chunk's end), so random state travels in items as big as
  * without compression: fewer headers, and the reader's direct reads into
