@@ -28,7 +28,9 @@
  * between the data section and device memory (migration.c), so the thread
  * of the client moves the next chunk while the worker copies this one.
  * They share the one queue with the hashes so that a resume's page is
- * hashed after its copy landed.  Whoever hands the bytes out or takes the
+ * hashed after its copy landed, and with a resume's clears of zero pages,
+ * so that a zero page lands after a copy queued earlier onto it without
+ * waiting for the queue to drain.  Whoever hands the bytes out or takes the
  * data section back waits for a mark: the jobs queued before it are done.
  *
  * Two rules the ordering rests on.  Once a session's hasher is on, every
@@ -43,11 +45,16 @@
  * the data path may change them, on purpose: a page changed under it is
  * queued again (above).
  */
+#include <linux/delay.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
 #include "hasher.h"
 #include "payload_fmt.h"
+#include "vfmig.h"
+
+/* How long each job waits under the slow_worker fault. */
+#define VFMIG_HASHER_SLOW_US	1000
 
 /* The next job without taking it off the queue; false when there is none. */
 static bool vfmig_hasher_peek(struct vfmig_hasher *h, struct vfmig_hash_job *j)
@@ -68,8 +75,12 @@ static void vfmig_hasher_work(struct kthread_work *work)
 	struct vfmig_hash_job j;
 
 	while (vfmig_hasher_peek(h, &j)) {
+		if (h->slow)
+			usleep_range(VFMIG_HASHER_SLOW_US, 2 * VFMIG_HASHER_SLOW_US);
 		if (j.kind == VFMIG_JOB_COPY)
 			memcpy(j.dst, j.src, j.n);
+		else if (j.kind == VFMIG_JOB_ZERO)
+			memset(j.dst, 0, j.n);
 		else
 			vfmig_payload_hash_span(h->page_hash, h->mem, h->zero_map, j.first, j.n,
 						j.bytes_only);
@@ -110,17 +121,24 @@ void vfmig_hasher_init(struct vfmig_hasher *h)
 
 /*
  * From now on spans go to the worker, into @page_hash.  Without a worker
- * (none could be made) the hashes stay with the caller.
+ * (it or its queue could not be made) the hashes stay with the caller.
  */
 void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem,
 			const unsigned long *zero_map)
 {
 	struct kthread_worker *w;
+	struct vfmig_hash_job *jobs;
 
 	if (!h->worker) {
-		w = kthread_create_worker(0, "vfmig-hash");
-		if (IS_ERR(w))
+		jobs = vfmig_vzalloc(VFMIG_HASHER_JOBS * sizeof(*jobs));
+		if (!jobs)
 			return;
+		w = kthread_create_worker(0, "vfmig-hash");
+		if (IS_ERR(w)) {
+			vfmig_vfree(jobs, VFMIG_HASHER_JOBS * sizeof(*jobs));
+			return;
+		}
+		h->jobs = jobs;
 		h->worker = w;
 	}
 	h->page_hash = page_hash;
@@ -241,6 +259,45 @@ bool vfmig_hasher_copy(struct vfmig_hasher *h, u8 *dst, const u8 *src, u32 n)
 	return true;
 }
 
+/* Right after a clear not started yet whose end is @arg's start: one longer clear. */
+static bool vfmig_zero_join(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_copy_arg *a = arg;
+
+	if (j->kind != VFMIG_JOB_ZERO || j->dst + j->n != a->dst ||
+	    j->n + a->n > VFMIG_HASHER_ZERO_MAX)
+		return false;
+	j->n += a->n;
+	return true;
+}
+
+static void vfmig_zero_fill(struct vfmig_hash_job *j, void *arg)
+{
+	struct vfmig_copy_arg *a = arg;
+
+	*j = (struct vfmig_hash_job){ .kind = VFMIG_JOB_ZERO, .dst = a->dst, .n = a->n };
+}
+
+/*
+ * Queue a clear of @n bytes at @dst, after every job queued before it (a
+ * resume's zero pages, behind the copies that may still land on them);
+ * false when the worker is off (the caller clears).
+ */
+bool vfmig_hasher_zero(struct vfmig_hasher *h, u8 *dst, u64 n)
+{
+	struct vfmig_copy_arg a = { .dst = dst };
+
+	if (!h->on)
+		return false;
+	while (n) {
+		a.n = min_t(u64, n, VFMIG_HASHER_ZERO_MAX);
+		vfmig_hasher_add(h, vfmig_zero_join, vfmig_zero_fill, &a);
+		a.dst += a.n;
+		n -= a.n;
+	}
+	return true;
+}
+
 /* The jobs queued so far, for vfmig_hasher_wait(). */
 unsigned int vfmig_hasher_mark(struct vfmig_hasher *h)
 {
@@ -288,6 +345,7 @@ void vfmig_hasher_stop(struct vfmig_hasher *h)
 	if (h->worker)
 		kthread_flush_work(&h->work);
 	h->on = false;
+	h->slow = false;
 	h->page_hash = NULL;
 	h->mem = NULL;
 	h->zero_map = NULL;
@@ -297,7 +355,10 @@ void vfmig_hasher_stop(struct vfmig_hasher *h)
 void vfmig_hasher_destroy(struct vfmig_hasher *h)
 {
 	vfmig_hasher_stop(h);
-	if (h->worker)
+	if (h->worker) {
 		kthread_destroy_worker(h->worker);
+		vfmig_vfree(h->jobs, VFMIG_HASHER_JOBS * sizeof(*h->jobs));
+	}
 	h->worker = NULL;
+	h->jobs = NULL;
 }

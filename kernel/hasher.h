@@ -9,23 +9,28 @@
 #define VFMIG_HASHER_H
 
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
 /*
- * Jobs queued at most: a chunk of the largest data section in records of
- * VFMIG_PAYLOAD_MAX_PAGES pages takes up to 1024 copies and as many hashes
- * (hashes join up to VFMIG_HASHER_SPAN_MAX pages where no copy is between).
- * A full queue makes the data path wait for room.
+ * Jobs queued at most.  chunk_offload stages a slot of the data section
+ * ahead while user space moves the one before: a slot of the largest
+ * section (16 MiB of 64 MiB) in records of VFMIG_PAYLOAD_MAX_PAGES pages
+ * queues 256 copies and 256 hashes, and the queue takes two such slots, so
+ * staging one never waits for room.  A full queue makes the data path wait.
  */
-#define VFMIG_HASHER_JOBS	256
+#define VFMIG_HASHER_JOBS	1024
 /* Pages in one span at most, where consecutive records' spans are joined. */
 #define VFMIG_HASHER_SPAN_MAX	2048
+/* Bytes one clear takes at most, so that the worker yields between them. */
+#define VFMIG_HASHER_ZERO_MAX	((u32)VFMIG_HASHER_SPAN_MAX * PAGE_SIZE)
 
 enum vfmig_job_kind {
 	VFMIG_JOB_HASH,			/* pages [first, first + n), as they are by then */
 	VFMIG_JOB_COPY,			/* n bytes from src to dst */
+	VFMIG_JOB_ZERO,			/* n bytes at dst cleared */
 };
 
 struct vfmig_hash_job {
@@ -42,11 +47,12 @@ struct vfmig_hasher {
 	struct kthread_work work;
 	spinlock_t lock;		/* head and tail */
 	wait_queue_head_t progress;	/* a job is done */
-	struct vfmig_hash_job jobs[VFMIG_HASHER_JOBS];
+	struct vfmig_hash_job *jobs;	/* VFMIG_HASHER_JOBS, made with the worker */
 	/* Queued: [head, tail), counted since the start; jobs[head] may be running. */
 	unsigned int head, tail;
 	/* Set and cleared by the session's owner, under the device lock. */
 	bool on;
+	bool slow;			/* each job waits first (the slow_worker fault) */
 	u64 queued;			/* spans ever queued (stat_hash_spans) */
 	u64 copies;			/* copies ever queued (stat_chunk_copies) */
 	__le64 *page_hash;
@@ -59,6 +65,7 @@ void vfmig_hasher_start(struct vfmig_hasher *h, __le64 *page_hash, const u8 *mem
 			const unsigned long *zero_map);
 /* vfmig_hasher_queue() and vfmig_hasher_drain() are in payload_fmt.h. */
 bool vfmig_hasher_copy(struct vfmig_hasher *h, u8 *dst, const u8 *src, u32 n);
+/* vfmig_hasher_zero() is in payload_fmt.h: the resume parser queues it. */
 unsigned int vfmig_hasher_mark(struct vfmig_hasher *h);
 void vfmig_hasher_wait(struct vfmig_hasher *h, unsigned int mark);
 void vfmig_hasher_stop(struct vfmig_hasher *h);

@@ -111,6 +111,22 @@ static void vfmig_rec_seal_buf(struct vfmig_dev *vd, enum vfmig_rec_kind kind,
 	s->rec_pos = 0;
 }
 
+/*
+ * A session starts the device's worker if an offload knob asks for it; an
+ * armed slow_worker fault fires here, so that a test sees the data path
+ * run ahead of the worker's queue.
+ */
+static void vfmig_session_hasher_start(struct vfmig_dev *vd, __le64 *page_hash)
+{
+	if (!vd->hash_offload && !vd->chunk_offload)
+		return;
+	vfmig_hasher_start(&vd->hasher, page_hash, vd->mem, vd->zero_map);
+	if (vd->hasher.on && vd->fault == VFMIG_FAULT_SLOW_WORKER) {
+		vd->fault = VFMIG_FAULT_NONE;
+		vd->hasher.slow = true;
+	}
+}
+
 int vfmig_payload_save_begin(struct vfmig_dev *vd)
 {
 	struct vfmig_save *s = &vd->save;
@@ -135,8 +151,7 @@ int vfmig_payload_save_begin(struct vfmig_dev *vd)
 	bitmap_fill(s->dirty, vfmig_pages(vd));
 	s->nr_dirty = vfmig_pages(vd);
 	s->active = true;
-	if (vd->hash_offload || vd->chunk_offload)
-		vfmig_hasher_start(&vd->hasher, s->page_hash, vd->mem, vd->zero_map);
+	vfmig_session_hasher_start(vd, s->page_hash);
 	s->ahead_on = vfmig_chunk_offload_on(vd);
 	vd->stats.iterations++;
 	return 0;
@@ -528,8 +543,7 @@ int vfmig_payload_resume_begin(struct vfmig_dev *vd)
 		return -ENOMEM;
 	}
 	r->active = true;
-	if (vd->hash_offload || vd->chunk_offload)
-		vfmig_hasher_start(&vd->hasher, r->page_hash, vd->mem, vd->zero_map);
+	vfmig_session_hasher_start(vd, r->page_hash);
 	memset(&vd->rpipe, 0, sizeof(vd->rpipe));
 	vd->rpipe.on = vfmig_chunk_offload_on(vd);
 	return 0;
@@ -648,8 +662,9 @@ static u64 vfmig_copy_deferred(u8 *dst, u64 n, void *src)
  * As vfmig_payload_feed(), from the data section with chunk_offload: the
  * page bytes are copied into device memory by the worker, in order with
  * the hashes; the caller keeps @buf's bytes unchanged until the worker is
- * past them (migration.c) and every other writer of device memory waits
- * for the worker first (the parser's zeroes, a refused session's clear).
+ * past them (migration.c).  The parser's zero pages are cleared on the
+ * same queue; every other writer of device memory waits for the worker
+ * first (a refused session's clear, the END record's digest).
  */
 int vfmig_payload_feed_deferred(struct vfmig_dev *vd, const u8 *buf, u64 len)
 {

@@ -88,19 +88,24 @@ struct vfmig_payload_target {
 	unsigned long *zero_map;
 	/* Takes the page hashes off the parser's path; NULL: hashed here. */
 	struct vfmig_hasher *hasher;
-	/* Page bytes may be waiting on the hasher's queue (chunk_offload). */
+	/*
+	 * Page bytes may be waiting on the hasher's queue (chunk_offload): zero
+	 * pages are then cleared on the queue too, in order behind them.
+	 */
 	bool copies_queued;
 };
 
 /*
  * The page hasher (hasher.c): queue pages [first, first + n) to be hashed
  * by vfmig_payload_hash_span() on its worker; false when it takes none now
- * (the caller hashes them itself).  drain: wait until all queued are.  The
- * host build has no worker: payload_host.h says so.
+ * (the caller hashes them itself).  zero: queue a clear of @n bytes at
+ * @dst the same way (false: the caller clears).  drain: wait until all
+ * queued are.  The host build has no worker: payload_host.h says so.
  */
 struct vfmig_hasher;
 #ifdef __KERNEL__
 bool vfmig_hasher_queue(struct vfmig_hasher *h, u64 first, u64 n, bool bytes_only);
+bool vfmig_hasher_zero(struct vfmig_hasher *h, u8 *dst, u64 n);
 void vfmig_hasher_drain(struct vfmig_hasher *h);
 #endif
 

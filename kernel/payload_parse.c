@@ -143,25 +143,36 @@ static void vfmig_zero_map_mark(const struct vfmig_payload_target *t, u64 first,
 }
 
 /*
+ * Clear @n pages from @p.  With chunk copies on the worker the clear goes
+ * on its queue behind them: a copy queued earlier onto these pages lands
+ * first, and the parser goes on without waiting for the queue to drain.
+ */
+static void vfmig_clear_pages(const struct vfmig_payload_target *t, u64 p, u64 n)
+{
+	u8 *dst = t->mem + (p << PAGE_SHIFT);
+
+	if (!t->copies_queued || !vfmig_hasher_zero(t->hasher, dst, n << PAGE_SHIFT))
+		memset(dst, 0, n << PAGE_SHIFT);
+}
+
+/*
  * Zero @n pages from @first, but not those known to be zero already (a
  * fresh destination's): writing them would cost as much as the copy a ZERO
- * record saves.
+ * record saves.  A page marked here may still be due its clear on the
+ * worker; whatever reads it through the map (a hash) is queued again after.
  */
 static void vfmig_zero_pages(const struct vfmig_payload_target *t, u64 first, u64 n)
 {
 	u64 p = first, end = first + n, next;
 
-	/* A copy still on the worker's queue must land first. */
-	if (t->copies_queued)
-		vfmig_hasher_drain(t->hasher);
 	if (!t->zero_map) {
-		memset(t->mem + (first << PAGE_SHIFT), 0, n << PAGE_SHIFT);
+		vfmig_clear_pages(t, first, n);
 		return;
 	}
 	/* The map is searched a word at a time, runs of unknown pages cleared whole. */
 	while ((p = find_next_zero_bit(t->zero_map, end, p)) < end) {
 		next = find_next_bit(t->zero_map, end, p);
-		memset(t->mem + (p << PAGE_SHIFT), 0, (next - p) << PAGE_SHIFT);
+		vfmig_clear_pages(t, p, next - p);
 		vfmig_zero_map_mark(t, p, next - p, true);
 		p = next;
 	}
@@ -316,7 +327,7 @@ static int vfmig_sparse_map(struct vfmig_resume *r, const struct vfmig_payload_t
 			    u64 first, const struct vfmig_rec_sparse *sp, const u8 *map)
 {
 	u32 pages = le32_to_cpu(sp->pages), words = VFMIG_SPARSE_MAP_WORDS(pages);
-	u32 i, sent = 0;
+	u32 i, run, sent = 0;
 
 	for (i = 0; i < words * 64; i++) {
 		if (!vfmig_sparse_bit(map, i))
@@ -328,11 +339,16 @@ static int vfmig_sparse_map(struct vfmig_resume *r, const struct vfmig_payload_t
 	if (sent != le32_to_cpu(sp->sent))
 		return -EINVAL;
 	r->applied = true;
-	for (i = 0; i < pages; i++) {
-		if (vfmig_sparse_bit(map, i))
-			vfmig_zero_map_mark(t, first + i, 1, false);
+	/* Runs of sent pages and of zero ones, each taken whole. */
+	for (i = 0; i < pages; i = run) {
+		bool sent_run = vfmig_sparse_bit(map, i);
+
+		for (run = i + 1; run < pages && vfmig_sparse_bit(map, run) == sent_run; run++)
+			;
+		if (sent_run)
+			vfmig_zero_map_mark(t, first + i, run - i, false);
 		else
-			vfmig_zero_pages(t, first + i, 1);
+			vfmig_zero_pages(t, first + i, run - i);
 	}
 	r->sparse_page = vfmig_sparse_next(map, 0, pages);
 	return 0;

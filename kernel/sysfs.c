@@ -394,6 +394,7 @@ static const char *const fault_names[] = {
 	[VFMIG_FAULT_SAVE_CHUNK] = "save_chunk",
 	[VFMIG_FAULT_SHORT_CHUNK] = "short_chunk",
 	[VFMIG_FAULT_RESUME_CHUNK] = "resume_chunk",
+	[VFMIG_FAULT_SLOW_WORKER] = "slow_worker",
 };
 
 static ssize_t fault_show(struct device *dev, struct device_attribute *attr,

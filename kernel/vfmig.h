@@ -142,6 +142,7 @@ enum vfmig_fault {
 	VFMIG_FAULT_SAVE_CHUNK,		/* next data_offset read while saving fails */
 	VFMIG_FAULT_SHORT_CHUNK,	/* next staged chunk loses its tail */
 	VFMIG_FAULT_RESUME_CHUNK,	/* next data_size write while resuming fails */
+	VFMIG_FAULT_SLOW_WORKER,	/* next session's worker waits before each job */
 };
 
 struct vfmig_dev_stats {

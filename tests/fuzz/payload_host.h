@@ -127,6 +127,13 @@ static inline bool vfmig_hasher_queue(struct vfmig_hasher *h __attribute__((unus
 	return false;
 }
 
+static inline bool vfmig_hasher_zero(struct vfmig_hasher *h __attribute__((unused)),
+				     u8 *dst __attribute__((unused)),
+				     u64 n __attribute__((unused)))
+{
+	return false;
+}
+
 static inline void vfmig_hasher_drain(struct vfmig_hasher *h __attribute__((unused)))
 {
 }

@@ -573,7 +573,7 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 					       "sparse:16", "sparse:17", "sparse:1", "sparse:0" };
 	static const char *const policies[] = { "fixed", "rotate", "gap", "straddle", "fixe" };
 	static const char *const faults[] = { "none", "transition", "save_chunk", "short_chunk",
-					      "resume_chunk", "error", "errors", "" };
+					      "resume_chunk", "slow_worker", "error", "errors", "" };
 
 	*exp = EXPECT_ANY;
 	if (chance(r, 3))
@@ -590,9 +590,9 @@ static size_t gen_value(struct rng *r, const char *name, char *buf, size_t cap, 
 	if (!strcmp(name, "data_offset_policy"))
 		return (size_t)snprintf(buf, cap, "%s", policies[rnd(r, 5)]);
 	if (!strcmp(name, "fault")) {
-		unsigned int i = rnd(r, 8);
+		unsigned int i = rnd(r, 9);
 
-		*exp = i < 6 ? EXPECT_OK : EXPECT_ANY;
+		*exp = i < 7 ? EXPECT_OK : EXPECT_ANY;
 		return (size_t)snprintf(buf, cap, "%s\n", faults[i]);
 	}
 	if (!strcmp(name, "dirty_rate")) {

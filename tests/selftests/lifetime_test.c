@@ -499,6 +499,7 @@ static const struct row rows[] = {
 	{ "fault", "save_chunk", true, R_FAULT },
 	{ "fault", "short_chunk", true, R_FAULT },
 	{ "fault", "resume_chunk", true, R_FAULT },
+	{ "fault", "slow_worker", true, R_FAULT },
 	{ "fault", "bogus", false, R_FAULT },
 	{ "fault", "error", true, R_FAULT_ERROR },
 	{ "hash_offload", "1", true, R_TUNING },

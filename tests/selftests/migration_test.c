@@ -184,9 +184,10 @@ static int test_field_access(void)
 	return TAP_PASS;
 }
 
-/* The hash_offload and chunk_offload knobs migrate_once() sets on both ends. */
+/* The hash_offload, chunk_offload and fill knobs migrate_once() sets on both ends. */
 static const char *hash_offload = "0";
 static const char *chunk_offload = "0";
+static const char *fill = "random";
 
 /* One save + resume; returns TAP result. */
 static int migrate_once(const char *layout, const char *policy, bool use_mmap,
@@ -195,14 +196,16 @@ static int migrate_once(const char *layout, const char *policy, bool use_mmap,
 	const char *setup[] = { "state_size", "1048576", "data_size", "65536",
 				"mmap_layout", layout, "data_offset_policy", policy,
 				"dirty_rate", rate, "hash_offload", hash_offload,
-				"chunk_offload", chunk_offload, NULL };
+				"chunk_offload", chunk_offload, "fill", fill, NULL };
 	static struct stream s;
 	uint64_t src_sum, dst_sum, p;
 	struct dev a, b;
 
 	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
 	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open %s/%s", layout, policy);
-	CHECK(vfmig_knob_write(a.uuid, "seed", "7", &(struct vfmig_err){ 0 }) == 0, "seed");
+	/* The destination holds a state of its own: a ZERO record must clear its pages. */
+	CHECK(vfmig_knob_write(a.uuid, "seed", "7", &(struct vfmig_err){ 0 }) == 0 &&
+	      vfmig_knob_write(b.uuid, "seed", "8", &(struct vfmig_err){ 0 }) == 0, "seed");
 	CHECK(vfmig_vfio_map_migration(&a.v, use_mmap, &(struct vfmig_err){ 0 }) == 0 &&
 	      vfmig_vfio_map_migration(&b.v, use_mmap, &(struct vfmig_err){ 0 }) == 0, "map");
 	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0, "pre-copy");
@@ -634,15 +637,64 @@ static int migrate_bounded(struct dev *a, struct dev *b, struct stream *s, bool 
 }
 
 /*
+ * chunk_offload, resuming: a page sent with data and later, in the same
+ * stream, as a zero page (the source reseeded during pre-copy, so its zero
+ * pages moved) ends zero.  The destination's worker is slowed (the
+ * slow_worker fault), so the first chunk's copies are still queued when
+ * the second chunk's zero pages are parsed: their clears must land after.
+ */
+static int zero_after_copy(unsigned int n)
+{
+	const char *setup[] = { "state_size", "2097152", "mmap_layout", "whole",
+				"data_size", "8388608", "chunk_offload", "1", "fill", "zero:60",
+				"dirty_rate", "0", NULL };
+	static struct stream s;
+	struct vfmig_err err = { 0 };
+	uint64_t x, y, copies;
+	char v[32];
+	struct dev a, b;
+
+	CHECK(dev_open(&a, "vfmig-large", n, setup) == 0 &&
+	      dev_open(&b, "vfmig-large", n + 1, setup) == 0, "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "7", &err) == 0 &&
+	      vfmig_knob_write(b.uuid, "seed", "8", &err) == 0, "seed");
+	CHECK(vfmig_vfio_map_migration(&a.v, true, &err) == 0 &&
+	      vfmig_vfio_map_migration(&b.v, true, &err) == 0, "map");
+	CHECK(set_state(&a, VFMIG_V1_STATE_RUNNING | VFMIG_V1_STATE_SAVING) == 0 &&
+	      save_rounds(&a, &s, 1, true) == 0 && s.n == 1 && s.c[0].size > 0, "first chunk");
+	/* Every page again, 60% of them zero but mostly others than before. */
+	CHECK(vfmig_knob_write(a.uuid, "seed", "9", &err) == 0, "reseed while saving");
+	CHECK(set_state(&a, VFMIG_V1_STATE_SAVING) == 0 && save_rounds(&a, &s, -1, true) == 0 &&
+	      set_state(&a, VFMIG_V1_STATE_STOP) == 0, "stop-and-copy");
+	CHECK(s.n > 1, "one chunk only");
+	CHECK(vfmig_knob_write(b.uuid, "fault", "slow_worker", &err) == 0 &&
+	      set_state(&b, VFMIG_V1_STATE_RESUMING) == 0, "resuming, worker slowed");
+	CHECK(vfmig_knob_read(b.uuid, "fault", v, sizeof(v), &err) == 0 && !strcmp(v, "none"),
+	      "slow_worker did not fire at the session start: %s", v);
+	CHECK(resume(&b, &s, true) == 0 && set_state(&b, VFMIG_V1_STATE_STOP) == 0, "resume");
+	CHECK(st_knob_u64(b.uuid, "stat_chunk_copies", &copies) == 0 && copies > 0,
+	      "no chunk copy queued on the destination");
+	CHECK(st_knob_u64(a.uuid, "checksum", &x) == 0 &&
+	      st_knob_u64(b.uuid, "checksum", &y) == 0 && x == y,
+	      "checksums %016llx != %016llx", (unsigned long long)x, (unsigned long long)y);
+	pair_free(&s, &a, &b);
+	return TAP_PASS;
+}
+
+/*
  * chunk_offload=1: v1 chunks copied on the device's worker, one ahead of
  * user space, in slots of the data section.  The knob takes booleans only;
  * the layout and policy matrix migrates with it on both ends, live too;
  * a save hands chunks out of more than one slot (it is on); either end
  * may have it off (the destination's slots are smaller than the source's
  * chunks, and a piece written from the first slot on covers the ones the
- * worker may still be reading: it must wait, or the END digest fails); a
- * damaged payload is caught; and a session closed with copies queued, its
- * device then removed, leaves nothing behind.
+ * worker may still be reading: it must wait, or the END digest fails);
+ * zero pages are cleared on the worker's queue, behind the copies (a
+ * partly zero state onto a destination whose data pages lie elsewhere, so
+ * that clears and copies alternate); a damaged payload is caught, zero
+ * pages too; a page sent with data and then as a zero page ends zero
+ * however far the worker lags; and a session closed with copies queued,
+ * its device then removed, leaves nothing behind.
  */
 static int test_chunk_offload(void)
 {
@@ -658,6 +710,9 @@ static int test_chunk_offload(void)
 			      "data_size", "65536", NULL };
 	const char *big[] = { "state_size", "33554432", "mmap_layout", "whole",
 			      "data_size", "8388608", "chunk_offload", "1", NULL };
+	const char *on_zero[] = { "state_size", "4194304", "mmap_layout", "whole",
+				  "data_size", "65536", "chunk_offload", "1", "fill", "zero:60",
+				  NULL };
 	static struct stream s;
 	struct vfmig_err err = { 0 };
 	uint64_t slots[4], saved = 0, total = 0, copies = 0;
@@ -681,7 +736,23 @@ static int test_chunk_offload(void)
 			}
 		}
 	}
+	/* 60% zero pages, the destination's own 60% elsewhere (its other seed). */
+	fill = "zero:60";
+	for (unsigned int g = 0; g < 3; g++) {
+		for (int r = 0; r < 2; r++) {
+			ret = migrate_once(geo[g].layout, geo[g].policy, g % 2, r ? "4194304" : "0",
+					   n);
+			n += 2;
+			if (ret != TAP_PASS)
+				break;
+		}
+		if (ret != TAP_PASS)
+			break;
+	}
+	fill = "random";
 	chunk_offload = "0";
+	if (ret != TAP_PASS)
+		return ret;
 
 	/* On at the source: chunks from the four quarters of the one window. */
 	CHECK(dev_open(&a, "vfmig-large", n++, on) == 0 && dev_open(&b, "vfmig-large", n++, off) == 0,
@@ -734,6 +805,20 @@ static int test_chunk_offload(void)
 	if (ret != TAP_PASS)
 		return ret;
 	pair_free(&s, &a, &b);
+	CHECK(dev_open(&a, "vfmig-large", n++, on_zero) == 0 &&
+	      dev_open(&b, "vfmig-large", n++, on_zero) == 0, "open");
+	CHECK(vfmig_knob_write(a.uuid, "seed", "16", &err) == 0 &&
+	      vfmig_knob_write(b.uuid, "seed", "17", &err) == 0 && save_stream(&a, &s) == 0,
+	      "save");
+	ret = resume_damaged_then_clean(&a, &b, &s, 2);
+	if (ret != TAP_PASS)
+		return ret;
+	pair_free(&s, &a, &b);
+
+	ret = zero_after_copy(n);
+	n += 2;
+	if (ret != TAP_PASS)
+		return ret;
 
 	/* 2 MiB copies queued on both ends, closed right after, then removed. */
 	return close_with_work_queued(big, n);
