@@ -39,7 +39,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench lint man install uninstall examples unit-asan fuzz-build \
+	demo vm-shell deps clean bench bench-ab lint man install uninstall examples unit-asan fuzz-build \
 	fuzz-host fuzz-vm fuzz debug-kernel debug-check qemu10-path
 
 all: module user selftests unit
@@ -119,6 +119,13 @@ BENCH_KREL ?= $(firstword $(VM_KERNELS))
 bench: user
 	$(MAKE) -C tests/bench
 	sh tests/bench/run.sh $(BENCH_KREL)
+
+# The module at AB_BASE (default HEAD) against the working tree's, alternated
+# round by round in one guest: save to and resume from a tmpfs file
+# (tests/bench/module_ab.sh; AB_* settings there).
+bench-ab: user
+	$(MAKE) -C tests/bench
+	sh tests/bench/ab.sh $(BENCH_KREL)
 
 # The VM interface fuzzer on every tested kernel, with a random seed (printed;
 # VFMIG_FUZZ_SEED=<n> repeats a run).  `make check` runs a 10,000-op slice.
