@@ -40,18 +40,7 @@ T=${TMPDIR:-/tmp}/bench.$$
 mkdir -p "$T" "$out"
 
 die() { echo "bench: FAIL: $*" >&2; exit 1; }
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3 on $1"
-	else
-		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
-	fi
-}
-# json_num FILE KEY: the number after "KEY": in a one-line JSON object.
-json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
-# median: the median of the numbers on stdin (spaces or lines; the lower
-# middle one of an even count), "-" for none.
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+. "$here/lib.sh"	# knob, median, json_num
 cleanup() {
 	for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done
 	rm -rf "$T"

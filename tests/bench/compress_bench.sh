@@ -33,24 +33,13 @@ trap 'rm -rf "$T"' EXIT
 ip link set lo up 2>/dev/null || true
 
 die() { echo "compress_bench: FAIL: $*" >&2; exit 1; }
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3 on $1"
-	else
-		IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"
-	fi
-}
+. "$here/lib.sh"	# knob, median
 # timed FILE CMD...: run CMD under timeit, stdout to FILE; prints wall ns.
 timed() {
 	f=$1
 	shift
 	"$TIMEIT" "$@" > "$f" 2> "$T/err" || die "$* failed: $(cat "$T/err") $(cat "$f")"
 	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
-}
-
-# median LIST: the median of a comma-separated list of numbers.
-median() {
-	echo "$1" | tr , '\n' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
 zsize=$(( ${BENCH_Z_MIB:-128} << 20 ))
@@ -136,8 +125,8 @@ for zstate in random compressible; do
 			zb=$(cat "$T/zbytes.$codec")
 			mbps=$(awk -v b="$zsize" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
 			ratio=$(awk -v a="$zsize" -v b="$zb" 'BEGIN { printf "%.2f", a / b }')
-			med=$(median "$runs")
-			pmed=$(median "$pair")
+			med=$(echo "$runs" | median)
+			pmed=$(echo "$pair" | median)
 			emb=$(awk -v b="$zsize" -v ms="$eng" 'BEGIN { if (ms > 0) printf "%.1f", b / (ms / 1e3) / 1e6; else print 0 }')
 			line=$(printf '%-12s %-4s %-5s best %7s MB/s  median %7s MB/s  save engine %7s MB/s  ratio %8s  /none paired %5s  runs [%s]' \
 				"$zstate" "$how" "$codec" "$mbps" "$med" "$emb" "$ratio" "$pmed" "$runs")

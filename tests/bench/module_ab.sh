@@ -33,19 +33,12 @@ T=$(mktemp -d "${TMPDIR:-/run}/module_ab.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
 die() { echo "module_ab: FAIL: $*" >&2; exit 1; }
-knob() { # knob UUID NAME [VALUE]
-	if [ $# -eq 3 ]; then
-		echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3"
-	else
-		cat "$S/$1/vfmig/$2"
-	fi
-}
+. "$here/lib.sh"	# knob, median
 # wall NS of CMD..., its output dropped; dies if it fails.
 wall() {
 	"$TIMEIT" "$@" > /dev/null 2> "$T/err" || die "$*: $(cat "$T/err")"
 	sed -n 's/^timeit wall-ns \([0-9]*\).*/\1/p' "$T/err"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
 
 # run LABEL KO: one save and resume with that build; appends to $T/LABEL.
 run() {

@@ -36,10 +36,7 @@ T=${TMPDIR:-/tmp}/bench-par.$$
 mkdir -p "$T" "$out"
 
 die() { echo "bench: FAIL: parallel: $*" >&2; exit 1; }
-knob() { echo "$3" > "$S/$1/vfmig/$2" || die "cannot set $2=$3 on $1"; }
-get() { IFS= read -r v < "$S/$1/vfmig/$2" && echo "$v"; }
-json_num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1"; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
+. "$here/lib.sh"	# knob, median, json_num
 remove_all() { for u in $(ls "$S" 2>/dev/null); do "$V" mdev remove "$u" 2>/dev/null; done; }
 trap 'remove_all; rm -rf "$T"' EXIT
 
@@ -121,7 +118,7 @@ for n in $counts; do
 			knob "$u" dirty_rate 0
 		done
 		knob "$a" seed $((500 + i))
-		A="$A $a" B="$B $b" sums="$sums $(get "$a" checksum)"
+		A="$A $a" B="$B $b" sums="$sums $(knob "$a" checksum)"
 		i=$((i + 1))
 	done
 	size=$((n * mib << 20))
@@ -153,7 +150,7 @@ for n in $counts; do
 				grep -q '"status": "completed"' "$T/json" || die "$how: $(cat "$T/json")"
 				set -- $sums
 				for d in $dst; do
-					[ "$(get "$d" checksum)" = "$1" ] || die "$how $n: checksum of $d"
+					[ "$(knob "$d" checksum)" = "$1" ] || die "$how $n: checksum of $d"
 					shift
 				done
 				awk -v b="$size" -v ns="$ns" 'BEGIN { printf "%.1f\n", b / (ns / 1e9) / 1e6 }' >> "$T/par-$k.runs"
@@ -169,12 +166,12 @@ for n in $counts; do
 		for k in 0 1; do
 			lanes=1
 			[ "$k" = 0 ] && lanes=$(( cpus < n ? cpus : n ))
-			eval "mbps_$k=$(median < "$T/par-$k.runs") eng_$k=$(median < "$T/par-$k.engs")"
-			eval "down_$k=$(median < "$T/par-$k.downs") busy_$k=$(median < "$T/par-$k.busys")"
+			eval "mbps_$k=$(median 0 < "$T/par-$k.runs") eng_$k=$(median 0 < "$T/par-$k.engs")"
+			eval "down_$k=$(median 0 < "$T/par-$k.downs") busy_$k=$(median 0 < "$T/par-$k.busys")"
 			eval "rss_$k=$(sort -n "$T/par-$k.rss" | tail -n 1) runs_$k=$(paste -sd, "$T/par-$k.runs") lanes_$k=$lanes"
 		done
-		ratio=$(echo "$pratios" | median)
-		eratio=$(echo "$eratios" | median)
+		ratio=$(echo "$pratios" | median 0)
+		eratio=$(echo "$eratios" | median 0)
 		bound=$(awk -v n="$cpus" -v b="$busy_1" 'BEGIN { printf "%.2f", (b > 0 ? n / b : 0) }')
 		line=$(printf '%-8s %2d x %2d MiB  --parallel 1: %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   auto (%d lanes): %7s MB/s (engine %7s), downtime %4s ms, peak RSS %6s KiB, %s CPUs busy   ratio %sx (engine %sx; target 1.6x, bound %sx; rounds %s)' \
 			"$how" "$n" "$mib" "$mbps_1" "$eng_1" "$down_1" "$rss_1" "$busy_1" "$lanes_0" "$mbps_0" "$eng_0" "$down_0" "$rss_0" "$busy_0" "$ratio" "$eratio" "$bound" "$pratios")
