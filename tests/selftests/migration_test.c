@@ -539,6 +539,25 @@ static int close_with_work_queued(const char **setup, unsigned int n)
 	return TAP_PASS;
 }
 
+struct offload_geo {
+	const char *layout, *policy;
+};
+
+/* migrate_once() through each of @ng geometries, offline and live (devices from *@n on). */
+static int offload_matrix(const struct offload_geo *geo, unsigned int ng, unsigned int *n)
+{
+	int ret = TAP_PASS;
+
+	for (unsigned int g = 0; g < ng && ret == TAP_PASS; g++) {
+		for (int r = 0; r < 2 && ret == TAP_PASS; r++) {
+			ret = migrate_once(geo[g].layout, geo[g].policy, g % 2, r ? "4194304" : "0",
+					   *n);
+			*n += 2;
+		}
+	}
+	return ret;
+}
+
 /*
  * hash_offload=1: page hashes on the device's worker.  The knob takes
  * booleans only; migrations with it on both ends, live with the dirty
@@ -553,9 +572,11 @@ static int test_hash_offload(void)
 				"data_size", "65536", "hash_offload", "1", NULL };
 	const char *big[] = { "state_size", "33554432", "mmap_layout", "whole",
 			      "data_size", "8388608", "hash_offload", "1", NULL };
+	static const struct offload_geo geo[] = { { "none", "fixed" }, { "whole", "fixed" } };
 	static struct stream s;
 	struct vfmig_err err = { 0 };
 	uint64_t spans_a, spans_b;
+	unsigned int n = 122;
 	struct dev a, b;
 	int ret;
 
@@ -564,17 +585,10 @@ static int test_hash_offload(void)
 		return ret;
 
 	hash_offload = "1";
-	for (int m = 0; m < 2; m++) {
-		for (int r = 0; r < 2; r++) {
-			ret = migrate_once(m ? "whole" : "none", "fixed", m, r ? "4194304" : "0",
-					   122 + 2 * (2 * m + r));
-			if (ret != TAP_PASS) {
-				hash_offload = "0";
-				return ret;
-			}
-		}
-	}
+	ret = offload_matrix(geo, 2, &n);
 	hash_offload = "0";
+	if (ret != TAP_PASS)
+		return ret;
 
 	CHECK(dev_open(&a, "vfmig-large", 130, setup) == 0 &&
 	      dev_open(&b, "vfmig-large", 131, setup) == 0, "open");
@@ -698,7 +712,7 @@ static int zero_after_copy(unsigned int n)
  */
 static int test_chunk_offload(void)
 {
-	static const struct { const char *layout, *policy; } geo[] = {
+	static const struct offload_geo geo[] = {
 		{ "none", "fixed" }, { "whole", "fixed" }, { "sparse:4", "rotate" },
 		{ "sparse:4", "straddle" }, { "none", "gap" },
 		/* Three slots: the slot index cycles through a count that is no power of two. */
@@ -725,30 +739,11 @@ static int test_chunk_offload(void)
 		return ret;
 
 	chunk_offload = "1";
-	for (unsigned int g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
-		for (int r = 0; r < 2; r++) {
-			ret = migrate_once(geo[g].layout, geo[g].policy, g % 2, r ? "4194304" : "0",
-					   n);
-			n += 2;
-			if (ret != TAP_PASS) {
-				chunk_offload = "0";
-				return ret;
-			}
-		}
-	}
+	ret = offload_matrix(geo, sizeof(geo) / sizeof(geo[0]), &n);
 	/* 60% zero pages, the destination's own 60% elsewhere (its other seed). */
 	fill = "zero:60";
-	for (unsigned int g = 0; g < 3; g++) {
-		for (int r = 0; r < 2; r++) {
-			ret = migrate_once(geo[g].layout, geo[g].policy, g % 2, r ? "4194304" : "0",
-					   n);
-			n += 2;
-			if (ret != TAP_PASS)
-				break;
-		}
-		if (ret != TAP_PASS)
-			break;
-	}
+	if (ret == TAP_PASS)
+		ret = offload_matrix(geo, 3, &n);
 	fill = "random";
 	chunk_offload = "0";
 	if (ret != TAP_PASS)
