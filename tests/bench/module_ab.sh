@@ -29,6 +29,7 @@ b_ko=${2:?usage: module_ab.sh A.ko B.ko}
 rounds=${AB_ROUNDS:-6} mib=${AB_MIB:-256} data=${AB_DATA_MIB:-8}
 fill=${AB_FILL:-random} dest=${AB_DEST:-zero}
 knobs=${AB_KNOBS:-chunk_offload=1 hash_offload=1}
+case $dest in zero | seeded) ;; *) echo "module_ab: AB_DEST is zero or seeded, not '$dest'" >&2; exit 2 ;; esac
 T=$(mktemp -d "${TMPDIR:-/run}/module_ab.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
