@@ -31,6 +31,15 @@ static inline void vfmig_compat_vm_flags_set(struct vm_area_struct *vma, unsigne
 #endif
 }
 
+static inline void vfmig_compat_vm_flags_clear(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /*
  * iommufd hooks for an emulated-IOMMU device: absent before 6.2, detach
  * added in 6.6.  With CONFIG_IOMMUFD=n (Debian) these expand to NULL.

@@ -43,8 +43,9 @@ static ssize_t vfmig_df_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 /*
  * splice from the saving file lends device memory to the pipe
- * (save_splice.c); an armed fault injection lives on the read path, so
- * then the bytes are read and copied as read(2) would.
+ * (save_splice.c); the faults that live on the read path (save_chunk,
+ * short_chunk) are armed there, so while one is, the bytes are read and
+ * copied as read(2) would.  Other faults leave lending as it is.
  */
 static ssize_t vfmig_df_splice_read(struct file *in, loff_t *ppos,
 				    struct pipe_inode_info *pipe, size_t len, unsigned int flags)
@@ -57,7 +58,7 @@ static ssize_t vfmig_df_splice_read(struct file *in, loff_t *ppos,
 	if (!df->saving)
 		return -EINVAL;
 	mutex_lock(&vd->lock);
-	copy = vd->fault != VFMIG_FAULT_NONE;
+	copy = vd->fault == VFMIG_FAULT_SAVE_CHUNK || vd->fault == VFMIG_FAULT_SHORT_CHUNK;
 	if (!copy)
 		ret = vd->mig_file == df ? vfmig_v2_save_splice(vd, pipe, len) : -ENODEV;
 	mutex_unlock(&vd->lock);

@@ -19,7 +19,9 @@
  * ahead while user space moves the one before: a slot of the largest
  * section (16 MiB of 64 MiB) in records of VFMIG_PAYLOAD_MAX_PAGES pages
  * queues 256 copies and 256 hashes, and the queue takes two such slots, so
- * staging one never waits for room.  A full queue makes the data path wait.
+ * staging one of PAGES records never waits for room.  SPARSE records queue
+ * a copy per run of sent pages, so a slot of scattered pages may wait part
+ * way: a full queue makes the data path wait, nothing is lost.
  */
 #define VFMIG_HASHER_JOBS	1024
 /* Pages in one span at most, where consecutive records' spans are joined. */

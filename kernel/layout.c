@@ -393,6 +393,10 @@ int vfmig_layout_mmap(struct vfmig_dev *vd, struct vm_area_struct *vma)
 	if (index != VFMIG_MIGRATION_REGION_INDEX || !(vma->vm_flags & VM_SHARED) ||
 	    !vfmig_has_v1(vd) || !vfmig_layout_in_area(vd, off, len))
 		return -EINVAL;
+	/* The region is data (READ|WRITE): never code, not even by mprotect() later. */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vfmig_compat_vm_flags_clear(vma, VM_MAYEXEC);
 	/*
 	 * As remap_vmalloc_range() did: no mremap growth, no core dumps.
 	 * MIXEDMAP now, under the mmap write lock: vm_insert_pages() in the

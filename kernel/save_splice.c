@@ -31,6 +31,7 @@ struct vfmig_splice {
 	struct page *scratch;		/* copied bytes go here, then to the pipe */
 	unsigned int scratch_off;
 	size_t done;
+	size_t lent;			/* of done, bytes of device memory lent */
 	int err;			/* why the pipe took no more, if not full */
 };
 
@@ -113,6 +114,7 @@ static size_t vfmig_splice_lend(void *ctx, const u8 *p, size_t n)
 		if (!vfmig_splice_add(sp, vmalloc_to_page(a), off, k))
 			break;
 		done += k;
+		sp->lent += k;
 	}
 	return done;
 }
@@ -170,6 +172,7 @@ ssize_t vfmig_v2_save_splice(struct vfmig_dev *vd, struct pipe_inode_info *pipe,
 		return ret < 0 ? ret : sp.err ? sp.err :
 		       (vd->device_state & VFMIG_V1_STATE_RUNNING) ? -ENOMSG : 0;
 	vd->stats.bytes_saved += sp.done;
+	vd->stats.bytes_lent += sp.lent;
 	vd->stats.chunks_saved++;
 	return sp.done;
 }

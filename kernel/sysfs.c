@@ -384,6 +384,7 @@ VFMIG_U64_ATTR_RO(stat_bytes_saved, stats.bytes_saved);
 VFMIG_U64_ATTR_RO(stat_bytes_restored, stats.bytes_restored);
 VFMIG_U64_ATTR_RO(stat_chunks_saved, stats.chunks_saved);
 VFMIG_U64_ATTR_RO(stat_chunks_restored, stats.chunks_restored);
+VFMIG_U64_ATTR_RO(stat_bytes_lent, stats.bytes_lent);
 VFMIG_U64_ATTR_RO(stat_iterations, stats.iterations);
 VFMIG_U64_ATTR_RO(stat_hash_spans, hasher.queued);
 VFMIG_U64_ATTR_RO(stat_chunk_copies, hasher.copies);
@@ -514,6 +515,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_stat_bytes_restored.attr,
 	&dev_attr_stat_chunks_saved.attr,
 	&dev_attr_stat_chunks_restored.attr,
+	&dev_attr_stat_bytes_lent.attr,
 	&dev_attr_stat_iterations.attr,
 	&dev_attr_stat_hash_spans.attr,
 	&dev_attr_stat_chunk_copies.attr,

@@ -151,6 +151,7 @@ struct vfmig_dev_stats {
 	u64 bytes_restored;
 	u64 chunks_saved;
 	u64 chunks_restored;
+	u64 bytes_lent;			/* device memory a v2 splice lent to a pipe */
 	u64 iterations;			/* passes over memory while saving */
 };
 

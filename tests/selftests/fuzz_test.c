@@ -1181,12 +1181,12 @@ static void touch(struct rng *r, const struct map *m)
 static bool op_mmap(struct ctx *c, struct slot *s, struct map *m)
 {
 	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ,
-				     PROT_WRITE, PROT_NONE };
+				     PROT_WRITE, PROT_NONE, PROT_READ | PROT_EXEC };
 	const struct vfmig_region_desc *g = &s->d.v.mig;
 	struct rng *r = &c->r;
 	uint64_t off, len;
 	bool shared = !chance(r, 8), expect = false;
-	int prot = prots[rnd(r, 5)];
+	int prot = prots[rnd(r, sizeof(prots) / sizeof(prots[0]))];
 	void *p;
 
 	if (g->nr_areas && !chance(r, 3)) {
@@ -1206,7 +1206,7 @@ static bool op_mmap(struct ctx *c, struct slot *s, struct map *m)
 	for (unsigned int i = 0; i < g->nr_areas; i++)
 		if (off >= g->areas[i].offset && len <= g->areas[i].size &&
 		    off - g->areas[i].offset <= g->areas[i].size - len)
-			expect = shared && len && !(off & (PAGE - 1));
+			expect = shared && len && !(off & (PAGE - 1)) && !(prot & PROT_EXEC);
 	p = mmap(NULL, len, prot, shared ? MAP_SHARED : MAP_PRIVATE, s->d.v.device, s->d.base + off);
 	if (expect && p == MAP_FAILED)
 		FINDING("%s: mmap of %" PRIu64 " at %#" PRIx64 " inside an area: %s", s->uuid, len,

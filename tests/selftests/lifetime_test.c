@@ -518,6 +518,7 @@ static const struct row rows[] = {
 	{ "stat_iterations", "0", false, R_RO },
 	{ "stat_hash_spans", "0", false, R_RO },
 	{ "stat_chunk_copies", "0", false, R_RO },
+	{ "stat_bytes_lent", "0", false, R_RO },
 };
 
 /* What the table says: the answer, the state and checksum afterwards. */

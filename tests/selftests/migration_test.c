@@ -836,6 +836,13 @@ static int test_mmap_checks(void)
 	CHECK(p == MAP_FAILED && errno == EINVAL, "mapping past an area end");
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, d.v.device, d.base + m->areas[1].offset);
 	CHECK(p == MAP_FAILED && errno == EINVAL, "private mapping");
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, d.v.device, d.base + m->areas[1].offset);
+	CHECK(p == MAP_FAILED && errno == EPERM, "executable mapping");
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d.v.device, d.base + m->areas[1].offset);
+	CHECK(p != MAP_FAILED, "read-only mapping inside area 1");
+	CHECK(mprotect(p, 4096, PROT_READ | PROT_EXEC) == -1 && errno == EACCES,
+	      "mprotect to executable");
+	munmap(p, 4096);
 	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, d.v.device,
 		 d.base + m->areas[1].offset + 4096);
 	CHECK(p != MAP_FAILED, "mapping inside area 1");

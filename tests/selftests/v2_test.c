@@ -408,13 +408,17 @@ static int read_full(int fd, uint8_t *p, size_t len)
  * splice(2) on the data files: saving file -> pipe gives the bytes read(2)
  * gives (reads of 64 KiB go through the staging record, of 1 MiB straight
  * from device memory: the same bytes too), pipe -> resuming file resumes,
- * in pieces that split records; a cut-off file answers ENODEV.
+ * in pieces that split records; a cut-off file answers ENODEV.  Device
+ * memory is lent, not copied (stat_bytes_lent), also with a fault armed
+ * that lives elsewhere (slow_worker); a read-path fault (save_chunk) makes
+ * that splice copy, and so fire.
  */
 static int test_splice(void)
 {
 	const char *setup[] = { "seed", "99", NULL };
 	struct buf small = { 0 }, big = { 0 }, sp = { 0 };
-	uint64_t s1, s2, restored;
+	uint64_t s1, s2, restored, lent0, lent1;
+	struct vfmig_err err = { 0 };
 	struct v2dev a, z;
 	int fd, p[2];
 	ssize_t n;
@@ -427,6 +431,9 @@ static int test_splice(void)
 	CHECK(v2_save(&a, &big, 1 << 20) == 0, "save, reads of 1 MiB");
 	CHECK(big.len == small.len && !memcmp(big.p, small.p, big.len),
 	      "reads of 1 MiB give other bytes (%zu, %zu)", big.len, small.len);
+	CHECK(vfmig_knob_write(a.uuid, "fault", "slow_worker", &err) == 0, "arm: %s", err.msg);
+	CHECK(st_knob_u64(a.uuid, "stat_bytes_lent", &lent0) == 0 && lent0 == 0,
+	      "bytes lent by read(): %llu", (unsigned long long)lent0);
 	CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY");
 	while ((n = splice(fd, NULL, p[1], NULL, 1 << 20, 0)) > 0) {
 		CHECK(buf_grow(&sp, n) == 0, "out of memory");
@@ -436,6 +443,8 @@ static int test_splice(void)
 	CHECK(n == 0, "splice from the saving file: %s", strerror(errno));
 	CHECK(sp.len == small.len && !memcmp(sp.p, small.p, sp.len),
 	      "splice gives other bytes (%zu, %zu)", sp.len, small.len);
+	CHECK(st_knob_u64(a.uuid, "stat_bytes_lent", &lent1) == 0 && lent1 > sp.len / 2,
+	      "splice lent %llu of %zu bytes", (unsigned long long)lent1, sp.len);
 	CHECK(mig_set(&a, ST_STOP, NULL) == 0, "STOP");
 	CHECK(splice(fd, NULL, p[1], NULL, 4096, 0) < 0 && errno == ENODEV,
 	      "splice from a cut-off saving file: %s", strerror(errno));
@@ -457,6 +466,17 @@ static int test_splice(void)
 	      "checksums %016llx != %016llx", (unsigned long long)s1, (unsigned long long)s2);
 	CHECK(st_knob_u64(z.uuid, "stat_bytes_restored", &restored) == 0 && restored == sp.len,
 	      "bytes_restored %llu, stream %zu", (unsigned long long)restored, sp.len);
+
+	CHECK(vfmig_knob_write(a.uuid, "fault", "save_chunk", &err) == 0, "arm: %s", err.msg);
+	CHECK(mig_set(&a, ST_STOP_COPY, &fd) == 0 && fd >= 0, "STOP_COPY again");
+	CHECK(splice(fd, NULL, p[1], NULL, 1 << 20, 0) < 0 && errno == EIO,
+	      "splice with save_chunk armed: %s", strerror(errno));
+	CHECK(st_knob_u64(a.uuid, "stat_bytes_lent", &lent0) == 0 && lent0 == lent1,
+	      "a failed splice lent %llu bytes", (unsigned long long)(lent0 - lent1));
+	n = splice(fd, NULL, p[1], NULL, 1 << 20, 0);
+	CHECK(n > 0 && st_knob_u64(a.uuid, "stat_bytes_lent", &lent1) == 0 && lent1 > lent0,
+	      "splice after the fault: %zd, lent %llu", n, (unsigned long long)(lent1 - lent0));
+	close(fd);
 	free(small.p);
 	free(big.p);
 	free(sp.p);
