@@ -261,7 +261,10 @@ VFMIG_EXPORT const char *vfmig_protocol_name(enum vfmig_protocol p);
  */
 VFMIG_EXPORT int vfmig_save(struct vfmig_session *src, int fd);
 /*
- * The same into a new file at path, synced; no partial file stays on failure.
+ * The same into a file at path, synced.  A regular file (or none yet) is
+ * written beside path and renamed over it when complete: on failure path
+ * keeps what it held and no partial file stays.  Anything else there
+ * (/dev/null, a FIFO) is written in place and never removed.
  * Into a regular file (either call), with a second CPU online, vfmig devices
  * hash their pages, and v1 devices copy their chunks, on their own worker
  * meanwhile (hash_offload and chunk_offload, set back after; the same for a

@@ -369,6 +369,29 @@ test_source_fault() {
 	same_state "$a" "$b"
 }
 
+# A save that fails keeps what its file held (an earlier save, /dev/null)
+# and leaves a source stopped by an earlier save stopped: its state may
+# already run elsewhere (never two running copies).
+test_failed_save_keeps_file() {
+	begin
+	a=$(mk vfmig-small seed=18) b=$(mk vfmig-small)
+	"$V" save -q "$a" -o "$T/s" || fail "save failed"
+	[ "$(knob "$a" device_state)" = 0 ] || fail "source not stopped after its save"
+	sum=$(knob "$a" checksum)
+	cp "$T/s" "$T/first"
+	knob "$a" fault save_chunk
+	expect_fail "devices back as they were" "$V" save -q "$a" -o "$T/s"
+	[ "$(knob "$a" device_state)" = 0 ] || fail "stopped source runs: $(knob "$a" device_state)"
+	[ "$(knob "$a" checksum)" = "$sum" ] || fail "source state changed"
+	cmp -s "$T/s" "$T/first" || fail "a failed save replaced the earlier one"
+	ls "$T" | grep -q 'vfmig-' && fail "partial file left: $(ls "$T")"
+	knob "$a" fault save_chunk
+	expect_fail "devices back as they were" "$V" save -q "$a" -o /dev/null
+	[ -c /dev/null ] || fail "a failed save removed /dev/null"
+	"$V" resume -q "$b" -i "$T/s" || fail "resume of the kept save failed"
+	same_state "$a" "$b"
+}
+
 test_valgrind_clean() {
 	command -v valgrind > /dev/null || skip "valgrind is not installed"
 	begin

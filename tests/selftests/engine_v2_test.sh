@@ -179,6 +179,32 @@ test_v2_source_error() {
 	same_state "$a" "$b"
 }
 
+# A v2 source stopped by an earlier save: saved live again it never runs
+# (the arc STOP -> PRE_COPY would run it), and a failed save leaves it stopped.
+test_v2_stopped_source_stays_stopped() {
+	begin
+	a=$(mk vfmig-small protocol=v2 seed=22) b=$(mk vfmig-small protocol=v2)
+	"$V" save -q "$a" -o "$T/s" || fail "save failed"
+	[ "$(knob "$a" device_state)" = 0 ] || fail "source not stopped after its save"
+	sum=$(knob "$a" checksum)
+	gen=$(knob "$a" generation)
+	knob "$a" dirty_rate 100000000
+	knob "$a" fault save_chunk
+	expect_fail "devices back as they were" "$V" save -q "$a" -o "$T/again"
+	[ "$(knob "$a" device_state)" = 0 ] || fail "stopped source runs: $(knob "$a" device_state)"
+	[ "$(knob "$a" generation)" = "$gen" ] || fail "the stopped source ran (generation moved)"
+	# Held to 64 KiB/s, a pre-copy would take a second of running (and dirtying).
+	"$V" save -q --max-bandwidth 64K --max-iterations 3 "$a" -o "$T/again" ||
+		fail "second save failed"
+	[ "$(knob "$a" device_state)" = 0 ] || fail "source not stopped after the second save"
+	[ "$(knob "$a" generation)" = "$gen" ] || fail "the stopped source ran during its save"
+	[ "$(knob "$a" checksum)" = "$sum" ] || fail "source state changed"
+	cmp -s "$T/s" "$T/again" || diag "streams differ (same state; allowed)"
+	"$V" resume -q "$b" -i "$T/again" || fail "resume failed"
+	knob "$a" dirty_rate 0
+	same_state "$a" "$b"
+}
+
 test_v2_sigint() {
 	has_precopy || skip "no PRE_COPY on $(uname -r): test_v2_sigint_blocked covers it"
 	begin

@@ -513,6 +513,26 @@ static void test_chunk_failure(void **state)
 	mig_fini(&m);
 }
 
+/*
+ * A source found stopped (its state saved before, maybe running elsewhere)
+ * goes back to stopped when a save of it fails, never to RUNNING.
+ */
+static void test_chunk_failure_stopped_source(void **state)
+{
+	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
+	struct mig m;
+
+	(void)state;
+	mig_init(&m, &c, MS);
+	fake_force_state(&m.src->fake, 0);
+	m.src->fake.fail_chunk = EIO;
+	m.src->fake.fail_chunk_skip = 1;
+	assert_int_equal(save_one(m.src, "dev0", m.fd, &m.e, NULL, NULL), -EIO);
+	assert_int_equal(dev_state(m.src), 0);
+	assert_int_equal(last_state(m.src), 0);
+	mig_fini(&m);
+}
+
 /* Stop-and-copy refused and device in error: both causes are reported. */
 static void test_transition_failure_to_error(void **state)
 {
@@ -889,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_non_convergence),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_chunk_failure),
+		cmocka_unit_test(test_chunk_failure_stopped_source),
 		cmocka_unit_test(test_transition_failure_to_error),
 		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_failing_resume),

@@ -560,6 +560,41 @@ static void test_source_error_reset(void **state)
 	free(p);
 }
 
+/*
+ * A source found stopped (saved before) is saved by stop-and-copy alone:
+ * the arc STOP -> PRE_COPY would run it (this fake refuses it).  A failed
+ * save puts it back in STOP, even out of ERROR through a reset (which runs).
+ */
+static void test_stopped_source_stays_stopped(void **state)
+{
+	size_t len = 20000;
+	uint8_t *p = pattern(len, 12);
+	struct side2 *src = side2_new(p, len, true);
+	int fd = tu_memfd();
+	struct run r;
+
+	(void)state;
+	run_init(&r);
+	src->f.state = VFIO_DEVICE_STATE_STOP;
+	if (save2(src, fd, &r))
+		fail_msg("save of a stopped source: %s", r.err.msg);
+	assert_int_equal(r.st.iterations, 0);
+	assert_int_equal(src->f.state, VFIO_DEVICE_STATE_STOP);
+	assert_int_equal(vfmig_v2dev_counters(src->dev)->data_bytes, len);
+
+	run_init(&r);
+	src->f.fail_on = VFIO_DEVICE_STATE_STOP_COPY;
+	assert_int_equal(save2(src, fd, &r), -EIO);
+	assert_int_equal(src->f.resets, 1);
+	assert_int_equal(src->f.state, VFIO_DEVICE_STATE_STOP);
+	/* The explicit restart (vfmig_session_restart) runs it all the same. */
+	assert_int_equal(vfmig_v2dev_restart(src->dev, &r.err), 0);
+	assert_int_equal(src->f.state, VFIO_DEVICE_STATE_RUNNING);
+	close(fd);
+	side2_free(src);
+	free(p);
+}
+
 /* Cancelled in pre-copy: -ECANCELED, back to RUNNING without a reset. */
 static void test_cancel_in_precopy(void **state)
 {
@@ -620,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_splice_nonblocking_pipe),
 		cmocka_unit_test(test_version_refused),
 		cmocka_unit_test(test_source_error_reset),
+		cmocka_unit_test(test_stopped_source_stays_stopped),
 		cmocka_unit_test(test_cancel_in_precopy),
 		cmocka_unit_test(test_resume_refused),
 	};

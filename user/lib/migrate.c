@@ -111,23 +111,26 @@ static int outcome(struct vfmig_session *src, int ret, struct loader *l, struct 
 	if (!ret && l->ret) {
 		/* The source finished but the destination refused: undo the stop. */
 		*err = l->err;
-		vfmig_session_restart_err(src, err);
+		vfmig_session_restore_err(src, err);
 		vfmig_session_mark_failed(src, err);
-		vfmig_err_prefix(err, "migrate %s at the destination, sources running again: ",
-				 cancelled ? "cancelled" : "failed");
+		vfmig_err_prefix(err, "migrate %s at the destination, sources %s: ",
+				 cancelled ? "cancelled" : "failed",
+				 vfmig_session_after_failure(src));
 		return cancelled ? -ECANCELED : l->ret;
 	}
 	if (ret == -EPIPE && l->ret) {
 		/* The destination gave up first and closed its end: its error is the cause. */
 		*err = l->err;
-		vfmig_err_prefix(err, "migrate %s at the destination, sources running again: ",
-				 cancelled ? "cancelled" : "failed");
+		vfmig_err_prefix(err, "migrate %s at the destination, sources %s: ",
+				 cancelled ? "cancelled" : "failed",
+				 vfmig_session_after_failure(src));
 		return cancelled ? -ECANCELED : l->ret;
 	}
 	if (ret) {
 		/* The source's error is the cause; the loader only saw the stream end. */
-		vfmig_err_prefix(err, "migrate %s, sources running again: ",
-				 cancelled ? "cancelled" : "failed");
+		vfmig_err_prefix(err, "migrate %s, sources %s: ",
+				 cancelled ? "cancelled" : "failed",
+				 vfmig_session_after_failure(src));
 		return cancelled ? -ECANCELED : ret;
 	}
 	return 0;

@@ -140,7 +140,7 @@ static int read_verdict(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	while (n + 1 < len) {
+	while (n + 1 < len && !memchr(buf, '\n', n)) {
 		ssize_t r = read(fd, buf + n, len - 1 - n);
 
 		if (r < 0 && errno == EINTR)
@@ -187,7 +187,7 @@ static int await_verdict(struct vfmig_session *src, int fd, struct vfmig_err *er
 		vfmig_log(src->ctx, VFMIG_LOG_INFO, "send: receiver reports its devices running");
 		return 0;
 	}
-	vfmig_session_restart_err(src, err);
+	vfmig_session_restore_err(src, err);
 	vfmig_session_mark_failed(src, err);
 	return ret;
 }
@@ -263,8 +263,9 @@ int vfmig_send(struct vfmig_session *src, int sockfd)
 	for (k = 1; k < lanes; k++)
 		close(eps[k].fd);
 	if (ret)
-		vfmig_err_prefix(err, "send %s, devices running again: ",
-				 ret == -ECANCELED ? "cancelled" : "failed");
+		vfmig_err_prefix(err, "send %s, devices %s: ",
+				 ret == -ECANCELED ? "cancelled" : "failed",
+				 vfmig_session_after_failure(src));
 	return ret;
 }
 
@@ -336,6 +337,23 @@ static void abort_lanes(void *opaque)
 		shutdown(rv->fd[k], SHUT_RD);
 }
 
+/* One verdict line; never SIGPIPE (a library's caller may not ignore it). */
+static int send_verdict(int fd, const char *line)
+{
+	size_t len = strlen(line), off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int vfmig_receive(struct vfmig_session *dst, int sockfd)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(dst->ctx);
@@ -354,11 +372,24 @@ int vfmig_receive(struct vfmig_session *dst, int sockfd)
 		dst->ctx->listen_fd = -1;
 	}
 	if (ret) {
-		dprintf(sockfd, "ERR %s\n", err->msg);
+		char line[sizeof(err->msg) + 8];
+
+		snprintf(line, sizeof(line), "ERR %s\n", err->msg);
+		(void)send_verdict(sockfd, line);	/* the sender restarts its devices either way */
 		drain(dst->ctx, sockfd);
 		vfmig_err_prefix(err, "receive failed (devices reset): ");
-	} else {
-		dprintf(sockfd, "OK\n");
+		return ret;
+	}
+	ret = send_verdict(sockfd, "OK\n");
+	if (ret) {
+		/*
+		 * The sender cannot hear "OK" and runs its devices again: ours
+		 * must not run too.  A reset would run them; stopped, they keep
+		 * the state and run nothing.
+		 */
+		vfmig_err_set(err, ret, "receive: verdict not sent: %s", strerror(-ret));
+		vfmig_session_stop(dst, err);
+		vfmig_err_prefix(err, "receive failed (devices stopped, the sender runs again): ");
 	}
 	return ret;
 }

@@ -276,6 +276,18 @@ int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint
 	return vfmig_session_load_lanes(s, from, NULL, cancel, err);
 }
 
+/* Each device reset: running, whatever part of a stream had reached it cleared. */
+static void vfmig_session_reset(struct vfmig_session *s, struct vfmig_err *err)
+{
+	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load failed, resetting the devices");
+	for (unsigned int i = 0; i < s->nr; i++) {
+		struct vfmig_err sub = { 0 };
+
+		if (vfmig_vfio_reset(&s->dev[i]->vfio, &sub))
+			vfmig_err_append(err, "%s", sub.msg);
+	}
+}
+
 int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
 			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
 			     struct vfmig_err *err)
@@ -303,37 +315,90 @@ int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoin
 	 * of the stream had reached it (device.md, "Lifetimes"), so nothing
 	 * half-loaded stays behind.
 	 */
-	vfmig_log(s->ctx, VFMIG_LOG_INFO, "load failed, resetting the devices");
-	for (unsigned int i = 0; i < s->nr; i++) {
-		struct vfmig_err sub = { 0 };
-
-		if (vfmig_vfio_reset(&s->dev[i]->vfio, &sub))
-			vfmig_err_append(err, "%s", sub.msg);
-	}
+	vfmig_session_reset(s, err);
 	return ret;
 }
 
-int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err)
+/* One source back to RUNNING (@restore false) or to the state its save began in. */
+static int restart_one(struct vfmig_session_dev *d, bool restore, struct vfmig_err *err)
+{
+	if (d->v2)
+		return restore ? vfmig_v2dev_restore(d->v2, err) : vfmig_v2dev_restart(d->v2, err);
+	if (restore)
+		return vfmig_v1dev_restore(d->v1, err);
+	return vfmig_v1_set_state(&d->vfio.region,
+				  ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
+				  VFMIG_V1_STATE_RUNNING, NULL, err);
+}
+
+/*
+ * Every source as restart_one() puts it.  A device that fails is added to
+ * @err (after the cause, which stays first) in its own words.
+ */
+static int restart_devices(struct vfmig_session *s, bool restore, struct vfmig_err *err)
 {
 	int ret = 0;
 
 	vfmig_log(s->ctx, VFMIG_LOG_INFO, "restarting the source devices");
 	for (unsigned int i = 0; i < s->nr; i++) {
-		int r = s->dev[i]->v2 ? vfmig_v2dev_restart(s->dev[i]->v2, err) :
-			vfmig_v1_set_state(&s->dev[i]->vfio.region,
-					   ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
-					   VFMIG_V1_STATE_RUNNING, NULL, err);
+		struct vfmig_err sub = { 0 };
+		int r = restart_one(s->dev[i], restore, &sub);
 
-		if (r && !ret) {
-			vfmig_err_prefix(err, "device %s: restart after failed migration: ",
-					 s->dev[i]->vfio.uuid);
+		if (!r)
+			continue;
+		if (err->code)
+			vfmig_err_append(err, "device %s not restarted: %s", s->dev[i]->vfio.uuid,
+					 sub.msg);
+		else
+			vfmig_err_set(err, r, "device %s: restart after failed migration: %s",
+				      s->dev[i]->vfio.uuid, sub.msg);
+		if (!ret)
 			ret = r;
+	}
+	return ret;
+}
+
+int vfmig_session_restore_err(struct vfmig_session *s, struct vfmig_err *err)
+{
+	return restart_devices(s, true, err);
+}
+
+int vfmig_session_stop(struct vfmig_session *s, struct vfmig_err *err)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < s->nr; i++) {
+		struct vfmig_err sub = { 0 };
+		int r = s->dev[i]->v2 ? vfmig_v2dev_stop(s->dev[i]->v2, &sub) :
+			vfmig_v1_set_state(&s->dev[i]->vfio.region, ~VFMIG_V1_STATE_MASK, 0, NULL,
+					   &sub);
+
+		if (r) {
+			vfmig_err_append(err, "device %s not stopped: %s", s->dev[i]->vfio.uuid,
+					 sub.msg);
+			ret = ret ? ret : r;
 		}
 	}
 	return ret;
 }
 
+const char *vfmig_session_after_failure(struct vfmig_session *s)
+{
+	bool all_ran = true;
+
+	for (unsigned int i = 0; i < s->nr; i++) {
+		bool ran = true, back = s->dev[i]->v2 ?
+			   vfmig_v2dev_restored(s->dev[i]->v2, &ran) :
+			   vfmig_v1dev_restored(s->dev[i]->v1, &ran);
+
+		if (!back)
+			return "NOT all back as they were (vfmig recover)";
+		all_ran &= ran;
+	}
+	return all_ran ? "running again" : "back as they were (stopped ones stopped)";
+}
+
 int vfmig_session_restart(struct vfmig_session *s)
 {
-	return vfmig_session_restart_err(s, vfmig_ctx_begin(s->ctx));
+	return restart_devices(s, false, vfmig_ctx_begin(s->ctx));
 }

@@ -63,10 +63,20 @@ int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoin
 int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
 			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
 			     struct vfmig_err *err);
+/* Stop every device (a destination whose source runs again); failures appended. */
+int vfmig_session_stop(struct vfmig_session *s, struct vfmig_err *err);
 /* Lanes for a migrate or send: VFMIG_OPT_PARALLEL (0 = CPUs), capped at the devices. */
 unsigned int vfmig_session_lanes(const struct vfmig_session *s);
-/* Put stopped devices back to RUNNING (their state was only read). */
-int vfmig_session_restart_err(struct vfmig_session *s, struct vfmig_err *err);
+/*
+ * Put stopped sources back as their save found them (RUNNING, or stopped:
+ * never two running copies); their state was only read.
+ */
+int vfmig_session_restore_err(struct vfmig_session *s, struct vfmig_err *err);
+/*
+ * After a failed save, for its error: "running again", "back as they were
+ * (...)" when some were stopped before, or a warning when a device is not.
+ */
+const char *vfmig_session_after_failure(struct vfmig_session *s);
 /* After a save whose outcome changed later (verdict, fsync): record it. */
 void vfmig_session_mark_failed(struct vfmig_session *s, const struct vfmig_err *err);
 

@@ -16,6 +16,8 @@ struct vfmig_v1dev {
 	size_t bounce_len;
 	uint64_t pending;	/* last pending_bytes, the round's target */
 	bool touched;		/* save changed device_state: restore on failure */
+	bool was_running;	/* what a failed save returns to: RUNNING or stopped */
+	bool began;		/* a save read the state it began in */
 	struct vfmig_v1dev_counters cnt;
 };
 
@@ -127,11 +129,18 @@ static int read_pending(struct vfmig_v1dev *dev, uint64_t *pending, struct vfmig
 static int v1dev_setup(void *opaque, struct vfmig_save_io *io)
 {
 	struct vfmig_v1dev *dev = opaque;
+	uint32_t old;
 	int ret;
 
 	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_SETUP, io->err);
 	if (ret)
 		return ret;
+	ret = vfmig_v1_get_state(dev->region, &old, io->err);
+	if (ret)
+		return fail(dev, ret, "read device_state", io->err);
+	/* A stopped source (saved before, say) stays stopped whatever happens. */
+	dev->was_running = old & VFMIG_V1_STATE_RUNNING;
+	dev->began = true;
 	dev->touched = true;
 	dev->pending = 0;
 	if (io->offline) {
@@ -225,6 +234,26 @@ static int v1dev_save_config(void *opaque, struct vfmig_save_io *io)
 	return vfmig_devsec_save_config(dev->config, name(dev), io);
 }
 
+int vfmig_v1dev_restore(struct vfmig_v1dev *dev, struct vfmig_err *err)
+{
+	return dev->was_running ?
+	       set_state(dev, ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
+			 VFMIG_V1_STATE_RUNNING, "return source to running", err) :
+	       set_state(dev, ~VFMIG_V1_STATE_MASK, 0, "return source to stop", err);
+}
+
+bool vfmig_v1dev_restored(struct vfmig_v1dev *dev, bool *was_running)
+{
+	struct vfmig_err sub = { 0 };
+	uint32_t state;
+
+	if (vfmig_v1_get_state(dev->region, &state, &sub))
+		return false;
+	state &= VFMIG_V1_STATE_MASK;
+	*was_running = dev->began ? dev->was_running : state == VFMIG_V1_STATE_RUNNING;
+	return state == (*was_running ? VFMIG_V1_STATE_RUNNING : 0);
+}
+
 static int v1dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
 {
 	struct vfmig_v1dev *dev = opaque;
@@ -233,9 +262,8 @@ static int v1dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
 	dev->touched = false;
 	if (!failed || !touched)
 		return 0;
-	/* As QEMU's failure notifier: back to RUNNING whatever happened. */
-	return set_state(dev, ~(VFMIG_V1_STATE_SAVING | VFMIG_V1_STATE_RESUMING),
-			 VFMIG_V1_STATE_RUNNING, "return source to running", err);
+	/* As QEMU's failure notifier, back to RUNNING, unless it was stopped before. */
+	return vfmig_v1dev_restore(dev, err);
 }
 
 static int v1dev_load_setup(void *opaque, struct vfmig_err *err)

@@ -5,7 +5,8 @@
  * Save side mirrors QEMU 7.2's v1 client: setup sets SAVING (pre-copy 011b
  * from RUNNING), iterate sends chunks, complete goes to stop-and-copy 010b,
  * drains until pending_bytes is 0 and then stops (000b).  A failed or
- * cancelled save returns the device to RUNNING.  Load side enters RESUMING,
+ * cancelled save returns the device to RUNNING, or to stopped if it was
+ * stopped when the save began (never two running copies).  Load side enters RESUMING,
  * loads chunk by chunk and leaves the device in RESUMING: the caller sets
  * RUNNING (vfmig_v1dev_start) once everything else is in place.
  */
@@ -55,6 +56,13 @@ struct vfmig_v1dev *vfmig_v1dev_new(struct vfmig_region *r, const struct vfmig_v
 void vfmig_v1dev_free(struct vfmig_v1dev *dev);
 int vfmig_v1dev_register(struct vfmig_savevm *sv, struct vfmig_v1dev *dev,
 			 const char *idstr, uint32_t instance, struct vfmig_err *err);
+/*
+ * After a save, even a completed one: back to the state it began in
+ * (RUNNING, or stopped), SAVING cleared.
+ */
+int vfmig_v1dev_restore(struct vfmig_v1dev *dev, struct vfmig_err *err);
+/* After a failed save: the device is back in that state; *was_running says which. */
+bool vfmig_v1dev_restored(struct vfmig_v1dev *dev, bool *was_running);
 /* After a successful load: RESUMING -> RUNNING. */
 int vfmig_v1dev_start(struct vfmig_v1dev *dev, struct vfmig_err *err);
 const struct vfmig_v1dev_counters *vfmig_v1dev_counters(const struct vfmig_v1dev *dev);

@@ -23,6 +23,8 @@ struct vfmig_v2dev {
 	bool precopy;		/* this save is in PRE_COPY */
 	uint64_t pending;	/* last PRECOPY_INFO sum, the round's target */
 	bool touched;		/* save changed the state: restore on failure */
+	bool was_running;	/* what a failed save returns to: RUNNING or STOP */
+	bool began;		/* a save read the state it began in */
 	struct vfmig_pipe pipe;	/* splice path; see save_one_splice, load_splice */
 	bool no_splice;		/* refused this session: read/write only */
 	int stream_fd;		/* the stream fd splice_ready checked, -1 = none yet */
@@ -59,6 +61,7 @@ struct vfmig_v2dev *vfmig_v2dev_new(const struct vfmig_v2_ops *ops, void *opaque
 	dev->opaque = opaque;
 	dev->name = name;
 	dev->flags = flags;
+	dev->was_running = true;
 	dev->bounce_len = bounce;
 	dev->config = o ? o->config : NULL;
 	dev->data_fd = -1;
@@ -287,17 +290,31 @@ static int save_one_read(struct vfmig_v2dev *dev, struct vfmig_save_io *io, size
 static int v2dev_setup(void *opaque, struct vfmig_save_io *io)
 {
 	struct vfmig_v2dev *dev = opaque;
+	uint32_t state;
 	int ret;
 
 	ret = vfmig_stream_put_tag(io->w, VFMIG_TAG_SETUP, io->err);
 	if (ret)
 		return ret;
+	ret = dev->ops->get_state(dev->opaque, &state, io->err);
+	if (ret)
+		return fail(dev, ret, "read state", io->err);
+	/*
+	 * A stopped source (saved before, say) is saved as stopped: the arc
+	 * STOP -> PRE_COPY runs the device on the way, so no pre-copy for it,
+	 * and a failed save leaves it stopped.
+	 */
+	dev->was_running = state == VFIO_DEVICE_STATE_RUNNING ||
+			   state == VFIO_DEVICE_STATE_PRE_COPY ||
+			   state == VFIO_DEVICE_STATE_RUNNING_P2P ||
+			   state == VFIO_DEVICE_STATE_PRE_COPY_P2P;
+	dev->began = true;
 	dev->touched = true;
 	dev->pending = 0;
 	dev->precopy = false;
 	splice_reset(dev);
 	close_data(dev);
-	if (io->offline)
+	if (io->offline || !dev->was_running)
 		ret = set_state(dev, VFIO_DEVICE_STATE_STOP, "stop device", io->err);
 	else if (dev->flags & VFIO_MIGRATION_PRE_COPY) {
 		ret = set_state(dev, VFIO_DEVICE_STATE_PRE_COPY, "enter pre-copy", io->err);
@@ -394,7 +411,8 @@ static int v2dev_save_config(void *opaque, struct vfmig_save_io *io)
 	return vfmig_devsec_save_config(dev->config, dev->name, io);
 }
 
-int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
+/* To RUNNING or STOP from any state, ERROR by VFIO_DEVICE_RESET. */
+static int return_to(struct vfmig_v2dev *dev, uint32_t want, struct vfmig_err *err)
 {
 	uint32_t state = VFIO_DEVICE_STATE_ERROR;
 	struct vfmig_err sub;
@@ -402,9 +420,9 @@ int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
 
 	close_data(dev);
 	vfmig_err_clear(&sub);
-	/* ERROR is left only by a reset; any other state has a path to RUNNING. */
+	/* ERROR is left only by a reset; any other state has a path to RUNNING and STOP. */
 	if (!dev->ops->get_state(dev->opaque, &state, &sub) && state != VFIO_DEVICE_STATE_ERROR &&
-	    !dev->ops->set_state(dev->opaque, VFIO_DEVICE_STATE_RUNNING, NULL, &sub))
+	    !dev->ops->set_state(dev->opaque, want, NULL, &sub))
 		return 0;
 	ret = dev->ops->reset(dev->opaque, err);
 	if (!ret)
@@ -412,10 +430,41 @@ int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
 	if (!ret && state != VFIO_DEVICE_STATE_RUNNING)
 		ret = vfmig_err_set(err, -EIO, "%s after VFIO_DEVICE_RESET",
 				    vfmig_v2_state_name(state));
+	/* A reset runs the device: stop at once one that was stopped. */
+	if (!ret && want == VFIO_DEVICE_STATE_STOP)
+		ret = dev->ops->set_state(dev->opaque, want, NULL, err);
 	if (ret)
-		vfmig_err_prefix(err, "%s: return to running (%s): ", dev->name,
-				 sub.code ? sub.msg : "device in ERROR");
+		vfmig_err_prefix(err, "%s: return to %s (%s): ", dev->name,
+				 vfmig_v2_state_name(want), sub.code ? sub.msg : "device in ERROR");
 	return ret;
+}
+
+int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err)
+{
+	return return_to(dev, VFIO_DEVICE_STATE_RUNNING, err);
+}
+
+int vfmig_v2dev_restore(struct vfmig_v2dev *dev, struct vfmig_err *err)
+{
+	return return_to(dev, dev->was_running ? VFIO_DEVICE_STATE_RUNNING : VFIO_DEVICE_STATE_STOP,
+			 err);
+}
+
+int vfmig_v2dev_stop(struct vfmig_v2dev *dev, struct vfmig_err *err)
+{
+	close_data(dev);
+	return set_state(dev, VFIO_DEVICE_STATE_STOP, "stop", err);
+}
+
+bool vfmig_v2dev_restored(struct vfmig_v2dev *dev, bool *was_running)
+{
+	struct vfmig_err sub = { 0 };
+	uint32_t state;
+
+	if (dev->ops->get_state(dev->opaque, &state, &sub))
+		return false;
+	*was_running = dev->began ? dev->was_running : state != VFIO_DEVICE_STATE_STOP;
+	return state == (*was_running ? VFIO_DEVICE_STATE_RUNNING : VFIO_DEVICE_STATE_STOP);
 }
 
 static int v2dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
@@ -428,7 +477,7 @@ static int v2dev_cleanup(void *opaque, bool failed, struct vfmig_err *err)
 	close_data(dev);
 	if (!failed || !touched)
 		return 0;
-	return vfmig_v2dev_restart(dev, err);
+	return vfmig_v2dev_restore(dev, err);
 }
 
 static int v2dev_load_setup(void *opaque, struct vfmig_err *err)
@@ -438,6 +487,8 @@ static int v2dev_load_setup(void *opaque, struct vfmig_err *err)
 
 	close_data(dev);
 	splice_reset(dev);
+	dev->was_running = true;	/* a destination's restart is a run */
+	dev->began = false;
 	ret = set_state(dev, VFIO_DEVICE_STATE_RESUMING, "enter resuming", err);
 	if (!ret && dev->data_fd < 0)
 		ret = vfmig_err_set(err, -EPROTO, "%s: RESUMING gave no resuming file", dev->name);
@@ -515,6 +566,7 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 		if (vfmig_splice_refused(k)) {
 			/* No splice_write (or bad data): write(2) tells which. */
 			dev->no_splice = true;
+			dev->cnt.data_bytes += (uint64_t)n - left;	/* spliced before */
 			ret = 0;
 			while (!ret && left) {
 				size_t m = left < dev->bounce_len ? left : dev->bounce_len;

@@ -56,6 +56,15 @@ int vfmig_v2dev_register(struct vfmig_savevm *sv, struct vfmig_v2dev *dev,
 int vfmig_v2dev_start(struct vfmig_v2dev *dev, struct vfmig_err *err);
 /* Back to RUNNING from any state, ERROR by VFIO_DEVICE_RESET. */
 int vfmig_v2dev_restart(struct vfmig_v2dev *dev, struct vfmig_err *err);
+/*
+ * After a save, even a completed one: back to the state it began in
+ * (RUNNING, or STOP), the same way.
+ */
+int vfmig_v2dev_restore(struct vfmig_v2dev *dev, struct vfmig_err *err);
+/* Any state but ERROR -> STOP. */
+int vfmig_v2dev_stop(struct vfmig_v2dev *dev, struct vfmig_err *err);
+/* After a failed save: the device is back in the state it began in; *was_running says which. */
+bool vfmig_v2dev_restored(struct vfmig_v2dev *dev, bool *was_running);
 const struct vfmig_v1dev_counters *vfmig_v2dev_counters(const struct vfmig_v2dev *dev);
 /* DATA bytes that went by splice(2) instead of read/write (tests, stats). */
 uint64_t vfmig_v2dev_spliced(const struct vfmig_v2dev *dev);
