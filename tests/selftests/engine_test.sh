@@ -416,6 +416,15 @@ test_usage_errors() {
 	expect_fail "usage" "$V" save "$a"
 	expect_fail "not a device UUID" "$V" save not-a-uuid -o "$T/x"
 	expect_fail "own destination" "$V" migrate --from "$a" --to "$a"
+	"$V" migrate -q --from "$a" --to "$a" 2> /dev/null
+	[ $? = 2 ] || fail "own destination: not a usage error"
+	# Decimal numbers only: no blank-then-sign (wrapped to 2^64-1), no octal, no hex.
+	expect_fail -1 "' -1' is not a number" "$V" save --max-bandwidth " -1" "$a" -o "$T/x"
+	expect_fail -1 "'0x10' is not a number" "$V" save --downtime-limit 0x10 "$a" -o "$T/x"
+	expect_fail -1 "--parallel" "$V" receive --parallel 0 -l 1 "$a"
+	expect_fail -1 "not an mdev type name" "$V" mdev create "vfmig-small/../vfmig-large"
+	"$V" module frobnicate 2> /dev/null
+	[ $? = 2 ] || fail "module frobnicate: not a usage error"
 	expect_fail "HOST:PORT" "$V" send "$a" nowhere
 	expect_fail "only --no-mmap" "$V" resume --offline "$a" -i "$T/x"
 	[ ! -e "$T/x" ] || fail "a failed save left a file behind"

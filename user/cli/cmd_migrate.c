@@ -91,7 +91,7 @@ int cmd_migrate(int argc, char **argv)
 		for (unsigned int j = 0; j < nt; j++)
 			if (!strcmp(from[i], to[j]))
 				return cli_failf("migrate: device %s cannot be its own destination",
-						 from[i]);
+						 from[i]), 2;
 	cli_catch_signals();
 	/* Each side's protocol is read when its session opens. */
 	side_protocol(&o, fp);

@@ -32,16 +32,20 @@ int cmd_module(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "load"))
-		return cli_failf("module: unknown action '%s' (load or unload)", argv[1]);
+		return cli_failf("module: unknown action '%s' (load or unload)", argv[1]), 2;
 
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--path") && i + 1 < argc) {
-			snprintf(path, sizeof(path), "%s", argv[++i]);
+			if (snprintf(path, sizeof(path), "%s", argv[++i]) >= (int)sizeof(path))
+				return cli_failf("module load: --path too long"), 2;
 		} else if (strchr(argv[i], '=')) {
 			size_t used = strlen(params);
 
-			snprintf(params + used, sizeof(params) - used, "%s%s",
-				 used ? " " : "", argv[i]);
+			/* A cut value would load the module with another one. */
+			if (snprintf(params + used, sizeof(params) - used, "%s%s", used ? " " : "",
+				     argv[i]) >= (int)(sizeof(params) - used))
+				return cli_failf("module load: parameters longer than %zu bytes",
+						 sizeof(params) - 1), 2;
 		} else {
 			return cli_failf("module load: unexpected argument '%s'", argv[i]);
 		}

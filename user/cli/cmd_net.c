@@ -95,7 +95,7 @@ int cmd_receive(int argc, char **argv)
 	const char *port = NULL, *bind_addr = NULL;
 	struct vfmig_session *s;
 	struct migopts o;
-	int c, fd, ret;
+	int c, r, fd, ret;
 
 	migopts_init(&o);
 	optind = 1;
@@ -111,8 +111,10 @@ int cmd_receive(int argc, char **argv)
 			bind_addr = optarg;
 			break;
 		default:
-			if (migopts_parse(&o, c, optarg) <= 0) {
-				fputs(receive_usage, stderr);
+			r = migopts_parse(&o, c, optarg);
+			if (r <= 0) {
+				if (!r)	/* a bad value was reported in one line already */
+					fputs(receive_usage, stderr);
 				return 2;
 			}
 		}

@@ -25,10 +25,11 @@ int parse_size(const char *s, uint64_t *out)
 	char *end;
 	int shift = 0;
 
-	if (!s || !*s || *s == '-')
+	/* Decimal digits first: strtoull would skip blanks, take a sign, read 010 as 8. */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {

@@ -157,6 +157,10 @@ int vfmig_mdev_create(struct vfmig_ctx *ctx, const char *type, const char *uuid,
 	char dir[PATH_MAX], path[PATH_MAX];
 	int ret;
 
+	/* A type is one name in the types folder: no path out of it. */
+	if (!*type || strchr(type, '/') || !strcmp(type, ".") || !strcmp(type, ".."))
+		return vfmig_err_set(err, -EINVAL, "mdev create: '%s' is not an mdev type name",
+				     type);
 	if (types_dir(dir, sizeof(dir)))
 		return vfmig_err_set(err, -ENODEV, "mdev create: %s missing (is the vfmig module loaded?)",
 				     dir);
@@ -240,12 +244,25 @@ int vfmig_mdev_list(struct vfmig_ctx *ctx, struct vfmig_mdev *devs, int max)
 	return n;
 }
 
+/* A knob path from a caller's UUID and name: nothing outside the device's vfmig/ folder. */
+static int knob_args_valid(const char *uuid, const char *name, struct vfmig_err *err)
+{
+	if (vfmig_uuid_valid(uuid))
+		return vfmig_err_set(err, -EINVAL, "'%s' is not a device UUID", uuid);
+	if (!*name || strchr(name, '/') || name[0] == '.')
+		return vfmig_err_set(err, -EINVAL, "device %s: '%s' is not a knob name", uuid, name);
+	return 0;
+}
+
 int vfmig_knob_read(const char *uuid, const char *name, char *buf, size_t len,
 		    struct vfmig_err *err)
 {
 	char path[PATH_MAX];
 	int ret;
 
+	ret = knob_args_valid(uuid, name, err);
+	if (ret)
+		return ret;
 	if (VFMIG_FMT_OVERFLOW(path, "%s/%s/vfmig/%s", VFMIG_SYSFS_MDEVS, uuid, name))
 		return vfmig_err_set(err, -ENAMETOOLONG, "device %s: knob name too long", uuid);
 	ret = vfmig_sysfs_read(path, buf, len);
@@ -261,6 +278,9 @@ int vfmig_knob_write(const char *uuid, const char *name, const char *value,
 	char path[PATH_MAX];
 	int ret;
 
+	ret = knob_args_valid(uuid, name, err);
+	if (ret)
+		return ret;
 	if (VFMIG_FMT_OVERFLOW(path, "%s/%s/vfmig/%s", VFMIG_SYSFS_MDEVS, uuid, name))
 		return vfmig_err_set(err, -ENAMETOOLONG, "device %s: knob name too long", uuid);
 	ret = vfmig_sysfs_write(path, value);
