@@ -180,6 +180,76 @@ test_tcp_refused_in_one_lane() {
 	done
 }
 
+# stalled_pair: four 16 MiB pairs (more than two lanes' socket buffers
+# hold), a receiver on port 7792 in the background ($rpid), and a send over
+# 2 lanes into it ($spid) once it listens.
+stalled_pair() {
+	SIZE=16777216 four_pairs dirty_rate=0
+	"$V" receive -q $B --listen 7792 --bind 127.0.0.1 2> "$T/recv.err" &
+	rpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		ss -ltn 2>/dev/null | grep -q ':7792' && break
+		sleep 0.3
+	done
+}
+
+# exits_soon PID WHAT: PID ends within 5 s; its status in $rc.
+exits_soon() {
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1"
+		fail "$2 still running 5 s after SIGINT"
+	fi
+	wait "$1"
+	rc=$?
+}
+
+# Ctrl-C of a send over lanes whose receiver stopped reading: the lanes are
+# blocked in send(), the signal reaches the coordinator, which cuts their
+# sockets; the send ends at once, every source running intact.
+test_tcp_parallel_sigint_stalled_receiver() {
+	begin
+	stalled_pair
+	kill -STOP $rpid
+	"$V" send -q --parallel 2 $A 127.0.0.1:7792 2> "$T/err" &
+	spid=$!
+	sleep 3		# the connections are in the backlog; the buffers fill
+	kill -INT $spid
+	exits_soon $spid "send"
+	diag "send: rc $rc: $(cat "$T/err")"
+	[ $rc != 0 ] || fail "an interrupted send exited 0"
+	grep -q cancelled "$T/err" || fail "does not say cancelled"
+	kill -CONT $rpid
+	wait_or_kill $rpid
+	all_running_intact
+}
+
+# The other way: a receive over lanes whose sender stopped writing.
+test_tcp_parallel_sigint_stalled_sender() {
+	begin
+	stalled_pair
+	"$V" send -q --parallel 2 $A 127.0.0.1:7792 2> "$T/err" &
+	spid=$!
+	wait_saving "$(echo $A | cut -d' ' -f2)" $spid
+	kill -STOP $spid
+	sleep 1
+	kill -INT $rpid
+	exits_soon $rpid "receive"
+	diag "receive: rc $rc: $(cat "$T/recv.err")"
+	[ $rc != 0 ] || fail "an interrupted receive exited 0"
+	grep -q cancelled "$T/recv.err" || fail "does not say cancelled"
+	kill -CONT $spid
+	wait_or_kill $spid
+	all_running_intact
+	for b in $B; do
+		[ "$(knob "$b" device_state)" = 1 ] || fail "destination $b not reset to running"
+	done
+}
+
 test_inspect_lanes() {
 	begin
 	four_pairs dirty_rate=0

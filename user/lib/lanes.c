@@ -14,10 +14,78 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "savevm_priv.h"
 
 enum lane_phase { LANE_SETUP, LANE_ITERATE, LANE_COMPLETE };
+
+/*
+ * The coordinator's wait for its lane threads.  A signal that cancels
+ * (SIGINT) reaches the coordinator, not a lane blocked in a socket's send
+ * or recv, so the coordinator waits in slices, reads the cancel flag, and
+ * on a cancel cuts the lanes' I/O short (abort) once.
+ */
+struct lane_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int done;
+};
+
+#define LANE_WAIT_SLICE_NS	(200 * 1000 * 1000L)
+
+static void waiter_init(struct lane_waiter *w)
+{
+	pthread_condattr_t a;
+
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &a);
+	pthread_condattr_destroy(&a);
+}
+
+static void waiter_destroy(struct lane_waiter *w)
+{
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
+
+/* A lane thread's last step. */
+static void lane_done(struct lane_waiter *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Until @running lanes are done; true if a cancel made it call @abort. */
+static bool lanes_wait(struct lane_waiter *w, unsigned int running,
+		       volatile sig_atomic_t *cancel, void (*abort)(void *), void *opaque)
+{
+	bool aborted = false;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->done < running) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += LANE_WAIT_SLICE_NS;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cond, &w->lock, &t);
+		if (!aborted && abort && vfmig_savevm_cancelled(cancel)) {
+			aborted = true;
+			abort(opaque);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return aborted;
+}
 
 struct save_lanes;
 
@@ -41,6 +109,7 @@ struct save_lanes {
 	atomic_uint failed;		/* 1 + the lane that failed first; 0 = none */
 	volatile sig_atomic_t *cancel;
 	bool offline;
+	struct lane_waiter waiter;
 	struct save_lane lane[VFMIG_STREAM_MAX_LANES];
 };
 
@@ -138,16 +207,29 @@ static void *lane_thread(void *arg)
 
 		atomic_compare_exchange_strong(&l->ls->failed, &none, l->idx + 1);
 	}
+	lane_done(&l->ls->waiter);
 	return NULL;
+}
+
+/* Cancelled: a lane blocked on a socket wakes with an error (channels watch the flag). */
+static void save_lanes_abort(void *opaque)
+{
+	struct save_lanes *ls = opaque;
+
+	for (unsigned int k = 0; k < ls->n; k++)
+		if (ls->lane[k].w->fd >= 0 && ls->lane[k].w->is_socket)
+			shutdown(ls->lane[k].w->fd, SHUT_RDWR);
 }
 
 /* One phase in every lane at once; the first lane's failure is the cause. */
 static int lanes_phase(struct save_lanes *ls, enum lane_phase phase, struct vfmig_err *err)
 {
-	unsigned int k, first;
+	unsigned int k, first, running = 0;
+	bool aborted;
 	int ret;
 
 	ls->phase = phase;
+	ls->waiter.done = 0;
 	for (k = 0; k < ls->n; k++) {
 		struct save_lane *l = &ls->lane[k];
 
@@ -155,6 +237,7 @@ static int lanes_phase(struct save_lanes *ls, enum lane_phase phase, struct vfmi
 		l->ret = 0;
 		ret = pthread_create(&l->tid, NULL, lane_thread, l);
 		l->running = !ret;
+		running += l->running;
 		if (ret) {
 			unsigned int none = 0;
 
@@ -163,6 +246,7 @@ static int lanes_phase(struct save_lanes *ls, enum lane_phase phase, struct vfmi
 			atomic_compare_exchange_strong(&ls->failed, &none, k + 1);
 		}
 	}
+	aborted = lanes_wait(&ls->waiter, running, ls->cancel, save_lanes_abort, ls);
 	for (k = 0; k < ls->n; k++)
 		if (ls->lane[k].running)
 			pthread_join(ls->lane[k].tid, NULL);
@@ -176,6 +260,12 @@ static int lanes_phase(struct save_lanes *ls, enum lane_phase phase, struct vfmi
 			    strstr(ls->lane[k].err.msg, "migration cancelled") == ls->lane[k].err.msg)
 				first = k + 1;
 	*err = ls->lane[first - 1].err;
+	if (aborted && ls->lane[first - 1].ret != -ECANCELED) {
+		/* The lanes saw their sockets cut, not the cancel that cut them. */
+		vfmig_err_prefix(err, "migration cancelled (lanes cut short): ");
+		err->code = -ECANCELED;
+		return -ECANCELED;
+	}
 	return ls->lane[first - 1].ret;
 }
 
@@ -332,6 +422,7 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	ls->c = &c;
 	ls->cancel = cancel;
 	ls->offline = opts->offline;
+	waiter_init(&ls->waiter);
 	pthread_mutex_init(&ls->conv_lock, NULL);
 	vfmig_conv_init(&c, opts, clock);
 	t0 = vfmig_conv_now(&c);
@@ -345,6 +436,7 @@ int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 
 	vfmig_savevm_save_end(sv, &c, t0, lanes_offset(ls, false), ret, st, err);
 	pthread_mutex_destroy(&ls->conv_lock);
+	waiter_destroy(&ls->waiter);
 	for (k = 0; k < lanes; k++) {
 		vfmig_writer_fini(ls->lane[k].w);
 		free(ls->lane[k].w);
@@ -373,6 +465,7 @@ struct load_lanes {
 	volatile sig_atomic_t *cancel;
 	unsigned int n;
 	atomic_uint failed;
+	struct lane_waiter waiter;
 	struct load_lane lane[VFMIG_STREAM_MAX_LANES];
 };
 
@@ -396,7 +489,17 @@ static void *load_thread(void *arg)
 		vfmig_err_prefix(&l->err, "lane %u: ", l->idx);
 		load_fail(l->ll, l->idx);
 	}
+	lane_done(&l->ll->waiter);
 	return NULL;
+}
+
+/* Cancelled: every lane's input ends (the lane source's abort). */
+static void load_lanes_abort(void *opaque)
+{
+	struct load_lanes *ll = opaque;
+
+	if (ll->src && ll->src->abort)
+		ll->src->abort(ll->src->opaque);
 }
 
 /* Each further lane once, with the lane count of lane 0. */
@@ -442,8 +545,9 @@ static int load_open_lanes(struct load_lanes *ll, struct vfmig_reader *first,
 static int load_lanes_run(struct load_lanes *ll, struct vfmig_reader *first,
 			  struct vfmig_err *err)
 {
-	unsigned int k;
+	unsigned int k, running = 0;
 	uint64_t offset = 0;
+	bool aborted;
 	int ret;
 
 	ret = vfmig_stream_get_header(first, err);
@@ -476,18 +580,26 @@ static int load_lanes_run(struct load_lanes *ll, struct vfmig_reader *first,
 		vfmig_err_clear(&l->err);
 		ret = pthread_create(&l->tid, NULL, load_thread, l);
 		l->running = !ret;
+		running += l->running;
 		if (ret) {
 			l->ret = vfmig_err_set(&l->err, -ret, "lane %u: thread: %s", k,
 					       strerror(ret));
 			load_fail(ll, k);
 		}
 	}
+	aborted = lanes_wait(&ll->waiter, running, ll->cancel, load_lanes_abort, ll);
 	for (k = 0; k < ll->n; k++)
 		if (ll->lane[k].running)
 			pthread_join(ll->lane[k].tid, NULL);
 	k = atomic_load(&ll->failed);
 	if (k) {
 		*err = ll->lane[k - 1].err;
+		if (aborted && ll->lane[k - 1].ret != -ECANCELED) {
+			/* The lanes saw their input cut, not the cancel that cut it. */
+			vfmig_err_prefix(err, "load cancelled (lanes cut short): ");
+			err->code = -ECANCELED;
+			return -ECANCELED;
+		}
 		return ll->lane[k - 1].ret;
 	}
 	for (k = 0; k < ll->n; k++)
@@ -519,6 +631,7 @@ int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 	ll->sv = sv;
 	ll->src = src;
 	ll->cancel = cancel;
+	waiter_init(&ll->waiter);
 	vfmig_reader_init_endpoint(ll->lane[0].r, first);
 	ll->lane[0].r->cancel = cancel;
 	vfmig_savevm_load_reset(sv);
@@ -531,6 +644,7 @@ int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint
 			vfmig_reader_fini(ll->lane[k].r);
 		free(ll->lane[k].r);
 	}
+	waiter_destroy(&ll->waiter);
 	free(ll);
 	return ret;
 }
