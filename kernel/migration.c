@@ -119,6 +119,7 @@ static int vfmig_change_state(struct vfmig_dev *vd, u32 value)
 		if (!vd->resume.complete)
 			return -EINVAL;
 		vfmig_payload_resume_end(vd);
+		vd->resume_held = true;		/* until it runs, below */
 	}
 	if (target == VFMIG_V1_STATE_RESUMING && cur != target) {
 		ret = vfmig_payload_resume_begin(vd);
@@ -138,6 +139,8 @@ static int vfmig_change_state(struct vfmig_dev *vd, u32 value)
 	vd->device_state = target;
 	vd->state_reserved_bits = value & ~VFMIG_V1_STATE_MASK;
 	vd->p2p = false;	/* v1 knows no P2P; a v2 arc sets it again */
+	if (target & VFMIG_V1_STATE_RUNNING)
+		vd->resume_held = false;
 	vfmig_dirty_update(vd);
 	return 0;
 }
@@ -545,6 +548,7 @@ void vfmig_mig_reset(struct vfmig_dev *vd)
 	vd->state_reserved_bits = 0;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;
 	vd->p2p = false;
+	vd->resume_held = false;
 	vfmig_dirty_update(vd);
 }
 
@@ -559,6 +563,8 @@ void vfmig_mig_close(struct vfmig_dev *vd)
 {
 	u32 state = vd->device_state;
 
+	if (vd->resume.active && vd->resume.complete)
+		vd->resume_held = true;
 	vfmig_mig_stop_sessions(vd, true);
 	if (!VFMIG_V1_STATE_IS_ERROR(state)) {
 		vd->device_state = state & VFMIG_V1_STATE_RUNNING;

@@ -57,6 +57,7 @@ void vfmig_state_set_seed(struct vfmig_dev *vd, u64 seed)
 	vd->regs.seed = seed;
 	vd->regs.generation = 0;
 	vd->regs.scratch = 0;
+	vd->resume_held = false;	/* memory is being replaced */
 }
 
 /* Back to a fresh device's state: all memory and registers zero. */
@@ -70,6 +71,7 @@ void vfmig_state_clear(struct vfmig_dev *vd)
 	}
 	bitmap_fill(vd->zero_map, vd->mem_size >> PAGE_SHIFT);
 	memset(&vd->regs, 0, sizeof(vd->regs));
+	vd->resume_held = false;
 }
 
 /*

@@ -239,10 +239,25 @@ static ssize_t state_size_store(struct device *dev,
 		ret = -EBUSY;
 	else
 		ret = vfmig_state_alloc(vd, size);
+	if (!ret)
+		vd->resume_held = false;
 	mutex_unlock(&vd->lock);
 	return ret ? ret : count;
 }
 static DEVICE_ATTR_RW(state_size);
+
+/* 1 while memory holds a verified resume that never ran (its source's state). */
+static ssize_t resume_held_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct vfmig_dev *vd = dev_to_vfmig(dev);
+	bool held;
+
+	mutex_lock(&vd->lock);
+	held = vd->resume_held;
+	mutex_unlock(&vd->lock);
+	return sysfs_emit(buf, "%d\n", held);
+}
+static DEVICE_ATTR_RO(resume_held);
 
 VFMIG_U64_ATTR_RO(generation, regs.generation);
 
@@ -516,6 +531,7 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_stat_chunks_saved.attr,
 	&dev_attr_stat_chunks_restored.attr,
 	&dev_attr_stat_bytes_lent.attr,
+	&dev_attr_resume_held.attr,
 	&dev_attr_stat_iterations.attr,
 	&dev_attr_stat_hash_spans.attr,
 	&dev_attr_stat_chunk_copies.attr,

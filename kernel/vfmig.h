@@ -216,6 +216,11 @@ struct vfmig_dev {
 	struct mutex lock;		/* protects everything below */
 	bool opened;			/* user space holds the device open */
 	bool filling;			/* a seed write is filling memory */
+	/*
+	 * Memory holds a verified resume that never ran: a stream that may
+	 * also run at its source (resume_held, read by vfmig recover).
+	 */
+	bool resume_held;
 	unsigned int hashing;		/* checksum reads walking memory */
 
 	/* Device state: memory plus registers; see state.c. */

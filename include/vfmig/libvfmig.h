@@ -113,6 +113,12 @@ enum vfmig_option {
 	 */
 	VFMIG_OPT_COMPRESS,
 	VFMIG_OPT_COMPRESS_LEVEL,	/* 0: default; zstd 1..19, lz4 acceleration 1..64 */
+	/*
+	 * 1: vfmig_recover() also starts a device that holds a verified
+	 * resume that never ran (the vfmig/resume_held knob); 0 (default)
+	 * refuses it with -EPERM: its source may be running.
+	 */
+	VFMIG_OPT_RECOVER_HELD,
 };
 
 /* Stream compression codecs (VFMIG_OPT_COMPRESS). */
@@ -223,7 +229,10 @@ VFMIG_EXPORT int vfmig_mdev_describe(struct vfmig_ctx *ctx, const char *uuid, FI
  * stop-and-copy (memory kept), VFIO_DEVICE_RESET from RESUMING or the error
  * state.  summary (may be NULL) receives "STOP -> RUNNING by device_state
  * write".  Only for a source whose stream reached no running destination.
- * -ENODEV, -EBUSY (open elsewhere), -EIO.
+ * A destination holding a whole migrated state that never ran (resume_held)
+ * is refused unless VFMIG_OPT_RECOVER_HELD: starting it beside a running
+ * source makes two copies.  -ENODEV, -EBUSY (open elsewhere), -EPERM
+ * (held), -EIO.
  */
 VFMIG_EXPORT int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary,
 			       size_t len);

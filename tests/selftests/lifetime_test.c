@@ -519,6 +519,7 @@ static const struct row rows[] = {
 	{ "stat_hash_spans", "0", false, R_RO },
 	{ "stat_chunk_copies", "0", false, R_RO },
 	{ "stat_bytes_lent", "0", false, R_RO },
+	{ "resume_held", "0", false, R_RO },
 };
 
 /* What the table says: the answer, the state and checksum afterwards. */

@@ -488,6 +488,65 @@ static int test_splice(void)
 	return TAP_PASS;
 }
 
+/*
+ * resume_held: a verified v2 resume stopped instead of run (RESUMING ->
+ * STOP) holds its source's state.  The knob says so across close, and
+ * vfmig_recover() refuses to start it unless VFMIG_OPT_RECOVER_HELD; once
+ * it runs the mark is gone.  A seed write replaces a held state.
+ */
+static int test_resume_held(void)
+{
+	const char *setup[] = { "seed", "77", NULL };
+	struct buf b = { 0 };
+	uint64_t held, st, s1, s2;
+	struct v2dev a, z;
+	char summary[256];
+	int fd;
+
+	CHECK(v2_open(&a, "vfmig-small", 60, "v2", setup) == 0, "open src");
+	CHECK(v2_open(&z, "vfmig-small", 61, "v2", NULL) == 0, "open dst");
+	CHECK(v2_save(&a, &b, 4096) == 0, "save");
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 0, "held before: %llu",
+	      (unsigned long long)held);
+	CHECK(mig_set(&z, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING");
+	CHECK(write_stream(fd, b.p, b.len, 4096) == 0, "write the stream");
+	close(fd);
+	CHECK(mig_set(&z, ST_STOP, NULL) == 0, "STOP after the resume");
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 1, "held after STOP");
+	v2_close(&z);
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 1, "held after close");
+	CHECK(vfmig_recover(st_ctx(), z.uuid, summary, sizeof(summary)) == -EPERM,
+	      "recover of a held destination: %s", st_err());
+	CHECK(strstr(st_err(), "never ran"), "refusal: %s", st_err());
+	CHECK(st_knob_u64(z.uuid, "device_state", &st) == 0 && st == 0, "refused but state %llu",
+	      (unsigned long long)st);
+	CHECK(vfmig_set_option(st_ctx(), VFMIG_OPT_RECOVER_HELD, 1) == 0, "option");
+	CHECK(vfmig_recover(st_ctx(), z.uuid, summary, sizeof(summary)) == 0, "recover, held allowed: %s",
+	      st_err());
+	vfmig_set_option(st_ctx(), VFMIG_OPT_RECOVER_HELD, 0);
+	CHECK(st_knob_u64(z.uuid, "device_state", &st) == 0 && st == 1, "state %llu after recover",
+	      (unsigned long long)st);
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 0, "held after running");
+	CHECK(st_knob_u64(a.uuid, "checksum", &s1) == 0 && st_knob_u64(z.uuid, "checksum", &s2) == 0 &&
+	      s1 == s2, "checksums %016llx != %016llx", (unsigned long long)s1,
+	      (unsigned long long)s2);
+	/* Held again, then a seed: memory replaced, nothing held. */
+	CHECK(vfmig_vfio_open(&z.v, z.uuid, NULL) == 0, "reopen dst");
+	CHECK(mig_set(&z, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING again");
+	CHECK(write_stream(fd, b.p, b.len, 4096) == 0, "write the stream again");
+	close(fd);
+	CHECK(mig_set(&z, ST_STOP, NULL) == 0, "STOP again");
+	v2_close(&z);
+	CHECK(vfmig_knob_write(z.uuid, "seed", "5", NULL) == 0, "seed");
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 0, "held after a seed");
+	CHECK(vfmig_recover(st_ctx(), z.uuid, summary, sizeof(summary)) == 0, "recover: %s",
+	      st_err());
+	free(b.p);
+	v2_close(&a);
+	st_remove_all();
+	return TAP_PASS;
+}
+
 /* The same payload both ways: v1 save -> v2 resume and v2 save -> v1 resume. */
 static int test_cross_protocol(void)
 {
@@ -918,6 +977,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST_TIMEOUT(test_zero_fill, 300),
 	TAP_TEST(test_corrupt_stream),
 	TAP_TEST(test_faults),
+	TAP_TEST(test_resume_held),
 	TAP_TEST(test_both_interplay),
 	TAP_TEST(test_file_lifetimes),
 	TAP_TEST(test_lent_pages_outlive),

@@ -95,6 +95,9 @@ int vfmig_set_option(struct vfmig_ctx *ctx, enum vfmig_option opt, uint64_t valu
 	case VFMIG_OPT_NO_MMAP:
 		ctx->no_mmap = value != 0;
 		return 0;
+	case VFMIG_OPT_RECOVER_HELD:
+		ctx->recover_held = value != 0;
+		return 0;
 	case VFMIG_OPT_PROTOCOL:
 		if (value > VFMIG_PROTOCOL_V2)
 			return vfmig_err_set(err, -EINVAL, "protocol %llu: not auto (0), v1 (1) or v2 (2)",
@@ -144,6 +147,8 @@ uint64_t vfmig_get_option(const struct vfmig_ctx *ctx, enum vfmig_option opt)
 		return ctx->conv.offline;
 	case VFMIG_OPT_NO_MMAP:
 		return ctx->no_mmap;
+	case VFMIG_OPT_RECOVER_HELD:
+		return ctx->recover_held;
 	case VFMIG_OPT_PROTOCOL:
 		return ctx->protocol;
 	case VFMIG_OPT_PARALLEL:

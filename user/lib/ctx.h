@@ -23,6 +23,7 @@ struct vfmig_ctx {
 	void *progress_opaque;
 	struct vfmig_conv_opts conv;
 	bool no_mmap;
+	bool recover_held;	/* VFMIG_OPT_RECOVER_HELD */
 	enum vfmig_protocol protocol;
 	unsigned int parallel;		/* VFMIG_OPT_PARALLEL; 1 by default, 0 = online CPUs */
 	int listen_fd;			/* vfmig_accept's, for a receive's further lanes */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctx.h"
+#include "mdev.h"
 #include "recover.h"
 #include "v1.h"
 #include "v2.h"
@@ -192,6 +194,17 @@ int vfmig_recover_idle(struct vfmig_vfio_dev *d, struct vfmig_recover_result *re
 	return do_reset(d, res, err);
 }
 
+/*
+ * The kernel's word that @uuid holds a verified resume that never ran: its
+ * source may run.  A module without the knob, or an unreadable one, says no.
+ */
+static bool resume_held(const char *uuid)
+{
+	char v[8];
+
+	return !vfmig_knob_read(uuid, "resume_held", v, sizeof(v), NULL) && v[0] == '1';
+}
+
 int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary, size_t len)
 {
 	struct vfmig_err *err = vfmig_ctx_begin(ctx);
@@ -199,6 +212,11 @@ int vfmig_recover(struct vfmig_ctx *ctx, const char *uuid, char *summary, size_t
 	struct vfmig_vfio_dev d;
 	int ret;
 
+	if (!ctx->recover_held && !vfmig_uuid_valid(uuid) && resume_held(uuid))
+		return vfmig_err_set(err, -EPERM,
+				     "recover: device %s holds a migrated state that never ran "
+				     "(its source may be running): not started; --force if that "
+				     "source is gone", uuid);
 	ret = vfmig_vfio_open(&d, uuid, err);
 	/* v1 where the device has the region, else v2 (use_v2). */
 	if (!ret && d.mig_index >= 0)
