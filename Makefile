@@ -25,6 +25,7 @@
 #   make fuzz-host    the host fuzz targets (stream reader, device payload
 #                     parser), FUZZ_SECONDS each (default 600)
 #   make unit-asan    the unit tests built with ASan + UBSan (build/asan/)
+#   make unit-tsan    the unit tests built with ThreadSanitizer (build/tsan/)
 
 .DELETE_ON_ERROR:
 
@@ -39,7 +40,7 @@ KREL = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 VM_KERNELS ?= $(shell sh $(TOP)/scripts/kernels.sh)
 
 .PHONY: all module modules-all user unit selftests check unit-check vm-check \
-	demo vm-shell deps clean bench bench-ab lint man install uninstall examples unit-asan fuzz-build \
+	demo vm-shell deps clean bench bench-ab lint man install uninstall examples unit-asan unit-tsan fuzz-build \
 	fuzz-host fuzz-vm fuzz debug-kernel debug-check qemu10-path
 
 all: module user selftests unit
@@ -78,6 +79,15 @@ unit-asan:
 	$(MAKE) -C tests/unit CC=$(ASAN_CC) CFLAGS="$(ASAN_CFLAGS)" BUILD=$(TOP)/build/asan/unit \
 		LIBVFMIG=$(TOP)/build/asan/user/libvfmig.a
 
+# Again with ThreadSanitizer, into build/tsan/: lanes, the channel and the
+# loader thread share a migration between threads.
+TSAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=thread
+unit-tsan:
+	$(MAKE) -C user CC=$(ASAN_CC) CFLAGS="$(TSAN_CFLAGS)" BUILD=$(TOP)/build/tsan/user \
+		$(TOP)/build/tsan/user/libvfmig.a
+	$(MAKE) -C tests/unit CC=$(ASAN_CC) CFLAGS="$(TSAN_CFLAGS)" BUILD=$(TOP)/build/tsan/unit \
+		LIBVFMIG=$(TOP)/build/tsan/user/libvfmig.a
+
 # libFuzzer targets (clang): tests/fuzz/.
 fuzz-build:
 	$(MAKE) -C tests/fuzz
@@ -90,7 +100,7 @@ fuzz-host: fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_SEED)
 
 # valgrind run, ASan/UBSan run, host fuzz smoke (FUZZ_CHECK_SECONDS each).
-unit-check: unit unit-asan fuzz-build
+unit-check: unit unit-asan unit-tsan fuzz-build
 	sh tests/run-checks.sh unit
 
 vm-check: user selftests examples
@@ -98,7 +108,7 @@ vm-check: user selftests examples
 
 # Unit tests and the VM suite on each kernel; ends with "N passed, N failed".
 # VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out.
-check: user unit unit-asan fuzz-build selftests examples
+check: user unit unit-asan unit-tsan fuzz-build selftests examples
 	sh tests/run-checks.sh all $(VM_KERNELS)
 
 # Build (first time: 8 min measured on an idle 2-core machine, 40 min on a

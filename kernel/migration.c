@@ -540,10 +540,16 @@ ssize_t vfmig_mig_rw(struct vfmig_dev *vd, char __user *ubuf, size_t count,
 	return copy_to_user(ubuf, p, count) ? -EFAULT : count;
 }
 
-/* VFIO_DEVICE_RESET: back to RUNNING, sessions and faults gone. */
+/*
+ * VFIO_DEVICE_RESET: back to RUNNING, sessions and faults gone.  A held
+ * resume (verified, stopped, never run) is cleared like one still in
+ * RESUMING: a reset must not run a source's state beside the source.
+ */
 void vfmig_mig_reset(struct vfmig_dev *vd)
 {
 	vfmig_mig_stop_sessions(vd, false);
+	if (vd->resume_held)
+		vfmig_state_clear(vd);
 	vd->fault = VFMIG_FAULT_NONE;
 	vd->state_reserved_bits = 0;
 	vd->device_state = VFMIG_V1_STATE_RUNNING;

@@ -488,11 +488,30 @@ static int test_splice(void)
 	return TAP_PASS;
 }
 
+/* Resume @b into the closed @z and stop it there: a held state again. */
+static int hold_again(struct v2dev *z, const struct buf *b)
+{
+	int fd, ret;
+
+	if (vfmig_vfio_open(&z->v, z->uuid, NULL))
+		return -1;
+	ret = mig_set(z, ST_RESUMING, &fd);
+	if (!ret && fd >= 0) {
+		ret = write_stream(fd, b->p, b->len, 4096);
+		close(fd);
+	}
+	if (!ret)
+		ret = mig_set(z, ST_STOP, NULL);
+	v2_close(z);
+	return ret ? -1 : 0;
+}
+
 /*
  * resume_held: a verified v2 resume stopped instead of run (RESUMING ->
  * STOP) holds its source's state.  The knob says so across close, and
  * vfmig_recover() refuses to start it unless VFMIG_OPT_RECOVER_HELD; once
- * it runs the mark is gone.  A seed write replaces a held state.
+ * it runs the mark is gone.  A reset clears a held state instead of running
+ * it; a seed write replaces it.
  */
 static int test_resume_held(void)
 {
@@ -530,13 +549,18 @@ static int test_resume_held(void)
 	CHECK(st_knob_u64(a.uuid, "checksum", &s1) == 0 && st_knob_u64(z.uuid, "checksum", &s2) == 0 &&
 	      s1 == s2, "checksums %016llx != %016llx", (unsigned long long)s1,
 	      (unsigned long long)s2);
-	/* Held again, then a seed: memory replaced, nothing held. */
-	CHECK(vfmig_vfio_open(&z.v, z.uuid, NULL) == 0, "reopen dst");
-	CHECK(mig_set(&z, ST_RESUMING, &fd) == 0 && fd >= 0, "RESUMING again");
-	CHECK(write_stream(fd, b.p, b.len, 4096) == 0, "write the stream again");
-	close(fd);
-	CHECK(mig_set(&z, ST_STOP, NULL) == 0, "STOP again");
+	/* Held again, then a reset: running, but not the source's state. */
+	CHECK(hold_again(&z, &b) == 0, "held again");
+	CHECK(vfmig_vfio_open(&z.v, z.uuid, NULL) == 0, "reopen dst for the reset");
+	CHECK(vfmig_vfio_reset(&z.v, NULL) == 0, "reset");
 	v2_close(&z);
+	CHECK(st_knob_u64(z.uuid, "device_state", &st) == 0 && st == 1, "state %llu after reset",
+	      (unsigned long long)st);
+	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 0, "held after a reset");
+	CHECK(st_knob_u64(z.uuid, "checksum", &s2) == 0 && s2 != s1,
+	      "a reset ran the held state (checksum %016llx)", (unsigned long long)s2);
+	/* Held again, then a seed: memory replaced, nothing held. */
+	CHECK(hold_again(&z, &b) == 0, "held once more");
 	CHECK(vfmig_knob_write(z.uuid, "seed", "5", NULL) == 0, "seed");
 	CHECK(st_knob_u64(z.uuid, "resume_held", &held) == 0 && held == 0, "held after a seed");
 	CHECK(vfmig_recover(st_ctx(), z.uuid, summary, sizeof(summary)) == 0, "recover: %s",

@@ -20,7 +20,7 @@ struct writer_job {
 	const uint8_t *buf;
 	size_t len;
 	const size_t *pieces;		/* 0-terminated; the last one repeats */
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	int ret;
 	bool close_after;
 };
@@ -128,7 +128,7 @@ static void test_reader_closes(void **state)
 	free(src);
 }
 
-static volatile sig_atomic_t cancel_flag;
+static vfmig_cancel_t cancel_flag;
 
 static void *cancel_later(void *arg)
 {
@@ -253,7 +253,7 @@ struct fill_job {
 	struct vfmig_channel *ch;
 	struct filler f;
 	size_t n;
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	struct vfmig_err err;
 	int ret;
 };

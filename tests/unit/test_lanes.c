@@ -68,7 +68,7 @@ static uint32_t state_of(struct set *set, unsigned int i)
 }
 
 /* Save set into n memfds. */
-static int save_n(struct set *set, unsigned int n, int *fds, volatile sig_atomic_t *cancel,
+static int save_n(struct set *set, unsigned int n, int *fds, vfmig_cancel_t *cancel,
 		  struct vfmig_stats *st, struct vfmig_err *err)
 {
 	struct vfmig_endpoint eps[VFMIG_STREAM_MAX_LANES];
@@ -272,7 +272,7 @@ static void test_failing_device(void **state)
 }
 
 struct canceller {
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	unsigned int calls, at;
 };
 
@@ -288,7 +288,7 @@ static void cancel_hook(struct fake_dev *d, void *opaque)
 
 static void test_cancel(void **state)
 {
-	volatile sig_atomic_t cancel = 0;
+	vfmig_cancel_t cancel = 0;
 	struct canceller c = { .cancel = &cancel, .at = 6 };
 	struct set src;
 	struct vfmig_stats *st = malloc(sizeof(*st));

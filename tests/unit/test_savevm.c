@@ -102,7 +102,7 @@ static void mig_fini(struct mig *m)
 }
 
 static int save_one(struct side *src, const char *id, int fd, struct engine *e,
-		    volatile sig_atomic_t *cancel, struct vfmig_stats *st)
+		    vfmig_cancel_t *cancel, struct vfmig_stats *st)
 {
 	struct vfmig_savevm *sv = vfmig_savevm_new();
 	int ret;
@@ -390,7 +390,7 @@ static void test_several_devices(void **state)
 /* Guest writes during pre-copy: a few rounds, then convergence. */
 struct dirtier {
 	unsigned int calls, limit, pages;
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	unsigned int cancel_at;
 };
 
@@ -470,7 +470,7 @@ static void test_non_convergence(void **state)
 static void test_cancel(void **state)
 {
 	struct fake_cfg c = cfg_for(FAKE_LAYOUT_TRAPPED, FAKE_POLICY_FIXED);
-	volatile sig_atomic_t cancel = 0;
+	vfmig_cancel_t cancel = 0;
 	struct dirtier w = { .pages = 40, .cancel = &cancel, .cancel_at = 4 };
 	struct mig m;
 
@@ -728,7 +728,7 @@ static void test_stream_without_full(void **state)
 	buf[len - 1 - full_len] = VFMIG_SECTION_EOF;
 	fd2 = tu_memfd_with(buf, len - full_len);
 	assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -ENODATA);
-	snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
+	snprintf(want, sizeof(want), "load of fake0 (\"dev0\" instance 0) at end of stream (offset %zu): "
 		 "stream incomplete: no FULL section (device config) after its END",
 		 len - full_len);
 	assert_string_equal(m.e.err.msg, want);
@@ -768,7 +768,7 @@ static void test_stream_without_full(void **state)
 		n += full_len + 1;
 		fd2 = tu_memfd_with(b2, n);
 		assert_int_equal(load_one(m.dst, "dev0", fd2, &m.e.err), -ENODATA);
-		snprintf(want, sizeof(want), "load of \"dev0\" instance 0 at end of stream (offset %zu): "
+		snprintf(want, sizeof(want), "load of fake0 (\"dev0\" instance 0) at end of stream (offset %zu): "
 			 "stream incomplete: no START/END sections (device state)", n);
 		assert_string_equal(m.e.err.msg, want);
 		close(fd2);

@@ -220,7 +220,7 @@ struct run {
 	struct tu_clock clk;
 	struct vfmig_err err;
 	struct vfmig_stats st;
-	volatile sig_atomic_t cancel;
+	vfmig_cancel_t cancel;
 	unsigned int cancel_after;	/* progress reports in pre-copy, 0 = never */
 };
 

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "channel.h"
+#include "monocond.h"
 
 /* How often a sleeping side looks at its cancel flag. */
 #define CHANNEL_POLL_NS		50000000L
@@ -60,17 +61,13 @@ struct vfmig_channel {
 int vfmig_channel_new(struct vfmig_channel **out)
 {
 	struct vfmig_channel *ch = calloc(1, sizeof(*ch));
-	pthread_condattr_t ca;
 
 	if (!ch)
 		return -ENOMEM;
-	/* Timed waits on the monotonic clock: a clock step must not stall them. */
-	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
-	    pthread_cond_init(&ch->cond, &ca)) {
+	if (vfmig_monocond_init(&ch->cond)) {
 		free(ch);
 		return -ENOMEM;
 	}
-	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&ch->lock, NULL);
 	ch->spin = true;
 	*out = ch;
@@ -137,7 +134,6 @@ static void channel_watch(struct vfmig_channel *ch, unsigned int seen)
 static void channel_wait(struct vfmig_channel *ch)
 {
 	unsigned int seen = atomic_load_explicit(&ch->changes, memory_order_relaxed);
-	struct timespec ts;
 
 	if (ch->spin) {
 		pthread_mutex_unlock(&ch->lock);
@@ -146,18 +142,7 @@ static void channel_wait(struct vfmig_channel *ch)
 		if (atomic_load_explicit(&ch->changes, memory_order_relaxed) != seen)
 			return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += CHANNEL_POLL_NS;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&ch->cond, &ch->lock, &ts);
-}
-
-static bool cancelled(volatile sig_atomic_t *cancel)
-{
-	return cancel && *cancel;
+	vfmig_monocond_wait_ns(&ch->cond, &ch->lock, CHANNEL_POLL_NS);
 }
 
 /* Copy the offered share, if any and not taken yet; called with the lock held. */
@@ -185,7 +170,7 @@ static bool take_share(struct vfmig_channel *ch, bool by_writer)
 }
 
 int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
-			volatile sig_atomic_t *cancel)
+			vfmig_cancel_t *cancel)
 {
 	int ret = 0;
 
@@ -209,7 +194,7 @@ int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
 		}
 		if (!ch->len || ch->read_closed)
 			break;
-		if (cancelled(cancel)) {
+		if (vfmig_cancel_requested(cancel)) {
 			ret = -ECANCELED;
 			break;
 		}
@@ -226,7 +211,7 @@ out:
 }
 
 int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_fill_fn fill,
-			     void *fill_ctx, volatile sig_atomic_t *cancel, struct vfmig_err *err)
+			     void *fill_ctx, vfmig_cancel_t *cancel, struct vfmig_err *err)
 {
 	size_t done = 0;
 	int ret = 0;
@@ -246,7 +231,7 @@ int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_f
 		}
 		/* A reader waiting with its buffer, not yet served. */
 		if (!ch->rlen || ch->rfilled) {
-			if (cancelled(cancel)) {
+			if (vfmig_cancel_requested(cancel)) {
 				ret = vfmig_err_set(err, -ECANCELED, "channel: write cancelled");
 				break;
 			}
@@ -273,7 +258,7 @@ int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_f
 }
 
 ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
-			   volatile sig_atomic_t *cancel)
+			   vfmig_cancel_t *cancel)
 {
 	const uint8_t *src;
 	size_t n, mine;
@@ -286,7 +271,7 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 	channel_signal(ch);
 	while ((!ch->len && !ch->rfilled && !ch->write_closed && !ch->read_closed) ||
 	       ch->rbusy) {
-		if (cancelled(cancel) && !ch->rbusy) {
+		if (vfmig_cancel_requested(cancel) && !ch->rbusy) {
 			ch->rlen = 0;
 			pthread_mutex_unlock(&ch->lock);
 			return -ECANCELED;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cancel.h"
 #include "errbuf.h"
 
 struct vfmig_channel;
@@ -36,7 +37,7 @@ void vfmig_channel_set_spin(struct vfmig_channel *ch, bool on);
 
 /* All n bytes taken by the reader: 0; -EPIPE if it closed, -ECANCELED. */
 int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
-			volatile sig_atomic_t *cancel);
+			vfmig_cancel_t *cancel);
 /*
  * Hand over n bytes that fill() writes itself (fill(ctx, dst, len) must
  * put exactly len bytes at dst; 0 or -errno with err set), straight into
@@ -45,10 +46,10 @@ int vfmig_channel_write(struct vfmig_channel *ch, const void *p, size_t n,
  */
 typedef int (*vfmig_channel_fill_fn)(void *ctx, void *dst, size_t len, struct vfmig_err *err);
 int vfmig_channel_write_fill(struct vfmig_channel *ch, size_t n, vfmig_channel_fill_fn fill,
-			     void *fill_ctx, volatile sig_atomic_t *cancel, struct vfmig_err *err);
+			     void *fill_ctx, vfmig_cancel_t *cancel, struct vfmig_err *err);
 /* Bytes copied or filled into buf (1..len), 0 at end of input, -ECANCELED. */
 ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
-			   volatile sig_atomic_t *cancel);
+			   vfmig_cancel_t *cancel);
 void vfmig_channel_close_write(struct vfmig_channel *ch);
 void vfmig_channel_close_read(struct vfmig_channel *ch);
 

@@ -10,9 +10,10 @@
 
 #include <signal.h>
 
-#include "vfmig/libvfmig.h"
+#include "cancel.h"
 #include "convergence.h"
 #include "errbuf.h"
+#include "vfmig/libvfmig.h"
 
 struct vfmig_ctx {
 	struct vfmig_err err;
@@ -27,7 +28,7 @@ struct vfmig_ctx {
 	enum vfmig_protocol protocol;
 	unsigned int parallel;		/* VFMIG_OPT_PARALLEL; 1 by default, 0 = online CPUs */
 	int listen_fd;			/* vfmig_accept's, for a receive's further lanes */
-	volatile sig_atomic_t cancel;
+	vfmig_cancel_t cancel;
 };
 
 /* Clear the last error; the returned buffer is where this call's error goes. */

@@ -25,7 +25,7 @@ int vfmig_devsec_next_data(const char *name, struct vfmig_load_io *io, uint64_t 
 	uint64_t tag, at;
 	int ret;
 
-	if (io->cancel && *io->cancel)
+	if (vfmig_cancel_requested(io->cancel))
 		return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", name);
 	at = vfmig_reader_offset(io->r);
 	ret = vfmig_stream_get_tag(io->r, &tag, io->err);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "monocond.h"
 #include "savevm_priv.h"
 
 enum lane_phase { LANE_SETUP, LANE_ITERATE, LANE_COMPLETE };
@@ -35,15 +35,11 @@ struct lane_waiter {
 
 #define LANE_WAIT_SLICE_NS	(200 * 1000 * 1000L)
 
+/* glibc's mutex and condattr/cond initialisers cannot fail (they return 0). */
 static void waiter_init(struct lane_waiter *w)
 {
-	pthread_condattr_t a;
-
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &a);
-	pthread_condattr_destroy(&a);
+	vfmig_monocond_init(&w->cond);
 }
 
 static void waiter_destroy(struct lane_waiter *w)
@@ -63,22 +59,14 @@ static void lane_done(struct lane_waiter *w)
 
 /* Until @running lanes are done; true if a cancel made it call @abort. */
 static bool lanes_wait(struct lane_waiter *w, unsigned int running,
-		       volatile sig_atomic_t *cancel, void (*abort)(void *), void *opaque)
+		       vfmig_cancel_t *cancel, void (*abort)(void *), void *opaque)
 {
 	bool aborted = false;
 
 	pthread_mutex_lock(&w->lock);
 	while (w->done < running) {
-		struct timespec t;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		t.tv_nsec += LANE_WAIT_SLICE_NS;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&w->cond, &w->lock, &t);
-		if (!aborted && abort && vfmig_savevm_cancelled(cancel)) {
+		vfmig_monocond_wait_ns(&w->cond, &w->lock, LANE_WAIT_SLICE_NS);
+		if (!aborted && abort && vfmig_cancel_requested(cancel)) {
 			aborted = true;
 			abort(opaque);
 		}
@@ -107,7 +95,7 @@ struct save_lanes {
 	pthread_mutex_t conv_lock;	/* the rate limiter is shared */
 	_Atomic uint64_t sent;		/* bytes of all lanes, for the limiter */
 	atomic_uint failed;		/* 1 + the lane that failed first; 0 = none */
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	bool offline;
 	struct lane_waiter waiter;
 	struct save_lane lane[VFMIG_STREAM_MAX_LANES];
@@ -115,7 +103,7 @@ struct save_lanes {
 
 static int lane_check(struct save_lane *l, const char *where)
 {
-	if (vfmig_savevm_cancelled(l->ls->cancel))
+	if (vfmig_cancel_requested(l->ls->cancel))
 		return vfmig_err_set(&l->err, -ECANCELED, "migration cancelled %s", where);
 	if (atomic_load(&l->ls->failed))
 		return vfmig_err_set(&l->err, -ECANCELED, "lane %u stopped %s: another lane failed",
@@ -254,7 +242,7 @@ static int lanes_phase(struct save_lanes *ls, enum lane_phase phase, struct vfmi
 	if (!first)
 		return 0;
 	/* A cancel is seen by every lane: report it as the single stream does. */
-	if (vfmig_savevm_cancelled(ls->cancel))
+	if (vfmig_cancel_requested(ls->cancel))
 		for (k = 0; k < ls->n; k++)
 			if (ls->lane[k].ret == -ECANCELED &&
 			    strstr(ls->lane[k].err.msg, "migration cancelled") == ls->lane[k].err.msg)
@@ -322,7 +310,7 @@ static int lanes_run(struct save_lanes *ls, struct vfmig_stats *st, uint64_t t0,
 	while (!ls->offline) {
 		enum vfmig_conv_decision d;
 
-		if (vfmig_savevm_cancelled(ls->cancel))
+		if (vfmig_cancel_requested(ls->cancel))
 			return vfmig_err_set(err, -ECANCELED, "migration cancelled during pre-copy");
 		ret = lanes_pending(ls, &pending, err);
 		if (ret)
@@ -362,7 +350,7 @@ static int lanes_run(struct save_lanes *ls, struct vfmig_stats *st, uint64_t t0,
 
 int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *eps,
 			    unsigned int lanes, const struct vfmig_conv_opts *opts,
-			    const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+			    const struct vfmig_clock *clock, vfmig_cancel_t *cancel,
 			    struct vfmig_stats *stats, struct vfmig_err *err)
 {
 	struct vfmig_conv_opts defaults;
@@ -462,7 +450,7 @@ struct load_lane {
 struct load_lanes {
 	struct vfmig_savevm *sv;
 	const struct vfmig_lane_source *src;
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	unsigned int n;
 	atomic_uint failed;
 	struct lane_waiter waiter;
@@ -609,7 +597,7 @@ static int load_lanes_run(struct load_lanes *ll, struct vfmig_reader *first,
 }
 
 int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *first,
-			    const struct vfmig_lane_source *src, volatile sig_atomic_t *cancel,
+			    const struct vfmig_lane_source *src, vfmig_cancel_t *cancel,
 			    struct vfmig_err *err)
 {
 	struct load_lanes *ll;

@@ -32,7 +32,7 @@ struct loader {
 	struct vfmig_channel *ch[VFMIG_STREAM_MAX_LANES];
 	bool sockets;				/* socket pairs instead of channels */
 	int sock[VFMIG_STREAM_MAX_LANES][2];	/* [k][0] lane k's source end, [k][1] ours */
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	int ret;
 	struct vfmig_err err;
 };

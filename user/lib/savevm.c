@@ -108,7 +108,7 @@ int vfmig_savevm_save_section(struct savevm_entry *e, uint8_t type, const char *
 
 static int save_cancel_check(struct vfmig_save_io *io, const char *where)
 {
-	if (vfmig_savevm_cancelled(io->cancel))
+	if (vfmig_cancel_requested(io->cancel))
 		return vfmig_err_set(io->err, -ECANCELED, "migration cancelled %s", where);
 	return 0;
 }
@@ -359,7 +359,7 @@ static int save_run(struct vfmig_savevm *sv, struct vfmig_conv *c, struct vfmig_
 }
 
 int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_opts *opts,
-		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+		      const struct vfmig_clock *clock, vfmig_cancel_t *cancel,
 		      struct vfmig_stats *stats, struct vfmig_err *err)
 {
 	struct vfmig_endpoint ep = { .fd = fd };
@@ -369,7 +369,7 @@ int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_o
 
 int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
 			 const struct vfmig_conv_opts *opts, const struct vfmig_clock *clock,
-			 volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
+			 vfmig_cancel_t *cancel, struct vfmig_stats *stats,
 			 struct vfmig_err *err)
 {
 	struct vfmig_conv_opts defaults;
@@ -454,7 +454,7 @@ static struct savevm_entry *find_entry(struct vfmig_savevm *sv, const struct vfm
 }
 
 static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
-			const struct vfmig_section *sec, int lane, volatile sig_atomic_t *cancel,
+			const struct vfmig_section *sec, int lane, vfmig_cancel_t *cancel,
 			struct vfmig_err *err)
 {
 	struct vfmig_load_io io = { .r = r, .err = err, .cancel = cancel, .sec = sec };
@@ -479,7 +479,7 @@ static int load_section(struct vfmig_savevm *sv, struct vfmig_reader *r,
 		e->load_id = sec->id;
 		e->load_id_valid = true;
 	}
-	if (vfmig_savevm_cancelled(cancel))
+	if (vfmig_cancel_requested(cancel))
 		return vfmig_err_set(err, -ECANCELED, "load cancelled");
 	ret = e->h->load_state(e->opaque, &io);
 	if (ret)
@@ -509,11 +509,16 @@ static int load_check_complete(struct vfmig_savevm *sv, uint64_t offset,
 			what = "no START/END sections (device state)";
 		else if (e->h->save_config && !(e->seen & full))
 			what = "no FULL section (device config) after its END";
-		if (what)
+		if (!what)
+			continue;
+		if (e->h->name)
 			return vfmig_err_set(err, -ENODATA,
-					     "load of \"%s\" instance %u at end of stream (offset %" PRIu64
-					     "): stream incomplete: %s",
-					     e->idstr, e->instance, offset, what);
+					     "load of %s (\"%s\" instance %u) at end of stream (offset %"
+					     PRIu64 "): stream incomplete: %s",
+					     e->h->name(e->opaque), e->idstr, e->instance, offset, what);
+		return vfmig_err_set(err, -ENODATA,
+				     "load of \"%s\" instance %u at end of stream (offset %" PRIu64
+				     "): stream incomplete: %s", e->idstr, e->instance, offset, what);
 	}
 	return 0;
 }
@@ -540,7 +545,7 @@ int vfmig_savevm_load_setup(struct vfmig_savevm *sv, struct vfmig_err *err)
 }
 
 int vfmig_savevm_load_sections(struct vfmig_savevm *sv, struct vfmig_reader *r, int lane,
-			       volatile sig_atomic_t *cancel, struct vfmig_err *err)
+			       vfmig_cancel_t *cancel, struct vfmig_err *err)
 {
 	struct vfmig_section sec;
 	int ret;
@@ -575,7 +580,7 @@ int vfmig_savevm_load_check(struct vfmig_savevm *sv, uint64_t offset, struct vfm
 }
 
 static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
-		    volatile sig_atomic_t *cancel, struct vfmig_err *err)
+		    vfmig_cancel_t *cancel, struct vfmig_err *err)
 {
 	int ret;
 
@@ -594,7 +599,7 @@ static int load_run(struct vfmig_savevm *sv, struct vfmig_reader *r,
 	return ret;
 }
 
-int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
+int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, vfmig_cancel_t *cancel,
 		      struct vfmig_err *err)
 {
 	struct vfmig_endpoint ep = { .fd = fd };
@@ -636,7 +641,7 @@ int vfmig_savevm_load_cleanup(struct vfmig_savevm *sv, int ret, struct vfmig_err
 }
 
 int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
-			   volatile sig_atomic_t *cancel, struct vfmig_err *err)
+			   vfmig_cancel_t *cancel, struct vfmig_err *err)
 {
 	struct vfmig_reader *r;
 	struct vfmig_err myerr;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "convergence.h"
 #include "errbuf.h"
 #include "stream.h"
@@ -27,7 +28,7 @@
 struct vfmig_save_io {
 	struct vfmig_writer *w;
 	struct vfmig_err *err;
-	volatile sig_atomic_t *cancel;	/* may be NULL; non-zero = cancel */
+	vfmig_cancel_t *cancel;	/* may be NULL; non-zero = cancel */
 	bool offline;			/* setup: stop the device first */
 	uint64_t budget;		/* iterate: bytes allowed this round */
 };
@@ -36,7 +37,7 @@ struct vfmig_save_io {
 struct vfmig_load_io {
 	struct vfmig_reader *r;
 	struct vfmig_err *err;
-	volatile sig_atomic_t *cancel;
+	vfmig_cancel_t *cancel;
 	const struct vfmig_section *sec;
 };
 
@@ -64,6 +65,8 @@ struct vfmig_savevm_handlers {
 	int (*load_state)(void *opaque, struct vfmig_load_io *io);
 	/* After load (called for every handler whose load_setup ran). */
 	int (*load_cleanup)(void *opaque, bool failed, struct vfmig_err *err);
+	/* The device's own name (its UUID) for errors the framework writes; optional. */
+	const char *(*name)(void *opaque);
 };
 
 struct vfmig_savevm;
@@ -90,12 +93,12 @@ int vfmig_savevm_register_versions(struct vfmig_savevm *sv, const char *idstr,
  * returned to running and the cause is in err (-ECANCELED for a cancel).
  */
 int vfmig_savevm_save(struct vfmig_savevm *sv, int fd, const struct vfmig_conv_opts *opts,
-		      const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+		      const struct vfmig_clock *clock, vfmig_cancel_t *cancel,
 		      struct vfmig_stats *stats, struct vfmig_err *err);
 /* The same to an fd or an in-process channel. */
 int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
 			 const struct vfmig_conv_opts *opts, const struct vfmig_clock *clock,
-			 volatile sig_atomic_t *cancel, struct vfmig_stats *stats,
+			 vfmig_cancel_t *cancel, struct vfmig_stats *stats,
 			 struct vfmig_err *err);
 
 /*
@@ -103,10 +106,10 @@ int vfmig_savevm_save_to(struct vfmig_savevm *sv, const struct vfmig_endpoint *e
  * device with load handlers must appear in the stream.  Errors name the
  * section and the stream offset.
  */
-int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, volatile sig_atomic_t *cancel,
+int vfmig_savevm_load(struct vfmig_savevm *sv, int fd, vfmig_cancel_t *cancel,
 		      struct vfmig_err *err);
 int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint *ep,
-			   volatile sig_atomic_t *cancel, struct vfmig_err *err);
+			   vfmig_cancel_t *cancel, struct vfmig_err *err);
 
 /*
  * Save over several lanes at once (lanes.c): device i goes into lane
@@ -116,7 +119,7 @@ int vfmig_savevm_load_from(struct vfmig_savevm *sv, const struct vfmig_endpoint 
  */
 int vfmig_savevm_save_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *eps,
 			    unsigned int lanes, const struct vfmig_conv_opts *opts,
-			    const struct vfmig_clock *clock, volatile sig_atomic_t *cancel,
+			    const struct vfmig_clock *clock, vfmig_cancel_t *cancel,
 			    struct vfmig_stats *stats, struct vfmig_err *err);
 
 /* Where a load finds the lanes after the first, and how it stops them. */
@@ -136,7 +139,7 @@ struct vfmig_lane_source {
  * lane, complete.  src may be NULL: then a multi-lane stream is refused.
  */
 int vfmig_savevm_load_lanes(struct vfmig_savevm *sv, const struct vfmig_endpoint *first,
-			    const struct vfmig_lane_source *src, volatile sig_atomic_t *cancel,
+			    const struct vfmig_lane_source *src, vfmig_cancel_t *cancel,
 			    struct vfmig_err *err);
 
 #endif /* VFMIG_SAVEVM_H */

@@ -38,11 +38,6 @@ struct vfmig_savevm {
 	struct savevm_entry e[VFMIG_SAVEVM_MAX_HANDLERS];
 };
 
-static inline bool vfmig_savevm_cancelled(volatile sig_atomic_t *cancel)
-{
-	return cancel && *cancel;
-}
-
 static inline uint64_t vfmig_ns_to_ms(uint64_t ns)
 {
 	return ns / 1000000u;
@@ -77,7 +72,7 @@ void vfmig_savevm_load_reset(struct vfmig_savevm *sv);
 int vfmig_savevm_load_setup(struct vfmig_savevm *sv, struct vfmig_err *err);
 /* Sections up to EOF and the end; lane -1 = the only stream. */
 int vfmig_savevm_load_sections(struct vfmig_savevm *sv, struct vfmig_reader *r, int lane,
-			       volatile sig_atomic_t *cancel, struct vfmig_err *err);
+			       vfmig_cancel_t *cancel, struct vfmig_err *err);
 /* Every device loaded, and whole (offset: for the message). */
 int vfmig_savevm_load_check(struct vfmig_savevm *sv, uint64_t offset, struct vfmig_err *err);
 /* load_cleanup() of every device set up; returns ret or the first cleanup error. */

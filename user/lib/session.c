@@ -271,7 +271,7 @@ static int clean_start(struct vfmig_session *s, struct vfmig_err *err)
 }
 
 int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
-			    volatile sig_atomic_t *cancel, struct vfmig_err *err)
+			    vfmig_cancel_t *cancel, struct vfmig_err *err)
 {
 	return vfmig_session_load_lanes(s, from, NULL, cancel, err);
 }
@@ -289,7 +289,7 @@ static void vfmig_session_reset(struct vfmig_session *s, struct vfmig_err *err)
 }
 
 int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
-			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
+			     const struct vfmig_lane_source *lanes, vfmig_cancel_t *cancel,
 			     struct vfmig_err *err)
 {
 	uint64_t spliced;

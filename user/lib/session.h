@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "cancel.h"
 #include "ctx.h"
 #include "recover.h"
 #include "savevm.h"
@@ -53,7 +54,7 @@ struct vfmig_session {
 int vfmig_session_save_to(struct vfmig_session *s, const struct vfmig_endpoint *to,
 			  struct vfmig_err *err);
 int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint *from,
-			    volatile sig_atomic_t *cancel, struct vfmig_err *err);
+			    vfmig_cancel_t *cancel, struct vfmig_err *err);
 /*
  * The same over lanes (savevm.h): to[0..lanes-1] on the save side; on the
  * load side from is lane 0 and lanes (may be NULL) finds the others.
@@ -61,7 +62,7 @@ int vfmig_session_load_from(struct vfmig_session *s, const struct vfmig_endpoint
 int vfmig_session_save_lanes(struct vfmig_session *s, const struct vfmig_endpoint *to,
 			     unsigned int lanes, struct vfmig_err *err);
 int vfmig_session_load_lanes(struct vfmig_session *s, const struct vfmig_endpoint *from,
-			     const struct vfmig_lane_source *lanes, volatile sig_atomic_t *cancel,
+			     const struct vfmig_lane_source *lanes, vfmig_cancel_t *cancel,
 			     struct vfmig_err *err);
 /* Stop every device (a destination whose source runs again); failures appended. */
 int vfmig_session_stop(struct vfmig_session *s, struct vfmig_err *err);

@@ -70,7 +70,7 @@ static int wait_ready(int fd, short events)
 }
 
 ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
-			  volatile sig_atomic_t *cancel)
+			  vfmig_cancel_t *cancel)
 {
 	bool sock = out_socket;
 	sigset_t pipe_set, old;
@@ -89,7 +89,7 @@ ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
 		if (ret >= 0)
 			break;
 		ret = -errno;
-		if (ret == -EINTR && cancel && *cancel) {
+		if (ret == -EINTR && vfmig_cancel_requested(cancel)) {
 			ret = -ECANCELED;
 			break;
 		}
@@ -105,7 +105,7 @@ ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
 			ret = wait_ready(in, POLLIN);
 			if (!ret)
 				ret = wait_ready(out, POLLOUT);
-			if (!ret && cancel && *cancel)
+			if (!ret && vfmig_cancel_requested(cancel))
 				ret = -ECANCELED;
 			if (ret)
 				break;

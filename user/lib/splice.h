@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cancel.h"
+
 /*
  * What we ask the pipe to hold: twice a read of the saving file (1 MiB),
  * because the module lends device memory to the pipe a page per buffer
@@ -55,6 +57,6 @@ static inline bool vfmig_splice_refused(ssize_t ret)
  * a peer that went away is -EPIPE, never SIGPIPE.
  */
 ssize_t vfmig_splice_once(int in, int out, size_t n, bool out_socket,
-			  volatile sig_atomic_t *cancel);
+			  vfmig_cancel_t *cancel);
 
 #endif

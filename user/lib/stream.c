@@ -108,7 +108,7 @@ static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 
 		if (ret < 0) {
 			/* A signal (SIGINT) that asked to cancel ends a blocked write. */
-			if (errno == EINTR && w->cancel && *w->cancel)
+			if (errno == EINTR && vfmig_cancel_requested(w->cancel))
 				return -ECANCELED;
 			if (errno == EINTR)
 				continue;
@@ -130,7 +130,7 @@ static int write_all(const struct vfmig_writer *w, const uint8_t *p, size_t n)
 		 * instead of with EINTR; the next write would block with no signal
 		 * left to end it.
 		 */
-		if (n && w->cancel && *w->cancel)
+		if (n && vfmig_cancel_requested(w->cancel))
 			return -ECANCELED;
 	}
 	return 0;
@@ -681,7 +681,7 @@ static int read_some(struct vfmig_reader *r, void *buf, size_t len, size_t *got,
 		ssize_t ret = read(r->fd, buf, len);
 
 		if (ret < 0) {
-			if (errno == EINTR && r->cancel && *r->cancel)
+			if (errno == EINTR && vfmig_cancel_requested(r->cancel))
 				return bad(err, -ECANCELED, r->offset, "read cancelled");
 			if (errno == EINTR)
 				continue;

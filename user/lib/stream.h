@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cancel.h"
 #include "channel.h"
 #include "errbuf.h"
 
@@ -101,7 +102,7 @@ struct vfmig_zreader;	/* stream.c: the ZDATA item being handed out */
 struct vfmig_writer {
 	int fd;
 	struct vfmig_channel *chan;	/* instead of fd, if set */
-	volatile sig_atomic_t *cancel;	/* optional: an interrupted write gives up */
+	vfmig_cancel_t *cancel;	/* optional: an interrupted write gives up */
 	size_t len;		/* bytes buffered */
 	uint64_t offset;	/* bytes accepted so far (stream position) */
 	int error;		/* sticky -errno */
@@ -175,7 +176,7 @@ struct vfmig_stream_id {
 struct vfmig_reader {
 	int fd;
 	struct vfmig_channel *chan;	/* instead of fd, if set */
-	volatile sig_atomic_t *cancel;	/* optional: an interrupted read gives up */
+	vfmig_cancel_t *cancel;	/* optional: an interrupted read gives up */
 	size_t pos, len;	/* window of buf not consumed yet */
 	uint64_t offset;	/* stream offset of buf[pos] */
 	bool eof;

@@ -90,7 +90,7 @@ static int set_state(struct vfmig_v1dev *dev, uint32_t mask, uint32_t value,
 
 static int check_cancel(struct vfmig_v1dev *dev, struct vfmig_save_io *io)
 {
-	if (io->cancel && *io->cancel)
+	if (vfmig_cancel_requested(io->cancel))
 		return vfmig_err_set(io->err, -ECANCELED, "%s: cancelled between chunks", name(dev));
 	return 0;
 }
@@ -314,6 +314,11 @@ int vfmig_v1dev_start(struct vfmig_v1dev *dev, struct vfmig_err *err)
 	return set_state(dev, ~VFMIG_V1_STATE_MASK, VFMIG_V1_STATE_RUNNING, "start device", err);
 }
 
+static const char *v1dev_name(void *opaque)
+{
+	return name(opaque);
+}
+
 const struct vfmig_savevm_handlers vfmig_v1dev_handlers = {
 	.setup = v1dev_setup,
 	.pending = v1dev_pending,
@@ -323,6 +328,7 @@ const struct vfmig_savevm_handlers vfmig_v1dev_handlers = {
 	.cleanup = v1dev_cleanup,
 	.load_setup = v1dev_load_setup,
 	.load_state = v1dev_load_state,
+	.name = v1dev_name,
 };
 
 int vfmig_v1dev_register(struct vfmig_savevm *sv, struct vfmig_v1dev *dev,

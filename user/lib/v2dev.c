@@ -119,10 +119,10 @@ static int set_state(struct vfmig_v2dev *dev, uint32_t state, const char *step,
 	return 0;
 }
 
-static int check_cancel(struct vfmig_v2dev *dev, volatile sig_atomic_t *cancel,
+static int check_cancel(struct vfmig_v2dev *dev, vfmig_cancel_t *cancel,
 			struct vfmig_err *err)
 {
-	if (cancel && *cancel)
+	if (vfmig_cancel_requested(cancel))
 		return vfmig_err_set(err, -ECANCELED, "%s: cancelled between reads", dev->name);
 	return 0;
 }
@@ -217,7 +217,7 @@ static int save_one_splice(struct vfmig_v2dev *dev, struct vfmig_save_io *io, si
 			break;
 		}
 		/* A signal ends a blocked splice short, not always with EINTR. */
-		if (k == -ECANCELED || (k > 0 && (size_t)k < left && io->cancel && *io->cancel)) {
+		if (k == -ECANCELED || (k > 0 && (size_t)k < left && vfmig_cancel_requested(io->cancel))) {
 			ret = vfmig_err_set(io->err, -ECANCELED, "%s: send data: cancelled",
 					    dev->name);
 			break;
@@ -520,7 +520,7 @@ static int write_all(struct vfmig_v2dev *dev, struct vfmig_load_io *io, size_t l
 			continue;
 		}
 		if (n < 0 && errno == EINTR) {
-			if (io->cancel && *io->cancel)
+			if (vfmig_cancel_requested(io->cancel))
 				return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled",
 						     dev->name);
 			continue;
@@ -587,7 +587,7 @@ static int load_splice(struct vfmig_v2dev *dev, struct vfmig_load_io *io, uint64
 				vfmig_pipe_close(&dev->pipe);
 			return ret;
 		}
-		if (k == -ECANCELED || (k > 0 && (size_t)k < left && io->cancel && *io->cancel)) {
+		if (k == -ECANCELED || (k > 0 && (size_t)k < left && vfmig_cancel_requested(io->cancel))) {
 			vfmig_pipe_close(&dev->pipe);
 			return vfmig_err_set(io->err, -ECANCELED, "%s: load cancelled", dev->name);
 		}
@@ -676,6 +676,13 @@ int vfmig_v2dev_start(struct vfmig_v2dev *dev, struct vfmig_err *err)
 	return ret;
 }
 
+static const char *v2dev_name(void *opaque)
+{
+	const struct vfmig_v2dev *dev = opaque;
+
+	return dev->name;
+}
+
 const struct vfmig_savevm_handlers vfmig_v2dev_handlers = {
 	.setup = v2dev_setup,
 	.pending = v2dev_pending,
@@ -686,6 +693,7 @@ const struct vfmig_savevm_handlers vfmig_v2dev_handlers = {
 	.load_setup = v2dev_load_setup,
 	.load_state = v2dev_load_state,
 	.load_cleanup = v2dev_load_cleanup,
+	.name = v2dev_name,
 };
 
 int vfmig_v2dev_register(struct vfmig_savevm *sv, struct vfmig_v2dev *dev,
