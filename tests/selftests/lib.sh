@@ -28,6 +28,7 @@ remove_all_mdevs() { # every mdev left behind, quietly
 
 same_state() { # same_state SRC DST: checksums equal, SRC stopped, DST running
 	_a=$(knob "$1" checksum) _b=$(knob "$2" checksum)
+	[ -n "$_a" ] && [ -n "$_b" ] || fail "no checksum from $1 ('$_a') or $2 ('$_b')"
 	[ "$_a" = "$_b" ] || fail "checksum $1 $_a != $2 $_b"
 	[ "$(knob "$1" device_state)" = 0 ] || fail "source $1 not stopped: $(knob "$1" device_state)"
 	[ "$(knob "$2" device_state)" = 1 ] || fail "destination $2 not running: $(knob "$2" device_state)"
@@ -80,9 +81,16 @@ begin_netns() {
 	netns_pair || fail "cannot set up network namespaces"
 }
 
-wait_listening() { # wait_listening PORT: a listener on PORT in vfa, or 3 s passed
+# wait_listening PORT [NETNS]: a listener on PORT in NETNS (default vfa; "-":
+# this namespace), or 3 s passed.
+wait_listening() {
+	_ns=${2:-vfa}
 	for _i in 1 2 3 4 5 6 7 8 9 10; do
-		ip netns exec vfa ss -ltn 2>/dev/null | grep -q ":$1" && break
+		if [ "$_ns" = - ]; then
+			ss -ltn 2>/dev/null | grep -q ":$1 " && break
+		else
+			ip netns exec "$_ns" ss -ltn 2>/dev/null | grep -q ":$1 " && break
+		fi
 		sleep 0.3
 	done
 }

@@ -125,10 +125,7 @@ tcp_n() { # tcp_n LANES [send options]
 	shift
 	"$V" receive -q $B --listen 7791 --bind 127.0.0.1 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ss -ltn 2>/dev/null | grep -q ':7791' && break
-		sleep 0.3
-	done
+	wait_listening 7791 -
 	"$V" send -v --parallel "$n" "$@" $A 127.0.0.1:7791 2> "$T/send.err"
 	src=$?
 	wait_or_kill $rpid
@@ -187,10 +184,7 @@ stalled_pair() {
 	SIZE=16777216 four_pairs dirty_rate=0
 	"$V" receive -q $B --listen 7792 --bind 127.0.0.1 2> "$T/recv.err" &
 	rpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ss -ltn 2>/dev/null | grep -q ':7792' && break
-		sleep 0.3
-	done
+	wait_listening 7792 -
 }
 
 # exits_soon PID WHAT: PID ends within 5 s; its status in $rc.
@@ -256,10 +250,7 @@ test_inspect_lanes() {
 	mkdir -p "$T/cap"
 	python3 "$here/lane_capture.py" 7792 4 "$T/cap" &
 	cpid=$!
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		ss -ltn 2>/dev/null | grep -q ':7792' && break
-		sleep 0.3
-	done
+	wait_listening 7792 -
 	"$V" send -q --offline --parallel 4 $A 127.0.0.1:7792 2> "$T/send.err" &&
 		fail "send to the capture succeeded"
 	wait_or_kill $cpid || fail "capture failed"

@@ -337,6 +337,9 @@ def test_v1_device_refused():
             raise Fail("migrate with a blocker was accepted")
         except QmpError as e:
             diag("migrate refused: %s" % e)
+            # Refused for the device's blocker, not for anything else (a bad URI).
+            check(uuid in str(e) or str(e).strip() in reasons,
+                  "refused for another reason: %s (blockers: %s)" % (e, reasons))
         check_eq(q.status(), "prelaunch", "QEMU still answers")
 
 

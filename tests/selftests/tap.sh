@@ -47,6 +47,10 @@ tap_main() {
 	n=0
 	for t in $tests; do n=$((n + 1)); done
 	echo "TAP version 13"
+	if [ "$n" = 0 ]; then
+		echo "Bail out! no test_ functions found in $self"
+		exit 1
+	fi
 	echo "1..$n"
 	i=0 pass=0 failn=0 skipn=0
 	for t in $tests; do

@@ -12,7 +12,10 @@
 #                          the same for the first report only, and only if
 #                          it comes before the first line matching the
 #                          extended regular expression MARK (anywhere when
-#                          no line does).
+#                          no line does and the log is whole; never in a
+#                          log that wrapped, whose mark may be gone).
+#   kernel_log_whole FILE  status 0 when FILE begins at boot (its first line
+#                          stamped 0.000000), 1 when the ring buffer wrapped.
 
 KERNEL_PROBLEM_PATTERNS='
 # Any oops header: "<what>: 0000 [#1] PREEMPT SMP NOPTI" (divide error,
@@ -89,6 +92,13 @@ kernel_problems() {
 kernel_problems_before() {
 	[ -r "$1" ] || return 2
 	_kp_mark=$(grep -naE -m1 "$2" "$1" | cut -d: -f1)
-	[ -n "$_kp_mark" ] || _kp_mark=$(($(wc -l < "$1") + 1))
+	if [ -z "$_kp_mark" ]; then
+		kernel_log_whole "$1" || return 1
+		_kp_mark=$(($(wc -l < "$1") + 1))
+	fi
 	head -n $((_kp_mark - 1)) "$1" | grep -naE -m1 "$(kernel_problem_regex)"
+}
+
+kernel_log_whole() {
+	head -n 1 "$1" 2>/dev/null | grep -qE '^\[ *0\.000000\] '
 }

@@ -157,5 +157,21 @@ kernel_problems_before "$tmp/does-not-exist" "$mark" > /dev/null 2>&1
 [ $? = 2 ]
 ok $? "kernel_problems_before: an unreadable log is an error"
 
+# A log whose ring buffer wrapped: its start (and its mark) are gone, so a
+# report in it is no boot report, and the runner fails the log as not whole.
+kernel_log_whole "$f"
+ok $? "a log from boot is whole"
+tail -n +$((init + 1)) "$f" > "$tmp/wrapped"
+echo "$early" >> "$tmp/wrapped"
+kernel_log_whole "$tmp/wrapped"
+[ $? = 1 ]
+ok $? "a log that does not begin at 0.000000 wrapped"
+out=$(kernel_problems_before "$tmp/wrapped" "$mark")
+[ $? = 1 ] && [ -z "$out" ]
+ok $? "a report in a wrapped log without its mark is not a boot report${out:+: $out}"
+kernel_log_whole "$tmp/does-not-exist"
+[ $? = 1 ]
+ok $? "kernel_log_whole: an unreadable log is not whole"
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -13,7 +13,10 @@
 # shows a kernel report (any pattern of tests/vm/kernel-problems.sh: oops
 # headers, call traces, BUG/WARNING, lock-ups, stalls, sanitizers, lockdep,
 # corruption) or a taint other than the out-of-tree/unsigned-module ones;
-# then non-zero with a message on stderr.
+# then non-zero with a message on stderr.  DIR/verdict says the same for
+# whoever counts results: "ok" when the guest finished with a whole, clean
+# kernel log and allowed taints (whatever the command's status), else the
+# reason.
 # Logs: DIR/console.log (serial console), DIR/dmesg.txt, DIR/tainted.
 #
 # Environment: VFMIG_ACCEL=tcg|kvm (default tcg: nested KVM hangs on some
@@ -59,7 +62,8 @@ esac
 [ -n "$out" ] || out=$top/build/vm/$krel-$$
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/status" "$out/dmesg.txt" "$out/tainted" "$out/console.log" "$out/kernel-problems.txt"
+rm -f "$out/status" "$out/dmesg.txt" "$out/tainted" "$out/console.log" "$out/kernel-problems.txt" \
+	"$out/verdict"
 
 initrd=$top/build/vm/initramfs-$krel.cpio.gz
 if [ ! -s "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$here/mkinitramfs.sh" -nt "$initrd" ] ||
@@ -92,7 +96,11 @@ cpu=${VFMIG_CPU:-$cpu}
 # no_timer_check: on a loaded host a TCG guest's IO-APIC timer check can fail
 # ("Kernel panic - not syncing: IO-APIC + timer doesn't work!", seen here with
 # a load average of 11 on 2 cores); the guest's timer works, skip the check.
-append="console=ttyS0 panic=-1 oops=panic loglevel=3 quiet no_timer_check VFMIG_OUT=$out VFMIG_INTERACTIVE=$interactive"
+# log_buf_len: the whole run's kernel log must fit (Debian's 128 KiB wrapped
+# during make check's suites, dropping their first reports); 16 MiB is also
+# the most busybox's dmesg reads.  The runner fails a log that wrapped.
+append="console=ttyS0 panic=-1 oops=panic loglevel=3 quiet no_timer_check log_buf_len=16M"
+append="$append VFMIG_OUT=$out VFMIG_INTERACTIVE=$interactive"
 # The guest mounts this over its /lib/modules/<release> (tests/vm/init).
 [ -z "$modbase" ] || append="$append VFMIG_MODBASE=$modbase"
 set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
@@ -115,6 +123,7 @@ set -e
 
 fail() {
 	echo "run-vm: $krel: $*" >&2
+	echo "$*" > "$out/verdict"
 	exit 1
 }
 if [ ! -f "$out/status" ]; then
@@ -142,10 +151,13 @@ case $rc in
 0)
 	echo "run-vm: $krel: kernel log shows problems ($out/dmesg.txt):" >&2
 	head -n 20 "$out/kernel-problems.txt" >&2
+	echo "kernel report (see $out/kernel-problems.txt)" > "$out/verdict"
 	exit 1
 	;;
 2) fail "cannot read the guest's kernel log $out/dmesg.txt" ;;
 esac
+kernel_log_whole "$out/dmesg.txt" ||
+	fail "the guest's kernel log wrapped (it does not begin at boot); reports may be lost"
 # Allowed taints: O (out-of-tree, 4096) and E (unsigned, 8192).
 tainted=$(cat "$out/tainted" 2>/dev/null || echo missing)
 case $tainted in
@@ -154,4 +166,5 @@ esac
 if [ $((tainted & ~(4096 | 8192))) -ne 0 ]; then
 	fail "kernel tainted ($tainted) beyond out-of-tree/unsigned; see $out/dmesg.txt"
 fi
+echo ok > "$out/verdict"
 exit "$status"
