@@ -68,23 +68,25 @@ unit: user
 selftests: user
 	$(MAKE) -C tests/selftests
 
-# The unit tests and libvfmig again with AddressSanitizer + UBSan, into
-# build/asan/ (`make check` runs them besides the valgrind run).
+# The unit tests, libvfmig and the CLI again with AddressSanitizer + UBSan,
+# into build/asan/ (`make check` runs the unit tests besides the valgrind
+# run, and the engine's VM suites with this CLI on one kernel).
 ASAN_CC ?= clang
 ASAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 unit-asan:
 	$(MAKE) -C user CC=$(ASAN_CC) CFLAGS="$(ASAN_CFLAGS)" BUILD=$(TOP)/build/asan/user \
-		$(TOP)/build/asan/user/libvfmig.a
+		API_CHECK= $(TOP)/build/asan/user/libvfmig.a $(TOP)/build/asan/user/vfmig
 	$(MAKE) -C tests/unit CC=$(ASAN_CC) CFLAGS="$(ASAN_CFLAGS)" BUILD=$(TOP)/build/asan/unit \
 		LIBVFMIG=$(TOP)/build/asan/user/libvfmig.a
 
-# Again with ThreadSanitizer, into build/tsan/: lanes, the channel and the
-# loader thread share a migration between threads.
+# Again with ThreadSanitizer, into build/tsan/ (the CLI too: make check runs
+# the lanes' VM suite with it): lanes, the channel and the loader thread
+# share a migration between threads.
 TSAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=thread
 unit-tsan:
 	$(MAKE) -C user CC=$(ASAN_CC) CFLAGS="$(TSAN_CFLAGS)" BUILD=$(TOP)/build/tsan/user \
-		$(TOP)/build/tsan/user/libvfmig.a
+		API_CHECK= $(TOP)/build/tsan/user/libvfmig.a $(TOP)/build/tsan/user/vfmig
 	$(MAKE) -C tests/unit CC=$(ASAN_CC) CFLAGS="$(TSAN_CFLAGS)" BUILD=$(TOP)/build/tsan/unit \
 		LIBVFMIG=$(TOP)/build/tsan/user/libvfmig.a
 
@@ -103,7 +105,7 @@ fuzz-host: fuzz-build
 unit-check: unit unit-asan unit-tsan fuzz-build
 	sh tests/run-checks.sh unit
 
-vm-check: user selftests examples
+vm-check: user unit-asan unit-tsan selftests examples
 	sh tests/run-checks.sh vm $(VM_KERNELS)
 
 # Unit tests and the VM suite on each kernel; ends with "N passed, N failed".

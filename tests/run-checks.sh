@@ -2,12 +2,15 @@
 # `make check`: checkpatch, cmocka unit tests on the host (under valgrind,
 # then built with ASan + UBSan), a short run of each host fuzz target, the
 # host TAP tests (install layout, the VM runner's kernel-report matcher),
-# then the VM suites on each kernel given, then the device, migration,
-# lifetime and fuzz suites on the debug kernel (scripts/debug-kernel.sh:
-# built once, then reused from its cache).  Ends with "N passed, N failed".
+# then the VM suites on each kernel given, the engine's suites once more on
+# the last of them with the CLI built with ASan + UBSan (and the lanes'
+# suite with a ThreadSanitizer CLI), then the device,
+# migration, lifetime and fuzz suites on the debug kernel
+# (scripts/debug-kernel.sh: built once, then reused from its cache).  Ends with "N passed, N failed".
 # FUZZ_CHECK_SECONDS: seconds per fuzz target (default 60).
-# usage: run-checks.sh all|unit|vm|debug KRELEASE...
+# usage: run-checks.sh all|unit|vm|debug|asan|tsan KRELEASE...
 #   debug: only the debug-kernel part (no KRELEASE needed)
+#   asan, tsan: only that sanitized CLI's run, on the last KRELEASE
 # Environment: VFMIG_DEBUG_KERNEL=0 leaves the debug kernel out of all|vm;
 # VFMIG_DEBUG_SUITES (default "device_test migration_test lifetime_test v2_test
 # fuzz_test"), VFMIG_DEBUG_VM_MEM (MiB, default 4096), VFMIG_DEBUG_BIG_STATE
@@ -164,6 +167,42 @@ count_vm() { # count_vm NAME OUTDIR LOG: TAP results and the VM run itself
 	fi
 }
 
+# The engine's suites once more on KRELEASE with the CLI built with a
+# sanitizer: "asan" (ASan + UBSan, make unit-asan) or "tsan"
+# (ThreadSanitizer, make unit-tsan): the real VFIO, v2 data file, socket,
+# lane and loader-thread paths, which the unit tests' fake device does not
+# reach.  Reports go to files (a failing command's stderr is what its test
+# checks), and any file there is one failure.
+SAN_SUITES_asan="engine_test engine_v2_test parallel_test crash_test compress_test"
+SAN_SUITES_tsan="parallel_test engine_test"
+run_vm_sanitized() { # run_vm_sanitized asan|tsan KRELEASE
+	kind=$1 k=$2
+	cli=$top/build/$kind/user/vfmig
+	if [ ! -x "$cli" ]; then
+		record fail "$kind: the CLI is not built (make unit-$kind)"
+		return
+	fi
+	eval suites=\$SAN_SUITES_$kind
+	echo "== VM suites on $k with the $kind CLI ($suites)"
+	out=$top/build/vm/check-$kind-$k
+	rm -rf "$out"
+	mkdir -p "$out/san"
+	VFMIG_VM_MEM=${VFMIG_VM_MEM:-3072} \
+	sh "$top/tests/vm/run-vm.sh" --out "$out" --timeout "${VFMIG_VM_TIMEOUT:-2400}" "$k" -- \
+		env VFMIG_CLI="$cli" VFMIG_SUITES="$suites" \
+		ASAN_OPTIONS="log_path=$out/san/asan:detect_leaks=1:abort_on_error=0" \
+		UBSAN_OPTIONS="log_path=$out/san/ubsan:print_stacktrace=1:halt_on_error=1" \
+		TSAN_OPTIONS="log_path=$out/san/tsan:second_deadlock_stack=1" \
+		"$top/tests/selftests/run.sh" > "$logs/vm-$kind-$k.log" 2>&1
+	count_vm "$k ($kind CLI)" "$out" "$logs/vm-$kind-$k.log"
+	if [ -n "$(ls -A "$out/san")" ]; then
+		head -n 60 "$out"/san/*
+		record fail "sanitizer reports from the $kind CLI on $k (see $out/san)"
+	else
+		record ok "$kind: the CLI in the engine suites on $k"
+	fi
+}
+
 run_lint() {
 	echo "== lint: checkpatch --strict"
 	if sh "$top/scripts/lint.sh" > "$logs/lint.log" 2>&1; then
@@ -246,9 +285,18 @@ all|unit)
 	;;
 esac
 case $mode in
+asan|tsan)
+	for k in "$@"; do :; done
+	[ $# -gt 0 ] && run_vm_sanitized "$mode" "$k"
+	;;
+esac
+case $mode in
 all|vm)
 	[ $# -gt 0 ] || { echo "no kernels to test (make deps)"; fail=$((fail + 1)); }
 	for k in "$@"; do run_vm "$k"; done
+	# The sanitized CLI on the last kernel given (6.12 by default: v1 and v2).
+	for k in "$@"; do :; done
+	[ $# -eq 0 ] || { run_vm_sanitized asan "$k"; run_vm_sanitized tsan "$k"; }
 	[ "${VFMIG_DEBUG_KERNEL:-1}" = 0 ] || run_debug
 	;;
 debug) run_debug ;;

@@ -2,7 +2,8 @@
 # Helpers shared by the shell VM suites that drive the vfmig CLI (in the VM,
 # as root).  A suite sets $top (the checkout) and sources tap.sh, then this.
 
-V=$top/user/build/vfmig
+# VFMIG_CLI: another build of the CLI (make check's ASan + UBSan run).
+V=${VFMIG_CLI:-$top/user/build/vfmig}
 S=/sys/bus/mdev/devices
 export VFMIG_MODULE=${VFMIG_MODULE:-$top/build/$(uname -r)/vfmig.ko}
 

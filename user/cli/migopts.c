@@ -161,15 +161,22 @@ int migopts_parse(struct migopts *o, int code, const char *arg)
 	}
 }
 
+/*
+ * The context a signal cancels, set before the handler is installed: the
+ * handler may only call vfmig_cancel() (async-signal-safe), not cli_ctx(),
+ * which sets the log callback that the loader thread reads meanwhile.
+ */
+static struct vfmig_ctx *signal_ctx;
+
 static void on_signal(int sig)
 {
 	(void)sig;
-	vfmig_cancel(cli_ctx());	/* async-signal-safe once the context exists */
+	vfmig_cancel(signal_ctx);
 }
 
 void cli_catch_signals(void)
 {
-	cli_ctx();
+	signal_ctx = cli_ctx();
 	/* No SA_RESTART: a blocked read or write returns EINTR and sees the cancel. */
 	struct sigaction sa = { .sa_handler = on_signal };
 
