@@ -7,8 +7,7 @@
 #
 # VFMIG_SUITES="device_test migration_test ..." runs only those, in that
 # order: a name is build/NAME, NAME or NAME.sh here; a name with no such
-# program is skipped without a word (so a list may name a suite that a
-# branch does not have yet, e.g. fuzz_test).
+# program is a failed suite (a typo must not drop a suite from a run).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -22,12 +21,14 @@ suites() {
 		return 0
 	fi
 	for n in $VFMIG_SUITES; do
+		found=
 		for t in "$here/build/$n" "$here/$n" "$here/$n.sh"; do
 			if [ -f "$t" ] && [ -x "$t" ]; then
-				echo "$t"
+				found=$t
 				break
 			fi
 		done
+		echo "${found:-missing:$n}"
 	done
 }
 
@@ -57,6 +58,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0
 for t in $(suites); do
+	case $t in
+	missing:*)
+		echo "not ok - suite ${t#missing:}: no such suite (built?)"
+		status=1
+		continue
+		;;
+	esac
 	name=$(basename "$t")
 	start=$(date +%s)
 	# Shown as it runs; tail ends with the suite even if a leaked child of it

@@ -53,6 +53,11 @@ ok $? "a whole suite passes with no extra line (exit $rc)"
 run skipped
 [ $? = 0 ] && [ -z "$(extra skipped)" ]
 ok $? "a suite that plans nothing and skips passes"
+VFMIG_SUITES="whole nosuchsuite" VFMIG_MODULE=/dev/null sh "$tmp/selftests/run.sh" > "$tmp/missing.out" 2>&1
+rc=$?
+[ "$rc" != 0 ] && grep -q '^ok 2 b' "$tmp/missing.out" &&
+	[ "$(grep '^not ok' "$tmp/missing.out")" = "not ok - suite nosuchsuite: no such suite (built?)" ]
+ok $? "a suite named but not there fails the run (exit $rc)"
 start=$(date +%s)
 run leaky
 rc=$?
