@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 #include <limits.h>
@@ -91,6 +92,17 @@ int st_knob_u64(const char *uuid, const char *name, uint64_t *val)
 	errno = 0;
 	*val = strtoull(buf, &end, strcmp(name, "checksum") ? 0 : 16);
 	return errno || *end ? -EINVAL : 0;
+}
+
+uint64_t st_knob(const char *uuid, const char *name)
+{
+	static _Atomic uint64_t poison = UINT64_MAX;
+	uint64_t v;
+
+	if (st_knob_u64(uuid, name, &v) == 0)
+		return v;
+	tap_diag("cannot read knob %s of %s", name, uuid);
+	return atomic_fetch_sub(&poison, 1);
 }
 
 int st_available(const char *type, unsigned int *n)

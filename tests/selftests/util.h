@@ -32,6 +32,12 @@ int st_test_unload(void);
 int st_write(const char *path, const char *value);
 /* Read a knob as an unsigned number / hex checksum. */
 int st_knob_u64(const char *uuid, const char *name, uint64_t *val);
+/*
+ * A knob's value for comparisons.  A failed read says so and gives a value
+ * no other read gives (UINT64_MAX, then one less each time), so two failed
+ * checksum reads never compare equal.
+ */
+uint64_t st_knob(const char *uuid, const char *name);
 int st_available(const char *type, unsigned int *n);
 /* The sysfs path of knob @name of device @uuid; 0 or -ENAMETOOLONG. */
 int st_knob_path(char *path, size_t len, const char *uuid, const char *name);

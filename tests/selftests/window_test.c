@@ -27,20 +27,9 @@
 #define MiB	(1024 * KiB)
 #define WIN	(4 * MiB)	/* VFMIG_PAYLOAD_MAX_RUN_PAGES pages */
 
-/*
- * A knob's value.  A failed read says so and gives a value no other read
- * gives (UINT64_MAX, then one less each time), so two failed checksum reads
- * never compare equal.
- */
 static uint64_t knob(struct dev *d, const char *name)
 {
-	static uint64_t poison = UINT64_MAX;
-	uint64_t v;
-
-	if (st_knob_u64(d->uuid, name, &v) == 0)
-		return v;
-	tap_diag("cannot read knob %s of %s", name, d->uuid);
-	return poison--;
+	return st_knob(d->uuid, name);
 }
 
 /* The window: the data section's last 4 MiB (all of a smaller one). */

@@ -9,17 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/kernel-problems.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-
-ok() { # ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-	fi
-}
+. "$here/host-tap.sh"
 
 # kind<TAB>line: one report line as the kernel prints it (with its timestamp).
 samples() {
