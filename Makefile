@@ -81,8 +81,8 @@ unit-asan:
 		LIBVFMIG=$(TOP)/build/asan/user/libvfmig.a
 
 # Again with ThreadSanitizer, into build/tsan/ (the CLI too: make check runs
-# the lanes' VM suite with it): lanes, the channel and the loader thread
-# share a migration between threads.
+# the parallel and engine VM suites with it): lanes, the channel and the
+# loader thread share a migration between threads.
 TSAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=thread
 unit-tsan:
 	$(MAKE) -C user CC=$(ASAN_CC) CFLAGS="$(TSAN_CFLAGS)" BUILD=$(TOP)/build/tsan/user \

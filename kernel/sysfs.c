@@ -162,6 +162,8 @@ static ssize_t seed_store(struct device *dev, struct device_attribute *attr,
 		return -EBUSY;
 	}
 	vd->filling = true;
+	/* Memory is being replaced from here: a reset meanwhile must not clear it. */
+	vd->resume_held = false;
 	for (done = 0; done < vd->mem_size; done += VFMIG_FILL_STEP) {
 		vfmig_state_fill(vd, seed, done, VFMIG_FILL_STEP);
 		vfmig_dirty_mark_range(vd, done >> PAGE_SHIFT, VFMIG_FILL_STEP >> PAGE_SHIFT);

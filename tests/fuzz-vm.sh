@@ -50,15 +50,18 @@ for k in "$@"; do
 		VFMIG_FUZZ_OPS="$ops" "$top/tests/selftests/build/fuzz_test" > "$logs/vm-$k.log" 2>&1
 	cat "$logs/vm-$k.log"
 	echo "# fuzz on $k: $(($(date +%s) - start)) s in the VM runner"
+	f=$(grep -c '^not ok ' "$logs/vm-$k.log")
 	pass=$((pass + $(grep -c '^ok ' "$logs/vm-$k.log")))
-	fail=$((fail + $(grep -c '^not ok ' "$logs/vm-$k.log")))
-	# The VM is a test too: it finished, its kernel log whole and clean.
+	fail=$((fail + f))
+	# The VM is a test too: it finished, its kernel log whole and clean, and
+	# a failed command said why.
 	v=$(cat "$out/verdict" 2>/dev/null || echo "no verdict")
-	if [ "$v" = ok ] && grep -q 'Totals:' "$logs/vm-$k.log"; then
+	st=$(cat "$out/status" 2>/dev/null || echo none)
+	if [ "$v" = ok ] && grep -q 'Totals:' "$logs/vm-$k.log" && { [ "$st" = 0 ] || [ "$f" != 0 ]; }; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
-		echo "FAILED: VM run on $k: $v (see $out)"
+		echo "FAILED: VM run on $k: $v, exit status $st with $f failed tests (see $out)"
 	fi
 done
 echo "fuzz-vm: seed $seed"

@@ -3,8 +3,8 @@
 # then built with ASan + UBSan), a short run of each host fuzz target, the
 # host TAP tests (install layout, the VM runner's kernel-report matcher),
 # then the VM suites on each kernel given, the engine's suites once more on
-# the last of them with the CLI built with ASan + UBSan (and the lanes'
-# suite with a ThreadSanitizer CLI), then the device,
+# the last of them with the CLI built with ASan + UBSan (and the parallel
+# and engine suites with a ThreadSanitizer CLI), then the device,
 # migration, lifetime and fuzz suites on the debug kernel
 # (scripts/debug-kernel.sh: built once, then reused from its cache).  Ends with "N passed, N failed".
 # FUZZ_CHECK_SECONDS: seconds per fuzz target (default 60).
@@ -25,6 +25,7 @@ shift
 logs=$top/build/check
 mkdir -p "$logs"
 pass=0 fail=0 skip=0
+built=""	# kernels whose module built in this run
 
 record() { # record ok|fail NAME
 	if [ "$1" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $2"; fi
@@ -126,6 +127,7 @@ build_module() {
 run_vm() {
 	k=$1
 	build_module "$k" "/usr/src/linux-headers-$k" || return
+	built="$built $k"
 	# The kernel's own mtty sample: the qemu10 suite's control device (6.12).
 	case $k in
 	6.12.*)
@@ -160,10 +162,16 @@ count_vm() { # count_vm NAME OUTDIR LOG: TAP results and the VM run itself
 	# The VM itself is a test: it must finish, its kernel log whole and clean,
 	# its taints allowed (run-vm.sh's verdict), and some suite must have run.
 	v=$(cat "$2/verdict" 2>/dev/null || echo "no verdict")
-	if [ "$v" = ok ] && grep -q 'Totals:' "$3"; then
-		record ok "vm $1"
-	else
+	st=$(cat "$2/status" 2>/dev/null || echo none)
+	if [ "$v" != ok ]; then
 		record fail "VM run on $1: $v (see $2)"
+	elif ! grep -q 'Totals:' "$3"; then
+		record fail "VM run on $1: no suite finished (see $2)"
+	elif [ "$st" != 0 ] && [ "$f" = 0 ]; then
+		# The guest's command failed, yet no "not ok" line says why.
+		record fail "VM run on $1: the suites exited $st without a failed test (see $2)"
+	else
+		record ok "vm $1"
 	fi
 }
 
@@ -286,17 +294,24 @@ all|unit)
 esac
 case $mode in
 asan|tsan)
-	for k in "$@"; do :; done
-	[ $# -gt 0 ] && run_vm_sanitized "$mode" "$k"
+	if [ $# -eq 0 ]; then
+		record fail "run-checks.sh $mode: no kernel given"
+	else
+		for k in "$@"; do :; done
+		build_module "$k" "/usr/src/linux-headers-$k" && run_vm_sanitized "$mode" "$k"
+	fi
 	;;
 esac
 case $mode in
 all|vm)
 	[ $# -gt 0 ] || { echo "no kernels to test (make deps)"; fail=$((fail + 1)); }
 	for k in "$@"; do run_vm "$k"; done
-	# The sanitized CLI on the last kernel given (6.12 by default: v1 and v2).
+	# The sanitized CLIs on the last kernel given (6.12 by default: v1 and
+	# v2), if its module built (a failed build is a failure already).
 	for k in "$@"; do :; done
-	[ $# -eq 0 ] || { run_vm_sanitized asan "$k"; run_vm_sanitized tsan "$k"; }
+	[ $# -eq 0 ] || case " $built " in
+	*" $k "*) run_vm_sanitized asan "$k"; run_vm_sanitized tsan "$k" ;;
+	esac
 	[ "${VFMIG_DEBUG_KERNEL:-1}" = 0 ] || run_debug
 	;;
 debug) run_debug ;;

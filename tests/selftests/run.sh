@@ -35,8 +35,9 @@ suites() {
 # tap_incomplete LOG RC: why a suite's TAP cannot be trusted, if it cannot:
 # it bailed out, printed no plan or two, planned nothing without a SKIP
 # reason, fewer or more results than planned
-# (a crash mid-way), or exited non-zero without a failed test.  The host
-# counts "ok"/"not ok" lines, so such a suite gets one "not ok" more.
+# (a crash mid-way), or exited non-zero without a failed test: status 0 and
+# the reason; 1 when the TAP is whole; anything else if awk itself failed.
+# The host counts "ok"/"not ok" lines, so such a suite gets one "not ok" more.
 tap_incomplete() {
 	awk -v rc="$2" '
 		/^1\.\.[0-9]+/ { plans++; planned = substr($1, 4) + 0; skipall = /# *SKIP/ }
@@ -51,12 +52,13 @@ tap_incomplete() {
 			else if (rc != 0 && !failed) why = "exit status " rc " without a failed test"
 			if (why == "") exit 1
 			print why
+			exit 0
 		}' "$1"
 }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-status=0
+status=0 i=0
 for t in $(suites); do
 	case $t in
 	missing:*)
@@ -69,13 +71,25 @@ for t in $(suites); do
 	start=$(date +%s)
 	# Shown as it runs; tail ends with the suite even if a leaked child of it
 	# still holds the log open (a pipe into tee would wait for that child).
-	"$t" > "$tmp/log" 2>&1 < /dev/null &
+	# Each suite its own log, created before tail opens it: with one shared
+	# file tail could open it before the suite truncated it, showing the
+	# previous suite's results twice or missing the first suite's.
+	i=$((i + 1))
+	log=$tmp/$i.log
+	: > "$log"
+	"$t" > "$log" 2>&1 < /dev/null &
 	pid=$!
-	tail -n +1 -s 0.2 -f --pid="$pid" "$tmp/log"
+	tail -n +1 -s 0.2 -f --pid="$pid" "$log"
 	wait "$pid"
 	rc=$?
 	[ "$rc" = 0 ] || status=1
-	if why=$(tap_incomplete "$tmp/log" "$rc"); then
+	why=$(tap_incomplete "$log" "$rc")
+	case $? in
+	0) ;;
+	1) why="" ;;
+	*) why="cannot check its TAP (awk failed)" ;;
+	esac
+	if [ -n "$why" ]; then
 		echo "not ok - suite $name: $why"
 		status=1
 	fi

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "migopts.h"
 
 static const struct vfmig_cmd commands[] = {
 	{ "module", "load or unload the vfmig kernel module", cmd_module },
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(argv[1], commands[i].name)) {
 			ret = commands[i].run(argc - 1, argv + 1);
+			cli_release_signals();
 			vfmig_ctx_free(ctx);
 			return ret;
 		}

@@ -174,6 +174,16 @@ static void on_signal(int sig)
 	vfmig_cancel(signal_ctx);
 }
 
+/* Default actions again, before the context the handler cancels is freed. */
+void cli_release_signals(void)
+{
+	if (!signal_ctx)
+		return;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal_ctx = NULL;
+}
+
 void cli_catch_signals(void)
 {
 	signal_ctx = cli_ctx();

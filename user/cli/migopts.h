@@ -70,6 +70,8 @@ int parse_size(const char *s, uint64_t *out);
 
 /* SIGINT/SIGTERM cancel the context's migration; SIGPIPE is ignored. */
 void cli_catch_signals(void);
+/* SIGINT/SIGTERM back to their defaults (before the context is freed). */
+void cli_release_signals(void);
 
 /* Draw the progress line through the context's progress callback. */
 void cli_show_progress(struct migopts *o);

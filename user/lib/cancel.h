@@ -4,7 +4,8 @@
  * or a signal handler, and every thread of the migration (lanes, the
  * loader of a migrate) reads it between steps.  A lock-free atomic int is
  * both async-signal-safe (C11 7.14.1.1) and race-free across threads;
- * vfmig_cancel_t is only the first (ThreadSanitizer reports it).
+ * a volatile sig_atomic_t is only async-signal-safe (ThreadSanitizer
+ * reports its cross-thread use as a data race).
  * Plain reads and assignments of an _Atomic object are atomic.
  */
 #ifndef VFMIG_CANCEL_H
