@@ -11,6 +11,7 @@
 # random one, printed), VFMIG_VM_TIMEOUT (seconds per VM, default 3600).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tests/vm/vm-result.sh"
 ops=${FUZZ_OPS:-100000}
 seed=${VFMIG_FUZZ_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}
 logs=$top/build/fuzz
@@ -50,18 +51,14 @@ for k in "$@"; do
 		VFMIG_FUZZ_OPS="$ops" "$top/tests/selftests/build/fuzz_test" > "$logs/vm-$k.log" 2>&1
 	cat "$logs/vm-$k.log"
 	echo "# fuzz on $k: $(($(date +%s) - start)) s in the VM runner"
-	f=$(grep -c '^not ok ' "$logs/vm-$k.log")
 	pass=$((pass + $(grep -c '^ok ' "$logs/vm-$k.log")))
-	fail=$((fail + f))
-	# The VM is a test too: it finished, its kernel log whole and clean, and
-	# a failed command said why.
-	v=$(cat "$out/verdict" 2>/dev/null || echo "no verdict")
-	st=$(cat "$out/status" 2>/dev/null || echo none)
-	if [ "$v" = ok ] && grep -q 'Totals:' "$logs/vm-$k.log" && { [ "$st" = 0 ] || [ "$f" != 0 ]; }; then
+	fail=$((fail + $(grep -c '^not ok ' "$logs/vm-$k.log")))
+	# The VM is a test too (tests/vm/vm-result.sh).
+	if why=$(vm_result "$out" "$logs/vm-$k.log"); then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
-		echo "FAILED: VM run on $k: $v, exit status $st with $f failed tests (see $out)"
+		echo "FAILED: VM run on $k: $why (see $out)"
 	fi
 done
 echo "fuzz-vm: seed $seed"

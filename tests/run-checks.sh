@@ -20,6 +20,8 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 # kernel_problems_before: a report during boot is not the suites'.
 . "$top/tests/vm/kernel-problems.sh"
+# vm_result: whether a VM run counts as passed.
+. "$top/tests/vm/vm-result.sh"
 mode=$1
 shift
 logs=$top/build/check
@@ -159,19 +161,11 @@ count_vm() { # count_vm NAME OUTDIR LOG: TAP results and the VM run itself
 	pass=$((pass + p - s))
 	skip=$((skip + s))
 	fail=$((fail + f))
-	# The VM itself is a test: it must finish, its kernel log whole and clean,
-	# its taints allowed (run-vm.sh's verdict), and some suite must have run.
-	v=$(cat "$2/verdict" 2>/dev/null || echo "no verdict")
-	st=$(cat "$2/status" 2>/dev/null || echo none)
-	if [ "$v" != ok ]; then
-		record fail "VM run on $1: $v (see $2)"
-	elif ! grep -q 'Totals:' "$3"; then
-		record fail "VM run on $1: no suite finished (see $2)"
-	elif [ "$st" != 0 ] && [ "$f" = 0 ]; then
-		# The guest's command failed, yet no "not ok" line says why.
-		record fail "VM run on $1: the suites exited $st without a failed test (see $2)"
-	else
+	# The VM itself is a test (tests/vm/vm-result.sh).
+	if why=$(vm_result "$2" "$3"); then
 		record ok "vm $1"
+	else
+		record fail "VM run on $1: $why (see $2)"
 	fi
 }
 
@@ -290,6 +284,7 @@ all|unit)
 	run_tap install "$top/tests/install_test.sh"
 	run_tap kernel-problems "$top/tests/vm/kernel-problems_test.sh"
 	run_tap suite-runner "$top/tests/vm/suite-runner_test.sh"
+	run_tap vm-result "$top/tests/vm/vm-result_test.sh"
 	;;
 esac
 case $mode in
