@@ -24,8 +24,8 @@
 #   make fuzz-vm      the VM interface fuzzer, FUZZ_OPS (100000) per kernel
 #   make fuzz-host    the host fuzz targets (stream reader, device payload
 #                     parser), FUZZ_SECONDS each (default 600)
-#   make unit-asan    the unit tests built with ASan + UBSan (build/asan/)
-#   make unit-tsan    the unit tests built with ThreadSanitizer (build/tsan/)
+#   make unit-asan    the unit tests and the CLI built with ASan + UBSan (build/asan/)
+#   make unit-tsan    the unit tests and the CLI built with ThreadSanitizer (build/tsan/)
 
 .DELETE_ON_ERROR:
 
