@@ -286,8 +286,11 @@ ssize_t vfmig_channel_read(struct vfmig_channel *ch, void *buf, size_t len,
 		return (ssize_t)n;
 	}
 	if (!ch->len || ch->read_closed) {
+		/* Read under the lock: a close from another thread sets it. */
+		ssize_t ret = ch->read_closed ? -EBADF : 0;
+
 		pthread_mutex_unlock(&ch->lock);
-		return ch->read_closed ? -EBADF : 0;
+		return ret;
 	}
 	n = len < ch->len ? len : ch->len;
 	src = ch->data;
